@@ -1,0 +1,39 @@
+# Quick start: `make demo` and `make test` each create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The CPU wheel of this torch lies on the build machines; installing it first keeps
+# pip from pulling a multi-GB CUDA build for the unpinned requirement of a dependency.
+TORCH_PIN := torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv test test-slow demo sample bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -e ".[torch,dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m pytest -q
+
+test-slow: venv
+	$(PY) -m pytest -q -m slow
+
+demo: venv
+	$(PY) scripts/demo.py
+
+sample: venv
+	$(PY) scripts/make_sample.py
+
+bench: venv
+	$(PY) benchmarks/train_speed.py --quick
+
+clean:
+	rm -rf $(VENV) demo-output runs .pytest_cache

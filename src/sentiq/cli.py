@@ -1,0 +1,229 @@
+"""The `sentiq` command: a thin shell over :mod:`sentiq.workflows`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sentiq.errors import SentiqError
+
+app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Look at datasets before training on them.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+out = Console()
+err = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
+    for noisy in ("httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:  # transformers keeps its own handler and progress bars; our bars replace them
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def _friendly_errors(fn):
+    """Known errors become one red line and exit code 1; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SentiqError as exc:
+            err.print(f"[bold red]error[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@contextmanager
+def _progress() -> Iterator:
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bars.add_task(phase, total=total)
+        bars.update(tasks[phase], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def _metrics_table(metrics: dict, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("metric", "value"):
+        table.add_column(column)
+    for key in ("n", "accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece"):
+        value = metrics.get(key)
+        if value is not None:
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    for label, row in metrics.get("per_class", {}).items():
+        table.add_row(f"{label} P/R/F1", f"{row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")
+    return table
+
+
+def _parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
+    if not text:
+        return None
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise SentiqError("--label-map must look like 0=negative,1=positive")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details.")) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+@_friendly_errors
+def train(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file."),
+    output: Path = typer.Option(Path("runs/model"), "--output", "-o", help="Model directory to write."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: training.epochs=2 (repeatable)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run."),
+) -> None:
+    """Fine-tune a model from a config and write a model directory with its report."""
+    from sentiq.config import load_config
+    from sentiq.workflows import train as run_train
+
+    cfg = load_config(config, set_)
+    with _progress() as progress:
+        result = run_train(cfg, output, overwrite=overwrite, resume=resume or False, progress=progress)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning[/] {warning}", highlight=False)
+    out.print(_metrics_table(result.metrics, f"{cfg.name}: test split"))
+    out.print(f"model: {result.output_dir}\nreport: {result.output_dir / 'report' / 'report.html'}")
+
+
+@app.command()
+@_friendly_errors
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
+    split: str = typer.Option("test", help="train, validation, test or all."),
+    report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
+    text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
+    label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
+    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+) -> None:
+    """Score a model on a dataset split; write report.html and metrics.json."""
+    from sentiq.workflows import evaluate as run_evaluate
+
+    with _progress() as progress:
+        metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
+                                           text_column=text_column, label_column=label_column,
+                                           label_map=_parse_label_map(label_map), progress=progress)
+    out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
+    out.print(f"report: {report_dir / 'report.html'}")
+
+
+@app.command()
+@_friendly_errors
+def predict(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
+    text_column: str = typer.Option("text", help="Text column of a table input."),
+) -> None:
+    """Print one JSON line per text: {"text", "label", "score", "scores"}."""
+    from sentiq.inference import Predictor
+    from sentiq.workflows import predict_to_file, read_texts
+
+    if bool(texts) == bool(input):
+        raise SentiqError("give texts as arguments or --input FILE (one of the two)")
+    items = list(texts) if texts else read_texts(input, text_column=text_column)
+    predictor = Predictor.load(model_dir)
+    if output:
+        with _progress() as progress:
+            n = predict_to_file(predictor, items, output, progress=progress)
+        err.print(f"wrote {n} predictions to {output}")
+        return
+    for text, pred in zip(items, predictor.predict(items)):
+        sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+
+
+@data_app.command("inspect")
+@_friendly_errors
+def data_inspect(
+    source: str = typer.Argument(..., help="Built-in name (imdb, sentiment140, chnsenticorp, waimai, weibo_senti_100k) or file."),
+    text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
+    label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
+    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Counts per class and split, dropped rows, duplicates and train/test overlap."""
+    from sentiq.workflows import inspect_data
+
+    report = inspect_data(source, text_column=text_column, label_column=label_column,
+                          label_map=_parse_label_map(label_map))
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{report.source} ({report.language})")
+    table.add_column("split")
+    for label in report.labels:
+        table.add_column(label, justify="right")
+    table.add_column("duplicates", justify="right")
+    table.add_column("overlap with train", justify="right")
+    for split, counts in report.counts.items():
+        overlap = report.overlap.get(f"train/{split}", "")
+        table.add_row(split, *[str(counts.get(lab, 0)) for lab in report.labels],
+                      str(report.duplicates.get(split, 0)), str(overlap))
+    out.print(table)
+    out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label")
+    for warning in report.warnings:
+        out.print(f"[yellow]warning[/] {warning}", highlight=False)
+
+
+@app.command("config")
+@_friendly_errors
+def config_cmd(
+    config: Optional[Path] = typer.Argument(None, help="A config to validate and print in full."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: training.epochs=2."),
+) -> None:
+    """Without FILE: every config key with its default and meaning. With FILE: the validated config."""
+    import yaml
+
+    from sentiq.config import describe_fields, load_config
+
+    if config is None and not set_:
+        table = Table(title="sentiq config keys")
+        for column in ("key", "default", "meaning"):
+            table.add_column(column)
+        for key, default, description in describe_fields():
+            table.add_row(key, default, description)
+        out.print(table)
+        return
+    sys.stdout.write(yaml.safe_dump(load_config(config, set_).to_dict(), sort_keys=False, allow_unicode=True))
+
+
+if __name__ == "__main__":
+    app()

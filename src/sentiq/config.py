@@ -1,0 +1,213 @@
+"""One typed configuration for a sentiq run.
+
+Every field has a description: they become the README's config reference and the
+output of ``sentiq config``. Configs load from YAML or JSON, take ``key=value``
+overrides with dotted keys (``training.learning_rate=3e-5``), and fail with
+messages that name the bad field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sentiq.errors import ConfigError
+
+Approach = Literal["finetune"]
+ClassWeights = Union[Literal["none", "balanced"], dict[str, float]]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+class DataConfig(_Section):
+    """Where the examples come from and how they are split."""
+
+    source: str = Field(
+        "imdb",
+        description="Built-in dataset name (imdb, sentiment140, chnsenticorp, waimai, "
+        "weibo_senti_100k) or a path to a CSV/TSV/JSONL/Parquet file.",
+    )
+    test_source: str | None = Field(
+        None, description="Optional separate file for the test split (otherwise split from source)."
+    )
+    text_column: str | None = Field(None, description="Column holding the text (default: the source's own, or 'text').")
+    label_column: str | None = Field(None, description="Column holding the label (default: the source's own, or 'label').")
+    label_map: dict[str, str] | None = Field(
+        None,
+        description="Raw label value -> label name, e.g. {0: negative, 4: positive}. "
+        "Default: the built-in map, or the raw values as names.",
+    )
+    encoding: str | None = Field(None, description="Text encoding of CSV/TSV/JSONL files (default utf-8; built-ins know theirs).")
+    validation_size: float = Field(0.1, gt=0, lt=0.5, description="Fraction of training rows held out for validation.")
+    test_size: float = Field(0.2, gt=0, lt=0.5, description="Fraction held out for test when the source has no official test split.")
+    max_train_samples: int | None = Field(None, gt=1, description="Stratified subsample of the training split (quick runs).")
+    max_eval_samples: int | None = Field(None, gt=1, description="Stratified subsample of validation and test splits.")
+    allow_hub: bool = Field(False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk.")
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_strings(cls, value: Any) -> Any:
+        # YAML reads `0: negative` with an int key; raw labels are compared as strings.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class TrainingConfig(_Section):
+    """Every knob of a fine-tuning run."""
+
+    max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per text; longer texts are truncated.")
+    truncation: Literal["head"] = Field("head", description="Which part of a long text is kept (head: the start).")
+    batch_size: int = Field(16, ge=1, description="Training examples per device per step.")
+    eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
+    epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
+    learning_rate: float = Field(2e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")
+    warmup_ratio: float | None = Field(0.1, ge=0, lt=1, description="Fraction of steps with linear warm-up (ignored when warmup_steps is set).")
+    warmup_steps: int | None = Field(None, ge=0, description="Number of warm-up steps; overrides warmup_ratio.")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    adam_epsilon: float = Field(1e-8, gt=0, description="AdamW epsilon.")
+    max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Steps to accumulate before an optimiser update.")
+    fp16: bool = Field(False, description="Mixed precision float16 (GPU only; ignored with a warning on CPU).")
+    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support; ignored on CPU).")
+    eval_steps: int | None = Field(None, ge=1, description="Evaluate (and checkpoint) every N optimiser steps; default once per epoch.")
+    logging_steps: int = Field(25, ge=1, description="Log the training loss every N steps.")
+    metric_for_best_model: Literal["macro_f1", "accuracy", "weighted_f1", "roc_auc", "loss"] = Field(
+        "macro_f1", description="Validation metric that picks the best checkpoint."
+    )
+    early_stopping_patience: int | None = Field(
+        None, ge=1, description="Stop after this many evaluations without improvement (None: never)."
+    )
+    class_weights: ClassWeights = Field(
+        "none", description="Loss weights per class: none, balanced, or {label: weight}."
+    )
+    group_by_length: bool = Field(True, description="Batch texts of similar length together (less padding, faster).")
+    collapse_threshold: float = Field(
+        0.95, gt=0.5, le=1.0, description="Collapse guard: warn when one class gets at least this share of validation predictions."
+    )
+    on_collapse: Literal["warn", "stop"] = Field("warn", description="What the collapse guard does: warn, or stop the run.")
+    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept for resuming (the best one is always kept).")
+    dataloader_workers: int = Field(0, ge=0, description="Worker processes loading batches.")
+
+    @model_validator(mode="after")
+    def _one_precision(self) -> "TrainingConfig":
+        if self.fp16 and self.bf16:
+            raise ValueError("fp16 and bf16 are exclusive; choose one")
+        return self
+
+
+class SentiqConfig(_Section):
+    """A whole run: data, preprocessing, model and training."""
+
+    name: str = Field("sentiq-run", description="Name of the run (used in reports).")
+    approach: Approach = Field("finetune", description="How the model is built: finetune (a transformer classifier).")
+    model: str = Field(
+        "minilm",
+        description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), a local folder, "
+        "or a Hugging Face hub id (needs network).",
+    )
+    preprocess: str = Field(
+        "auto", description="Preprocessing profile: auto (the dataset's own), none, review, tweet or chinese."
+    )
+    seed: int = Field(42, description="Seed for splits, sampling, initialisation and data order.")
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "<root>"
+        msg = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+        got = item.get("input")
+        shown = "" if item["type"] in {"extra_forbidden", "missing"} else f" (got {got!r})"
+        lines.append(f"{where}: {msg}{shown}")
+    return "invalid config: " + "; ".join(lines)
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {path} cannot be parsed: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {item!r} must look like key=value (e.g. training.epochs=2)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set dotted ``key=value`` pairs into a config mapping; values are parsed as YAML."""
+    merged = json.loads(json.dumps(data))  # deep copy of plain data
+    for item in overrides:
+        path, value = _parse_override(item)
+        node = merged
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+            node = child
+        node[path[-1]] = value
+    return merged
+
+
+def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None = None) -> SentiqConfig:
+    """Validate a mapping (plus overrides) into a :class:`SentiqConfig`."""
+    merged = apply_overrides(data or {}, overrides or [])
+    try:
+        return SentiqConfig.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SentiqConfig:
+    """Load a YAML/JSON config file (or defaults when ``path`` is None) and apply overrides."""
+    data = _read_mapping(Path(path)) if path is not None else {}
+    return build_config(data, overrides)
+
+
+def save_config(config: SentiqConfig, path: str | Path) -> None:
+    """Write the config as YAML, the format users edit."""
+    from sentiq.fsutil import atomic_write_text
+
+    atomic_write_text(Path(path), yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def describe_fields() -> list[tuple[str, str, str]]:
+    """(dotted key, default, description) for every field: the config reference."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name}.")
+                continue
+            rows.append((f"{prefix}{name}", json.dumps(field.get_default(call_default_factory=True)), field.description or ""))
+
+    walk(SentiqConfig, "")
+    return rows

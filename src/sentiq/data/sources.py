@@ -1,0 +1,247 @@
+"""Read built-in corpora and user files into one shape: a frame of ``text`` and ``label`` names.
+
+Built-in names resolve to local files under ``SENTIQ_DATA_DIR`` (default: the
+``../shared/datasets`` folder when present); the Hugging Face Hub is used only when
+the user allows it and the files are not on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sentiq.errors import DataError, UnknownLabelError
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "SENTIQ_DATA_DIR"
+_READABLE = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """Where a known corpus lives on disk and how its columns and labels read."""
+
+    name: str
+    splits: dict[str, tuple[str, ...]]  # split -> candidate relative paths, first found wins
+    text_column: str
+    label_column: str
+    label_map: dict[str, str]
+    language: str
+    preprocess: str
+    read_options: dict = field(default_factory=dict)
+    hub_id: str | None = None
+    hub_columns: tuple[str, str] | None = None  # (text, label) on the hub, when they differ
+
+
+_BINARY = {"0": "negative", "1": "positive"}
+_SENT140_COLUMNS = ["polarity", "id", "date", "query", "user", "text"]
+
+BUILTINS: dict[str, BuiltinDataset] = {
+    "imdb": BuiltinDataset(
+        "imdb", {"train": ("imdb/train.parquet",), "test": ("imdb/test.parquet",)},
+        "text", "label", _BINARY, "en", "review", hub_id="stanfordnlp/imdb",
+    ),
+    "sentiment140": BuiltinDataset(
+        "sentiment140",
+        {"train": ("sentiment140/training.1600000.processed.noemoticon.csv", "sentiment140/training.sample.csv")},
+        "text", "polarity", {"0": "negative", "2": "neutral", "4": "positive"}, "en", "tweet",
+        read_options={"header": None, "names": _SENT140_COLUMNS, "encoding": "latin-1"},
+        hub_id="stanfordnlp/sentiment140", hub_columns=("text", "sentiment"),
+    ),
+    "chnsenticorp": BuiltinDataset(
+        "chnsenticorp", {"train": ("chinese/ChnSentiCorp_htl_all.csv",)},
+        "review", "label", _BINARY, "zh", "chinese",
+    ),
+    "waimai": BuiltinDataset(
+        "waimai", {"train": ("chinese/waimai_10k.csv",)}, "review", "label", _BINARY, "zh", "chinese",
+    ),
+    "weibo_senti_100k": BuiltinDataset(
+        "weibo_senti_100k", {"train": ("chinese/weibo_senti_100k.csv",)},
+        "review", "label", _BINARY, "zh", "chinese", hub_id="dirtycomputer/weibo_senti_100k",
+    ),
+}
+
+
+@dataclass
+class LoadedData:
+    """Clean frames per available split (``train`` always; ``test`` when official)."""
+
+    frames: dict[str, pd.DataFrame]
+    source: str
+    language: str
+    default_preprocess: str
+    dropped_empty: int = 0
+    dropped_missing_label: int = 0
+
+
+def data_dir() -> Path | None:
+    """The folder holding built-in corpora, or None when there is none."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env)
+    repo_shared = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+    for candidate in (Path.cwd().parent / "shared" / "datasets", repo_shared):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _read_file(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in _READABLE:
+        raise DataError(f"cannot read {path}: expected one of {sorted(_READABLE)}")
+    enc = encoding or options.pop("encoding", None) or "utf-8"
+    options.pop("encoding", None)
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in {".jsonl", ".json"}:
+            with path.open(encoding=enc, errors="strict") as handle:
+                return pd.read_json(handle, lines=suffix == ".jsonl" or None)
+        sep = "\t" if suffix == ".tsv" else ","
+        return pd.read_csv(path, sep=sep, encoding=enc, encoding_errors="strict",
+                           dtype=str, keep_default_na=False, **options)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
+        ) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def _normalise_raw_label(value) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def to_labeled_frame(
+    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str
+) -> tuple[pd.DataFrame, int, int]:
+    """Select and clean the text/label columns; map raw labels to names.
+
+    Returns the frame and how many rows were dropped for empty text and missing label.
+    """
+    missing = [c for c in (text_column, label_column) if c not in raw.columns]
+    if missing:
+        raise DataError(f"{where} has no column {missing}; columns are {list(map(str, raw.columns))} "
+                        "(set data.text_column / data.label_column)")
+    texts = raw[text_column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
+    labels = raw[label_column].map(_normalise_raw_label)
+    empty = texts.str.strip() == ""
+    no_label = labels.isna()
+    keep = ~empty & ~no_label
+    labels = labels[keep]
+    if label_map:
+        unknown = sorted(set(labels) - set(label_map))
+        if unknown:
+            raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
+                                    f"{label_map}; add them to data.label_map")
+        labels = labels.map(label_map)
+    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy()})
+    return frame, int(empty.sum()), int((no_label & ~empty).sum())
+
+
+def _builtin_path(spec: BuiltinDataset, split: str) -> Path | None:
+    root = data_dir()
+    if root is None:
+        return None
+    for rel in spec.splits[split]:
+        if (root / rel).is_file():
+            return root / rel
+    return None
+
+
+def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
+    if spec.hub_id is None:
+        raise DataError(f"dataset {spec.name!r} is not on disk and has no hub source; set {DATA_DIR_ENV}")
+    try:
+        import datasets  # optional: pip install 'sentiq[hub]'
+    except ImportError:
+        raise DataError("loading from the Hugging Face Hub needs the 'datasets' package: pip install 'sentiq[hub]'") from None
+    try:
+        loaded = datasets.load_dataset(spec.hub_id)
+    except Exception as exc:  # network, auth, missing dataset: all mean the same to the user
+        raise DataError(f"cannot load {spec.hub_id} from the Hugging Face Hub: {exc}") from None
+    frames = {}
+    for split in ("train", "test"):
+        if split in loaded:
+            frame = loaded[split].to_pandas()
+            if spec.hub_columns:
+                frame = frame.rename(columns={spec.hub_columns[0]: spec.text_column, spec.hub_columns[1]: spec.label_column})
+            frames[split] = frame
+    return frames
+
+
+def _read_builtin(spec: BuiltinDataset, allow_hub: bool) -> dict[str, pd.DataFrame]:
+    paths = {split: _builtin_path(spec, split) for split in spec.splits}
+    if paths["train"] is not None:
+        return {split: _read_file(p, **spec.read_options) for split, p in paths.items() if p is not None}
+    if allow_hub:
+        log.info("dataset %s not found on disk; loading %s from the hub", spec.name, spec.hub_id)
+        return _load_from_hub(spec)
+    where = data_dir() or f"${DATA_DIR_ENV} (unset)"
+    raise DataError(f"built-in dataset {spec.name!r} was not found under {where}; set {DATA_DIR_ENV} "
+                    "to the folder that holds it, or set data.allow_hub=true with network access")
+
+
+def guess_language(texts: pd.Series) -> str:
+    """'zh' when most sampled texts are mostly CJK characters, else 'en'."""
+    sample = "".join(texts.head(200))
+    if not sample:
+        return "en"
+    cjk = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    return "zh" if cjk / len(sample) > 0.2 else "en"
+
+
+def load_data(
+    source: str,
+    *,
+    test_source: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    label_map: dict[str, str] | None = None,
+    encoding: str | None = None,
+    allow_hub: bool = False,
+) -> LoadedData:
+    """Load a built-in dataset by name or a user file by path, labels mapped to names."""
+    spec = BUILTINS.get(source.lower())
+    if spec is not None and not Path(source).exists():
+        raw_frames = _read_builtin(spec, allow_hub)
+        text_column = text_column or spec.text_column
+        label_column = label_column or spec.label_column
+        label_map = label_map or spec.label_map
+    else:
+        path = Path(source)
+        if not path.exists():
+            known = ", ".join(BUILTINS)
+            raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
+        raw_frames = {"train": _read_file(path, encoding=encoding)}
+        text_column = text_column or "text"
+        label_column = label_column or "label"
+    if test_source:
+        raw_frames["test"] = _read_file(Path(test_source), encoding=encoding)
+
+    frames, dropped_empty, dropped_label = {}, 0, 0
+    for split, raw in raw_frames.items():
+        frame, empty, no_label = to_labeled_frame(
+            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})"
+        )
+        frames[split] = frame
+        dropped_empty += empty
+        dropped_label += no_label
+    if dropped_empty or dropped_label:
+        log.warning("dropped %d empty texts and %d rows without a label from %s", dropped_empty, dropped_label, source)
+    language = spec.language if spec else guess_language(frames["train"]["text"])
+    preprocess = spec.preprocess if spec else ("chinese" if language == "zh" else "none")
+    return LoadedData(frames, source, language, preprocess, dropped_empty, dropped_label)

@@ -1,0 +1,81 @@
+"""Shuffled, stratified, seeded splits; an official test split is kept as it is."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from sentiq.errors import SingleClassError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Splits:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+
+    def items(self):
+        return (("train", self.train), ("validation", self.validation), ("test", self.test))
+
+
+def _stratify_column(frame: pd.DataFrame) -> pd.Series | None:
+    # scikit-learn needs two members per class to stratify; tiny sets fall back to plain shuffling.
+    counts = frame["label"].value_counts()
+    if counts.min() < 2:
+        log.warning("a class has fewer than 2 examples; splitting without stratification")
+        return None
+    return frame["label"]
+
+
+def stratified_split(frame: pd.DataFrame, size: float | int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off ``size`` (fraction or count) of ``frame``, stratified by label, shuffled with ``seed``."""
+    rest, held = train_test_split(frame, test_size=size, random_state=seed, shuffle=True,
+                                  stratify=_stratify_column(frame))
+    return rest.reset_index(drop=True), held.reset_index(drop=True)
+
+
+def subsample(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
+    """A stratified subsample of ``n`` rows (the frame itself when it is not larger)."""
+    if n is None or len(frame) <= n:
+        return frame
+    _, sample = stratified_split(frame, n, seed)
+    return sample
+
+
+def make_splits(
+    frames: dict[str, pd.DataFrame],
+    *,
+    validation_size: float,
+    test_size: float,
+    seed: int,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+) -> Splits:
+    """Train/validation/test splits; refuses a training split with a single class."""
+    train = frames["train"]
+    check_classes(train, "the data")
+    if "test" in frames:
+        test = frames["test"]
+    else:
+        train, test = stratified_split(train, test_size, seed)
+    train, validation = stratified_split(train, validation_size, seed)
+    train = subsample(train, max_train_samples, seed)
+    validation = subsample(validation, max_eval_samples, seed)
+    test = subsample(test, max_eval_samples, seed)
+    check_classes(train, "the training split")
+    return Splits(train, validation, test)
+
+
+def check_classes(frame: pd.DataFrame, what: str) -> None:
+    labels = sorted(frame["label"].unique())
+    if len(labels) < 2:
+        found = labels[0] if labels else "nothing"
+        raise SingleClassError(
+            f"{what} holds a single class ({found!r}, {len(frame)} rows): a classifier needs at least two; "
+            "check the label column and label map"
+        )

@@ -1,0 +1,81 @@
+"""The error catalogue: every failure a user can cause has one class and one message.
+
+Each error carries a short code (``E1xx`` config, ``E2xx`` data, ``E3xx`` model,
+``E4xx`` training, ``E5xx`` preprocessing) so messages can be looked up in the README.
+The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class SentiqError(Exception):
+    """Base class of every error sentiq raises on purpose."""
+
+    code = "E000"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class ConfigError(SentiqError, ValueError):
+    """A configuration value is missing, malformed or out of range."""
+
+    code = "E100"
+
+
+class DataError(SentiqError, ValueError):
+    """A data source cannot be read or does not have the expected shape."""
+
+    code = "E200"
+
+
+class UnknownLabelError(DataError):
+    """A label value is not in the label map or the model's label set."""
+
+    code = "E201"
+
+
+class SingleClassError(DataError):
+    """A training set holds only one class: no classifier can be learned from it."""
+
+    code = "E202"
+
+
+class EmptyTextError(DataError):
+    """A text to classify is empty or only white space."""
+
+    code = "E203"
+
+
+class ModelError(SentiqError, ValueError):
+    """A model path or model directory cannot be used."""
+
+    code = "E300"
+
+
+class TrainingError(SentiqError, RuntimeError):
+    """Training stopped because continuing would produce a broken model."""
+
+    code = "E400"
+
+
+class DivergenceError(TrainingError):
+    """The loss became NaN or infinite."""
+
+    code = "E401"
+
+
+class CollapseError(TrainingError):
+    """The model predicts (almost) a single class and the guard is set to stop."""
+
+    code = "E402"
+
+
+class PreprocessError(SentiqError, ValueError):
+    """A preprocessing profile is unknown or its version is not supported."""
+
+    code = "E500"

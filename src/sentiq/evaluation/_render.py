@@ -1,0 +1,149 @@
+"""HTML rendering of the evaluation report: one file, inline CSS, base64 images, no links."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+MAX_TEXT_CHARS = 400
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif;
+margin:0;background:#f6f7f9;color:#1d2330;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
+h1{font-size:1.7em;margin:0 0 4px}
+h2{font-size:1.2em;margin:32px 0 10px;padding-bottom:4px;border-bottom:2px solid #e3e6ec}
+.muted{color:#6b7280;font-size:.9em}
+table{border-collapse:collapse;margin:8px 0;font-size:.92em}
+th,td{border:1px solid #e3e6ec;padding:5px 10px;text-align:left;vertical-align:top}
+th{background:#f1f3f7;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.avg td{background:#fafbfc;font-style:italic}
+table.kv th{width:1%;white-space:nowrap}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+.card{border:1px solid #e3e6ec;border-radius:8px;padding:10px 16px;min-width:120px;background:#fafbfc}
+.card .v{font-size:1.5em;font-weight:600;font-variant-numeric:tabular-nums}
+.card .k{color:#6b7280;font-size:.85em}
+img{max-width:100%;height:auto;display:block;margin:8px 0}
+td.text{max-width:620px;white-space:pre-wrap;word-break:break-word}
+details summary{cursor:pointer;color:#374151}
+"""
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return escape(str(value))
+
+
+def _truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def _image(images: dict, name: str, alt: str) -> str:
+    if name not in images:
+        return ""
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{images[name]}">'
+
+
+def _context_table(context: dict) -> str:
+    if not context:
+        return ""
+    rows = []
+    for key, value in context.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rows.append(f"<tr><th>{escape(str(key))}</th><td>{escape(shown)}</td></tr>")
+    return f'<table class="kv">{"".join(rows)}</table>'
+
+
+def _headline(metrics: dict) -> str:
+    items = [
+        ("Accuracy", _fmt(metrics["accuracy"])),
+        ("Macro-F1", _fmt(metrics["macro_f1"])),
+        ("ROC-AUC", _fmt(metrics["roc_auc"])),
+        ("Log-loss", _fmt(metrics["log_loss"])),
+        ("ECE", _fmt(metrics["ece"])),
+        ("n", _fmt(metrics["n"])),
+        ("Majority prediction share", _fmt(metrics["majority_prediction_share"], 3)),
+    ]
+    cards = "".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div></div>'
+                    for k, v in items)
+    rows = "".join(f"<tr><th>{k}</th><td class=\"num\">{v}</td></tr>" for k, v in items)
+    return f'<div class="cards">{cards}</div><details><summary>as a table</summary>' \
+           f'<table class="kv headline">{rows}</table></details>'
+
+
+def _per_class(metrics: dict, labels: list[str]) -> str:
+    head = ("<tr><th>label</th><th>precision</th><th>recall</th><th>F1</th>"
+            "<th>support</th><th>predicted share</th></tr>")
+    rows = []
+    for label in labels:
+        c = metrics["per_class"][label]
+        rows.append(
+            f"<tr><td>{escape(label)}</td><td class=\"num\">{_fmt(c['precision'])}</td>"
+            f"<td class=\"num\">{_fmt(c['recall'])}</td><td class=\"num\">{_fmt(c['f1'])}</td>"
+            f"<td class=\"num\">{c['support']}</td>"
+            f"<td class=\"num\">{_fmt(metrics['predicted_share'][label], 3)}</td></tr>")
+    for kind in ("macro", "weighted"):
+        rows.append(
+            f"<tr class=\"avg\"><td>{kind} avg</td>"
+            f"<td class=\"num\">{_fmt(metrics[kind + '_precision'])}</td>"
+            f"<td class=\"num\">{_fmt(metrics[kind + '_recall'])}</td>"
+            f"<td class=\"num\">{_fmt(metrics[kind + '_f1'])}</td>"
+            f"<td class=\"num\">{metrics['n']}</td><td></td></tr>")
+    return f'<table class="per-class">{head}{"".join(rows)}</table>'
+
+
+def _confusion_table(cm: list[list[int]], labels: list[str]) -> str:
+    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{escape(l)}</th>" for l in labels) + "</tr>"
+    rows = "".join(
+        f"<tr><th>{escape(label)}</th>" + "".join(f'<td class="num">{v}</td>' for v in row) + "</tr>"
+        for label, row in zip(labels, cm))
+    return f"<details><summary>as a table</summary><table>{head}{rows}</table></details>"
+
+
+def _buckets_table(buckets: list[dict], unit: str) -> str:
+    rows = "".join(f"<tr><td>{escape(b['bucket'])}</td><td class=\"num\">{b['n']}</td>"
+                   f"<td class=\"num\">{_fmt(b['accuracy'])}</td></tr>" for b in buckets)
+    return (f"<details><summary>as a table</summary><table><tr><th>length ({escape(unit)})</th>"
+            f"<th>n</th><th>accuracy</th></tr>{rows}</table></details>")
+
+
+def _errors_table(errors: list[dict]) -> str:
+    if not errors:
+        return "<p class=\"muted\">No misclassified examples.</p>"
+    rows = "".join(
+        f"<tr><td class=\"num\">{e['index']}</td><td class=\"text\">{escape(_truncate(e['text']))}</td>"
+        f"<td>{escape(e['true'])}</td><td>{escape(e['predicted'])}</td>"
+        f"<td class=\"num\">{_fmt(e['confidence'], 3)}</td></tr>" for e in errors)
+    return ("<table class=\"errors\"><tr><th>#</th><th>text</th><th>true</th><th>predicted</th>"
+            f"<th>confidence</th></tr>{rows}</table>")
+
+
+def render_html(*, title: str, context: dict, metrics: dict, labels: list[str], images: dict,
+                buckets: list[dict], errors: list[dict], length_unit: str, generated: str) -> str:
+    """The complete report page as a string."""
+    sections = [
+        f"<h1>{escape(title)}</h1><p class=\"muted\">generated {escape(generated)}</p>",
+        _context_table(context),
+        "<h2>Headline metrics</h2>", _headline(metrics),
+        "<h2>Per-class metrics</h2>", _per_class(metrics, labels),
+        "<h2>Confusion matrix</h2>", _image(images, "confusion_matrix", "confusion matrix"),
+        _confusion_table(metrics["confusion_matrix"], labels),
+    ]
+    if "training_curves" in images:
+        sections += ["<h2>Training curves</h2>", _image(images, "training_curves", "training curves")]
+    sections += [
+        "<h2>Confidence</h2>", _image(images, "confidence_histogram", "confidence histogram"),
+        "<h2>Calibration</h2>", _image(images, "reliability_diagram", "reliability diagram"),
+        "<h2>Accuracy by length</h2>", _image(images, "accuracy_by_length", "accuracy by length"),
+        _buckets_table(buckets, length_unit),
+        f"<h2>Most confident errors (top {len(errors)})</h2>", _errors_table(errors),
+    ]
+    body = "\n".join(s for s in sections if s)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n"
+            f"<body><main>\n{body}\n</main></body></html>\n")

@@ -1,0 +1,154 @@
+"""One self-contained HTML evaluation report plus ``metrics.json``, written atomically."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import json
+import logging
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from sentiq.errors import ConfigError, DataError
+from sentiq.evaluation import plots
+from sentiq.evaluation.buckets import length_buckets, text_lengths
+from sentiq.evaluation._render import render_html
+from sentiq.evaluation.metrics import check_inputs, compute_metrics
+from sentiq.fsutil import atomic_directory, atomic_write_text
+
+__all__ = ["length_buckets", "most_confident_errors", "write_report"]
+
+logger = logging.getLogger(__name__)
+
+REPORT_FILES = frozenset({"metrics.json", "report.html"})
+
+
+def most_confident_errors(texts, y_true, proba, labels, k: int = 20) -> list[dict]:
+    """The ``k`` wrong predictions with the highest max probability, most confident first.
+
+    Each entry is ``{"index", "text", "true", "predicted", "confidence"}`` with label names.
+    """
+    labels = [str(label) for label in labels]
+    y, p = check_inputs(y_true, proba, n_labels=len(labels))
+    texts = list(texts)
+    if len(texts) != len(y):
+        raise DataError(f"got {len(texts)} texts but {len(y)} labels")
+    pred = p.argmax(axis=1)
+    conf = p.max(axis=1)
+    wrong = np.flatnonzero(pred != y)
+    order = wrong[np.argsort(-conf[wrong], kind="stable")][: max(int(k), 0)]
+    return [
+        {
+            "index": int(i),
+            "text": str(texts[i]),
+            "true": labels[y[i]],
+            "predicted": labels[pred[i]],
+            "confidence": float(conf[i]),
+        }
+        for i in order
+    ]
+
+
+def jsonable(value):
+    """Plain JSON types only: numpy scalars unwrapped, NaN/inf -> None, other objects -> str."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def _png_base64(fig) -> str:
+    """Render a figure to base64 PNG (no metadata) and release it."""
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        fig.clear()
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    if missing:
+        logger.warning("%d glyph(s) missing from the plot fonts (e.g. %s); install a CJK font "
+                       "such as Noto Sans CJK to render them", len(missing), missing[0].message)
+    for w in caught:
+        if w not in missing:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace a directory that holds more than a previous report."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ConfigError(f"report directory {out_dir} exists and is not a directory")
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in REPORT_FILES)
+    if foreign:
+        raise ConfigError(
+            f"report directory {out_dir} holds other files ({', '.join(foreign[:5])}); "
+            "write_report replaces the whole directory, so choose an empty or new one"
+        )
+
+
+def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
+                 title: str = "sentiq evaluation", context: dict | None = None,
+                 length_unit: str = "words") -> dict:
+    """Write ``metrics.json`` and a self-contained ``report.html`` into ``out_dir``.
+
+    The directory is built under a temporary sibling name and renamed into place, so
+    a failure leaves the previous ``out_dir`` (or none) and no partial report. An
+    existing ``out_dir`` is replaced only if it holds nothing but a previous report.
+    Returns the :func:`compute_metrics` dict.
+    """
+    out_dir = Path(out_dir)
+    labels = [str(label) for label in labels]
+    metrics = compute_metrics(y_true, proba, labels)
+    texts = list(texts)
+    if len(texts) != metrics["n"]:
+        raise DataError(f"got {len(texts)} texts but {metrics['n']} labels")
+    lengths = text_lengths(texts, length_unit)
+    _check_replaceable(out_dir)
+    y, p = check_inputs(y_true, proba, n_labels=len(labels))
+    buckets = length_buckets(lengths, y, p.argmax(axis=1))
+    errors = most_confident_errors(texts, y, p, labels)
+    context = jsonable(dict(context or {}))
+    generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+    with atomic_directory(out_dir) as tmp:
+        figures = {
+            "confusion_matrix": plots.plot_confusion_matrix(metrics["confusion_matrix"], labels),
+            "training_curves": plots.plot_training_curves(history),
+            "confidence_histogram": plots.plot_confidence_histogram(y, p),
+            "reliability_diagram": plots.plot_reliability_diagram(y, p),
+            "accuracy_by_length": plots.plot_accuracy_by_length(y, p, lengths, unit=length_unit),
+        }
+        images = {name: _png_base64(fig) for name, fig in figures.items() if fig is not None}
+        payload = {
+            **metrics,
+            "length_unit": length_unit,
+            "length_buckets": buckets,
+            "most_confident_errors": errors,
+            "context": context,
+            "title": title,
+            "generated_at": generated,
+        }
+        atomic_write_text(tmp / "metrics.json",
+                          json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False))
+        html = render_html(title=title, context=context, metrics=metrics, labels=labels,
+                           images=images, buckets=buckets, errors=errors,
+                           length_unit=length_unit, generated=generated)
+        atomic_write_text(tmp / "report.html", html)
+    logger.info("wrote evaluation report to %s (accuracy %.4f, macro-F1 %.4f)",
+                out_dir, metrics["accuracy"], metrics["macro_f1"])
+    return metrics

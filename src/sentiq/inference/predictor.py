@@ -1,0 +1,73 @@
+"""Predictor: preprocess -> model -> label names, for any sentiq model directory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from sentiq.errors import DataError, EmptyTextError
+from sentiq.models import Manifest, load_model
+from sentiq.preprocess import profile_from_spec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    score: float
+    scores: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_texts(texts: Sequence[str]) -> list[str]:
+    """Texts must be non-empty strings; the error names the first offender's position."""
+    if isinstance(texts, str):
+        texts = [texts]
+    checked = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(f"text #{i} is a {type(text).__name__}, not a string")
+        if not text.strip():
+            raise EmptyTextError(f"text #{i} is empty")
+        checked.append(text)
+    return checked
+
+
+class Predictor:
+    """Loads a model directory and applies the preprocessing it was trained with."""
+
+    def __init__(self, model, manifest: Manifest, *, batch_size: int = 64):
+        self.model = model
+        self.manifest = manifest
+        self.profile = profile_from_spec(manifest.preprocess)
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, path: str | Path, *, batch_size: int = 64) -> "Predictor":
+        manifest = Manifest.load(path)
+        return cls(load_model(path, manifest), manifest, batch_size=batch_size)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest.labels)
+
+    def predict_proba(self, texts: Sequence[str], *, progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
+        """Probabilities, columns in the order of ``labels``, rows in input order."""
+        cleaned = self.profile.apply(validate_texts(texts))
+        # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
+        return self.model.predict_proba(cleaned, batch_size=self.batch_size, progress=progress)
+
+    def predict(self, texts: str | Sequence[str], **kwargs) -> list[Prediction]:
+        proba = self.predict_proba(texts, **kwargs)
+        labels = self.labels
+        return [
+            Prediction(labels[int(row.argmax())], float(row.max()), {name: float(p) for name, p in zip(labels, row)})
+            for row in proba
+        ]

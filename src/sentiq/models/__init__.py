@@ -1,0 +1,32 @@
+"""Model types by approach. Each type offers ``labels``, ``predict_proba(texts)``,
+``save(directory)`` and ``load(directory, manifest)``; heavy imports happen on first use."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from sentiq.errors import ModelError
+from sentiq.models.manifest import Manifest
+
+# approach -> "module:Class"; lazy so that a TF-IDF model never imports torch.
+_MODEL_TYPES = {
+    "finetune": "sentiq.models.transformer:TransformerClassifier",
+}
+
+
+def model_type(approach: str):
+    try:
+        module, cls = _MODEL_TYPES[approach].split(":")
+    except KeyError:
+        raise ModelError(f"unknown approach {approach!r}; this sentiq knows {sorted(_MODEL_TYPES)}") from None
+    return getattr(import_module(module), cls)
+
+
+def load_model(directory: str | Path, manifest: Manifest | None = None):
+    """Load the model a sentiq directory holds, whatever its approach."""
+    manifest = manifest or Manifest.load(directory)
+    return model_type(manifest.approach).load(Path(directory), manifest)
+
+
+__all__ = ["Manifest", "load_model", "model_type"]

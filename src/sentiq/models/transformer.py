@@ -1,0 +1,91 @@
+"""A Hugging Face sequence-classification model behind sentiq's model interface."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from sentiq.errors import ModelError
+from sentiq.labels import LabelSet
+from sentiq.models.resolve import hub_offline, resolve_model_source
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _load_pretrained(source: str, **kwargs):
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        hint = " (HF_HUB_OFFLINE is set: give a local folder)" if hub_offline() else ""
+        raise ModelError(f"cannot load model {source!r}: not a local model folder, a known alias, "
+                         f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
+    return model, tokenizer
+
+
+class TransformerClassifier:
+    """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
+
+    approach = "finetune"
+
+    def __init__(self, model, tokenizer, labels: LabelSet, *, max_length: int, device: torch.device | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.device = device or default_device()
+        self.model.to(self.device)
+
+    @classmethod
+    def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int) -> "TransformerClassifier":
+        """A fresh classification head on a pretrained encoder, with real label names in its config."""
+        model, tokenizer = _load_pretrained(
+            resolve_model_source(name), num_labels=len(labels), id2label=labels.id2label,
+            label2id=labels.label2id, ignore_mismatched_sizes=True,
+        )
+        return cls(model, tokenizer, labels, max_length=max_length)
+
+    @classmethod
+    def load(cls, directory: Path, manifest) -> "TransformerClassifier":
+        model, tokenizer = _load_pretrained(str(directory))
+        labels = LabelSet(tuple(manifest.labels))
+        if model.config.num_labels != len(labels):
+            raise ModelError(f"{directory}: the weights have {model.config.num_labels} classes but the manifest "
+                             f"lists {len(labels)} labels")
+        return cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+
+    def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
+        """Token ids without padding (padding happens per batch)."""
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
+        """Class probabilities, batching texts of similar length together; rows in input order."""
+        self.model.eval()
+        encoded = self.encode(texts)["input_ids"]
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            logits = self.model(**batch).logits.float()
+            out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
+            if progress:
+                progress("predict", min(start + batch_size, len(order)), len(order))
+        return out

@@ -1,0 +1,38 @@
+"""``chinese``: Weibo posts and Chinese reviews.
+
+Full-width forms are folded so "ＡＢＣ" and "ABC" are the same token; Weibo markup (retweet
+chains, mentions, short links, ``[表情]`` emoticons, ``#话题#`` tags) is reduced to its text.
+Traditional -> simplified conversion would be a separate option (or profile); not done here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sentiq.preprocess.base import Profile, register, squash
+
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~/?#@!$&*+=%:-]+", re.IGNORECASE)
+# "//@name:" starts the quoted post in a retweet chain; "：" is also listed in case NFKC is skipped.
+_RETWEET = re.compile(r"//\s*@[\w-]*[:：]?")
+# "@name" (plus an addressing colon); the name runs up to white space or punctuation.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@[\w-]+[:：]?")
+_BRACKET_EMOTICON = re.compile(r"\[([^\[\]]{1,8})\]")
+_TOPIC = re.compile(r"#([^#]{1,64})#")
+
+
+@register
+class ChineseProfile(Profile):
+    """NFKC, drop retweet markers, mentions and URLs, unwrap ``[哈哈]`` and ``#话题#``."""
+
+    name = "chinese"
+    version = 1
+
+    def __call__(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)  # "ＡＢＣ１２３　" -> "ABC123 ", "，" -> ","
+        text = _URL.sub(" ", text)
+        text = _RETWEET.sub(" ", text)
+        text = _MENTION.sub(" ", text)
+        text = _BRACKET_EMOTICON.sub(r" \1 ", text)
+        text = _TOPIC.sub(r" \1 ", text)
+        return squash(text)

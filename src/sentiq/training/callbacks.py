@@ -1,0 +1,62 @@
+"""Trainer callbacks: the collapse guard and a progress bridge for the CLI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from transformers import TrainerCallback
+
+log = logging.getLogger(__name__)
+
+COLLAPSE_CAUSES = (
+    "learning rate too high (try 2e-5 to 5e-5)",
+    "no or too short warm-up (try training.warmup_ratio=0.1)",
+    "a wrong label mapping (check data.label_map and the data report)",
+    "class imbalance (try training.class_weights=balanced)",
+)
+
+
+def collapse_message(share: float, label: str, step: int) -> str:
+    causes = "; ".join(COLLAPSE_CAUSES)
+    return (f"collapse guard: at step {step} the model predicts {label!r} for {share:.0%} of the validation set, "
+            f"which holds several classes. Likely causes: {causes}")
+
+
+class CollapseGuard(TrainerCallback):
+    """Warns (or stops training) when validation predictions pile onto one class."""
+
+    def __init__(self, *, threshold: float, stop: bool, true_majority_share: float, labels: list[str]):
+        self.threshold = threshold
+        self.stop = stop
+        # A validation set that is itself ~all one class cannot show collapse.
+        self.active = true_majority_share < threshold
+        self.labels = labels
+        self.events: list[str] = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not self.active or not metrics:
+            return
+        share = metrics.get("eval_majority_prediction_share")
+        if share is None or share < self.threshold:
+            return
+        label = self.labels[int(metrics.get("eval_majority_prediction_id", 0))]
+        message = collapse_message(share, label, state.global_step)
+        log.warning(message)
+        self.events.append(message)
+        if self.stop:
+            control.should_training_stop = True
+
+
+class ProgressBridge(TrainerCallback):
+    """Calls ``progress("train", step, total)`` so a CLI can draw a bar without knowing the Trainer."""
+
+    def __init__(self, progress: Callable[[str, int, int], None]):
+        self.progress = progress
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.progress("train", state.global_step, state.max_steps)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs:
+            log.info("step %d: %s", state.global_step, {k: round(v, 4) for k, v in logs.items() if isinstance(v, float)})

@@ -1,0 +1,186 @@
+"""Fine-tuning with the transformers Trainer: dynamic padding, length-grouped batches,
+best checkpoint by a chosen metric, early stopping, resume, class weights, and guards
+against collapse and divergence."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from sentiq.config import TrainingConfig
+from sentiq.errors import CollapseError, ConfigError, DivergenceError
+from sentiq.evaluation import compute_metrics
+from sentiq.models.transformer import TransformerClassifier
+from sentiq.training.callbacks import CollapseGuard, ProgressBridge
+
+log = logging.getLogger(__name__)
+
+
+class EncodedDataset(torch.utils.data.Dataset):
+    """Pre-tokenized examples (no padding: the collator pads each batch)."""
+
+    def __init__(self, encodings: dict, labels: list[int]):
+        self.input_ids = encodings["input_ids"]
+        self.attention_mask = encodings["attention_mask"]
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
+
+
+class _SentiqTrainer(Trainer):
+    # compute_loss returns a per-batch mean; the Trainer divides it for gradient accumulation.
+    loss_is_scaled_for_ga = False
+
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.class_weights = class_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
+        loss = F.cross_entropy(outputs.logits.float(), labels, weight=weight)
+        if not torch.isfinite(loss):
+            raise DivergenceError(
+                f"the training loss became {loss.item()} at step {self.state.global_step}: training diverged. "
+                "Lower training.learning_rate, keep training.max_grad_norm=1.0, or use bf16 instead of fp16"
+            )
+        return (loss, outputs) if return_outputs else loss
+
+
+def class_weight_tensor(setting, labels: list[str], train_ids: list[int]) -> torch.Tensor | None:
+    """none -> None; balanced -> n / (k * count); a mapping -> its values in label order."""
+    if setting == "none":
+        return None
+    if setting == "balanced":
+        counts = np.bincount(train_ids, minlength=len(labels)).astype(np.float64)
+        return torch.tensor(len(train_ids) / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32)
+    unknown = sorted(set(setting) - set(labels))
+    if unknown:
+        raise ConfigError(f"training.class_weights names unknown labels {unknown}; labels are {labels}")
+    return torch.tensor([float(setting.get(name, 1.0)) for name in labels], dtype=torch.float32)
+
+
+def _trainer_metrics(eval_pred) -> dict[str, float]:
+    logits = torch.as_tensor(np.asarray(eval_pred.predictions), dtype=torch.float32)
+    proba = torch.softmax(logits, dim=-1).numpy()
+    labels = np.asarray(eval_pred.label_ids)
+    m = compute_metrics(labels, proba, [str(i) for i in range(proba.shape[1])])
+    predicted = np.bincount(proba.argmax(1), minlength=proba.shape[1])
+    scalars = {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and v is not None and k != "n"}
+    scalars["majority_prediction_id"] = float(predicted.argmax())
+    return scalars
+
+
+def _precision_flags(cfg: TrainingConfig) -> dict[str, bool]:
+    if (cfg.fp16 or cfg.bf16) and not torch.cuda.is_available():
+        log.warning("fp16/bf16 need a GPU; training in float32 on the CPU")
+        return {"fp16": False, "bf16": False}
+    return {"fp16": cfg.fp16, "bf16": cfg.bf16}
+
+
+def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path) -> TrainingArguments:
+    strategy = "steps" if cfg.eval_steps else "epoch"
+    metric = "eval_loss" if cfg.metric_for_best_model == "loss" else f"eval_{cfg.metric_for_best_model}"
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.eval_batch_size,
+        num_train_epochs=cfg.epochs,
+        learning_rate=cfg.learning_rate,
+        warmup_steps=cfg.warmup_steps if cfg.warmup_steps is not None else (cfg.warmup_ratio or 0.0),
+        weight_decay=cfg.weight_decay,
+        adam_epsilon=cfg.adam_epsilon,
+        max_grad_norm=cfg.max_grad_norm,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=cfg.eval_steps,
+        save_steps=cfg.eval_steps,
+        logging_steps=cfg.logging_steps,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=cfg.metric_for_best_model != "loss",
+        save_total_limit=cfg.save_total_limit,
+        # Move evaluation outputs to the CPU every few batches: a large eval set never fills GPU memory.
+        eval_accumulation_steps=8,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        dataloader_num_workers=cfg.dataloader_workers,
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        **_precision_flags(cfg),
+    )
+
+
+@dataclass
+class FineTuneResult:
+    history: list[dict]
+    best_metric: float | None
+    global_step: int
+    resumed_from: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def fine_tune(
+    model: TransformerClassifier,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    cfg: TrainingConfig,
+    *,
+    seed: int,
+    work_dir: Path,
+    resume: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> FineTuneResult:
+    """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
+    labels = list(model.labels.names)
+    train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
+    train_set = EncodedDataset(model.encode(train["text"].tolist()), train_ids)
+    val_set = EncodedDataset(model.encode(validation["text"].tolist()), val_ids)
+    true_majority = float(np.bincount(val_ids).max() / len(val_ids))
+    guard = CollapseGuard(threshold=cfg.collapse_threshold, stop=cfg.on_collapse == "stop",
+                          true_majority_share=true_majority, labels=labels)
+    callbacks = [guard]
+    if cfg.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    if progress:
+        callbacks.append(ProgressBridge(progress))
+
+    checkpoint_dir = work_dir / "checkpoints"
+    resume_from = get_last_checkpoint(str(checkpoint_dir)) if resume and checkpoint_dir.is_dir() else None
+    if resume and resume_from is None:
+        log.warning("no checkpoint to resume from under %s; starting from scratch", checkpoint_dir)
+    trainer = _SentiqTrainer(
+        model=model.model,
+        args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir),
+        data_collator=DataCollatorWithPadding(model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        processing_class=model.tokenizer,
+        compute_metrics=_trainer_metrics,
+        callbacks=callbacks,
+        class_weights=class_weight_tensor(cfg.class_weights, labels, train_ids),
+    )
+    trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
+    trainer.train(resume_from_checkpoint=resume_from)
+    if guard.events and guard.stop:
+        raise CollapseError(guard.events[-1] + ". Training was stopped (training.on_collapse=stop)")
+    model.model = trainer.model
+    return FineTuneResult(trainer.state.log_history, trainer.state.best_metric, trainer.state.global_step,
+                          resumed_from=resume_from, warnings=list(guard.events))

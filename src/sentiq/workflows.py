@@ -1,0 +1,214 @@
+"""The end-to-end functions behind the CLI: train, evaluate, predict a file, inspect data.
+
+Each takes plain arguments, returns plain results and never prints, so a notebook,
+the CLI and the service all run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from sentiq.config import DataConfig, SentiqConfig, save_config
+from sentiq.data import DataReport, build_report, load_data, load_splits, make_splits
+from sentiq.errors import ConfigError, DataError
+from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.labels import LabelSet
+from sentiq.models import Manifest
+from sentiq.preprocess import Profile, get_profile
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+_HEADLINE = ("accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece")
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: dict
+    data_report: DataReport
+    warnings: list[str] = field(default_factory=list)
+
+
+def _profile_for(config: SentiqConfig, default: str) -> Profile:
+    return get_profile(default if config.preprocess == "auto" else config.preprocess)
+
+
+def _preprocessed(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    return frame.assign(text=profile.apply(frame["text"].tolist()))
+
+
+def work_dir_for(output_dir: Path) -> Path:
+    """Checkpoints live beside the output until the run completes (so a crash can resume)."""
+    return output_dir.with_name(output_dir.name + ".partial")
+
+
+def train(
+    config: SentiqConfig,
+    output_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    keep_checkpoints: bool = False,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Load and split the data, fine-tune, evaluate on the test split and write a model directory.
+
+    The directory appears only when everything succeeded; until then work happens in
+    ``<output_dir>.partial`` (checkpoints for ``resume=True``).
+    """
+    from transformers import set_seed
+
+    from sentiq.models.transformer import TransformerClassifier
+    from sentiq.training.finetune import fine_tune
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    loaded, splits = load_splits(config)
+    data_report = build_report(loaded, splits)
+    profile = _profile_for(config, loaded.default_preprocess)
+    train_df, val_df, test_df = (_preprocessed(f, profile) for _, f in splits.items())
+    labels = LabelSet.from_names(train_df["label"])
+    labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
+
+    set_seed(config.seed)
+    model = TransformerClassifier.from_encoder(config.model, labels, max_length=config.training.max_length)
+    work_dir = work_dir_for(output_dir)
+    result = fine_tune(model, train_df, val_df, config.training, seed=config.seed, work_dir=work_dir,
+                       resume=resume, progress=progress)
+    proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size, progress=progress)
+
+    from sentiq.evaluation import write_report
+
+    warnings = data_report.warnings + result.warnings
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        model.save(tmp)
+        metrics = write_report(
+            tmp / "report", texts=test_df["text"].tolist(), y_true=labels.encode(test_df["label"].tolist()),
+            proba=proba, labels=list(labels), history=result.history, title=f"{config.name}: test split",
+            context={"model": config.model, "data": config.data.source, "split": "test", "preprocess": profile.name,
+                     "train rows": len(train_df), "steps": result.global_step},
+            length_unit="chars" if loaded.language == "zh" else "words",
+        )
+        _write_run_files(tmp, config, data_report, result.history)
+        Manifest(
+            approach="finetune", labels=list(labels), preprocess=profile.spec(), language=loaded.language,
+            max_length=config.training.max_length, truncation=config.training.truncation, base_model=config.model,
+            config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE}, warnings=warnings,
+        ).save(tmp)
+    if not keep_checkpoints:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return TrainResult(output_dir, metrics, data_report, warnings)
+
+
+def _write_run_files(directory: Path, config: SentiqConfig, data_report: DataReport, history: list[dict]) -> None:
+    save_config(config, directory / "config.yaml")
+    atomic_write_text(directory / "data_report.json", json.dumps(data_report.to_dict(), indent=2, ensure_ascii=False))
+    atomic_write_text(directory / "history.json", json.dumps(history, indent=2))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(text).stem if Path(text).suffix else text).strip("-") or "data"
+
+
+def evaluation_frame(manifest: Manifest, data: str | None, split: str, **columns) -> tuple[pd.DataFrame, str]:
+    """The rows to evaluate on: the training data's split when ``data`` is omitted or the same source,
+    re-split with the training seed so ``test`` is the very test split of training."""
+    trained = manifest.config.get("data", {})
+    seed = manifest.config.get("seed", 42)
+    same_source = data is None or data == trained.get("source")
+    if same_source and trained:
+        base = DataConfig.model_validate({**trained, **{k: v for k, v in columns.items() if v is not None}})
+    else:
+        if data is None:
+            raise ConfigError("this model records no training data; pass --data")
+        base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
+    loaded = load_data(base.source, test_source=base.test_source, text_column=base.text_column,
+                       label_column=base.label_column, label_map=base.label_map, encoding=base.encoding,
+                       allow_hub=base.allow_hub)
+    if split == "all":
+        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
+    if split not in {"train", "validation", "test"}:
+        raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
+    splits = make_splits(loaded.frames, validation_size=base.validation_size, test_size=base.test_size, seed=seed,
+                         max_train_samples=base.max_train_samples, max_eval_samples=base.max_eval_samples)
+    return dict(splits.items())[split], loaded.language
+
+
+def evaluate(
+    model_dir: str | Path,
+    *,
+    data: str | None = None,
+    split: str = "test",
+    report_dir: str | Path | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    label_map: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[dict, Path]:
+    """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``."""
+    from sentiq.evaluation import write_report
+    from sentiq.inference import Predictor
+
+    predictor = Predictor.load(model_dir)
+    frame, language = evaluation_frame(predictor.manifest, data, split, text_column=text_column,
+                                       label_column=label_column, label_map=label_map)
+    if frame.empty:
+        raise DataError(f"the {split} split is empty")
+    labels = LabelSet(tuple(predictor.labels))
+    y_true = labels.encode(frame["label"].tolist())
+    proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
+    source = data or predictor.manifest.config.get("data", {}).get("source", "data")
+    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{_slug(source)}-{split}"
+    metrics = write_report(
+        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=list(labels),
+        title=f"{Path(model_dir).name} on {source} ({split})",
+        context={"model": str(model_dir), "data": source, "split": split, "rows": len(frame)},
+        length_unit="chars" if language == "zh" else "words",
+    )
+    return metrics, report_dir
+
+
+def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
+    """Texts from a .txt (one per line), .csv/.tsv/.jsonl/.parquet (``text_column``) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"input file {path} does not exist")
+    if path.suffix.lower() in {".txt", ""}:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path} is not valid UTF-8 text (byte {exc.start})") from None
+        return [line for line in lines if line.strip()]
+    from sentiq.data.sources import _read_file
+
+    frame = _read_file(path)
+    if text_column not in frame.columns:
+        raise DataError(f"{path} has no column {text_column!r}; columns are {list(frame.columns)}")
+    return frame[text_column].astype(str).tolist()
+
+
+def predict_to_file(predictor, texts: Sequence[str], output: str | Path, *, progress: ProgressFn | None = None) -> int:
+    """Write one JSON line per text ``{"text", "label", "score", "scores"}``, atomically."""
+    predictions = predictor.predict(list(texts), progress=progress)
+    lines = [json.dumps({"text": t, **p.to_dict()}, ensure_ascii=False) for t, p in zip(texts, predictions)]
+    atomic_write_text(Path(output), "\n".join(lines) + "\n")
+    return len(lines)
+
+
+def inspect_data(source: str, *, config: SentiqConfig | None = None, **columns) -> DataReport:
+    """Load and split a dataset the way training would, and report on it."""
+    from sentiq.config import build_config
+
+    cfg = config or build_config({"data": {"source": source, **{k: v for k, v in columns.items() if v is not None}}})
+    loaded, splits = load_splits(cfg)
+    return build_report(loaded, splits)

@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny random BERT built in-process and a small labelled corpus."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+POSITIVE = ["good", "great", "love", "excellent", "wonderful", "happy", "enjoyed", "superb", "fun", "brilliant"]
+NEGATIVE = ["bad", "awful", "hate", "terrible", "boring", "sad", "disliked", "poor", "dull", "worst"]
+FILLER = ["the", "movie", "film", "was", "i", "this", "it", "a", "really", "so", "plot", "acting", "and", "very",
+          "story", "not", "but", "is", "show", "book"]
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def make_sentence(rng: random.Random, words: list[str]) -> str:
+    body = rng.sample(FILLER, k=rng.randint(2, 6)) + rng.sample(words, k=rng.randint(1, 2))
+    rng.shuffle(body)
+    return " ".join(body)
+
+
+def toy_frame(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        positive = i % 2 == 0
+        rows.append({"text": make_sentence(rng, POSITIVE if positive else NEGATIVE),
+                     "label": "positive" if positive else "negative"})
+    return pd.DataFrame(rows)
+
+
+def build_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
+    """A 2-layer, hidden-32 BERT with a word-level vocabulary: loads like any hub model."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'")
+    vocab = specials + sorted(set(POSITIVE + NEGATIVE + FILLER)) + letters + [f"##{c}" for c in letters]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, pad_token_id=0)
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture()
+def toy_csv(tmp_path) -> Path:
+    path = tmp_path / "toy.csv"
+    toy_frame(120).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture()
+def tiny_config(tiny_bert, toy_csv):
+    """A config that trains the tiny BERT on the toy corpus in a few seconds."""
+    from sentiq.config import build_config
+
+    def make(**overrides):
+        data = {
+            "name": "toy",
+            "model": str(tiny_bert),
+            "preprocess": "none",
+            "data": {"source": str(toy_csv), "validation_size": 0.2, "test_size": 0.2},
+            "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 5e-3,
+                         "warmup_ratio": 0.0, "logging_steps": 5, "eval_batch_size": 16},
+        }
+        return build_config(data, [f"{k}={v}" for k, v in overrides.items()])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, tiny_bert):
+    """One trained tiny model directory shared by read-only tests."""
+    from sentiq.config import build_config
+    from sentiq.workflows import train
+
+    root = tmp_path_factory.mktemp("trained")
+    csv = root / "toy.csv"
+    toy_frame(120).to_csv(csv, index=False)
+    cfg = build_config({
+        "name": "toy", "model": str(tiny_bert), "preprocess": "review",
+        "data": {"source": str(csv), "validation_size": 0.2, "test_size": 0.2},
+        "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 5e-3, "warmup_ratio": 0.0},
+    })
+    result = train(cfg, root / "model")
+    return result.output_dir
