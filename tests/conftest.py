@@ -38,14 +38,13 @@ def toy_frame(n: int = 80, seed: int = 0) -> pd.DataFrame:
 def build_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
     """A 2-layer, hidden-32 BERT with a word-level vocabulary: loads like any hub model."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizer
 
     directory.mkdir(parents=True, exist_ok=True)
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'")
     vocab = specials + sorted(set(POSITIVE + NEGATIVE + FILLER)) + letters + [f"##{c}" for c in letters]
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=True)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128, pad_token_id=0)
     torch.manual_seed(seed)
@@ -77,7 +76,7 @@ def tiny_config(tiny_bert, toy_csv):
             "model": str(tiny_bert),
             "preprocess": "none",
             "data": {"source": str(toy_csv), "validation_size": 0.2, "test_size": 0.2},
-            "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 5e-3,
+            "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3,
                          "warmup_ratio": 0.0, "logging_steps": 5, "eval_batch_size": 16},
         }
         return build_config(data, [f"{k}={v}" for k, v in overrides.items()])
@@ -97,7 +96,7 @@ def trained_model(tmp_path_factory, tiny_bert):
     cfg = build_config({
         "name": "toy", "model": str(tiny_bert), "preprocess": "review",
         "data": {"source": str(csv), "validation_size": 0.2, "test_size": 0.2},
-        "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 5e-3, "warmup_ratio": 0.0},
+        "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
     })
     result = train(cfg, root / "model")
     return result.output_dir

@@ -48,7 +48,8 @@ def _friendly_errors(fn):
         try:
             return fn(*args, **kwargs)
         except SentiqError as exc:
-            err.print(f"[bold red]error[/] {exc}", highlight=False, markup=True)
+            # markup off: messages quote user input such as "[E300]" or "[哈哈]"
+            err.print(f"error {exc}", style="bold red", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
@@ -117,7 +118,7 @@ def train(
     with _progress() as progress:
         result = run_train(cfg, output, overwrite=overwrite, resume=resume or False, progress=progress)
     for warning in result.warnings:
-        err.print(f"[yellow]warning[/] {warning}", highlight=False)
+        err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     out.print(_metrics_table(result.metrics, f"{cfg.name}: test split"))
     out.print(f"model: {result.output_dir}\nreport: {result.output_dir / 'report' / 'report.html'}")
 
@@ -200,7 +201,7 @@ def data_inspect(
     out.print(table)
     out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label")
     for warning in report.warnings:
-        out.print(f"[yellow]warning[/] {warning}", highlight=False)
+        out.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("config")

@@ -91,9 +91,27 @@ class TrainingConfig(_Section):
     collapse_threshold: float = Field(
         0.95, gt=0.5, le=1.0, description="Collapse guard: warn when one class gets at least this share of validation predictions."
     )
+    collapse_patience: int = Field(
+        2, ge=1, description="Collapse guard: consecutive collapsed evaluations before it warns or stops."
+    )
     on_collapse: Literal["warn", "stop"] = Field("warn", description="What the collapse guard does: warn, or stop the run.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept for resuming (the best one is always kept).")
     dataloader_workers: int = Field(0, ge=0, description="Worker processes loading batches.")
+
+    @field_validator("class_weights", mode="before")
+    @classmethod
+    def _check_class_weights(cls, value: Any) -> Any:
+        # One clear message (not one per union member); label keys as strings like data.label_map.
+        if isinstance(value, str) and value in ("none", "balanced"):
+            return value
+        if isinstance(value, dict):
+            try:
+                weights = {str(k): float(v) for k, v in value.items()}
+            except (TypeError, ValueError):
+                weights = None
+            if weights is not None and all(w >= 0 for w in weights.values()):
+                return weights
+        raise ValueError("must be none, balanced, or a mapping {label: weight} with non-negative numbers")
 
     @model_validator(mode="after")
     def _one_precision(self) -> "TrainingConfig":

@@ -68,6 +68,7 @@ def train(
     from transformers import set_seed
 
     from sentiq.models.transformer import TransformerClassifier
+    from sentiq.training.callbacks import final_collapse_warning
     from sentiq.training.finetune import fine_tune
 
     output_dir = Path(output_dir)
@@ -100,6 +101,10 @@ def train(
             length_unit="chars" if loaded.language == "zh" else "words",
         )
         _write_run_files(tmp, config, data_report, result.history)
+        final = final_collapse_warning(metrics, threshold=config.training.collapse_threshold)
+        if final:
+            log.warning(final)
+            warnings.append(final)
         Manifest(
             approach="finetune", labels=list(labels), preprocess=profile.spec(), language=loaded.language,
             max_length=config.training.max_length, truncation=config.training.truncation, base_model=config.model,

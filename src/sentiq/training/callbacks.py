@@ -23,11 +23,24 @@ def collapse_message(share: float, label: str, step: int) -> str:
             f"which holds several classes. Likely causes: {causes}")
 
 
+def final_collapse_warning(metrics: dict, *, threshold: float, split: str = "test") -> str | None:
+    """A warning when the finished model gives one class to (almost) all of a mixed split."""
+    true_share = max(row["support"] for row in metrics["per_class"].values()) / max(metrics["n"], 1)
+    share = metrics.get("majority_prediction_share", 0.0)
+    if share < threshold or true_share >= threshold:
+        return None
+    label = max(metrics["predicted_share"], key=metrics["predicted_share"].get)
+    return (f"collapse guard: the final model predicts {label!r} for {share:.0%} of the {split} split. "
+            f"Likely causes: {'; '.join(COLLAPSE_CAUSES)}")
+
+
 class CollapseGuard(TrainerCallback):
     """Warns (or stops training) when validation predictions pile onto one class."""
 
-    def __init__(self, *, threshold: float, stop: bool, true_majority_share: float, labels: list[str]):
+    def __init__(self, *, threshold: float, patience: int, stop: bool, true_majority_share: float, labels: list[str]):
         self.threshold = threshold
+        self.patience = patience  # consecutive collapsed evaluations before firing: early evals may be lopsided
+        self.streak = 0
         self.stop = stop
         # A validation set that is itself ~all one class cannot show collapse.
         self.active = true_majority_share < threshold
@@ -39,6 +52,11 @@ class CollapseGuard(TrainerCallback):
             return
         share = metrics.get("eval_majority_prediction_share")
         if share is None or share < self.threshold:
+            self.streak = 0
+            return
+        self.streak += 1
+        if self.streak < self.patience:
+            log.info("validation predictions are %.0f%% one class at step %d", 100 * share, state.global_step)
             return
         label = self.labels[int(metrics.get("eval_majority_prediction_id", 0))]
         message = collapse_message(share, label, state.global_step)

@@ -154,7 +154,7 @@ def fine_tune(
     train_set = EncodedDataset(model.encode(train["text"].tolist()), train_ids)
     val_set = EncodedDataset(model.encode(validation["text"].tolist()), val_ids)
     true_majority = float(np.bincount(val_ids).max() / len(val_ids))
-    guard = CollapseGuard(threshold=cfg.collapse_threshold, stop=cfg.on_collapse == "stop",
+    guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
                           true_majority_share=true_majority, labels=labels)
     callbacks = [guard]
     if cfg.early_stopping_patience:
