@@ -26,8 +26,13 @@ test: venv
 test-slow: venv
 	$(PY) -m pytest -q -m slow
 
+DEMO_TEXTS := "One of the best films I have seen this year." \
+	"A dull, predictable plot and wooden acting.<br /><br />Avoid." \
+	"I expected to hate it, but it won me over."
+
 demo: venv
-	$(PY) scripts/demo.py
+	$(VENV)/bin/sentiq train --config configs/demo.yaml --output demo-output/model --overwrite
+	$(VENV)/bin/sentiq predict demo-output/model $(DEMO_TEXTS)
 
 sample: venv
 	$(PY) scripts/make_sample.py

@@ -110,3 +110,20 @@ def test_console_script_exit_code(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "E300" in proc.stderr
+
+
+def test_readme_config_reference_is_current():
+    from pathlib import Path
+
+    from sentiq.config import describe_fields
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- config-reference:start -->")[1].split("<!-- config-reference:end -->")[0]
+    for key, default, _ in describe_fields():
+        assert f"| `{key}` | `{default}` |" in section, f"README config reference misses {key}; run scripts/config_reference.py"
+
+
+def test_top_level_api_is_importable():
+    import sentiq
+
+    assert callable(sentiq.train) and callable(sentiq.evaluate) and sentiq.Predictor.load
