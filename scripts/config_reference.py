@@ -1,6 +1,11 @@
-"""Print the config reference table (Markdown) that the README embeds; a test keeps them in sync."""
+"""Print (or, with --write, refresh in README.md) the config reference table; a test keeps them in sync."""
+
+import sys
+from pathlib import Path
 
 from sentiq.config import describe_fields
+
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def reference_markdown() -> str:
@@ -11,4 +16,11 @@ def reference_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(reference_markdown())
+    if "--write" in sys.argv:
+        readme = Path(__file__).resolve().parents[1] / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        head, rest = text.split(START)
+        _, tail = rest.split(END)
+        readme.write_text(f"{head}{START}\n{reference_markdown()}\n{END}{tail}", encoding="utf-8")
+    else:
+        print(reference_markdown())

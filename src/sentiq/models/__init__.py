@@ -12,6 +12,11 @@ from sentiq.models.manifest import Manifest
 # approach -> "module:Class"; lazy so that a TF-IDF model never imports torch.
 _MODEL_TYPES = {
     "finetune": "sentiq.models.transformer:TransformerClassifier",
+    "tfidf": "sentiq.models.tfidf:TfidfClassifier",
+    "lexicon": "sentiq.models.lexicon:LexiconClassifier",
+    "embedding": "sentiq.models.embedding:EmbeddingClassifier",
+    "hybrid": "sentiq.models.hybrid:HybridClassifier",
+    "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
 }
 
 

