@@ -19,6 +19,7 @@ import pandas as pd
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
+from sentiq.models._sklearn import aligned_proba
 from sentiq.models.cache import cache_enabled
 
 log = logging.getLogger(__name__)
@@ -135,10 +136,7 @@ class EmbeddingClassifier:
         return None
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if len(texts):
-            proba[:, self.head.classes_] = self.head.predict_proba(self.features(texts, progress))
-        return proba
+        return aligned_proba(self.head, lambda: self.features(texts, progress), len(texts), len(self.labels))
 
     def save(self, directory: Path) -> None:
         joblib.dump(self.head, Path(directory) / HEAD)

