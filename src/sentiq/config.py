@@ -124,15 +124,15 @@ class TfidfConfig(_Section):
     """TF-IDF n-grams + logistic regression (approach: tfidf)."""
 
     word_ngrams: list[int] | None = Field(
-        None, description="Word n-gram range [min, max]; [] turns words off. Default: [1, 2] for English, off for Chinese."
+        None, description="Word n-gram range [min, max]; [] turns words off. Default: [1, 3] for English, off for Chinese."
     )
     char_ngrams: list[int] | None = Field(
-        None, description="Character n-gram range [min, max]; [] turns characters off. Default: [2, 5] within words "
-        "for English, [1, 3] for Chinese."
+        None, description="Character n-gram range [min, max] (within words for English); [] turns characters off. "
+        "Default: off for English, [1, 3] for Chinese."
     )
     min_df: int = Field(2, ge=1, description="Ignore n-grams seen in fewer documents.")
-    max_features: int | None = Field(500_000, ge=1, description="Keep at most this many n-grams per analyzer.")
-    C: float = Field(8.0, gt=0, description="Inverse regularisation strength of the logistic regression.")
+    max_features: int | None = Field(None, ge=1, description="Keep at most this many n-grams per analyzer (None: all).")
+    C: float = Field(16.0, gt=0, description="Inverse regularisation strength of the logistic regression.")
     max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
 
     @field_validator("word_ngrams", "char_ngrams")

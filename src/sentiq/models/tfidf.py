@@ -24,8 +24,9 @@ WEIGHTS = "model.joblib"
 def _ngram_settings(params, language: str) -> list[tuple[str, str, tuple[int, int]]]:
     """(name, analyzer, range) per active analyzer, with per-language defaults."""
     chinese = language == "zh"
-    word = params.word_ngrams if params.word_ngrams is not None else ([] if chinese else [1, 2])
-    char = params.char_ngrams if params.char_ngrams is not None else ([1, 3] if chinese else [2, 5])
+    # Measured on IMDB (docs/benchmarks.md): word 1-3-grams alone beat word 1-2 + char 2-5.
+    word = params.word_ngrams if params.word_ngrams is not None else ([] if chinese else [1, 3])
+    char = params.char_ngrams if params.char_ngrams is not None else ([1, 3] if chinese else [])
     settings = []
     if word:
         settings.append(("word", "word", tuple(word)))
