@@ -100,7 +100,8 @@ def train(
         metrics = write_report(
             tmp / "report", texts=test_df["text"].tolist(), y_true=labels.encode(test_df["label"].tolist()),
             proba=proba, labels=list(labels), history=result.history, title=f"{config.name}: test split",
-            context={"model": config.model, "data": config.data.source, "split": "test", "preprocess": profile.name,
+            context={"approach": config.approach, "model": getattr(model, "base_model", None) or "-",
+                     "data": config.data.source, "split": "test", "preprocess": profile.name,
                      "train rows": len(train_df), "steps": result.global_step},
             length_unit="chars" if loaded.language == "zh" else "words",
         )
