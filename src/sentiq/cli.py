@@ -110,13 +110,13 @@ def train(
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run."),
 ) -> None:
-    """Fine-tune a model from a config and write a model directory with its report."""
+    """Train a model (any approach) from a config; write a model directory with its report."""
     from sentiq.config import load_config
     from sentiq.workflows import train as run_train
 
     cfg = load_config(config, set_)
     with _progress() as progress:
-        result = run_train(cfg, output, overwrite=overwrite, resume=resume or False, progress=progress)
+        result = run_train(cfg, output, overwrite=overwrite, resume=resume, progress=progress)
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     out.print(_metrics_table(result.metrics, f"{cfg.name}: test split"))

@@ -65,7 +65,7 @@ def train(
     keep_checkpoints: bool = False,
     progress: ProgressFn | None = None,
 ) -> TrainResult:
-    """Load and split the data, fine-tune, evaluate on the test split and write a model directory.
+    """Load and split the data, train the configured approach, evaluate on the test split, write a model directory.
 
     The directory appears only when everything succeeded; until then work happens in
     ``<output_dir>.partial`` (checkpoints for ``resume=True``).
