@@ -162,12 +162,12 @@ class LexiconConfig(_Section):
 
 
 class HybridConfig(_Section):
-    """Lexicon scores stacked beside TF-IDF and/or embedding features (approach: hybrid)."""
+    """Lexicon scores stacked with TF-IDF and/or embedding models (approach: hybrid)."""
 
     parts: list[Literal["lexicon", "tfidf", "embedding"]] = Field(
-        ["lexicon", "tfidf"], description="Feature blocks to join: lexicon plus tfidf and/or embedding."
+        ["lexicon", "tfidf"], description="Parts to stack: lexicon plus tfidf and/or embedding (each uses its own settings)."
     )
-    C: float = Field(8.0, gt=0, description="Inverse regularisation strength of the joint logistic regression.")
+    C: float = Field(1.0, gt=0, description="Inverse regularisation strength of the stacking logistic regression.")
 
 
 class EnsembleConfig(_Section):

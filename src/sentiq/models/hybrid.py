@@ -1,5 +1,11 @@
-"""Hybrid: lexicon scores stacked beside TF-IDF n-grams and/or sentence embeddings,
-one logistic regression over the joined features."""
+"""Hybrid: lexicon scores stacked with the predictions of TF-IDF and/or embedding models.
+
+Each learned part (TF-IDF n-grams, sentence embeddings) gets its own logistic regression;
+a final logistic regression combines the lexicon's scores with the parts' out-of-fold
+log-probabilities on the training split (stacking). Joining all raw features under one
+regularisation strength was measured worse than TF-IDF alone on IMDB: the blocks differ
+too much in scale and size.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ from typing import Sequence
 import joblib
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from sentiq.errors import ModelError
@@ -21,20 +27,29 @@ from sentiq.models.lexicon import choose_lexicon, lexicon_features
 from sentiq.models.tfidf import build_pipeline
 
 STATE = "hybrid.joblib"
+_FOLDS = 5
+
+
+def _log_proba(head, features) -> np.ndarray:
+    return np.log(np.clip(head.predict_proba(features), 1e-6, 1.0))
 
 
 class HybridClassifier:
     approach = "hybrid"
 
-    def __init__(self, labels: LabelSet, *, parts: list[str], lexicon: str | None, vectorizer=None,
-                 encoder: SentenceEncoder | None = None, C: float = 8.0, seed: int = 42):
+    def __init__(self, labels: LabelSet, *, parts: list[str], lexicon: str, vectorizer=None,
+                 encoder: SentenceEncoder | None = None, C: float = 1.0, tfidf_C: float = 16.0,
+                 embedding_C: float = 4.0, seed: int = 42):
         self.labels = labels
         self.parts = parts
         self.lexicon = lexicon
-        self.vectorizer = vectorizer  # the fitted FeatureUnion of a TF-IDF pipeline
+        self.vectorizer = vectorizer  # TF-IDF features (a FeatureUnion), fitted in fit()
         self.encoder = encoder
+        self.seed = seed
         self.scaler = StandardScaler()
-        self.head = LogisticRegression(C=C, max_iter=3000, random_state=seed)
+        self.heads = {"tfidf": LogisticRegression(C=tfidf_C, max_iter=2000, random_state=seed),
+                      "embedding": LogisticRegression(C=embedding_C, max_iter=2000, random_state=seed)}
+        self.meta = LogisticRegression(C=C, max_iter=1000, random_state=seed)
         self.max_length = encoder.max_length if encoder else None
         self.base_model = None
 
@@ -43,37 +58,49 @@ class HybridClassifier:
         parts = list(dict.fromkeys(config.hybrid.parts))
         if "lexicon" not in parts or len(parts) < 2:
             raise ModelError("hybrid.parts must hold lexicon and at least one of tfidf, embedding")
-        vectorizer = build_pipeline(config.tfidf, language, config.seed).named_steps["features"] if "tfidf" in parts else None
+        pipeline = build_pipeline(config.tfidf, language, config.seed)
         encoder = None
         if "embedding" in parts:
             e = config.embedding
             encoder = SentenceEncoder(e.encoder, max_length=e.max_length, batch_size=e.batch_size)
         model = cls(labels, parts=parts, lexicon=choose_lexicon(config.lexicon.lexicon, language),
-                    vectorizer=vectorizer, encoder=encoder, C=config.hybrid.C, seed=config.seed)
+                    vectorizer=pipeline.named_steps["features"] if "tfidf" in parts else None, encoder=encoder,
+                    C=config.hybrid.C, tfidf_C=config.tfidf.C, embedding_C=config.embedding.C, seed=config.seed)
         model.base_model = config.embedding.encoder if encoder else None
         return model
 
-    def _features(self, texts: Sequence[str], *, fit: bool = False):
-        lex = lexicon_features(self.lexicon, texts)
-        blocks = [sparse.csr_matrix(self.scaler.fit_transform(lex) if fit else self.scaler.transform(lex))]
+    def _part_features(self, texts: Sequence[str], *, fit: bool = False) -> dict:
+        features = {}
         if self.vectorizer is not None:
-            blocks.append(self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts))
+            features["tfidf"] = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
         if self.encoder is not None:
-            vectors = cached_encode(self.encoder, texts)
-            blocks.append(sparse.csr_matrix(vectors))
-        return sparse.hstack(blocks).tocsr()
+            features["embedding"] = cached_encode(self.encoder, texts)
+        return features
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
-        texts = train["text"].tolist()
-        self.head.fit(self._features(texts, fit=True), self.labels.encode(train["label"].tolist()))
+        texts, y = train["text"].tolist(), np.asarray(self.labels.encode(train["label"].tolist()))
+        blocks = [self.scaler.fit_transform(lexicon_features(self.lexicon, texts))]
+        folds = StratifiedKFold(_FOLDS, shuffle=True, random_state=self.seed)
+        for name, features in self._part_features(texts, fit=True).items():
+            head = self.heads[name]
+            out_of_fold = cross_val_predict(head, features, y, cv=folds, method="predict_proba")
+            blocks.append(np.log(np.clip(out_of_fold, 1e-6, 1.0)))
+            head.fit(features, y)
+        self.meta.fit(np.hstack(blocks), y)
         return None
 
+    def _meta_features(self, texts: list[str]) -> np.ndarray:
+        blocks = [self.scaler.transform(lexicon_features(self.lexicon, texts))]
+        blocks += [_log_proba(self.heads[name], f) for name, f in self._part_features(texts).items()]
+        return np.hstack(blocks)
+
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        return aligned_proba(self.head, lambda: self._features(list(texts)), len(texts), len(self.labels), progress)
+        texts = list(texts)
+        return aligned_proba(self.meta, lambda: self._meta_features(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
         state = {"parts": self.parts, "lexicon": self.lexicon, "vectorizer": self.vectorizer,
-                 "scaler": self.scaler, "head": self.head}
+                 "scaler": self.scaler, "heads": self.heads, "meta": self.meta}
         joblib.dump(state, Path(directory) / STATE, compress=3)
         if self.encoder is not None:
             self.encoder.save(Path(directory) / ENCODER_DIR)
@@ -89,5 +116,5 @@ class HybridClassifier:
             encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length or 256)
         model = cls(LabelSet(tuple(manifest.labels)), parts=state["parts"], lexicon=state["lexicon"],
                     vectorizer=state["vectorizer"], encoder=encoder)
-        model.scaler, model.head = state["scaler"], state["head"]
+        model.scaler, model.heads, model.meta = state["scaler"], state["heads"], state["meta"]
         return model
