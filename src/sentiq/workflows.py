@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from sentiq.config import DataConfig, SentiqConfig, save_config
-from sentiq.data import DataReport, build_report, load_data, load_splits, make_splits
+from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
 from sentiq.errors import ConfigError, DataError
 from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
@@ -187,16 +187,12 @@ def evaluation_frame(manifest: Manifest, data: str | None, split: str, **columns
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
         base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
-    loaded = load_data(base.source, test_source=base.test_source, text_column=base.text_column,
-                       label_column=base.label_column, label_map=base.label_map, encoding=base.encoding,
-                       allow_hub=base.allow_hub)
+    loaded = load_from(base)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
     if split not in {"train", "validation", "test"}:
         raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
-    splits = make_splits(loaded.frames, validation_size=base.validation_size, test_size=base.test_size, seed=seed,
-                         max_train_samples=base.max_train_samples, max_eval_samples=base.max_eval_samples)
-    return dict(splits.items())[split], loaded.language
+    return dict(split_from(loaded, base, seed).items())[split], loaded.language
 
 
 def evaluate(

@@ -5,14 +5,22 @@ from sentiq.data.sources import BUILTINS, LoadedData, data_dir, load_data
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data",
-           "make_splits", "stratified_split", "subsample", "load_splits"]
+           "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from"]
+
+
+def load_from(d) -> LoadedData:
+    """Load what a data config (``SentiqConfig.data``) points at."""
+    return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
+                     label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub)
+
+
+def split_from(loaded: LoadedData, d, seed: int) -> Splits:
+    """Split loaded data the way a data config says, with ``seed``."""
+    return make_splits(loaded.frames, validation_size=d.validation_size, test_size=d.test_size, seed=seed,
+                       max_train_samples=d.max_train_samples, max_eval_samples=d.max_eval_samples)
 
 
 def load_splits(config) -> tuple[LoadedData, Splits]:
     """Load ``config.data`` and split it with ``config.seed`` (config: a SentiqConfig)."""
-    d = config.data
-    loaded = load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                       label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub)
-    splits = make_splits(loaded.frames, validation_size=d.validation_size, test_size=d.test_size, seed=config.seed,
-                         max_train_samples=d.max_train_samples, max_eval_samples=d.max_eval_samples)
-    return loaded, splits
+    loaded = load_from(config.data)
+    return loaded, split_from(loaded, config.data, config.seed)
