@@ -53,7 +53,6 @@ def _accuracy(predict_proba, test) -> float:
 
 def run_seed_style(args, train, validation, test) -> dict:
     """The tutorial recipe: pad everything to max_length, default Trainer."""
-    import numpy as np
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
