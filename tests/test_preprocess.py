@@ -236,3 +236,23 @@ def test_malformed_spec(spec):
 def test_unknown_name_in_spec():
     with pytest.raises(PreprocessError, match="'nope'"):
         profile_from_spec({"name": "nope", "version": 1})
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("This movie was great", "en"),
+        ("这家酒店很好，服务也不错", "zh"),
+        ("iPhone 的电池真的不行", "zh"),
+        ("我买了一台 MacBook Pro laptop", "zh"),
+        ("これはペンです", "ja"),
+        ("정말 좋아요", "ko"),
+        ("Это хорошо", "other"),
+        ("123 !!! :)", "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_detect_language_by_script(text, language):
+    from sentiq.preprocess.language import detect_language
+
+    assert detect_language(text) == language
