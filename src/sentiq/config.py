@@ -59,11 +59,49 @@ class DataConfig(_Section):
         return value
 
 
+class AugmentConfig(_Section):
+    """Extra training examples made from the training split (never validation or test)."""
+
+    ops: list[Literal["synonym", "swap", "delete", "emoji"]] = Field(
+        [], description="Operations drawn from for each new example: synonym (curated neutral synonyms), swap "
+        "(two words change places), delete (words dropped), emoji (an emoji or emoticon swapped for another of the "
+        "same polarity). Empty: no augmentation.",
+    )
+    n_per_example: int = Field(1, ge=1, le=20, description="New examples made from each training text (at most; "
+                               "a text an operation cannot change gets none).")
+    p: float = Field(0.1, gt=0, le=1, description="Share of a text's words (or emoji) each operation changes "
+                     "(at least one).")
+
+
 class TrainingConfig(_Section):
     """Every knob of a fine-tuning run."""
 
-    max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per text; longer texts are truncated.")
-    truncation: Literal["head"] = Field("head", description="Which part of a long text is kept (head: the start).")
+    max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per window (special tokens included); "
+                            "longer texts are cut by truncation.")
+    truncation: Literal["head", "tail", "head+tail", "chunks"] = Field(
+        "head", description="Which tokens of a long text the model sees, in training and prediction: head (the "
+        "start), tail (the end), head+tail (head_tokens from the start, the rest of the budget from the end) or "
+        "chunks (sliding windows, each a training example with the text's label; predictions pooled per text).",
+    )
+    head_tokens: int | None = Field(
+        None, ge=0, description="head+tail: tokens kept from the start (default: a quarter of max_length, "
+        "128 of 512).",
+    )
+    chunk_stride: int | None = Field(
+        None, ge=1, description="chunks: tokens between window starts (default: half a window).",
+    )
+    chunk_pooling: Literal["mean", "max"] = Field(
+        "mean", description="chunks: mean of the windows' probabilities, or max (the most confident window).",
+    )
+    adversarial: Literal["none", "fgm", "pgd"] = Field(
+        "none", description="Adversarial training on the word embeddings: none, fgm (one step along the gradient) "
+        "or pgd (pgd_steps projected steps); each adds the perturbed loss's gradients.",
+    )
+    adversarial_epsilon: float = Field(1.0, gt=0, description="FGM step size / PGD radius (L2 norm over the "
+                                       "embedding matrix).")
+    pgd_steps: int = Field(3, ge=1, le=20, description="PGD: perturbation steps per training step.")
+    pgd_alpha: float = Field(0.3, gt=0, description="PGD: size of each step (L2 norm).")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     batch_size: int = Field(16, ge=1, description="Training examples per device per step.")
     eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
     epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
@@ -117,6 +155,15 @@ class TrainingConfig(_Section):
     def _one_precision(self) -> "TrainingConfig":
         if self.fp16 and self.bf16:
             raise ValueError("fp16 and bf16 are exclusive; choose one")
+        return self
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> "TrainingConfig":
+        if self.head_tokens is not None and self.head_tokens >= self.max_length:
+            raise ValueError(f"head_tokens ({self.head_tokens}) must be below max_length ({self.max_length})")
+        if self.chunk_stride is not None and self.chunk_stride >= self.max_length:
+            raise ValueError(f"chunk_stride ({self.chunk_stride}) must be below max_length ({self.max_length}): "
+                             "a larger stride would skip tokens")
         return self
 
 

@@ -51,6 +51,18 @@ def _preprocessed(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     return frame.assign(text=profile.apply(frame["text"].tolist()))
 
 
+def augmented_training_split(train: pd.DataFrame, config: SentiqConfig) -> pd.DataFrame:
+    """The raw training split plus ``training.augment``'s new rows (validation and test never come here)."""
+    from sentiq.data.augment import augment_frame
+
+    aug = config.training.augment
+    if not aug.ops:
+        return train
+    out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.seed)
+    log.info("augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train), len(out) - len(train))
+    return out
+
+
 def work_dir_for(output_dir: Path) -> Path:
     """Checkpoints live beside the output until the run completes (so a crash can resume)."""
     return output_dir.with_name(output_dir.name + ".partial")
@@ -81,7 +93,9 @@ def train(
     loaded, splits = load_splits(config)
     data_report = build_report(loaded, splits)
     profile = _profile_for(config, loaded.default_preprocess)
-    train_df, val_df, test_df = (_preprocessed(f, profile) for _, f in splits.items())
+    # Augmentation works on raw text (emoji are still emoji) and on the training split alone.
+    train_df = _preprocessed(augmented_training_split(splits.train, config), profile)
+    val_df, test_df = _preprocessed(splits.validation, profile), _preprocessed(splits.test, profile)
     labels = LabelSet.from_names(train_df["label"])
     labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
 
@@ -102,7 +116,9 @@ def train(
             proba=proba, labels=list(labels), history=result.history, title=f"{config.name}: test split",
             context={"approach": config.approach, "model": getattr(model, "base_model", None) or "-",
                      "data": config.data.source, "split": "test", "preprocess": profile.name,
-                     "train rows": len(train_df), "steps": result.global_step},
+                     "train rows": len(splits.train), "steps": result.global_step,
+                     **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train)
+                        else {})},
             length_unit="chars" if loaded.language == "zh" else "words",
         )
         _write_run_files(tmp, config, data_report, result.history)
@@ -113,6 +129,7 @@ def train(
         Manifest(
             approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
             max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
+            window=dict(getattr(model, "window_options", None) or {}),
             base_model=getattr(model, "base_model", None),
             config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE}, warnings=warnings,
         ).save(tmp)

@@ -36,7 +36,8 @@ class Manifest:
     preprocess: dict[str, Any]  # {"name": ..., "version": ...}
     language: str = "en"
     max_length: int | None = None
-    truncation: str | None = None
+    truncation: str | None = None  # windows strategy: head, tail, head+tail or chunks
+    window: dict[str, Any] = field(default_factory=dict)  # head_tokens, stride, pooling (None: the defaults)
     base_model: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)

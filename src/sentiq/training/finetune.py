@@ -1,6 +1,10 @@
 """Fine-tuning with the transformers Trainer: dynamic padding, length-grouped batches,
-best checkpoint by a chosen metric, early stopping, resume, class weights, and guards
-against collapse and divergence."""
+best checkpoint by a chosen metric, early stopping, resume, class weights, adversarial
+training, and guards against collapse and divergence.
+
+With ``training.truncation: chunks`` every window of a long text is a training (and
+validation) example carrying the text's label, so validation metrics during training are
+per window; the final test metrics are per text (pooled windows)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
 from sentiq.models.transformer import TransformerClassifier
+from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
 from sentiq.training.result import FitResult
 
@@ -32,6 +37,14 @@ class EncodedDataset(torch.utils.data.Dataset):
         self.input_ids = encodings["input_ids"]
         self.attention_mask = encodings["attention_mask"]
         self.labels = labels
+        if len(labels) != len(self.input_ids):
+            raise ValueError(f"{len(labels)} labels for {len(self.input_ids)} encoded examples")
+
+    @classmethod
+    def from_texts(cls, model: TransformerClassifier, texts: list[str], label_ids: list[int]) -> "EncodedDataset":
+        """One example per window of each text (one window unless truncation is chunks), labelled with its text's label."""
+        encodings = model.encode(texts)
+        return cls(encodings, [label_ids[i] for i in encodings["owners"]])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -44,9 +57,26 @@ class _SentiqTrainer(Trainer):
     # compute_loss returns a per-batch mean; the Trainer divides it for gradient accumulation.
     loss_is_scaled_for_ga = False
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, attack: EmbeddingAttack | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.attack = attack
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        # compute_loss pops the labels: each pass gets its own copy of the batch.
+        loss = super().training_step(model, dict(inputs), num_items_in_batch)
+        if self.attack is not None:
+            prepared = self._prepare_inputs(dict(inputs))
+            self.attack.attack(lambda: self._adversarial_backward(model, prepared))
+        return loss  # the clean loss is what gets logged
+
+    def _adversarial_backward(self, model, inputs) -> None:
+        with self.compute_loss_context_manager():
+            loss = self.compute_loss(model, dict(inputs))
+        if self.args.n_gpu > 1:
+            loss = loss.mean()
+        self.accelerator.backward(loss / self.current_gradient_accumulation_steps)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
@@ -142,9 +172,11 @@ def fine_tune(
     """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
     labels = list(model.labels.names)
     train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
-    train_set = EncodedDataset(model.encode(train["text"].tolist()), train_ids)
-    val_set = EncodedDataset(model.encode(validation["text"].tolist()), val_ids)
-    true_majority = float(np.bincount(val_ids).max() / len(val_ids))
+    train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids)
+    val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids)
+    if len(train_set) > len(train):
+        log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
+    true_majority = float(np.bincount(val_set.labels).max() / len(val_set))  # per window with chunks
     guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
                           true_majority_share=true_majority, labels=labels)
     callbacks = [guard]
@@ -167,6 +199,7 @@ def fine_tune(
         compute_metrics=_trainer_metrics,
         callbacks=callbacks,
         class_weights=class_weight_tensor(cfg.class_weights, labels, train_ids),
+        attack=make_attack(model.model, cfg),
     )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     trainer.train(resume_from_checkpoint=resume_from)

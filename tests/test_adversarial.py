@@ -1,0 +1,95 @@
+"""FGM / PGD on the word embeddings: the attacks restore what they touch, and training still learns."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sentiq.config import build_config
+from sentiq.errors import ConfigError
+from sentiq.inference import Predictor
+from sentiq.labels import LabelSet
+from sentiq.models.transformer import TransformerClassifier
+from sentiq.training.adversarial import FGM, PGD
+from sentiq.workflows import train
+
+
+@pytest.fixture()
+def batch_and_model(tiny_bert):
+    clf = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet(("negative", "positive")), max_length=16)
+    batch = clf.tokenizer(["great film", "awful boring plot"], padding=True, return_tensors="pt")
+    return clf.model.train(), batch, torch.tensor([1, 0])
+
+
+def _loss(model, batch, labels):
+    return F.cross_entropy(model(**batch).logits, labels)
+
+
+def _clean_grads(model, batch, labels):
+    model.zero_grad()
+    _loss(model, batch, labels).backward()
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("make", [lambda m: FGM(m, epsilon=0.5), lambda m: PGD(m, epsilon=0.5, alpha=0.2, steps=3)])
+def test_attack_restores_embeddings_and_adds_the_perturbed_gradient(batch_and_model, make):
+    model, batch, labels = batch_and_model
+    before = model.get_input_embeddings().weight.detach().clone()
+    clean = _clean_grads(model, batch, labels)
+    perturbed_losses = []
+
+    def backward():
+        loss = _loss(model, batch, labels)
+        perturbed_losses.append(loss.item())
+        loss.backward()
+
+    make(model).attack(backward)
+    torch.testing.assert_close(model.get_input_embeddings().weight, before, rtol=0, atol=0)
+    assert len(perturbed_losses) == (3 if isinstance(make(model), PGD) else 1)
+    # The perturbation raises the loss (it follows the gradient) and its gradient is added to the clean one.
+    assert perturbed_losses[-1] > _loss(model, batch, labels).item()
+    name = "classifier.weight"
+    assert not torch.allclose(model.get_parameter(name).grad, clean[name])
+
+
+def test_pgd_stays_inside_the_epsilon_ball(batch_and_model):
+    model, batch, labels = batch_and_model
+    weight = model.get_input_embeddings().weight
+    clean_weight = weight.detach().clone()
+    _clean_grads(model, batch, labels)
+    norms = []
+
+    def backward():
+        norms.append(torch.linalg.vector_norm(weight.detach() - clean_weight).item())
+        _loss(model, batch, labels).backward()
+
+    PGD(model, epsilon=0.25, alpha=0.2, steps=4).attack(backward)
+    assert norms[0] == pytest.approx(0.2, rel=1e-3)
+    assert max(norms) <= 0.25 + 1e-4 and norms[-1] == pytest.approx(0.25, rel=1e-3)
+
+
+def test_no_gradient_means_no_attack(batch_and_model):
+    model, _, _ = batch_and_model
+    model.zero_grad(set_to_none=True)
+    calls = []
+    FGM(model, epsilon=1.0).attack(lambda: calls.append(1))
+    PGD(model, epsilon=1.0, alpha=0.3, steps=2).attack(lambda: calls.append(1))
+    assert calls == []
+
+
+@pytest.mark.parametrize("method", ["fgm", "pgd"])
+def test_adversarial_training_runs_and_still_learns_the_toy_set(tiny_config, tmp_path, method):
+    cfg = tiny_config(**{"training.adversarial": method, "training.adversarial_epsilon": 0.5,
+                         "training.pgd_steps": 2, "training.epochs": 12})
+    result = train(cfg, tmp_path / method)
+    assert result.metrics["accuracy"] >= 0.9
+    preds = Predictor.load(tmp_path / method).predict(["great wonderful superb", "awful terrible worst"])
+    assert [p.label for p in preds] == ["positive", "negative"]
+
+
+def test_bad_adversarial_settings_are_refused():
+    with pytest.raises(ConfigError, match="adversarial"):
+        build_config({"training": {"adversarial": "fast"}})
+    with pytest.raises(ConfigError, match="adversarial_epsilon"):
+        build_config({"training": {"adversarial_epsilon": 0}})
