@@ -44,12 +44,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--output", default=str(ROOT / "runs" / "bench-small"))
+    parser.add_argument("--tag", default="", help="suffix of the results file (variants run in parallel processes)")
     args = parser.parse_args()
 
     common = [f"data.max_train_samples={args.train_rows}", f"data.max_eval_samples={args.eval_rows}",
               f"training.max_length={args.max_length}", f"training.epochs={args.epochs}",
               "training.eval_steps=null", "training.early_stopping_patience=null"]
-    out = ROOT / "benchmarks" / "results" / f"small_data-{args.data}.json"
+    out = ROOT / "benchmarks" / "results" / f"small_data-{args.data}{'-' + args.tag if args.tag else ''}.json"
     results = json.loads(out.read_text())["results"] if out.is_file() else {}
     for variant in args.variants:
         config = load_config(ROOT / CONFIGS[args.data], common + VARIANTS[variant])
