@@ -22,6 +22,8 @@ app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_
                   pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Look at datasets before training on them.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 out = Console()
 err = Console(stderr=True)
 
@@ -277,6 +279,65 @@ def data_inspect(
     out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label")
     for warning in report.warnings:
         out.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
+    return str(value)
+
+
+@runs_app.command("list")
+@_friendly_errors
+def runs_list(
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    limit: int = typer.Option(20, min=1, help="Show the newest N runs."),
+) -> None:
+    """Recorded runs, newest first: command, name, status, duration and headline metrics."""
+    from sentiq.tracking import load_runs, runs_root
+    from sentiq.tracking.runs import duration
+
+    root = runs_dir or runs_root()
+    records = load_runs(root)
+    table = Table(title=f"runs in {root} ({len(records)})")
+    for column in ("run", "command", "name", "status", "started", "took", "accuracy", "macro-F1", "model"):
+        table.add_column(column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left")
+    for r in records[:limit]:
+        metrics = r.get("metrics") or {}
+        status = r.get("status", "?")
+        table.add_row(r.get("id", "?"), r.get("command", "?"), r.get("name", ""),
+                      status if status == "finished" else f"[red]{status}[/]", r.get("started", ""),
+                      duration(r.get("duration_s")), _cell(metrics.get("accuracy")), _cell(metrics.get("macro_f1")),
+                      r.get("model_path") or "-")
+    out.print(table)
+
+
+@runs_app.command("compare")
+@_friendly_errors
+def runs_compare(
+    a: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
+    b: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    only_diff: bool = typer.Option(False, "--only-diff", help="Show only params and metrics that differ."),
+) -> None:
+    """Params and metrics of two runs side by side; differences highlighted."""
+    from sentiq.tracking import compare_runs, find_run
+
+    left, right = find_run(a, runs_dir), find_run(b, runs_dir)
+    table = Table(title=f"{left['id']} vs {right['id']}")
+    for column in ("", "key", left["id"], right["id"]):
+        table.add_column(column, overflow="fold")
+    rows = compare_runs(left, right)
+    for section, key, va, vb, differs in rows:
+        if only_diff and not differs:
+            continue
+        shown = (_cell(va), _cell(vb)) if section == "metrics" else ("-" if va is None else str(va), "-" if vb is None else str(vb))
+        table.add_row(section, key, *shown, style="bold yellow" if differs else None)
+    out.print(table)
+    changed = sum(1 for row in rows if row[4])
+    out.print(f"{changed} of {len(rows)} params and metrics differ")
 
 
 @app.command("config")
