@@ -68,7 +68,7 @@ def _p(value) -> str:
 
 
 def _summary(values: dict) -> str:
-    return escape(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()))
+    return escape(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()))
 
 
 def render_drift_html(result) -> str:
