@@ -34,7 +34,7 @@ def toy_data(tmp_path) -> Path:
 def tfidf_config(data: Path, **overrides):
     return build_config({"name": "toy-tfidf", "approach": "tfidf", "preprocess": "none",
                          "data": {"source": str(data), "validation_size": 0.2, "test_size": 0.2},
-                         "tfidf": {"min_df": 1}}, [f"{k}={v}" for k, v in overrides.items()])
+                         "tfidf": {"min_df": 1, "C": 16.0}}, [f"{k}={v}" for k, v in overrides.items()])
 
 
 def test_train_and_evaluate_write_run_folders(runs_dir, toy_data, tmp_path):
