@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -78,7 +80,23 @@ def test_no_gradient_means_no_attack(batch_and_model):
     assert calls == []
 
 
-@pytest.mark.parametrize("method", ["fgm", pytest.param("pgd", marks=pytest.mark.slow)])
+def test_the_trainer_attacks_once_per_training_step(tiny_config, tmp_path, monkeypatch):
+    calls = []
+    real_attack = FGM.attack
+
+    def counting(self, backward):
+        calls.append(1)
+        return real_attack(self, backward)
+
+    monkeypatch.setattr(FGM, "attack", counting)
+    cfg = tiny_config(**{"training.adversarial": "fgm", "training.adversarial_epsilon": 0.02, "training.epochs": 1})
+    train(cfg, tmp_path / "m")
+    history = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert len(calls) == max(entry["step"] for entry in history) > 0
+
+
+@pytest.mark.slow  # 15 epochs at two or four passes per step
+@pytest.mark.parametrize("method", ["fgm", "pgd"])
 def test_adversarial_training_runs_and_still_learns_the_toy_set(tiny_config, tmp_path, method):
     # The tiny model's embedding rows have norms near 0.1: epsilon is scaled down to match
     # (MiniLM's rows are about 10x longer, 1.07 on average, hence the default 1.0 there).
