@@ -14,7 +14,8 @@ key            type      meaning
 ``language``   str       :func:`sentiq.preprocess.language.detect_language` of the text
 ``label``      str       predicted label name
 ``score``      float     probability of that label
-``latency_ms`` float     the whole request's latency in milliseconds
+``latency_ms`` float     the request's latency in milliseconds, from the parsed
+                         request to its predictions (batch wait included)
 ``text``       str       the raw text -- ONLY when raw-text logging is enabled
 =============  ========  ==============================================================
 
