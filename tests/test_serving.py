@@ -338,7 +338,7 @@ def test_micro_batcher_isolates_a_failing_request():
 FUZZ_CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def test_openapi_fuzz_no_server_errors_no_schema_violations(server):
+def test_openapi_fuzz_no_server_errors_no_schema_violations(server, tmp_path):
     """schemathesis (its CLI: the pytest plugin does not load under pytest 9) sends generated
     valid and invalid requests to every operation: no 5xx, no answer outside the spec."""
     st = shutil.which("st") or str(Path(sys.executable).with_name("st"))
@@ -348,7 +348,7 @@ def test_openapi_fuzz_no_server_errors_no_schema_violations(server):
                "--workers", "1", "--seed", "7", "--request-timeout", "30", "--no-color"]
     predict_calls = dict(name="sentiq_request_latency_seconds_count", endpoint="/v1/predict")
     before = metric(httpx.get(f"{server}/metrics").text, **predict_calls)
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)  # its cache goes there
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"Tested:\s+4\b", result.stdout), result.stdout[-2000:]
     assert metric(httpx.get(f"{server}/metrics").text, **predict_calls) - before >= 20  # it really was exercised

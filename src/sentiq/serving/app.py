@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 API_KEY_HEADER = "X-API-Key"
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# A prediction that arrives while its worker still loads the model waits this long for it
+# (several workers share one socket, so a request can reach a worker that is not ready yet).
+LOAD_WAIT_S = 120.0
 ROUTES = ("/v1/predict", "/health", "/ready", "/metrics", "/", "/docs", "/openapi.json")
 
 
@@ -53,6 +56,7 @@ class Service:
                                     max_wait_ms=settings.max_wait_ms, enabled=settings.batching,
                                     on_batch=self.metrics.batch_texts.observe)
         self.request_log: Optional[RequestLog] = None
+        self.loaded: Optional[asyncio.Event] = None  # set when loading ends, either way
 
     def _predict(self, texts: list[str]) -> list:
         return self.predictor.predict(texts)
@@ -73,15 +77,27 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - reported by /ready and the log, the process stays up
             self.load_error = str(exc)
             log.exception("could not load the model from %s", self.settings.model_dir)
-            return
-        self.metrics.ready.set(1)
-        log.info("model %s loaded from %s", self.model_name, self.settings.model_dir)
+        else:
+            self.metrics.ready.set(1)
+            log.info("model %s loaded from %s", self.model_name, self.settings.model_dir)
+        finally:
+            self.loaded.set()
+
+    async def wait_until_loaded(self) -> bool:
+        """True once the model is there; False when loading failed or takes over LOAD_WAIT_S."""
+        if not self.ready and self.load_error is None:
+            try:
+                await asyncio.wait_for(self.loaded.wait(), LOAD_WAIT_S)
+            except asyncio.TimeoutError:
+                return False
+        return self.ready
 
     @property
     def ready(self) -> bool:
         return self.predictor is not None
 
     async def start(self) -> None:
+        self.loaded = asyncio.Event()
         if self.settings.request_log:
             self.request_log = RequestLog(self.settings.request_log, max_bytes=self.settings.request_log_max_bytes,
                                           backups=self.settings.request_log_backups)
@@ -235,7 +251,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     errors = {401: {"model": ErrorResponse, "description": "Missing or wrong API key."}} if auth else {}
     errors.update({413: {"model": ErrorResponse, "description": f"Body over {settings.max_body_bytes} bytes."},
                    422: {"model": ValidationErrorResponse, "description": "Invalid request (the message says why)."},
-                   503: {"model": ErrorResponse, "description": "The model is not loaded yet."}})
+                   503: {"model": ErrorResponse, "description": "The model failed to load (or is still loading after a long wait)."}})
 
     @app.post("/v1/predict", response_model=PredictResponse, dependencies=auth, responses=errors,
               summary="Classify one or many texts")
@@ -243,8 +259,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
         start = time.perf_counter()
         request_id = _request_id(request)
         response.headers[REQUEST_ID_HEADER] = request_id
-        if not service.ready:
-            raise HTTPException(503, "the model is not loaded yet; retry when /ready answers 200")
+        if not await service.wait_until_loaded():
+            raise HTTPException(503, "the model is not loaded; see /ready", headers={REQUEST_ID_HEADER: request_id})
         texts = body.texts
         predictions = await service.batcher.submit(texts)
         latency_ms = (time.perf_counter() - start) * 1000
