@@ -190,6 +190,21 @@ def test_request_log_has_the_schema(server, log_path):
     assert [r["language"] for r in records] == ["en", "zh"]
 
 
+def test_drift_monitor_reads_the_service_log(server, log_path):
+    """The contract with sentiq.monitoring: the live log is recognised and read as a request log."""
+    from sentiq.monitoring.samples import load_sample
+
+    httpx.post(f"{server}/v1/predict", json={"texts": TEXTS}, headers={"X-Request-ID": "drift-check"})
+    deadline = time.monotonic() + 10
+    while not any(r["request_id"] == "drift-check" for r in read_records(log_path)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sample = load_sample(str(log_path), max_rows=None)
+    assert sample.kind == "request log" and sample.label_basis == "predicted"
+    assert len(sample) == len(read_records(log_path)) and sample.skipped_lines == 0
+    assert sample.texts is None  # raw text is not logged by default
+
+
 def test_request_log_keeps_raw_text_only_when_asked(trained_model, tmp_path):
     path = tmp_path / "raw.jsonl"
     with live_server(model_dir=trained_model, request_log=path, request_log_text=True) as base:
