@@ -202,11 +202,11 @@ def predict(
 @_friendly_errors
 def serve(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
-    host: Optional[str] = typer.Option(None, help="Interface to listen on [env SENTIQ_HOST, default 127.0.0.1]."),
-    port: Optional[int] = typer.Option(None, help="TCP port [env SENTIQ_PORT, default 8000]."),
-    workers: Optional[int] = typer.Option(None, help="Worker processes, each loading the model [env SENTIQ_WORKERS, default 1]."),
-    batching: Optional[bool] = typer.Option(None, "--batching/--no-batching", help="Gather concurrent requests [env SENTIQ_BATCHING]."),
-    request_log: Optional[Path] = typer.Option(None, help="JSON-lines request log file [env SENTIQ_REQUEST_LOG]."),
+    host: Optional[str] = typer.Option(None, help="Interface to listen on (env SENTIQ_HOST; default 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="TCP port (env SENTIQ_PORT; default 8000)."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes, each loading the model (env SENTIQ_WORKERS; default 1)."),
+    batching: Optional[bool] = typer.Option(None, "--batching/--no-batching", help="Gather concurrent requests (env SENTIQ_BATCHING)."),
+    request_log: Optional[Path] = typer.Option(None, help="JSON-lines request log file (env SENTIQ_REQUEST_LOG)."),
 ) -> None:
     """Serve a model over HTTP: POST /v1/predict, /health, /ready, /metrics, a try-it page at /, docs at /docs.
 
