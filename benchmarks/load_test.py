@@ -1,0 +1,197 @@
+"""Load test of `sentiq serve` on loopback: throughput and latency with batching on and off.
+
+Starts the service (one uvicorn worker) on 127.0.0.1 in a subprocess, once with dynamic
+micro-batching and once without, and at each concurrency level (1, 8 and 32 clients by
+default) sends a bounded number of single-text requests as fast as the clients can. Every
+answer must be a 200; errors are counted and reported. Nothing leaves 127.0.0.1.
+
+    python benchmarks/load_test.py --model /tmp/demo
+    python benchmarks/load_test.py --model runs/tfidf --requests 400 --concurrency 1,8,32
+
+Prints a table and writes JSON into benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+HOST = "127.0.0.1"  # loopback only, by design
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _texts(path: Path, limit: int) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [row["text"] for _, row in zip(range(limit), csv.DictReader(handle))]
+
+
+def _start_server(args, batching: bool, port: int) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "SENTIQ_ACCESS_LOG": "false", "SENTIQ_MAX_WAIT_MS": str(args.max_wait_ms),
+           "SENTIQ_MAX_BATCH_SIZE": str(args.max_batch_size),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "sentiq.cli", "serve", str(args.model), "--host", HOST, "--port", str(port),
+               "--batching" if batching else "--no-batching"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_ready(base: str, server: subprocess.Popen, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited: {server.stderr.read()[-2000:]}")
+        try:
+            response = httpx.get(f"{base}/ready", timeout=5)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("server did not become ready")
+
+
+async def _level(base: str, texts: list[str], clients: int, requests: int, max_seconds: float) -> dict:
+    """`clients` concurrent clients share `requests` single-text requests (or stop at max_seconds)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    next_index = 0
+    deadline = time.monotonic() + max_seconds
+
+    async def client(session: httpx.AsyncClient) -> None:
+        nonlocal next_index
+        while next_index < requests and time.monotonic() < deadline:
+            text = texts[next_index % len(texts)]
+            next_index += 1
+            start = time.perf_counter()
+            try:
+                response = await session.post("/v1/predict", json={"texts": [text]})
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+                    continue
+            except httpx.HTTPError as exc:
+                errors.append(repr(exc))
+                continue
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        wall = time.perf_counter() - start
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+    return {"clients": clients, "requests": len(latencies) + len(errors), "ok": len(latencies),
+            "errors": len(errors), "error_samples": errors[:5], "seconds": round(wall, 2),
+            "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
+            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+            "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
+
+
+def _batch_stats(base: str) -> dict:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values = {}
+    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics").text):
+        for sample in family.samples:
+            if sample.name in ("sentiq_batch_texts_count", "sentiq_batch_texts_sum"):
+                values[sample.name] = sample.value
+    return values
+
+
+def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
+    port = _free_port()
+    base = f"http://{HOST}:{port}"
+    server = _start_server(args, batching, port)
+    try:
+        model = _wait_ready(base, server)["model"]
+        asyncio.run(_level(base, texts, 4, args.warmup, args.max_seconds))  # load lazies, warm caches
+        rows = []
+        for clients in args.concurrency:
+            before = _batch_stats(base)
+            row = asyncio.run(_level(base, texts, clients, args.requests, args.max_seconds))
+            after = _batch_stats(base)
+            calls = after["sentiq_batch_texts_count"] - before.get("sentiq_batch_texts_count", 0)
+            row["mean_batch_texts"] = round((after["sentiq_batch_texts_sum"] - before.get("sentiq_batch_texts_sum", 0))
+                                            / calls, 2) if calls else None
+            row.update(batching=batching, model=model)
+            rows.append(row)
+            print(_format(row), flush=True)
+        return rows
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _format(row: dict) -> str:
+    return (f"batching={'on ' if row['batching'] else 'off'} clients={row['clients']:>3} "
+            f"ok={row['ok']:>4} errors={row['errors']} {row['throughput_rps']:>7.2f} req/s "
+            f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("/tmp/demo"), help="Model directory to serve.")
+    parser.add_argument("--texts", type=Path, default=ROOT / "data" / "imdb_sample" / "test.csv",
+                        help="CSV with a text column; requests cycle through it.")
+    parser.add_argument("--concurrency", default="1,8,32", help="Comma-separated client counts.")
+    parser.add_argument("--requests", type=int, default=200, help="Requests per concurrency level (bounded).")
+    parser.add_argument("--max-seconds", type=float, default=120, help="Time bound per level.")
+    parser.add_argument("--warmup", type=int, default=16, help="Requests sent before measuring.")
+    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="SENTIQ_MAX_WAIT_MS of the batching run.")
+    parser.add_argument("--max-batch-size", type=int, default=32, help="SENTIQ_MAX_BATCH_SIZE of the batching run.")
+    parser.add_argument("--modes", default="on,off", help="Batching modes to run: on, off or on,off.")
+    parser.add_argument("--tag", default="", help="Suffix of the result file name.")
+    args = parser.parse_args()
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    texts = _texts(args.texts, 500)
+
+    started = datetime.now(timezone.utc)
+    load_before = os.getloadavg()
+    rows = []
+    for mode in args.modes.split(","):
+        rows += run_mode(args, mode.strip() == "on", texts)
+    result = {
+        "benchmark": "load_test", "model_dir": str(args.model), "texts": str(args.texts),
+        "requests_per_level": args.requests, "max_wait_ms": args.max_wait_ms, "max_batch_size": args.max_batch_size,
+        "started": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "loadavg_before": load_before,
+                    "loadavg_after": os.getloadavg()},
+        "rows": rows,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    if any(row["errors"] for row in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Request and response models of the REST service (they are also its OpenAPI schema).
+
+The request model is built per service because its limits (texts per request,
+characters per text) are settings; they appear in the OpenAPI schema as ``maxItems`` and
+``maxLength`` so clients and schema-driven test tools know them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
+
+
+def _check_text(text: str) -> str:
+    # The same rule as Predictor.validate_texts (str.strip), so nothing valid here fails there.
+    if not text.strip():
+        raise ValueError("text is empty or only white space")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid Unicode (it holds a lone surrogate escape)") from None
+    return text
+
+
+_JSON_TYPES = {dict: "an object", type(None): "null", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _one_or_many(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError(f"texts must be a string or a list of strings, not {_JSON_TYPES.get(type(value), 'that')}")
+    return value
+
+
+def request_model(*, max_texts: int, max_chars: int) -> type[BaseModel]:
+    """``{"texts": "one text"}`` or ``{"texts": ["one", "or many"]}`` with the service's limits."""
+    text_schema = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
+    texts_schema = {
+        "anyOf": [text_schema, {"type": "array", "items": text_schema, "minItems": 1, "maxItems": max_texts}],
+        "title": "Texts",
+        "description": f"One text, or a list of 1 to {max_texts} texts; each non-blank, at most {max_chars} characters.",
+    }
+    Text = Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_check_text)]
+    Texts = Annotated[list[Text], Field(min_length=1, max_length=max_texts), BeforeValidator(_one_or_many),
+                      WithJsonSchema(texts_schema)]
+    # Room for per-request options (an `explain` flag, say) as further optional fields.
+    return create_model("PredictRequest", __config__=ConfigDict(extra="forbid", strict=False),
+                        texts=(Texts, ...))
+
+
+class TextPrediction(BaseModel):
+    """The prediction for one text."""
+
+    label: str = Field(..., description="The predicted label (highest probability).")
+    score: float = Field(..., ge=0, le=1, description="Probability of the predicted label.")
+    scores: dict[str, float] = Field(..., description="Probability of every label, in the model's label order.")
+    # An optional `explanation` field belongs here when explanations are added.
+
+
+class PredictResponse(BaseModel):
+    model: str = Field(..., description="Name/version of the model that answered.")
+    request_id: str = Field(..., description="Id of this request (the X-Request-ID header, or generated).")
+    predictions: list[TextPrediction] = Field(..., description="One prediction per text, in request order.")
+
+
+class Health(BaseModel):
+    status: str = Field("ok", description="Always 'ok' while the process answers.")
+
+
+class Ready(BaseModel):
+    status: str = Field(..., description="'ready' once the model is loaded.")
+    model: str = Field(..., description="Name/version of the served model.")
+    labels: list[str] = Field(..., description="The model's labels, in order.")
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(..., description="Where the problem is, e.g. ['body', 'texts', 3].")
+    msg: str = Field(..., description="What is wrong.")
+    type: str = Field(..., description="Machine-readable error type.")
+
+
+class ValidationErrorResponse(BaseModel):
+    message: str = Field(..., description="All problems in one readable line.")
+    detail: list[ErrorDetail] = Field(..., description="Each problem on its own.")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(..., description="What went wrong.")

@@ -1,0 +1,430 @@
+"""The REST service, tested over HTTP against real uvicorn servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+uvicorn = pytest.importorskip("uvicorn")
+
+from sentiq.errors import ConfigError  # noqa: E402
+from sentiq.serving import ServeSettings, create_app  # noqa: E402
+from sentiq.serving.batching import MicroBatcher  # noqa: E402
+from sentiq.serving.requestlog import SCHEMA_KEYS, read_records  # noqa: E402
+
+TEXTS = ["I really love this great movie", "the plot was awful and boring", "it was a film", "fun, superb acting!"]
+KEY = "s3cret-key"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@contextmanager
+def live_server(**settings):
+    """A real uvicorn server in a thread on a free loopback port; yields its base URL once ready."""
+    app = create_app(ServeSettings(**settings))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def wait_ready(base: str, timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{base}/ready")
+        failed = response.status_code == 503 and "failed" in response.json()["detail"]
+        if response.status_code == 200 or failed or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """One sample's value from Prometheus text (0 when the series does not exist yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_model):
+    from sentiq.inference import Predictor
+
+    return Predictor.load(trained_model)
+
+
+@pytest.fixture(scope="module")
+def log_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("requestlog") / "requests.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(trained_model, log_path):
+    """Default limits, no API key, request log on (without raw text)."""
+    with live_server(model_dir=trained_model, request_log=log_path, max_wait_ms=20) as base:
+        assert wait_ready(base).status_code == 200
+        yield base
+
+
+@pytest.fixture(scope="module")
+def strict_server(trained_model):
+    """Small limits and an API key."""
+    with live_server(model_dir=trained_model, api_key=KEY, max_texts=4, max_chars=50, max_body_bytes=2048) as base:
+        assert wait_ready(base).status_code == 200
+        yield base
+
+
+def assert_same(served: dict, expected) -> None:
+    assert served["label"] == expected.label
+    assert served["score"] == pytest.approx(expected.score, abs=1e-5)
+    assert served["scores"] == pytest.approx(expected.scores, abs=1e-5)
+    assert list(served["scores"]) == list(expected.scores)  # label order kept
+
+
+def test_predictions_equal_predictor_output(server, predictor):
+    response = httpx.post(f"{server}/v1/predict", json={"texts": TEXTS}, headers={"X-Request-ID": "abc-1"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["request_id"] == "abc-1" and response.headers["x-request-id"] == "abc-1"
+    assert body["model"].startswith("toy@")
+    assert len(body["predictions"]) == len(TEXTS)
+    for served, expected in zip(body["predictions"], predictor.predict(TEXTS)):
+        assert_same(served, expected)
+    single = httpx.post(f"{server}/v1/predict", json={"texts": TEXTS[1]}).json()["predictions"]
+    assert len(single) == 1
+    assert_same(single[0], predictor.predict([TEXTS[1]])[0])
+
+
+def test_concurrent_requests_get_their_own_answers(server, predictor):
+    expected = {text: predictor.predict([text])[0] for text in TEXTS}
+
+    async def fire():
+        async with httpx.AsyncClient(base_url=server, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/v1/predict", json={"texts": [TEXTS[i % 4]]}) for i in range(24)))
+
+    before = httpx.get(f"{server}/metrics").text
+    responses = asyncio.run(fire())
+    after = httpx.get(f"{server}/metrics").text
+    for i, response in enumerate(responses):
+        assert response.status_code == 200
+        assert_same(response.json()["predictions"][0], expected[TEXTS[i % 4]])
+    calls = metric(after, "sentiq_batch_texts_count") - metric(before, "sentiq_batch_texts_count")
+    texts = metric(after, "sentiq_batch_texts_sum") - metric(before, "sentiq_batch_texts_sum")
+    assert texts == 24
+    assert calls < 24, "concurrent requests were not gathered into batches"
+
+
+def test_health_ready_docs_and_page(server):
+    assert httpx.get(f"{server}/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{server}/ready").json()
+    assert ready["status"] == "ready" and ready["labels"] == ["negative", "positive"]
+    assert httpx.get(f"{server}/docs").status_code == 200
+    spec = httpx.get(f"{server}/openapi.json").json()
+    assert {"/v1/predict", "/health", "/ready", "/metrics"} <= set(spec["paths"])
+    page = httpx.get(f"{server}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<script" in page.text and "http://" not in page.text and "https://" not in page.text  # nothing external
+
+
+def test_metrics_count_requests_errors_and_labels(server):
+    before = httpx.get(f"{server}/metrics").text
+    labels = [p["label"] for p in httpx.post(f"{server}/v1/predict", json={"texts": TEXTS}).json()["predictions"]]
+    httpx.post(f"{server}/v1/predict", json={"texts": []})
+    after = httpx.get(f"{server}/metrics").text
+    ok = dict(name="sentiq_requests_total", endpoint="/v1/predict", method="POST", status="200")
+    assert metric(after, **ok) - metric(before, **ok) == 1
+    bad = dict(name="sentiq_errors_total", endpoint="/v1/predict", status="422")
+    assert metric(after, **bad) - metric(before, **bad) == 1
+    for label in set(labels):
+        grew = metric(after, "sentiq_predictions_total", label=label) - metric(before, "sentiq_predictions_total", label=label)
+        assert grew == labels.count(label)
+    assert metric(after, "sentiq_request_latency_seconds_count", endpoint="/v1/predict") >= 2
+    assert metric(after, "sentiq_model_ready") == 1
+
+
+def test_request_log_has_the_schema(server, log_path):
+    httpx.post(f"{server}/v1/predict", json={"texts": ["good film", "这部电影很好看"]}, headers={"X-Request-ID": "log-check"})
+    deadline = time.monotonic() + 10
+    while True:  # written by a background thread
+        records = [r for r in read_records(log_path) if r["request_id"] == "log-check"] if log_path.exists() else []
+        if len(records) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(records) == 2
+    for record in records:
+        assert tuple(record) == SCHEMA_KEYS  # exactly these keys: no raw text by default
+        assert datetime.fromisoformat(record["time"]).utcoffset().total_seconds() == 0
+        assert isinstance(record["length"], int) and isinstance(record["score"], float)
+        assert isinstance(record["latency_ms"], float) and record["latency_ms"] > 0
+        assert record["model"].startswith("toy@") and record["label"] in ("negative", "positive")
+    assert [r["length"] for r in records] == [9, 7]
+    assert [r["language"] for r in records] == ["en", "zh"]
+
+
+def test_drift_monitor_reads_the_service_log(server, log_path):
+    """The contract with sentiq.monitoring: the live log is recognised and read as a request log."""
+    from sentiq.monitoring.samples import load_sample
+
+    httpx.post(f"{server}/v1/predict", json={"texts": TEXTS}, headers={"X-Request-ID": "drift-check"})
+    deadline = time.monotonic() + 10
+    while not any(r["request_id"] == "drift-check" for r in read_records(log_path)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sample = load_sample(str(log_path), max_rows=None)
+    assert sample.kind == "request log" and sample.label_basis == "predicted"
+    assert len(sample) == len(read_records(log_path)) and sample.skipped_lines == 0
+    assert sample.texts is None  # raw text is not logged by default
+
+
+def test_request_log_keeps_raw_text_only_when_asked(trained_model, tmp_path):
+    path = tmp_path / "raw.jsonl"
+    with live_server(model_dir=trained_model, request_log=path, request_log_text=True) as base:
+        wait_ready(base)
+        assert httpx.post(f"{base}/v1/predict", json={"texts": ["so boring"]}).status_code == 200
+    (record,) = read_records(path)  # shutting down flushed the log
+    assert record["text"] == "so boring" and set(record) == set(SCHEMA_KEYS) | {"text"}
+
+
+def test_api_key_is_required_when_set(strict_server):
+    url = f"{strict_server}/v1/predict"
+    assert httpx.post(url, json={"texts": ["good"]}).status_code == 401
+    wrong = httpx.post(url, json={"texts": ["good"]}, headers={"X-API-Key": "nope"})
+    assert wrong.status_code == 401 and "API key" in wrong.json()["detail"]
+    assert httpx.post(url, json={"texts": ["good"]}, headers={"X-API-Key": KEY}).status_code == 200
+    assert httpx.get(f"{strict_server}/metrics").status_code == 401
+    assert httpx.get(f"{strict_server}/metrics", headers={"X-API-Key": KEY}).status_code == 200
+    assert httpx.get(f"{strict_server}/health").status_code == 200
+    assert httpx.get(f"{strict_server}/ready").status_code == 200
+
+
+@pytest.mark.parametrize("payload, status, words", [
+    ({"texts": ["good"] * 5}, 422, "at most 4"),
+    ({"texts": ["good " * 11]}, 422, "at most 50 characters"),
+    ({"texts": []}, 422, "at least 1"),
+    ({"texts": [""]}, 422, "at least 1 character"),
+    ({"texts": ["   \n\t"]}, 422, "empty"),
+    ({"texts": 42}, 422, "string or a list of strings"),
+    ({"texts": ["good", 3]}, 422, "valid string"),
+    ({"texts": None}, 422, "string or a list of strings"),
+    ({"text": "good"}, 422, "texts"),
+    ({"texts": ["good"], "extra": 1}, 422, "not permitted"),
+    ([1, 2], 422, "valid dictionary"),
+])
+def test_bad_input_gets_a_clear_4xx(strict_server, payload, status, words):
+    response = httpx.post(f"{strict_server}/v1/predict", json=payload, headers={"X-API-Key": KEY})
+    assert response.status_code == status
+    assert words in response.json()["message"]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"texts": ["good"',                      # malformed JSON
+    b'{"texts": ["\\ud800 lone surrogate"]}',  # valid JSON, not encodable text
+    b'\xff\xfe not utf-8',
+    b'{"texts": ["\xc3\x28 bad utf-8"]}',
+])
+def test_broken_bodies_get_422(strict_server, body):
+    response = httpx.post(f"{strict_server}/v1/predict", content=body,
+                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+
+
+def test_oversized_body_gets_413(strict_server):
+    big = json.dumps({"texts": ["good"] * 600}).encode()
+    assert len(big) > 2048
+    response = httpx.post(f"{strict_server}/v1/predict", content=big,
+                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    assert response.status_code == 413 and "2048 bytes" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit still holds while streaming
+        for _ in range(10):
+            yield b" " * 1000
+
+    streamed = httpx.post(f"{strict_server}/v1/predict", content=chunks(),
+                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def test_a_model_that_fails_to_load_is_not_ready(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "sentiq.json").write_text("{not json", encoding="utf-8")
+    with live_server(model_dir=broken) as base:
+        response = wait_ready(base)
+        assert response.status_code == 503 and "failed to load" in response.json()["detail"]
+        assert httpx.get(f"{base}/health").status_code == 200
+        assert httpx.post(f"{base}/v1/predict", json={"texts": ["good"]}).status_code == 503
+
+
+def test_settings_come_from_sentiq_environment_variables(tmp_path):
+    env = {"SENTIQ_MODEL_DIR": str(tmp_path), "SENTIQ_MAX_TEXTS": "3", "SENTIQ_BATCHING": "false",
+           "SENTIQ_API_KEY": "k", "OTHER": "x"}
+    settings = ServeSettings.from_env(env, port=9001)
+    assert settings.max_texts == 3 and settings.batching is False and settings.port == 9001
+    assert settings.api_key.get_secret_value() == "k"
+    assert ServeSettings.from_env(settings.to_env()) == settings  # what worker processes rebuild
+    with pytest.raises(ConfigError, match="SENTIQ_MAX_TEXTS"):
+        ServeSettings.from_env({**env, "SENTIQ_MAX_TEXTS": "many"})
+
+
+def test_serve_command_refuses_a_missing_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from sentiq.cli import app
+
+    result = CliRunner().invoke(app, ["serve", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "E300" in result.output
+
+
+def test_micro_batcher_gathers_requests_without_splitting_them():
+    calls: list[list[str]] = []
+
+    def predict(texts):
+        calls.append(list(texts))
+        time.sleep(0.01)
+        return [t.upper() for t in texts]
+
+    async def scenario(enabled: bool):
+        batcher = MicroBatcher(predict, max_batch_size=5, max_wait_ms=50, enabled=enabled)
+        await batcher.start()
+        jobs = [[f"r{i}a", f"r{i}b"] for i in range(6)]
+        try:
+            return jobs, await asyncio.gather(*(batcher.submit(job) for job in jobs))
+        finally:
+            await batcher.stop()
+
+    jobs, results = asyncio.run(scenario(True))
+    assert results == [[t.upper() for t in job] for job in jobs]
+    assert all(len(call) <= 5 for call in calls) and len(calls) == 3  # 2+2 per call, requests whole
+    calls.clear()
+    asyncio.run(scenario(False))
+    assert [len(call) for call in calls] == [2] * 6
+
+
+def test_micro_batcher_isolates_a_failing_request():
+    def predict(texts):
+        if "boom" in texts:
+            raise RuntimeError("boom")
+        return texts
+
+    async def scenario():
+        batcher = MicroBatcher(predict, max_batch_size=10, max_wait_ms=50)
+        await batcher.start()
+        try:
+            return await asyncio.gather(batcher.submit(["ok"]), batcher.submit(["boom"]), return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    good, bad = asyncio.run(scenario())
+    assert good == ["ok"] and isinstance(bad, RuntimeError)
+
+
+# --- schema-driven fuzzing of the running server -------------------------------------
+
+FUZZ_CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def test_openapi_fuzz_no_server_errors_no_schema_violations(server, tmp_path):
+    """schemathesis (its CLI: the pytest plugin does not load under pytest 9) sends generated
+    valid and invalid requests to every operation: no 5xx, no answer outside the spec."""
+    st = shutil.which("st") or str(Path(sys.executable).with_name("st"))
+    if not Path(st).exists():
+        pytest.skip("schemathesis is not installed (pip install 'sentiq[dev]')")
+    command = [st, "run", f"{server}/openapi.json", "--checks", FUZZ_CHECKS, "--max-examples", "20",
+               "--workers", "1", "--seed", "7", "--request-timeout", "30", "--no-color"]
+    predict_calls = dict(name="sentiq_request_latency_seconds_count", endpoint="/v1/predict")
+    before = metric(httpx.get(f"{server}/metrics").text, **predict_calls)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)  # its cache goes there
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"Tested:\s+4\b", result.stdout), result.stdout[-2000:]
+    assert metric(httpx.get(f"{server}/metrics").text, **predict_calls) - before >= 20  # it really was exercised
+
+
+# --- the try-it page in a real headless browser --------------------------------------
+
+def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sentence = "I really love this great movie"
+    expected = predictor.predict([sentence])[0]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{server}/")
+            page.fill("#text", sentence)
+            page.click("#go")
+            page.wait_for_selector("#result:not(.hidden)", timeout=20_000)
+            assert page.text_content("#label") == expected.label
+            bars = page.locator("#bars .row")
+            assert bars.count() == len(expected.scores)
+            top = page.get_attribute("#bars .row.top", "data-label")
+            assert top == expected.label
+            assert "toy@" in page.text_content("#model")
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
+    """`sentiq serve` end to end in its own process: workers rebuild the settings from SENTIQ_*."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "SENTIQ_MAX_TEXTS": "2",
+           "SENTIQ_ACCESS_LOG": "false"}
+    command = [sys.executable, "-m", "sentiq.cli", "serve", str(trained_model), "--port", str(port), "--workers", "2",
+               "--request-log", str(tmp_path / "requests-{pid}.jsonl")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "sentiq serve did not become ready"
+            try:
+                if httpx.get(f"{base}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        for _ in range(6):  # whichever worker answers has the same settings and model
+            response = httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:2]})
+            assert response.status_code == 200
+            assert_same(response.json()["predictions"][0], predictor.predict(TEXTS[:1])[0])
+            assert httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:3]}).status_code == 422
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    logs = list(tmp_path.glob("requests-*.jsonl"))
+    assert logs and sum(len(read_records(p)) for p in logs) == 12
