@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -54,9 +53,14 @@ def _export(args) -> dict[str, Path]:
     return dirs
 
 
-def _rss_now_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _proc_status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: Linux carries that across
+    fork+exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _load(backend: str, args):
@@ -89,7 +93,7 @@ def child(args) -> None:
     inputs = clean(texts)
     predict(inputs[:8])  # warm-up: lazy initialisation, first allocations
     load_s = time.perf_counter() - start
-    rss_loaded = _rss_now_mb()
+    rss_loaded = _proc_status_mb("VmRSS")
     start = time.perf_counter()
     labels = predict(inputs)
     seconds = time.perf_counter() - start
@@ -106,7 +110,7 @@ def child(args) -> None:
         "texts": len(texts), "seconds": seconds, "texts_per_s": len(texts) / seconds,
         "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
         "accuracy": float(np.mean(np.array(labels) == np.array(gold))), "load_s": load_s,
-        "rss_loaded_mb": rss_loaded, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_loaded_mb": rss_loaded, "peak_rss_mb": _proc_status_mb("VmHWM"),
         "torch_loaded": torch_module is not None, "machine": _machine(),
     }))
 

@@ -39,7 +39,7 @@ def trained_model(tiny_bert, tmp_path_factory):
     cfg = build_config({
         "name": "toy", "model": str(tiny_bert), "preprocess": "review",
         "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-        "training": {"max_length": 24, "batch_size": 8, "epochs": 15, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+        "training": {"max_length": 24, "batch_size": 8, "epochs": 6, "learning_rate": 3e-3, "warmup_ratio": 0.0},
     })
     result = train(cfg, root / "model")
     assert result.metrics["accuracy"] >= 0.9
