@@ -43,16 +43,24 @@ def validate_texts(texts: Sequence[str]) -> list[str]:
 class Predictor:
     """Loads a model directory and applies the preprocessing it was trained with."""
 
-    def __init__(self, model, manifest: Manifest, *, batch_size: int = 64):
+    def __init__(self, model, manifest: Manifest, *, batch_size: int = 64, max_batch_tokens: int | None = None):
         self.model = model
         self.manifest = manifest
         self.profile = profile_from_spec(manifest.preprocess)
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
 
     @classmethod
-    def load(cls, path: str | Path, *, batch_size: int = 64) -> "Predictor":
+    def load(cls, path: str | Path, *, batch_size: int = 64, max_batch_tokens: int | None = None) -> "Predictor":
+        """``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
+        tokens per batch at ``max_batch_tokens`` (default 4096), sorting texts by length first."""
         manifest = Manifest.load(path)
-        return cls(load_model(path, manifest), manifest, batch_size=batch_size)
+        return cls(load_model(path, manifest), manifest, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+
+    @property
+    def backend(self) -> str:
+        """What runs the model: "pytorch", "onnxruntime" or the approach (tfidf, lexicon, ...)."""
+        return getattr(self.model, "backend", self.manifest.approach)
 
     @property
     def labels(self) -> list[str]:
@@ -62,7 +70,10 @@ class Predictor:
         """Probabilities, columns in the order of ``labels``, rows in input order."""
         cleaned = self.profile.apply(validate_texts(texts))
         # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
-        return self.model.predict_proba(cleaned, batch_size=self.batch_size, progress=progress)
+        options = {"batch_size": self.batch_size, "progress": progress}
+        if self.max_batch_tokens and getattr(self.model, "accepts_token_budget", False):
+            options["max_batch_tokens"] = self.max_batch_tokens
+        return self.model.predict_proba(cleaned, **options)
 
     def predict(self, texts: str | Sequence[str], **kwargs) -> list[Prediction]:
         proba = self.predict_proba(texts, **kwargs)

@@ -17,6 +17,7 @@ _MODEL_TYPES = {
     "embedding": "sentiq.models.embedding:EmbeddingClassifier",
     "hybrid": "sentiq.models.hybrid:HybridClassifier",
     "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
+    "onnx": "sentiq.models.onnx_runtime:OnnxClassifier",  # written by `sentiq export`; needs no torch
 }
 
 

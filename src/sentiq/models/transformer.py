@@ -12,6 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
+from sentiq.models import batching
 from sentiq.models.resolve import hub_offline, resolve_model_source
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class TransformerClassifier:
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
     approach = "finetune"
+    backend = "pytorch"
+    accepts_token_budget = True  # predict_proba takes max_batch_tokens
 
     def __init__(self, model, tokenizer, labels: LabelSet, *, max_length: int, device: torch.device | None = None):
         self.model = model
@@ -47,6 +50,7 @@ class TransformerClassifier:
         self.truncation = "head"
         self.base_model: str | None = None
         self.device = device or default_device()
+        self._text_tokenizer: tuple[int, object] | None = None
         self.model.to(self.device)
 
     @classmethod
@@ -83,23 +87,44 @@ class TransformerClassifier:
         self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
 
-    def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
-        """Token ids without padding (padding happens per batch)."""
-        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+    def text_tokenizer(self):
+        """The torch-free tokenizer inference and training share (rebuilt if ``max_length`` changes)."""
+        if self._text_tokenizer is None or self._text_tokenizer[0] != self.max_length:
+            try:
+                configured = batching.configured_tokenizer(self.tokenizer, max_length=self.max_length)
+            except TypeError:  # a slow-only tokenizer: transformers tokenizes (no ONNX export then)
+                configured = None
+            self._text_tokenizer = (self.max_length, configured)
+        return self._text_tokenizer[1]
 
-    @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
-        """Class probabilities, batching texts of similar length together; rows in input order."""
+    def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
+        """Token ids without padding (padding happens per batch), as training and inference see them."""
+        tokenizer = self.text_tokenizer()
+        if tokenizer is None:
+            return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        ids = batching.encode_texts(tokenizer, texts)
+        return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids]}
+
+    def _forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            inputs = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
+            return self.model(**inputs).logits.float().cpu().numpy()
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = batching.DEFAULT_MAX_BATCH_SIZE,
+                      max_batch_tokens: int = batching.DEFAULT_MAX_BATCH_TOKENS,
+                      progress: ProgressFn | None = None) -> np.ndarray:
+        """Class probabilities; texts are length-sorted into batches of at most ``max_batch_tokens``
+        padded tokens and ``batch_size`` texts; rows come back in input order."""
         self.model.eval()
-        encoded = self.encode(texts)["input_ids"]
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            logits = self.model(**batch).logits.float()
-            out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
-            if progress:
-                progress("predict", min(start + batch_size, len(order)), len(order))
-        return out
+        _limit_cpu_threads(self.device)
+        tokenizer = self.text_tokenizer()
+        pad_id = batching.pad_token_id(tokenizer) if tokenizer else (self.tokenizer.pad_token_id or 0)
+        return batching.run_batched(self.encode(texts)["input_ids"], self._forward, n_labels=len(self.labels),
+                                    pad_id=pad_id, max_batch_tokens=max_batch_tokens, max_batch_size=batch_size,
+                                    progress=progress)
+
+
+def _limit_cpu_threads(device: torch.device) -> None:
+    """torch sizes its pool by the machine; in a container limited to fewer cores that oversubscribes."""
+    if device.type == "cpu" and torch.get_num_threads() > batching.cpu_threads():
+        torch.set_num_threads(batching.cpu_threads())
