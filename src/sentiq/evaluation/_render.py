@@ -172,10 +172,11 @@ def _important_words(important: dict | None, labels: list[str]) -> str:
     columns = []
     for label in labels:
         words = important["classes"].get(label, [])
-        rows = "".join(f"<tr><td>{escape(w['word'])}</td><td class=\"num\">{_fmt(w['weight'], 3)}</td>"
+        rows = "".join(f"<tr><td>{escape(w['word'])}</td><td class=\"num\">{w['weight']:.3g}</td>"
                        f"<td class=\"num\">{'' if w.get('count') is None else w['count']}</td></tr>" for w in words)
-        columns.append(f"<figure><figcaption>towards <b>{escape(label)}</b></figcaption><table class=\"words\">"
-                       f"<tr><th>word</th><th>weight</th><th>texts</th></tr>{rows}</table></figure>")
+        body = (f'<table class="words"><tr><th>word</th><th>weight</th><th>texts</th></tr>{rows}</table>' if words
+                else '<p class="muted">no word pushes towards this class in the sample</p>')
+        columns.append(f"<figure><figcaption>towards <b>{escape(label)}</b></figcaption>{body}</figure>")
     return (f"<p class=\"muted\">Method: {escape(important['method'])}; from {escape(important['source'])}.</p>"
             f"<div class=\"row\">{''.join(columns)}</div>")
 
