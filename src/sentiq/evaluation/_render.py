@@ -181,6 +181,11 @@ def _important_words(important: dict | None, labels: list[str]) -> str:
             f"<div class=\"row\">{''.join(columns)}</div>")
 
 
+def _extremes(row: dict) -> str:
+    # With (almost) no spread, which group is "lowest" is noise: say so instead.
+    return "all alike" if row["spread"] < 1e-4 else f"{escape(row['lowest'])} / {escape(row['highest'])}"
+
+
 def _fairness(fairness: dict | None) -> str:
     if not fairness:
         return ""
@@ -190,7 +195,7 @@ def _fairness(fairness: dict | None) -> str:
         groups = "".join(f"<tr><td>{escape(g)}</td><td class=\"num\">{_fmt(m)}</td></tr>"
                          for g, m in sorted(item["group_means"].items(), key=lambda kv: kv[1]))
         worst = "".join(f"<tr><td>{escape(t['template'])}</td><td class=\"num\">{_fmt(t['spread'])}</td>"
-                        f"<td>{escape(t['lowest'])} / {escape(t['highest'])}</td><td>{'yes' if t['label_flips'] else ''}</td></tr>"
+                        f"<td>{_extremes(t)}</td><td>{'yes' if t['label_flips'] else ''}</td></tr>"
                         for t in item["templates"][:5])
         parts.append(
             f"<h3>{escape(item['name'])}: spread {_fmt(item['spread'])}, {item['sentences']} sentences, "
