@@ -324,3 +324,18 @@ def test_evaluation_and_linear_explanations_stay_torch_free():
             "bad = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; assert not bad, bad")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_important_words_contrast_classes_so_filler_words_cancel():
+    from sentiq.explain import Explanation, WordWeight, _aggregate
+
+    def e(label, words):
+        return Explanation(text="", label=label, score=0.9, method="x",
+                           words=[WordWeight(w, 0, 0, v) for w, v in words])
+
+    explanations = [e("pos", [("the", 0.5), ("great", 2.0)]), e("pos", [("the", 0.5), ("fun", 1.0)]),
+                    e("neg", [("the", 0.5), ("awful", 3.0)])]
+    result = _aggregate(explanations, ["neg", "pos"], top=5)
+    assert [w["word"] for w in result["pos"]] == ["great", "fun"]  # "the" helps both sides alike
+    assert result["pos"][0]["weight"] == pytest.approx(1.0) and result["pos"][0]["count"] == 1
+    assert [w["word"] for w in result["neg"]] == ["awful"] and result["neg"][0]["weight"] == pytest.approx(3.0)

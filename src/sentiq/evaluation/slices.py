@@ -21,7 +21,8 @@ from sentiq.evaluation.metrics import check_inputs, expected_calibration_error
 # English words are matched on word boundaries; Chinese markers anywhere (no spaces to split on).
 _NEGATION = re.compile(r"\b(?:not|no|never|nothing|nobody|nor|neither|cannot|without)\b|n't|[不没別别]|沒", re.I)
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|whereas|nevertheless)\b|但是|可是|不过|然而|却", re.I)
-_EMOTICON = re.compile(r"(?:^|\s)(?:[:;=8xX][-o^']?[)(\]\[dDpP/\\|*3]|<3|[)(\]\[dDpP/\\|][-o^']?[:;=])(?=\s|$|[.,!?])")
+# Western emoticons with eyes first (":)", ";-P", "=D"), "xD" and "<3"; not "8)" (a rating) or "do:".
+_EMOTICON = re.compile(r"(?:^|(?<=\s))(?:[:;=][-o^']?[)(\]\[dDpP/\\|*3]|[xX]D|<3)(?=\s|$|[.,!?])")
 _QUESTION = re.compile(r"[?？]")
 _CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")

@@ -143,17 +143,30 @@ def explain(model: "str | Path | Any", text: str, *, method: str = "auto", targe
 
 
 def _aggregate(explanations: Sequence[Explanation], labels: list[str], top: int) -> dict[str, list[dict]]:
-    """Per class: words whose summed weight towards that class (over texts predicted as it) is largest."""
+    """Per class, words ranked by how much more they push towards the class in texts predicted as it
+    than they push towards the prediction in the other texts (both averaged per text).
+
+    The contrast matters: with integrated gradients, frequent words ("the", ".") collect a
+    little weight towards whatever is predicted; summing over one class alone ranks them high.
+    """
     sums: dict[str, dict[str, float]] = {label: defaultdict(float) for label in labels}
     counts: dict[str, dict[str, int]] = {label: defaultdict(int) for label in labels}
+    texts = {label: 0 for label in labels}
     for e in explanations:
+        texts[e.label] += 1
         for word, weight in e.top(k=len(e.words)):
             sums[e.label][word] += weight
             counts[e.label][word] += 1
     out = {}
     for label in labels:
-        ranked = sorted(((w, s) for w, s in sums[label].items() if s > 0), key=lambda item: -item[1])[:top]
-        out[label] = [{"word": w, "weight": s, "count": counts[label][w]} for w, s in ranked]
+        others = [other for other in labels if other != label]
+        n_others = sum(texts[o] for o in others)
+        scores = {}
+        for word, total in sums[label].items():
+            elsewhere = sum(sums[o].get(word, 0.0) for o in others)
+            scores[word] = total / max(texts[label], 1) - (elsewhere / n_others if n_others else 0.0)
+        ranked = sorted(((w, v) for w, v in scores.items() if v > 0), key=lambda item: -item[1])[:top]
+        out[label] = [{"word": w, "weight": v, "count": counts[label][w]} for w, v in ranked]
     return out
 
 
@@ -182,7 +195,9 @@ def important_words(model, texts: Sequence[str] | None = None, *, top: int = 15,
         explanations.append(explain(predictor, texts[i], method=method, **options))
         if progress:
             progress("explain", done, len(chosen))
-    return {"method": explanations[0].method, "source": f"attributions summed over {len(chosen)} texts",
+    return {"method": explanations[0].method,
+            "source": f"explanations of {len(chosen)} test texts: mean weight per text predicted as the class, "
+                      "minus the mean weight towards the prediction in the other texts",
             "classes": _aggregate(explanations, predictor.labels, top)}
 
 
