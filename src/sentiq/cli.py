@@ -202,7 +202,7 @@ def predict(
         sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
 
 
-def _coloured(explanation) -> "Text":
+def _coloured(explanation):
     """The text with each word's background coloured by its weight (green for, red against)."""
     from rich.text import Text
 
