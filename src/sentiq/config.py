@@ -132,7 +132,14 @@ class TfidfConfig(_Section):
     )
     min_df: int = Field(2, ge=1, description="Ignore n-grams seen in fewer documents.")
     max_features: int | None = Field(None, ge=1, description="Keep at most this many n-grams per analyzer (None: all).")
-    C: float = Field(16.0, gt=0, description="Inverse regularisation strength of the logistic regression.")
+    weighting: Literal["tfidf", "nb"] = Field(
+        "tfidf", description="Feature values: tfidf (sublinear TF-IDF) or nb (NBSVM: n-gram presence scaled by the "
+        "naive-Bayes log-count ratio; better on long reviews)."
+    )
+    C: float | None = Field(
+        None, gt=0, description="Inverse regularisation strength of the logistic regression (default: 16 for tfidf "
+        "weighting, 1 for nb)."
+    )
     max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
 
     @field_validator("word_ngrams", "char_ngrams")
@@ -164,8 +171,9 @@ class LexiconConfig(_Section):
 class HybridConfig(_Section):
     """Lexicon scores stacked with TF-IDF and/or embedding models (approach: hybrid)."""
 
-    parts: list[Literal["lexicon", "tfidf", "embedding"]] = Field(
-        ["lexicon", "tfidf"], description="Parts to stack: lexicon plus tfidf and/or embedding (each uses its own settings)."
+    parts: list[Literal["lexicon", "tfidf", "nb", "embedding"]] = Field(
+        ["lexicon", "tfidf", "nb"], description="Parts to stack: lexicon plus any of tfidf (TF-IDF n-grams), nb (the same "
+        "n-grams with NB weighting) and embedding; each uses its own section's settings."
     )
     C: float = Field(1.0, gt=0, description="Inverse regularisation strength of the stacking logistic regression.")
 
