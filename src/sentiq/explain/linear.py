@@ -1,4 +1,5 @@
-"""Exact explanations of TF-IDF + logistic regression: contribution = tf-idf value x coefficient.
+"""Exact explanations of TF-IDF + logistic regression: contribution = feature value x coefficient
+(the tf-idf value, or the NB-scaled presence under ``tfidf.weighting: nb``).
 
 The logit of class t is ``intercept_t + sum_f x_f * coef_tf`` over the n-gram features f of
 the text. Each feature's contribution is shared equally among its occurrences in the text
@@ -25,6 +26,12 @@ def _parts(model):
         raise ModelError("the linear explanation needs a TF-IDF model (approach tfidf); "
                          "use method='occlusion' for this one")
     return pipeline.named_steps["features"], pipeline.named_steps["classifier"]
+
+
+def _feature_values(model, text: str):
+    """The classifier's input for ``text``: tf-idf values, or NB-scaled presence with ``weighting: nb``
+    (every step before the classifier keeps the feature columns of the vectorizers)."""
+    return model.pipeline[:-1].transform([text]).tocsr()
 
 
 def _feature_names(vectorizer) -> np.ndarray:
@@ -95,7 +102,7 @@ def explain_linear(model, text: str, target: int, *, language: str = "en") -> tu
     features, classifier = _parts(model)
     vectorizers = [v for _, v in features.transformer_list]
     coef, intercept = class_coefficients(classifier, target)
-    x = features.transform([text]).tocsr()
+    x = _feature_values(model, text)
     units, unit_kind = _units(text, vectorizers)
     owner = unit_of_position(units, len(text))
     weights = np.zeros(len(units))
