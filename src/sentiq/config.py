@@ -224,6 +224,26 @@ class CompareConfig(_Section):
     speed_texts: int = Field(1000, ge=1, description="Test texts used to time prediction.")
 
 
+class TrackingConfig(_Section):
+    """Where each train, evaluate and compare run is recorded (`sentiq runs list`). `tracking: mlflow`
+    is short for `tracking: {backend: mlflow}`."""
+
+    backend: Literal["local", "mlflow", "none"] = Field(
+        "local", description="local: a run folder under runs_dir; mlflow: the run folder and an MLflow run "
+        "(pip install 'sentiq[tracking]'); none: record nothing."
+    )
+    runs_dir: str | None = Field(None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else runs/).")
+    mlflow_uri: str | None = Field(
+        None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the file store <runs_dir>/mlruns)."
+    )
+    experiment: str = Field("sentiq", description="MLflow experiment the runs are logged to.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_shorthand(cls, value: Any) -> Any:
+        return {"backend": value} if isinstance(value, str) else value
+
+
 class SentiqConfig(_Section):
     """A whole run: data, preprocessing, model and training."""
 
@@ -251,6 +271,7 @@ class SentiqConfig(_Section):
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -293,6 +314,10 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
+# Sections that may be given as one string, naming the field it sets (tracking: mlflow).
+_SHORTHANDS = {"tracking": "backend"}
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Set dotted ``key=value`` pairs into a config mapping; values are parsed as YAML."""
     merged = json.loads(json.dumps(data))  # deep copy of plain data
@@ -301,6 +326,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         node = merged
         for part in path[:-1]:
             child = node.setdefault(part, {})
+            if isinstance(child, str) and node is merged and part in _SHORTHANDS:
+                child = node[part] = {_SHORTHANDS[part]: child}  # `tracking: mlflow` plus `tracking.x=...`
             if not isinstance(child, dict):
                 raise ConfigError(f"override {item!r}: {part} is not a section")
             node = child
