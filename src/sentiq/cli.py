@@ -160,14 +160,20 @@ def evaluate(
     text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
     label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
     label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    fairness: Optional[bool] = typer.Option(None, "--fairness/--no-fairness",
+                                            help="Run the template fairness check (default: the model's evaluation.fairness)."),
+    important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
+                                                   help="Find each class's most important words (default: the model's config)."),
 ) -> None:
-    """Score a model on a dataset split; write report.html and metrics.json."""
+    """Score a model on a dataset split; write report.html and metrics.json (with calibration, slices,
+    fairness and important words)."""
     from sentiq.workflows import evaluate as run_evaluate
 
     with _progress() as progress:
         metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
                                            text_column=text_column, label_column=label_column,
-                                           label_map=_parse_label_map(label_map), progress=progress)
+                                           label_map=_parse_label_map(label_map), fairness=fairness,
+                                           important_words=important_words, progress=progress)
     out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
     out.print(f"report: {report_dir / 'report.html'}")
 
@@ -264,6 +270,22 @@ def export_cmd(
     out.print(f"model: {result.output_dir} (serve with Predictor.load; needs onnxruntime, not torch)")
 
 
+def _coloured(explanation):
+    """The text with each word's background coloured by its weight (green for, red against)."""
+    from rich.text import Text
+
+    text = Text(explanation.text)
+    peak = max((abs(w.weight) for w in explanation.words), default=0.0) or 1.0
+    for w in explanation.words:
+        strength = abs(w.weight) / peak
+        if strength < 0.05:
+            continue
+        level = int(60 + 150 * strength)
+        colour = f"rgb({255 - level},{255},{255 - level})" if w.weight > 0 else f"rgb(255,{255 - level},{255 - level})"
+        text.stylize(f"black on {colour}", w.start, w.end)
+    return text
+
+
 def _drift_table(result) -> Table:
     colours = {"ok": "green", "warn": "yellow", "drift": "bold red", "skipped": "dim"}
     table = Table(title=f"drift: {result.current.source} vs {result.reference.source}")
@@ -275,6 +297,84 @@ def _drift_table(result) -> Table:
                       "" if c.statistic is None else f"{c.statistic:.4f}",
                       "" if c.p_value is None else f"{c.p_value:.3g}", "" if effect is None else f"{effect:.4f}")
     return table
+
+
+@app.command()
+@_friendly_errors
+def explain(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    text: str = typer.Argument(..., help="The text to explain."),
+    method: str = typer.Option("auto", help="auto, linear, lexicon, integrated-gradients or occlusion."),
+    target: Optional[str] = typer.Option(None, help="Label to explain (default: the predicted one)."),
+    top: int = typer.Option(10, help="Rows of the word table."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Which words made the model predict what it did: coloured text and a table of word weights."""
+    from sentiq.explain import explain as run_explain
+
+    explanation = run_explain(model_dir, text, method=method, target=target)
+    if as_json:
+        sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n")
+        return
+    out.print(f"[bold]{explanation.label}[/] ({explanation.score:.3f}) by {explanation.method}; "
+              "[green]green[/] supports it, [red]red[/] speaks against it", highlight=False)
+    out.print(_coloured(explanation))
+    table = Table(title=f"words weighing for or against {explanation.label}")
+    table.add_column("word")
+    table.add_column("weight", justify="right")
+    for word, weight in explanation.top(top):
+        table.add_row(word, f"[{'green' if weight > 0 else 'red'}]{weight:+.4f}[/]")
+    out.print(table)
+    details = {k: v for k, v in explanation.details.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if details:
+        out.print("  ".join(f"{k}={v:.4g}" for k, v in details.items()), style="dim", highlight=False)
+
+
+@app.command()
+@_friendly_errors
+def calibrate(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory (its manifest is updated)."),
+    data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
+    split: str = typer.Option("validation", help="Split to fit on: validation (default), train, test or all."),
+) -> None:
+    """Fit temperature scaling for an existing model on a held-out split; record it in sentiq.json."""
+    from sentiq.workflows import calibrate as run_calibrate
+
+    with _progress() as progress:
+        result = run_calibrate(model_dir, data=data, split=split, progress=progress)
+    table = Table(title=f"{model_dir.name}: temperature scaling on {result['split']} ({result['n']} texts)")
+    for column in ("", "before", "after"):
+        table.add_column(column, justify="right")
+    for key in ("ece", "log_loss", "mean_confidence"):
+        table.add_row(key, f"{result['before'][key]:.4f}", f"{result['after'][key]:.4f}")
+    out.print(table)
+    t = result["temperature"]
+    out.print("temperature: none (no validation error to fit on)" if t is None else f"temperature: {t:.4f}")
+
+
+@app.command()
+@_friendly_errors
+def fairness(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    templates: Optional[Path] = typer.Option(None, help="Your own template JSON (default: shipped en/zh set)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Template fairness check: the same sentences with different names or groups; prints the spread."""
+    from sentiq.workflows import fairness_check
+
+    result = fairness_check(model_dir, templates=templates)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    for item in result["sets"]:
+        table = Table(title=f"{item['name']}: spread {item['spread']:.4f} "
+                            f"({item['templates_with_label_flips']}/{len(item['templates'])} templates flip the label)")
+        table.add_column("group")
+        table.add_column(f"mean {result['score']}", justify="right")
+        for group, mean in sorted(item["group_means"].items(), key=lambda kv: kv[1]):
+            table.add_row(group, f"{mean:.4f}")
+        out.print(table)
+    out.print(f"largest spread: {result['spread']:.4f}")
 
 
 @app.command()

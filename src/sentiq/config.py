@@ -188,6 +188,32 @@ class EnsembleConfig(_Section):
     weights: list[float] | None = Field(None, description="Soft-voting weight per member (default equal).")
 
 
+class EvaluationConfig(_Section):
+    """Calibration, slices, fairness and word importances in the evaluation report."""
+
+    calibrate: bool = Field(
+        True, description="Fit temperature scaling on the validation split after training; saved in the manifest "
+        "and applied by every prediction."
+    )
+    slices: dict[str, str] = Field(
+        {}, description="Your own slices of the report: name -> regular expression searched in the text "
+        "(case-insensitive), e.g. {sarcasm: 'yeah right|as if'}."
+    )
+    slice_columns: list[str] = Field(
+        [], description="Data columns that mark slices (rows with true/1/yes belong); kept beside text and label."
+    )
+    fairness: bool = Field(
+        True, description="Run the template fairness check (shipped for en and zh) and show it in the report."
+    )
+    fairness_templates: str | None = Field(
+        None, description="A JSON file of your own fairness templates (default: the shipped set for the language)."
+    )
+    important_words: int = Field(
+        40, ge=0, description="Test texts explained to find each class's most important words "
+        "(linear models read their coefficients instead); 0 turns the section off."
+    )
+
+
 class CompareConfig(_Section):
     """Which approaches `sentiq compare` trains on the same split."""
 
@@ -243,6 +269,7 @@ class SentiqConfig(_Section):
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     hybrid: HybridConfig = Field(default_factory=HybridConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 

@@ -126,9 +126,12 @@ def _normalise_raw_label(value) -> str | None:
 
 
 def to_labeled_frame(
-    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str
+    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str,
+    keep_columns: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, int, int]:
     """Select and clean the text/label columns; map raw labels to names.
+
+    ``keep_columns`` (slice markers, say) are carried along unchanged when the source has them.
 
     Returns the frame and how many rows were dropped for empty text and missing label.
     """
@@ -148,7 +151,9 @@ def to_labeled_frame(
             raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
                                     f"{label_map}; add them to data.label_map")
         labels = labels.map(label_map)
-    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy()})
+    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy(),
+                          **{c: raw[c][keep].to_numpy() for c in keep_columns
+                             if c in raw.columns and c not in ("text", "label")}})
     return frame, int(empty.sum()), int((no_label & ~empty).sum())
 
 
@@ -213,6 +218,7 @@ def load_data(
     label_map: dict[str, str] | None = None,
     encoding: str | None = None,
     allow_hub: bool = False,
+    keep_columns: tuple[str, ...] = (),
 ) -> LoadedData:
     """Load a built-in dataset by name or a user file by path, labels mapped to names."""
     spec = BUILTINS.get(source.lower())
@@ -235,7 +241,8 @@ def load_data(
     frames, dropped_empty, dropped_label = {}, 0, 0
     for split, raw in raw_frames.items():
         frame, empty, no_label = to_labeled_frame(
-            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})"
+            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})",
+            keep_columns=tuple(keep_columns),
         )
         frames[split] = frame
         dropped_empty += empty

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sentiq.errors import DataError, EmptyTextError
+from sentiq.evaluation.calibration import apply_temperature
 from sentiq.models import Manifest, load_model
 from sentiq.preprocess import profile_from_spec
 
@@ -66,14 +67,32 @@ class Predictor:
     def labels(self) -> list[str]:
         return list(self.manifest.labels)
 
-    def predict_proba(self, texts: Sequence[str], *, progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
-        """Probabilities, columns in the order of ``labels``, rows in input order."""
-        cleaned = self.profile.apply(validate_texts(texts))
+    @property
+    def temperature(self) -> float | None:
+        return self.manifest.temperature
+
+    def clean(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the model sees them (validated, then preprocessed with the training profile)."""
+        return self.profile.apply(validate_texts(texts))
+
+    def predict_proba(self, texts: Sequence[str], *, calibrated: bool = True,
+                      progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
+        """Probabilities, columns in the order of ``labels``, rows in input order.
+
+        With ``calibrated`` (the default) the model's temperature, when it has one, is applied.
+        """
         # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
         options = {"batch_size": self.batch_size, "progress": progress}
         if self.max_batch_tokens and getattr(self.model, "accepts_token_budget", False):
             options["max_batch_tokens"] = self.max_batch_tokens
-        return self.model.predict_proba(cleaned, **options)
+        proba = self.model.predict_proba(self.clean(texts), **options)
+        return apply_temperature(proba, self.temperature) if calibrated else proba
+
+    def explain(self, text: str, **options):
+        """Word importances for one text's predicted class: see :func:`sentiq.explain.explain`."""
+        from sentiq.explain import explain
+
+        return explain(self, text, **options)
 
     def predict(self, texts: str | Sequence[str], **kwargs) -> list[Prediction]:
         proba = self.predict_proba(texts, **kwargs)
