@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sentiq.errors import ExportError, ModelError
+from sentiq.errors import ModelError
 from sentiq.models import Manifest, batching
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -195,8 +195,12 @@ def test_onnx_predictor_serves_with_torch_and_transformers_unimportable(trained_
     from sentiq.inference import Predictor
 
     code = (
-        "import sys, json\n"
-        "sys.modules['torch'] = None; sys.modules['transformers'] = None  # any import of them fails\n"
+        "import sys, json, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):  # as if torch and transformers were not installed\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'transformers'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, Block())\n"
         "from sentiq.inference import Predictor\n"
         f"p = Predictor.load({str(onnx_fp32.output_dir)!r})\n"
         f"print(json.dumps(p.predict_proba({TEXTS!r}).tolist()))\n"
