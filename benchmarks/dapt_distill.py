@@ -27,6 +27,25 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _progress():
+    """Log each phase at every tenth of the way (the runs are long on a shared CPU)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    shown: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if shown.get(phase) != tenth:
+            shown[phase] = tenth
+            print(f"{time.strftime('%H:%M:%S')} {phase} {done}/{total}", flush=True)
+
+    return update
+
+
 def _machine() -> dict:
     return {"machine": platform.machine(), "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()[0]}
 
@@ -45,7 +64,7 @@ def pretrain(args) -> None:
     cfg = build_config({"model": "minilm", "seed": args.seed, "pretrain": {
         "source": "imdb", "max_texts": args.texts + args.eval_texts, "eval_texts": args.eval_texts,
         "max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr, "batch_size": 16}})
-    result = run(cfg, args.output, overwrite=True)
+    result = run(cfg, args.output, overwrite=True, progress=_progress())
     _write(f"dapt-pretrain-imdb-{args.texts}", {"step": "pretrain", **result.to_dict() | {"history": None},
                                                  "config": cfg.pretrain.model_dump()})
 
@@ -60,7 +79,7 @@ def finetune(args) -> None:
                         "training": {"max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr,
                                      "batch_size": 16}})
     start = time.perf_counter()
-    result = train(cfg, Path(args.output or f"runs/bench/imdb-ft-{name}"), overwrite=True)
+    result = train(cfg, Path(args.output or f"runs/bench/imdb-ft-{name}"), overwrite=True, progress=_progress())
     _write(f"dapt-finetune-imdb-{name}", {"step": "finetune", "model": args.model, "seconds": time.perf_counter() - start,
                                           "metrics": {k: result.metrics.get(k) for k in ("n", "accuracy", "macro_f1", "roc_auc")},
                                           "config": cfg.to_dict()})
@@ -68,12 +87,12 @@ def finetune(args) -> None:
 
 def distill(args) -> None:
     from sentiq.training import distill as run
-    from sentiq.training.distill import teacher_config
+    from sentiq.training.distillation import teacher_config
 
     cfg = teacher_config(args.teacher, overrides=[f"distill.student={args.student}", *args.set])
     start = time.perf_counter()
-    result = run(args.teacher, args.output, config=cfg, overwrite=True)
-    label = args.student.replace(":", "").replace("/", "-")
+    result = run(args.teacher, args.output, config=cfg, overwrite=True, progress=_progress())
+    label = args.student.replace(":", "").replace("/", "-") + f"-train{result.train_rows}"
     _write(f"distill-{Path(args.teacher).name}-{label}", {"step": "distill", "seconds": time.perf_counter() - start,
                                                           **result.to_dict(), "overrides": args.set})
 

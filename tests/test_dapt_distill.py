@@ -16,7 +16,7 @@ from sentiq.config import build_config
 from sentiq.errors import ConfigError, ModelError
 from sentiq.inference import Predictor
 from sentiq.training import distill, pretrain
-from sentiq.training.distill import distillation_loss, evenly_spaced_layers, teacher_config
+from sentiq.training.distillation import distillation_loss, evenly_spaced_layers, teacher_config
 
 
 # --- domain-adaptive pre-training ---------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_student_learns_the_teachers_labels(good_teacher, tmp_path):
 
 def test_layer_copy_starts_the_student_from_the_teachers_weights(trained_model):
     from sentiq.models import load_model
-    from sentiq.training.distill import build_student
+    from sentiq.training.distillation import build_student
 
     t = load_model(trained_model)
     student, described = build_student("layers:1", t, t.labels, max_length=32)

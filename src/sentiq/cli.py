@@ -189,7 +189,7 @@ def distill(
 ) -> None:
     """Train a smaller student on a teacher's soft labels; compare accuracy and CPU speed with the teacher."""
     from sentiq.training import distill as run_distill
-    from sentiq.training.distill import teacher_config
+    from sentiq.training.distillation import teacher_config
 
     overrides = list(set_) + ([f"distill.student={student}"] if student else [])
     cfg = teacher_config(teacher, path=config, overrides=overrides)

@@ -40,7 +40,7 @@ def pretrain(config, output_dir, **kwargs):
 
 
 def distill(teacher_dir, output_dir, **kwargs):
-    """Knowledge distillation into a smaller student; see :func:`sentiq.training.distill.distill`."""
-    from sentiq.training.distill import distill as run
+    """Knowledge distillation into a smaller student; see :func:`sentiq.training.distillation.distill`."""
+    from sentiq.training.distillation import distill as run
 
     return run(teacher_dir, output_dir, **kwargs)
