@@ -152,6 +152,67 @@ def compare(
 
 @app.command()
 @_friendly_errors
+def pretrain(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file (model, pretrain section)."),
+    output: Path = typer.Option(Path("runs/encoder"), "--output", "-o", help="Encoder folder to write."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: pretrain.max_texts=4000 (repeatable)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Domain-adaptive pre-training: masked-LM training of `model` on unlabeled text; train from it with model=FOLDER."""
+    from sentiq.config import load_config
+    from sentiq.training import pretrain as run_pretrain
+
+    cfg = load_config(config, set_)
+    with _progress() as progress:
+        result = run_pretrain(cfg, output, overwrite=overwrite, progress=progress)
+    table = Table(title=f"{cfg.model} pre-trained on {cfg.pretrain.source}")
+    for column in ("texts", "held out", "steps", "whole-word mask", "MLM loss before", "MLM loss after", "seconds"):
+        table.add_column(column, justify="right")
+    loss = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    table.add_row(str(result.train_texts), str(result.eval_texts), str(result.steps), str(result.whole_word_mask),
+                  loss(result.eval_loss_before), loss(result.eval_loss_after), f"{result.seconds:.0f}")
+    out.print(table)
+    if result.initialised_head:
+        out.print(f"note: {cfg.model} shipped without a masked-LM head; it was initialised "
+                  f"({len(result.initialised_head)} weights, decoder tied to the word embeddings) and trained")
+    out.print(f"encoder: {result.output_dir}  (fine-tune it with --set model={result.output_dir})")
+
+
+@app.command()
+@_friendly_errors
+def distill(
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="A trained sentiq model directory (the teacher)."),
+    student: Optional[str] = typer.Option(None, "--student", help="layers:N, a student config.json, or an encoder "
+                                          "name/folder (default: distill.student, layers:3)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config sections laid over the teacher's config."),
+    output: Path = typer.Option(Path("runs/student"), "--output", "-o", help="Model directory to write."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: distill.temperature=3, training.epochs=1."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Train a smaller student on a teacher's soft labels; compare accuracy and CPU speed with the teacher."""
+    from sentiq.training import distill as run_distill
+    from sentiq.training.distillation import teacher_config
+
+    overrides = list(set_) + ([f"distill.student={student}"] if student else [])
+    cfg = teacher_config(teacher, path=config, overrides=overrides)
+    with _progress() as progress:
+        result = run_distill(teacher, output, config=cfg, overwrite=overwrite, progress=progress)
+    for warning in result.warnings:
+        err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+    table = Table(title=f"distillation on {cfg.data.source}: test split")
+    for column in ("model", "layers", "parameters", "accuracy", "macro-F1", "CPU texts/s"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for side in (result.teacher, result.student):
+        table.add_row(side["model"], str(side["layers"] or "-"), f"{side['parameters'] or 0:,}", f"{side['accuracy']:.4f}",
+                      f"{side['macro_f1']:.4f}", f"{side['texts_per_s']:.0f}")
+    out.print(table)
+    out.print(f"accuracy kept {result.accuracy_kept:.1%}, {result.speedup:.2f}x faster on the CPU, "
+              f"agreement with the teacher {result.agreement:.1%}")
+    out.print(f"model: {result.output_dir}")
+
+
+@app.command()
+@_friendly_errors
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),

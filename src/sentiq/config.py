@@ -224,6 +224,56 @@ class CompareConfig(_Section):
     speed_texts: int = Field(1000, ge=1, description="Test texts used to time prediction.")
 
 
+class PretrainConfig(_Section):
+    """Domain-adaptive pre-training: more masked-language-model training of `model` on unlabeled text (`sentiq pretrain`)."""
+
+    source: str = Field(
+        "imdb",
+        description="Unlabeled text: a built-in dataset name (imdb reads its 50,000 unlabeled reviews; the others "
+        "their training texts, labels ignored) or a file (.txt one text per line, or CSV/TSV/JSONL/Parquet).",
+    )
+    text_column: str | None = Field(None, description="Column holding the text in a table file (default: the source's own, or 'text').")
+    max_texts: int | None = Field(None, ge=2, description="Use at most this many texts (a seeded random sample; None: all).")
+    eval_texts: int = Field(
+        200, ge=0, description="Texts held out (from the ones read) to measure masked-LM loss before and after (0: none)."
+    )
+    max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per text; longer texts are truncated.")
+    mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens (or of words, with whole_word_mask) to mask.")
+    whole_word_mask: bool = Field(
+        True, description="Mask all word pieces of a word together (needs a fast tokenizer; token masking is used "
+        "for Chinese, whose characters have no spaces to mark words).",
+    )
+    epochs: float = Field(1.0, gt=0, description="Passes over the unlabeled texts.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs).")
+    learning_rate: float = Field(5e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")
+    warmup_ratio: float = Field(0.06, ge=0, lt=1, description="Fraction of steps with linear warm-up.")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    batch_size: int = Field(16, ge=1, description="Texts per optimiser step.")
+    logging_steps: int = Field(25, ge=1, description="Log the masked-LM loss every N steps.")
+
+
+class DistillConfig(_Section):
+    """Knowledge distillation into a smaller student (`sentiq distill`); the student trains with `training`."""
+
+    student: str = Field(
+        "layers:3",
+        description="The student: 'layers:N' (the teacher's encoder with N of its layers, evenly spaced: every other "
+        "one for 6 -> 3), a transformers config.json (same vocabulary and layer sizes as the teacher, layers copied "
+        "from it), or an encoder name/folder (its own pretrained weights and tokenizer, fresh head).",
+    )
+    temperature: float = Field(2.0, gt=0, description="Softmax temperature of the soft labels (teacher and student).")
+    alpha: float = Field(
+        0.5, ge=0, le=1, description="Weight of the soft-label KL term; 1 - alpha goes to cross-entropy on the gold labels."
+    )
+    extra_source: str | None = Field(
+        None, description="Unlabeled text the teacher labels as extra training data (same forms as pretrain.source); "
+        "texts of the validation and test splits are removed from it.",
+    )
+    extra_text_column: str | None = Field(None, description="Text column of extra_source when it is a table file.")
+    extra_texts: int | None = Field(None, ge=1, description="Use at most this many extra texts (seeded sample; None: all).")
+    speed_texts: int = Field(1000, ge=1, description="Test texts used to time teacher and student on the CPU.")
+
+
 class TrackingConfig(_Section):
     """Where each train, evaluate and compare run is recorded (`sentiq runs list`). `tracking: mlflow`
     is short for `tracking: {backend: mlflow}`."""
@@ -271,6 +321,8 @@ class SentiqConfig(_Section):
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """Data loading, splitting and reporting; pandas only, no torch."""
 
 from sentiq.data.report import DataReport, build_report
-from sentiq.data.sources import BUILTINS, LoadedData, data_dir, load_data
+from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
 
-__all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data",
+__all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from"]
 
 
