@@ -87,6 +87,13 @@ class TrainingConfig(_Section):
     class_weights: ClassWeights = Field(
         "none", description="Loss weights per class: none, balanced, or {label: weight}."
     )
+    freeze_embeddings: bool = Field(
+        False, description="Keep the encoder's embedding layer fixed: much faster on CPU for models with a large "
+        "vocabulary (multilingual-e5-small: 96M of its 118M weights), usually at little cost in accuracy.",
+    )
+    freeze_layers: int = Field(
+        0, ge=0, description="Also keep the first N transformer layers fixed (0: train them all; needs freeze_embeddings).",
+    )
     group_by_length: bool = Field(True, description="Batch texts of similar length together (less padding, faster).")
     collapse_threshold: float = Field(
         0.95, gt=0.5, le=1.0, description="Collapse guard: warn when one class gets at least this share of validation predictions."
@@ -117,6 +124,9 @@ class TrainingConfig(_Section):
     def _one_precision(self) -> "TrainingConfig":
         if self.fp16 and self.bf16:
             raise ValueError("fp16 and bf16 are exclusive; choose one")
+        if self.freeze_layers and not self.freeze_embeddings:
+            raise ValueError("freeze_layers needs freeze_embeddings: true (lower layers cannot train under fixed inputs "
+                             "any cheaper than with them)")
         return self
 
 

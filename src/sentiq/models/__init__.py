@@ -17,6 +17,7 @@ _MODEL_TYPES = {
     "embedding": "sentiq.models.embedding:EmbeddingClassifier",
     "hybrid": "sentiq.models.hybrid:HybridClassifier",
     "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
+    "routed": "sentiq.models.routed:RoutedClassifier",  # built by `sentiq route`, not trained
 }
 
 

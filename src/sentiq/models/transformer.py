@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sentiq.errors import ModelError
+from sentiq.errors import ConfigError, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.resolve import hub_offline, resolve_model_source
 
@@ -32,6 +32,29 @@ def _load_pretrained(source: str, **kwargs):
         raise ModelError(f"cannot load model {source!r}: not a local model folder, a known alias, "
                          f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
     return model, tokenizer
+
+
+def freeze_encoder_parts(model, *, embeddings: bool, layers: int) -> int:
+    """Stop gradients to the embeddings and the first ``layers`` transformer layers; returns
+    the number of weights frozen. Fewer trainable weights means less backward work and a much
+    smaller optimiser step (the embedding matrix dominates multilingual models)."""
+    if not embeddings and not layers:
+        return 0
+    base = model.base_model
+    blocks = getattr(getattr(base, "encoder", None), "layer", None)
+    if getattr(base, "embeddings", None) is None or (layers and blocks is None):
+        raise ConfigError(f"training.freeze_embeddings/freeze_layers: {type(model).__name__} does not have the "
+                          "BERT layout (embeddings + encoder.layer); turn freezing off for this model")
+    if layers > len(blocks):
+        raise ConfigError(f"training.freeze_layers={layers} but the model has {len(blocks)} layers")
+    parts = [base.embeddings, *list(blocks)[:layers]]
+    frozen = 0
+    for part in parts:
+        for weight in part.parameters():
+            weight.requires_grad_(False)
+            frozen += weight.numel()
+    log.info("froze %d weights (embeddings and %d layers)", frozen, layers)
+    return frozen
 
 
 class TransformerClassifier:
@@ -57,6 +80,8 @@ class TransformerClassifier:
         model = cls.from_encoder(config.model, labels, max_length=config.training.max_length)
         model.base_model = config.model
         model.truncation = config.training.truncation
+        freeze_encoder_parts(model.model, embeddings=config.training.freeze_embeddings,
+                             layers=config.training.freeze_layers)
         return model
 
     @classmethod
