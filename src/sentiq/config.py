@@ -75,7 +75,8 @@ class TrainingConfig(_Section):
     max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Steps to accumulate before an optimiser update.")
     fp16: bool = Field(False, description="Mixed precision float16 (GPU only; ignored with a warning on CPU).")
-    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support; ignored on CPU).")
+    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support, or a CPU with AVX512-BF16/AMX; "
+                       "ignored elsewhere).")
     eval_steps: int | None = Field(None, ge=1, description="Evaluate (and checkpoint) every N optimiser steps; default once per epoch.")
     logging_steps: int = Field(25, ge=1, description="Log the training loss every N steps.")
     metric_for_best_model: Literal["macro_f1", "accuracy", "weighted_f1", "roc_auc", "loss"] = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +18,14 @@ from sentiq.models.resolve import hub_offline, resolve_model_source
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
+
+
+def cpu_supports_bf16() -> bool:
+    """AVX512-BF16 or AMX: bfloat16 autocast then runs native matmuls (multilingual-e5-small on
+    an AVX512-BF16 EPYC: 1.6x fewer CPU-seconds per training example, docs/benchmarks.md)."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool((probe and probe()) or (amx and amx()))
 
 
 def default_device() -> torch.device:
@@ -69,6 +78,7 @@ class TransformerClassifier:
         self.max_length = max_length
         self.truncation = "head"
         self.base_model: str | None = None
+        self.bf16 = False  # trained under bfloat16 autocast: predict the same way where the hardware has it
         self.device = device or default_device()
         self.model.to(self.device)
 
@@ -80,6 +90,7 @@ class TransformerClassifier:
         model = cls.from_encoder(config.model, labels, max_length=config.training.max_length)
         model.base_model = config.model
         model.truncation = config.training.truncation
+        model.bf16 = config.training.bf16
         freeze_encoder_parts(model.model, embeddings=config.training.freeze_embeddings,
                              layers=config.training.freeze_layers)
         return model
@@ -102,6 +113,7 @@ class TransformerClassifier:
                              f"lists {len(labels)} labels")
         loaded = cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
         loaded.truncation, loaded.base_model = manifest.truncation or "head", manifest.base_model
+        loaded.bf16 = bool(manifest.config.get("training", {}).get("bf16", False))
         return loaded
 
     def save(self, directory: Path) -> None:
@@ -111,6 +123,15 @@ class TransformerClassifier:
     def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
         """Token ids without padding (padding happens per batch)."""
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+
+    def _autocast(self):
+        if self.bf16:
+            if self.device.type == "cuda" and torch.cuda.is_bf16_supported():
+                return torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cpu":
+                if cpu_supports_bf16():
+                    return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
@@ -123,7 +144,8 @@ class TransformerClassifier:
             idx = order[start:start + batch_size]
             batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            logits = self.model(**batch).logits.float()
+            with self._autocast():
+                logits = self.model(**batch).logits.float()
             out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
             if progress:
                 progress("predict", min(start + batch_size, len(order)), len(order))
