@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIN)
-	$(PY) -m pip install -q -e ".[torch,lexicon,chinese,dev]"
+	$(PY) -m pip install -q -e ".[torch,lexicon,chinese,tracking,dev]"
 	touch $@
 
 venv: $(VENV)/.installed

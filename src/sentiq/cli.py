@@ -23,6 +23,8 @@ app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_
                   pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Look at datasets before training on them.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 out = Console()
 err = Console(stderr=True)
 
@@ -247,6 +249,56 @@ def predict(
         sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
 
 
+def _drift_table(result) -> Table:
+    colours = {"ok": "green", "warn": "yellow", "drift": "bold red", "skipped": "dim"}
+    table = Table(title=f"drift: {result.current.source} vs {result.reference.source}")
+    for column in ("check", "status", "test", "statistic", "p-value", "PSI / AUC"):
+        table.add_column(column, justify="left" if column in ("check", "status", "test") else "right")
+    for c in result.checks:
+        effect = c.auc if c.auc is not None else c.psi
+        table.add_row(c.name, f"[{colours.get(c.status, 'white')}]{c.status}[/]", c.test,
+                      "" if c.statistic is None else f"{c.statistic:.4f}",
+                      "" if c.p_value is None else f"{c.p_value:.3g}", "" if effect is None else f"{effect:.4f}")
+    return table
+
+
+@app.command()
+@_friendly_errors
+def monitor(
+    reference: str = typer.Option(..., "--reference", "-r", help="Training data: a built-in dataset, a data file, "
+                                  "a model directory (its training data, predicted by it) or an earlier request log."),
+    current: str = typer.Option(..., "--current", "-c", help="Live data: the service's request log (JSON lines) "
+                                "or a .txt/.csv/.jsonl/.parquet file of texts."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model that predicts texts without predictions "
+                                         "(default: the reference, when it is a model directory)."),
+    output: Path = typer.Option(Path("drift-report"), "--output", "-o", help="Directory for drift.json and drift.html."),
+    max_texts: int = typer.Option(2000, min=20, help="Rows sampled from each side (seeded)."),
+    embeddings: bool = typer.Option(True, help="Run the embedding check (needs texts on both sides and torch)."),
+    encoder: str = typer.Option("minilm", help="Sentence encoder of the embedding check."),
+    embedding_texts: int = typer.Option(500, min=20, help="Texts per side for the embedding check."),
+    text_column: str = typer.Option("text", help="Text column of a data file."),
+    alpha: float = typer.Option(0.01, min=0.0, max=1.0, help="Significance level of the tests."),
+    psi_threshold: float = typer.Option(0.2, min=0.0, help="PSI at or above which a significant shift is drift."),
+    auc_threshold: float = typer.Option(0.6, min=0.5, max=1.0, help="Embedding-classifier AUC that counts as drift."),
+    seed: int = typer.Option(42, help="Seed for sampling and cross-validation."),
+) -> None:
+    """Compare live inputs and predictions with the training data. Exit 0: no drift, 3: drift, 1: error."""
+    from sentiq.monitoring import DRIFT_EXIT_CODE, Thresholds
+    from sentiq.monitoring import monitor as run_monitor
+
+    thresholds = Thresholds(alpha=alpha, psi_warn=min(0.1, psi_threshold), psi_drift=psi_threshold,
+                            auc_warn=min(0.55, auc_threshold), auc_drift=auc_threshold)
+    with _progress() as progress:
+        result = run_monitor(reference, current, model=str(model) if model else None, output_dir=output,
+                             max_texts=max_texts, embeddings=embeddings, encoder=encoder,
+                             embedding_texts=embedding_texts, thresholds=thresholds, seed=seed,
+                             text_column=text_column, progress=progress)
+    out.print(_drift_table(result))
+    out.print(f"overall: {result.status}\nreport: {output / 'drift.html'}")
+    if result.drift:
+        raise typer.Exit(DRIFT_EXIT_CODE)
+
+
 @data_app.command("inspect")
 @_friendly_errors
 def data_inspect(
@@ -278,6 +330,65 @@ def data_inspect(
     out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label")
     for warning in report.warnings:
         out.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
+    return str(value)
+
+
+@runs_app.command("list")
+@_friendly_errors
+def runs_list(
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    limit: int = typer.Option(20, min=1, help="Show the newest N runs."),
+) -> None:
+    """Recorded runs, newest first: command, name, status, duration and headline metrics."""
+    from sentiq.tracking import load_runs, runs_root
+    from sentiq.tracking.runs import duration
+
+    root = runs_dir or runs_root()
+    records = load_runs(root)
+    table = Table(title=f"runs in {root} ({len(records)})")
+    for column in ("run", "command", "name", "status", "started", "took", "accuracy", "macro-F1", "model"):
+        table.add_column(column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left")
+    for r in records[:limit]:
+        metrics = r.get("metrics") or {}
+        status = r.get("status", "?")
+        table.add_row(r.get("id", "?"), r.get("command", "?"), r.get("name", ""),
+                      status if status == "finished" else f"[red]{status}[/]", r.get("started", ""),
+                      duration(r.get("duration_s")), _cell(metrics.get("accuracy")), _cell(metrics.get("macro_f1")),
+                      r.get("model_path") or "-")
+    out.print(table)
+
+
+@runs_app.command("compare")
+@_friendly_errors
+def runs_compare(
+    a: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
+    b: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    only_diff: bool = typer.Option(False, "--only-diff", help="Show only params and metrics that differ."),
+) -> None:
+    """Params and metrics of two runs side by side; differences highlighted."""
+    from sentiq.tracking import compare_runs, find_run
+
+    left, right = find_run(a, runs_dir), find_run(b, runs_dir)
+    table = Table(title=f"{left['id']} vs {right['id']}")
+    for column in ("", "key", left["id"], right["id"]):
+        table.add_column(column, overflow="fold")
+    rows = compare_runs(left, right)
+    for section, key, va, vb, differs in rows:
+        if only_diff and not differs:
+            continue
+        shown = (_cell(va), _cell(vb)) if section == "metrics" else ("-" if va is None else str(va), "-" if vb is None else str(vb))
+        table.add_row(section, key, *shown, style="bold yellow" if differs else None)
+    out.print(table)
+    changed = sum(1 for row in rows if row[4])
+    out.print(f"{changed} of {len(rows)} params and metrics differ")
 
 
 @app.command("config")

@@ -143,7 +143,14 @@ class TfidfConfig(_Section):
     )
     min_df: int = Field(2, ge=1, description="Ignore n-grams seen in fewer documents.")
     max_features: int | None = Field(None, ge=1, description="Keep at most this many n-grams per analyzer (None: all).")
-    C: float = Field(16.0, gt=0, description="Inverse regularisation strength of the logistic regression.")
+    weighting: Literal["tfidf", "nb"] = Field(
+        "tfidf", description="Feature values: tfidf (sublinear TF-IDF) or nb (NBSVM: n-gram presence scaled by the "
+        "naive-Bayes log-count ratio; better on long reviews)."
+    )
+    C: float | None = Field(
+        None, gt=0, description="Inverse regularisation strength of the logistic regression (default: 16 for tfidf "
+        "weighting, 1 for nb)."
+    )
     max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
 
     @field_validator("word_ngrams", "char_ngrams")
@@ -175,8 +182,9 @@ class LexiconConfig(_Section):
 class HybridConfig(_Section):
     """Lexicon scores stacked with TF-IDF and/or embedding models (approach: hybrid)."""
 
-    parts: list[Literal["lexicon", "tfidf", "embedding"]] = Field(
-        ["lexicon", "tfidf"], description="Parts to stack: lexicon plus tfidf and/or embedding (each uses its own settings)."
+    parts: list[Literal["lexicon", "tfidf", "nb", "embedding"]] = Field(
+        ["lexicon", "tfidf", "nb"], description="Parts to stack: lexicon plus any of tfidf (TF-IDF n-grams), nb (the same "
+        "n-grams with NB weighting) and embedding; each uses its own section's settings."
     )
     C: float = Field(1.0, gt=0, description="Inverse regularisation strength of the stacking logistic regression.")
 
@@ -199,6 +207,26 @@ class CompareConfig(_Section):
         description="Approaches to train and compare; ensemble soft-votes over the ones before it.",
     )
     speed_texts: int = Field(1000, ge=1, description="Test texts used to time prediction.")
+
+
+class TrackingConfig(_Section):
+    """Where each train, evaluate and compare run is recorded (`sentiq runs list`). `tracking: mlflow`
+    is short for `tracking: {backend: mlflow}`."""
+
+    backend: Literal["local", "mlflow", "none"] = Field(
+        "local", description="local: a run folder under runs_dir; mlflow: the run folder and an MLflow run "
+        "(pip install 'sentiq[tracking]'); none: record nothing."
+    )
+    runs_dir: str | None = Field(None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else runs/).")
+    mlflow_uri: str | None = Field(
+        None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the file store <runs_dir>/mlruns)."
+    )
+    experiment: str = Field("sentiq", description="MLflow experiment the runs are logged to.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_shorthand(cls, value: Any) -> Any:
+        return {"backend": value} if isinstance(value, str) else value
 
 
 class SentiqConfig(_Section):
@@ -227,6 +255,7 @@ class SentiqConfig(_Section):
     hybrid: HybridConfig = Field(default_factory=HybridConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -269,6 +298,10 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
+# Sections that may be given as one string, naming the field it sets (tracking: mlflow).
+_SHORTHANDS = {"tracking": "backend"}
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Set dotted ``key=value`` pairs into a config mapping; values are parsed as YAML."""
     merged = json.loads(json.dumps(data))  # deep copy of plain data
@@ -277,6 +310,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         node = merged
         for part in path[:-1]:
             child = node.setdefault(part, {})
+            if isinstance(child, str) and node is merged and part in _SHORTHANDS:
+                child = node[part] = {_SHORTHANDS[part]: child}  # `tracking: mlflow` plus `tracking.x=...`
             if not isinstance(child, dict):
                 raise ConfigError(f"override {item!r}: {part} is not a section")
             node = child

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from sentiq.config import DataConfig, SentiqConfig, save_config
+from sentiq.config import DataConfig, SentiqConfig, TrackingConfig, save_config
 from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
 from sentiq.errors import ConfigError, DataError
 from sentiq.fsutil import atomic_directory, atomic_write_text
@@ -69,8 +69,23 @@ def train(
     """Load and split the data, train the configured approach, evaluate on the test split, write a model directory.
 
     The directory appears only when everything succeeded; until then work happens in
-    ``<output_dir>.partial`` (checkpoints for ``resume=True``).
+    ``<output_dir>.partial`` (checkpoints for ``resume=True``). The run is recorded as
+    ``config.tracking`` says (a run folder under ``runs/`` by default).
     """
+    from sentiq.tracking import tracked_run
+
+    with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
+                     config=config.to_dict()) as run:
+        result = _train(config, output_dir, overwrite=overwrite, resume=resume,
+                        keep_checkpoints=keep_checkpoints, progress=progress)
+        run.log_metrics(result.metrics)
+        run.model_path = str(Path(result.output_dir).resolve())
+        run.report_path = str(Path(result.output_dir).resolve() / "report" / "report.html")
+    return result
+
+
+def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
+           progress: ProgressFn | None) -> TrainResult:
     from sentiq.models import model_type
     from sentiq.models.cache import feature_cache
     from sentiq.training import fit_model
@@ -138,7 +153,20 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
 
     Models go to ``<output_dir>/models/<approach>``; ``comparison.json`` and
     ``comparison.html`` sit beside them. Nothing appears at ``output_dir`` unless all succeed.
+    One run is recorded (metrics keyed ``<approach>.<metric>``), not one per approach.
     """
+    from sentiq.tracking import tracked_run
+
+    with tracked_run("compare", name=config.name, tracking=config.tracking, params=config.to_dict(),
+                     config=config.to_dict()) as run:
+        rows = _compare(config, output_dir, overwrite=overwrite, progress=progress)
+        run.log_metrics({r["approach"]: {k: v for k, v in r.items() if k != "approach"} for r in rows})
+        run.model_path = str(Path(output_dir).resolve() / "models")
+        run.report_path = str(Path(output_dir).resolve() / "comparison.html")
+    return rows
+
+
+def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
     from sentiq.evaluation.comparison import write_comparison
 
     output_dir = Path(output_dir)
@@ -154,7 +182,8 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
             cfg = config.model_copy(update=update)
             log.info("compare: training %s", approach)
             start = time.perf_counter()
-            result = train(cfg, tmp / "models" / approach, progress=progress)
+            result = _train(cfg, tmp / "models" / approach, overwrite=False, resume=False, keep_checkpoints=False,
+                            progress=progress)
             seconds = time.perf_counter() - start
             trained.append(str(tmp / "models" / approach))
             rows.append({"approach": approach, **{k: result.metrics.get(k) for k in ("accuracy", "macro_f1", "roc_auc")},
@@ -206,12 +235,46 @@ def evaluate(
     label_column: str | None = None,
     label_map: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
+    tracking: TrackingConfig | None = None,
 ) -> tuple[dict, Path]:
-    """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``."""
-    from sentiq.evaluation import write_report
+    """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``.
+
+    The run is recorded as ``tracking`` says (default: as the model's training config said).
+    """
     from sentiq.inference import Predictor
+    from sentiq.tracking import tracked_run
 
     predictor = Predictor.load(model_dir)
+    if tracking is None:
+        tracking = _recorded_tracking(predictor.manifest)
+    params = {"model": str(Path(model_dir).resolve()), "data": data or predictor.manifest.config.get("data", {}).get("source"),
+              "split": split, "text_column": text_column, "label_column": label_column, "label_map": label_map,
+              "approach": predictor.manifest.approach, "base_model": predictor.manifest.base_model}
+    name = f"{predictor.manifest.config.get('name', Path(model_dir).name)}-eval"
+    with tracked_run("evaluate", name=name, tracking=tracking, params=params) as run:
+        metrics, report = _evaluate(predictor, model_dir, data=data, split=split, report_dir=report_dir,
+                                    text_column=text_column, label_column=label_column, label_map=label_map,
+                                    progress=progress)
+        run.log_metrics(metrics)
+        run.model_path = params["model"]
+        run.report_path = str(report.resolve() / "report.html")
+    return metrics, report
+
+
+def _recorded_tracking(manifest: Manifest) -> TrackingConfig:
+    """The tracking settings the model was trained with (defaults for models older than tracking)."""
+    from pydantic import ValidationError
+
+    try:
+        return TrackingConfig.model_validate(manifest.config.get("tracking") or {})
+    except ValidationError:
+        return TrackingConfig()
+
+
+def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map,
+              progress) -> tuple[dict, Path]:
+    from sentiq.evaluation import write_report
+
     frame, language = evaluation_frame(predictor.manifest, data, split, text_column=text_column,
                                        label_column=label_column, label_map=label_map)
     if frame.empty:

@@ -7,9 +7,7 @@ or another approach that reuses the vectors, skips the encoder.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,16 +18,11 @@ import pandas as pd
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
-from sentiq.models.cache import cache_enabled
+from sentiq.models.cache import cached_features
 
 log = logging.getLogger(__name__)
-CACHE_ENV = "SENTIQ_CACHE_DIR"
 HEAD = "embedding_head.joblib"
 ENCODER_DIR = "encoder"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "sentiq") / "embeddings"
 
 
 class SentenceEncoder:
@@ -82,23 +75,8 @@ class SentenceEncoder:
 
 
 def cached_encode(encoder: SentenceEncoder, texts: Sequence[str], progress=None) -> np.ndarray:
-    """Encode with an on-disk cache keyed by encoder fingerprint and the texts themselves
-    (only inside :func:`sentiq.models.cache.feature_cache`; otherwise plain encoding)."""
-    if not cache_enabled():
-        return encoder.encode(texts, progress)
-    digest = hashlib.sha256(encoder.fingerprint().encode())
-    for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
-    path = cache_dir() / f"{digest.hexdigest()[:32]}.npy"
-    if path.is_file():
-        log.info("embedding cache hit: %s", path)
-        return np.load(path)
-    vectors = encoder.encode(texts, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, path)
-    return vectors
+    """Encode with the feature cache (keyed by encoder fingerprint and the texts)."""
+    return cached_features("embeddings", encoder.fingerprint(), texts, lambda: encoder.encode(texts, progress))
 
 
 def build_head(params, seed: int):

@@ -1,10 +1,10 @@
-"""Hybrid: lexicon scores stacked with the predictions of TF-IDF and/or embedding models.
+"""Hybrid: lexicon scores stacked with the predictions of n-gram and/or embedding models.
 
-Each learned part (TF-IDF n-grams, sentence embeddings) gets its own logistic regression;
-a final logistic regression combines the lexicon's scores with the parts' out-of-fold
-log-probabilities on the training split (stacking). Joining all raw features under one
-regularisation strength was measured worse than TF-IDF alone on IMDB: the blocks differ
-too much in scale and size.
+Each learned part (TF-IDF n-grams, NB-weighted n-grams, sentence embeddings) gets its own
+classifier; a final logistic regression combines the lexicon's scores with the parts'
+out-of-fold log-probabilities on the training split (stacking). Joining all raw features
+under one regularisation strength was measured worse than TF-IDF alone on IMDB: the blocks
+differ too much in scale and size. The two n-gram parts share one vectorizer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Sequence
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
@@ -22,12 +23,13 @@ from sklearn.preprocessing import StandardScaler
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
-from sentiq.models.embedding import ENCODER_DIR, SentenceEncoder, cached_encode
+from sentiq.models.embedding import ENCODER_DIR, SentenceEncoder, build_head, cached_encode
 from sentiq.models.lexicon import choose_lexicon, lexicon_features
-from sentiq.models.tfidf import build_pipeline
+from sentiq.models.tfidf import build_features, ngram_head
 
 STATE = "hybrid.joblib"
 _FOLDS = 5
+NGRAM_PARTS = ("tfidf", "nb")
 
 
 def _log_proba(head, features) -> np.ndarray:
@@ -37,45 +39,49 @@ def _log_proba(head, features) -> np.ndarray:
 class HybridClassifier:
     approach = "hybrid"
 
-    def __init__(self, labels: LabelSet, *, parts: list[str], lexicon: str, vectorizer=None,
-                 encoder: SentenceEncoder | None = None, C: float = 1.0, tfidf_C: float = 16.0,
-                 embedding_C: float = 4.0, seed: int = 42):
+    def __init__(self, labels: LabelSet, *, lexicon: str, heads: dict, vectorizer=None,
+                 encoder: SentenceEncoder | None = None, C: float = 1.0, seed: int = 42):
         self.labels = labels
-        self.parts = parts
         self.lexicon = lexicon
-        self.vectorizer = vectorizer  # TF-IDF features (a FeatureUnion), fitted in fit()
+        self.heads = heads  # part name -> classifier on that part's features
+        self.vectorizer = vectorizer  # n-gram features (a FeatureUnion) shared by the tfidf and nb parts
         self.encoder = encoder
         self.seed = seed
         self.scaler = StandardScaler()
-        self.heads = {"tfidf": LogisticRegression(C=tfidf_C, max_iter=2000, random_state=seed),
-                      "embedding": LogisticRegression(C=embedding_C, max_iter=2000, random_state=seed)}
         self.meta = LogisticRegression(C=C, max_iter=1000, random_state=seed)
         self.max_length = encoder.max_length if encoder else None
         self.base_model = None
+
+    @property
+    def parts(self) -> list[str]:
+        return ["lexicon", *self.heads]
 
     @classmethod
     def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "HybridClassifier":
         parts = list(dict.fromkeys(config.hybrid.parts))
         if "lexicon" not in parts or len(parts) < 2:
-            raise ModelError("hybrid.parts must hold lexicon and at least one of tfidf, embedding")
-        pipeline = build_pipeline(config.tfidf, language, config.seed)
-        encoder = None
-        if "embedding" in parts:
-            e = config.embedding
-            encoder = SentenceEncoder(e.encoder, max_length=e.max_length, batch_size=e.batch_size)
-        model = cls(labels, parts=parts, lexicon=choose_lexicon(config.lexicon.lexicon, language),
-                    vectorizer=pipeline.named_steps["features"] if "tfidf" in parts else None, encoder=encoder,
-                    C=config.hybrid.C, tfidf_C=config.tfidf.C, embedding_C=config.embedding.C, seed=config.seed)
+            raise ModelError("hybrid.parts must hold lexicon and at least one of tfidf, nb, embedding")
+        heads, encoder = {}, None
+        for part in parts:
+            if part in NGRAM_PARTS:
+                heads[part] = ngram_head(config.tfidf, config.seed, weighting=part)
+            elif part == "embedding":
+                heads[part] = build_head(config.embedding, config.seed)
+                e = config.embedding
+                encoder = SentenceEncoder(e.encoder, max_length=e.max_length, batch_size=e.batch_size)
+        vectorizer = build_features(config.tfidf, language) if set(heads) & set(NGRAM_PARTS) else None
+        model = cls(labels, lexicon=choose_lexicon(config.lexicon.lexicon, language), heads=heads,
+                    vectorizer=vectorizer, encoder=encoder, C=config.hybrid.C, seed=config.seed)
         model.base_model = config.embedding.encoder if encoder else None
         return model
 
     def _part_features(self, texts: Sequence[str], *, fit: bool = False) -> dict:
-        features = {}
+        """Features per learned part, each computed once (the n-gram parts share theirs)."""
+        ngrams = None
         if self.vectorizer is not None:
-            features["tfidf"] = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
-        if self.encoder is not None:
-            features["embedding"] = cached_encode(self.encoder, texts)
-        return features
+            ngrams = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
+        embeddings = cached_encode(self.encoder, texts) if self.encoder is not None else None
+        return {part: ngrams if part in NGRAM_PARTS else embeddings for part in self.heads}
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
         texts, y = train["text"].tolist(), np.asarray(self.labels.encode(train["label"].tolist()))
@@ -83,7 +89,7 @@ class HybridClassifier:
         folds = StratifiedKFold(_FOLDS, shuffle=True, random_state=self.seed)
         for name, features in self._part_features(texts, fit=True).items():
             head = self.heads[name]
-            out_of_fold = cross_val_predict(head, features, y, cv=folds, method="predict_proba")
+            out_of_fold = cross_val_predict(clone(head), features, y, cv=folds, method="predict_proba")
             blocks.append(np.log(np.clip(out_of_fold, 1e-6, 1.0)))
             head.fit(features, y)
         self.meta.fit(np.hstack(blocks), y)
@@ -99,7 +105,7 @@ class HybridClassifier:
         return aligned_proba(self.meta, lambda: self._meta_features(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
-        state = {"parts": self.parts, "lexicon": self.lexicon, "vectorizer": self.vectorizer,
+        state = {"version": 2, "lexicon": self.lexicon, "vectorizer": self.vectorizer,
                  "scaler": self.scaler, "heads": self.heads, "meta": self.meta}
         joblib.dump(state, Path(directory) / STATE, compress=3)
         if self.encoder is not None:
@@ -110,11 +116,13 @@ class HybridClassifier:
         directory = Path(directory)
         if not (directory / STATE).is_file():
             raise ModelError(f"{directory} has no {STATE}: not a hybrid model directory")
-        state = joblib.load(directory / STATE)
+        state = joblib.load(directory / STATE)  # a pickle: load model directories you trust
+        if state.get("version") != 2:
+            raise ModelError(f"{directory} holds a hybrid from an older sentiq (before stacking v2): retrain it")
         encoder = None
-        if "embedding" in state["parts"]:
+        if "embedding" in state["heads"]:
             encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length or 256)
-        model = cls(LabelSet(tuple(manifest.labels)), parts=state["parts"], lexicon=state["lexicon"],
+        model = cls(LabelSet(tuple(manifest.labels)), lexicon=state["lexicon"], heads=state["heads"],
                     vectorizer=state["vectorizer"], encoder=encoder)
-        model.scaler, model.heads, model.meta = state["scaler"], state["heads"], state["meta"]
+        model.scaler, model.meta = state["scaler"], state["meta"]
         return model

