@@ -218,9 +218,12 @@ def route_cmd(
         if lang.strip() in routes:
             raise SentiqError(f"--model gives language {lang.strip()!r} twice")
         routes[lang.strip()] = path.strip()
+    from sentiq.models import Manifest
+
     written = route(routes, output, fallback=fallback, overwrite=overwrite)
-    out.print(f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; "
-              f"fallback {fallback or ('en' if 'en' in routes else next(iter(routes)))})", highlight=False)
+    chosen = Manifest.load(written).config["fallback"]
+    out.print(f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; fallback {chosen})",
+              highlight=False)
 
 
 @app.command()
