@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -225,10 +226,18 @@ def evaluate(
                                             help="Run the template fairness check (default: the model's evaluation.fairness)."),
     important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
                                                    help="Find each class's most important words (default: the model's config)."),
+    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
+                                             "instead of a dataset split."),
 ) -> None:
-    """Score a model on a dataset split; write report.html and metrics.json (with calibration, slices,
-    fairness and important words)."""
+    """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
+    (with calibration, slices, fairness and important words)."""
     from sentiq.workflows import evaluate as run_evaluate
+
+    if behaviour is not None:
+        if data is not None:
+            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+        _evaluate_behaviour(model_dir, behaviour, report)
+        return
 
     with _progress() as progress:
         metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
@@ -237,6 +246,51 @@ def evaluate(
                                            important_words=important_words, progress=progress)
     out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
     out.print(f"report: {report_dir / 'report.html'}")
+
+
+def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]) -> None:
+    from sentiq.workflows import evaluate_behaviour
+
+    result = evaluate_behaviour(model_dir, behaviour, report_dir=report)
+    table = Table(title=f"{model_dir.name}: behaviour tests {behaviour.name}")
+    for column in ("result", "text", "expected", "predicted", "confidence"):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for case in result.cases:
+        mark = "[green]pass[/]" if case.passed else "[bold red]FAIL[/]"
+        table.add_row(mark, escape(case.text), case.expected, case.predicted, f"{case.confidence:.3f}")
+    out.print(table)
+    passed = len(result.cases) - len(result.failures)
+    out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
+              highlight=False)
+    out.print(f"report: {result.report_dir / 'report.html'}")
+
+
+@app.command("route")
+@_friendly_errors
+def route_cmd(
+    model: list[str] = typer.Option(..., "--model", "-m", help="LANG=MODEL_DIR, e.g. zh=runs/weibo (repeatable)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Routed model directory to write."),
+    fallback: Optional[str] = typer.Option(None, help="Language whose model takes texts of any other language "
+                                            "(default: en when given, else the first)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Combine per-language model directories into one that routes each text by its script."""
+    from sentiq.workflows import route
+
+    routes: dict[str, str] = {}
+    for item in model:
+        lang, sep, path = item.partition("=")
+        if not sep or not lang.strip() or not path.strip():
+            raise SentiqError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
+        if lang.strip() in routes:
+            raise SentiqError(f"--model gives language {lang.strip()!r} twice")
+        routes[lang.strip()] = path.strip()
+    from sentiq.models import Manifest
+
+    written = route(routes, output, fallback=fallback, overwrite=overwrite)
+    chosen = Manifest.load(written).config["fallback"]
+    out.print(f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; fallback {chosen})",
+              highlight=False)
 
 
 @app.command()
@@ -248,7 +302,7 @@ def predict(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"}."""
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
     from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file, read_texts
 

@@ -75,7 +75,8 @@ class TrainingConfig(_Section):
     max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Steps to accumulate before an optimiser update.")
     fp16: bool = Field(False, description="Mixed precision float16 (GPU only; ignored with a warning on CPU).")
-    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support; ignored on CPU).")
+    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support, or a CPU with AVX512-BF16/AMX; "
+                       "ignored elsewhere).")
     eval_steps: int | None = Field(None, ge=1, description="Evaluate (and checkpoint) every N optimiser steps; default once per epoch.")
     logging_steps: int = Field(25, ge=1, description="Log the training loss every N steps.")
     metric_for_best_model: Literal["macro_f1", "accuracy", "weighted_f1", "roc_auc", "loss"] = Field(
@@ -86,6 +87,13 @@ class TrainingConfig(_Section):
     )
     class_weights: ClassWeights = Field(
         "none", description="Loss weights per class: none, balanced, or {label: weight}."
+    )
+    freeze_embeddings: bool = Field(
+        False, description="Keep the encoder's embedding layer fixed: much faster on CPU for models with a large "
+        "vocabulary (multilingual-e5-small: 96M of its 118M weights), usually at little cost in accuracy.",
+    )
+    freeze_layers: int = Field(
+        0, ge=0, description="Also keep the first N transformer layers fixed (0: train them all; needs freeze_embeddings).",
     )
     group_by_length: bool = Field(True, description="Batch texts of similar length together (less padding, faster).")
     collapse_threshold: float = Field(
@@ -117,6 +125,9 @@ class TrainingConfig(_Section):
     def _one_precision(self) -> "TrainingConfig":
         if self.fp16 and self.bf16:
             raise ValueError("fp16 and bf16 are exclusive; choose one")
+        if self.freeze_layers and not self.freeze_embeddings:
+            raise ValueError("freeze_layers needs freeze_embeddings: true (lower layers cannot train under fixed inputs "
+                             "any cheaper than with them)")
         return self
 
 

@@ -24,6 +24,7 @@ from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.preprocess import Profile, get_profile
+from sentiq.preprocess.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -398,6 +399,77 @@ def calibrate(model_dir: str | Path, *, data: str | None = None, split: str = "v
     predictor.manifest.temperature = temperature
     predictor.manifest.save(Path(model_dir))
     return {**calibration_summary(y, raw, temperature), "split": split, "n": len(frame)}
+
+
+@dataclass
+class BehaviourResult:
+    cases: list  # BehaviourCase
+    metrics: dict
+    report_dir: Path
+
+    @property
+    def failures(self) -> list:
+        return [c for c in self.cases if not c.passed]
+
+
+def evaluate_behaviour(
+    model_dir: str | Path,
+    behaviour_file: str | Path,
+    *,
+    report_dir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+) -> BehaviourResult:
+    """Run a behaviour file (``text, expected``) through a model: pass/fail per sentence, plus a
+    report (``report.html`` lists every sentence, failures first; ``metrics.json`` holds them)."""
+    from sentiq.evaluation import write_report
+    from sentiq.evaluation.behaviour import check_behaviour, read_behaviour_file
+    from sentiq.inference import Predictor
+
+    frame = read_behaviour_file(behaviour_file)
+    predictor = Predictor.load(model_dir)
+    proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
+    cases = check_behaviour(frame, proba, predictor.labels)
+    name = Path(behaviour_file).stem
+    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"behaviour-{_slug(name)}"
+    languages = {detect_language(t) for t in frame["text"]}
+    metrics = write_report(
+        report_dir, texts=frame["text"].tolist(), y_true=LabelSet(tuple(predictor.labels)).encode(frame["expected"].tolist()),
+        proba=proba, labels=predictor.labels, title=f"{Path(model_dir).name}: behaviour tests {name}",
+        context={"model": str(model_dir), "behaviour file": str(behaviour_file), "sentences": len(frame)},
+        length_unit="chars" if languages == {"zh"} else "words", behaviour=[c.to_dict() for c in cases],
+    )
+    return BehaviourResult(cases, metrics, report_dir)
+
+
+def route(
+    models: dict[str, str | Path],
+    output_dir: str | Path,
+    *,
+    fallback: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Combine model directories into one that routes each text by its detected language.
+
+    ``models`` maps a language code (``zh``, ``en``, ...) to a model directory; members must
+    share one label set. Texts in a language without a member go to ``fallback`` (default:
+    ``en`` when present, else the first member). The members are copied inside.
+    """
+    from sentiq.models.routed import RoutedClassifier
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    model = RoutedClassifier.from_directories(models, fallback=fallback)
+    members = {lang: p.manifest for lang, p in model.members.items()}
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        model.save(tmp)
+        Manifest(
+            approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
+            config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
+            metrics={lang: m.metrics for lang, m in members.items()},
+            warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
+        ).save(tmp)
+    return output_dir
 
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:

@@ -206,14 +206,30 @@ def _fairness(fairness: dict | None) -> str:
     return "".join(parts)
 
 
+def _behaviour_table(cases: list[dict]) -> str:
+    passed = sum(c["passed"] for c in cases)
+    ordered = sorted(cases, key=lambda c: c["passed"])  # failures first
+    rows = "".join(
+        f"<tr><td>{'pass' if c['passed'] else '<strong>FAIL</strong>'}</td>"
+        f"<td class=\"text\">{escape(_truncate(c['text']))}</td><td>{escape(c['expected'])}</td>"
+        f"<td>{escape(c['predicted'])}</td><td class=\"num\">{_fmt(c['confidence'], 3)}</td></tr>" for c in ordered)
+    return (f"<p>{passed} of {len(cases)} sentences pass.</p><table class=\"errors\"><tr><th>result</th>"
+            f"<th>text</th><th>expected</th><th>predicted</th><th>confidence</th></tr>{rows}</table>")
+
+
 def render_html(*, title: str, context: dict, metrics: dict, labels: list[str], images: dict,
                 buckets: list[dict], errors: list[dict], length_unit: str, generated: str,
                 calibration: dict | None = None, slices: list[dict] | None = None,
-                fairness: dict | None = None, important_words: dict | None = None) -> str:
+                fairness: dict | None = None, important_words: dict | None = None,
+                behaviour: list[dict] | None = None) -> str:
     """The complete report page as a string."""
     sections = [
         f"<h1>{escape(title)}</h1><p class=\"muted\">generated {escape(generated)}</p>",
         _context_table(context),
+    ]
+    if behaviour is not None:
+        sections += ["<h2>Behaviour tests</h2>", _behaviour_table(behaviour)]
+    sections += [
         "<h2>Headline metrics</h2>", _headline(metrics),
         "<h2>Per-class metrics</h2>", _per_class(metrics, labels),
         "<h2>Confusion matrix</h2>", _image(images, "confusion_matrix", "confusion matrix"),

@@ -107,7 +107,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
                  title: str = "sentiq evaluation", context: dict | None = None,
                  length_unit: str = "words", uncalibrated_proba=None, temperature: float | None = None,
                  slices: list[dict] | None = None, fairness: dict | None = None,
-                 important_words: dict | None = None) -> dict:
+                 important_words: dict | None = None, behaviour: list[dict] | None = None) -> dict:
     """Write ``metrics.json`` and a self-contained ``report.html`` into ``out_dir``.
 
     ``proba`` are the probabilities the model gives (calibrated when it has a temperature);
@@ -120,6 +120,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     The directory is built under a temporary sibling name and renamed into place, so
     a failure leaves the previous ``out_dir`` (or none) and no partial report. An
     existing ``out_dir`` is replaced only if it holds nothing but a previous report.
+    ``behaviour`` (``BehaviourCase.to_dict()`` rows) adds a pass/fail section.
     Returns the :func:`compute_metrics` dict.
     """
     out_dir = Path(out_dir)
@@ -165,12 +166,16 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
             "title": title,
             "generated_at": generated,
         }
+        if behaviour is not None:
+            payload["behaviour"] = {"passed": sum(c["passed"] for c in behaviour), "total": len(behaviour),
+                                    "cases": behaviour}
         atomic_write_text(tmp / "metrics.json",
                           json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False))
         html = render_html(title=title, context=context, metrics=metrics, labels=labels,
                            images=images, buckets=buckets, errors=errors,
                            length_unit=length_unit, generated=generated, calibration=calibration,
-                           slices=slices, fairness=fairness, important_words=important_words)
+                           slices=slices, fairness=fairness, important_words=important_words,
+                           behaviour=behaviour)
         atomic_write_text(tmp / "report.html", html)
     logger.info("wrote evaluation report to %s (accuracy %.4f, macro-F1 %.4f)",
                 out_dir, metrics["accuracy"], metrics["macro_f1"])

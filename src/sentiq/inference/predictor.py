@@ -22,9 +22,13 @@ class Prediction:
     label: str
     score: float
     scores: dict[str, float]
+    language: str | None = None  # the detected language, from models that route by language
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["language"] is None:  # single-language models keep their JSON shape
+            del data["language"]
+        return data
 
 
 def validate_texts(texts: Sequence[str]) -> list[str]:
@@ -97,7 +101,15 @@ class Predictor:
     def predict(self, texts: str | Sequence[str], **kwargs) -> list[Prediction]:
         proba = self.predict_proba(texts, **kwargs)
         labels = self.labels
+        languages = self.languages(texts)
         return [
-            Prediction(labels[int(row.argmax())], float(row.max()), {name: float(p) for name, p in zip(labels, row)})
-            for row in proba
+            Prediction(labels[int(row.argmax())], float(row.max()), {name: float(p) for name, p in zip(labels, row)},
+                       language)
+            for row, language in zip(proba, languages)
         ]
+
+    def languages(self, texts: str | Sequence[str]) -> list[str | None]:
+        """Each text's detected language for a routed model; ``None`` for single-language models."""
+        texts = validate_texts(texts)
+        detect = getattr(self.model, "languages", None)
+        return detect(texts) if detect else [None] * len(texts)

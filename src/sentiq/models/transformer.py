@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sentiq.errors import ModelError
+from sentiq.errors import ConfigError, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import batching
 from sentiq.models.resolve import hub_offline, resolve_model_source
@@ -18,6 +19,14 @@ from sentiq.models.resolve import hub_offline, resolve_model_source
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
+
+
+def cpu_supports_bf16() -> bool:
+    """AVX512-BF16 or AMX: bfloat16 autocast then runs native matmuls (multilingual-e5-small on
+    an AVX512-BF16 EPYC: 1.6x fewer CPU-seconds per training example, docs/benchmarks.md)."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool((probe and probe()) or (amx and amx()))
 
 
 def default_device() -> torch.device:
@@ -35,6 +44,29 @@ def _load_pretrained(source: str, **kwargs):
     return model, tokenizer
 
 
+def freeze_encoder_parts(model, *, embeddings: bool, layers: int) -> int:
+    """Stop gradients to the embeddings and the first ``layers`` transformer layers; returns
+    the number of weights frozen. Fewer trainable weights means less backward work and a much
+    smaller optimiser step (the embedding matrix dominates multilingual models)."""
+    if not embeddings and not layers:
+        return 0
+    base = model.base_model
+    blocks = getattr(getattr(base, "encoder", None), "layer", None)
+    if getattr(base, "embeddings", None) is None or (layers and blocks is None):
+        raise ConfigError(f"training.freeze_embeddings/freeze_layers: {type(model).__name__} does not have the "
+                          "BERT layout (embeddings + encoder.layer); turn freezing off for this model")
+    if layers > len(blocks):
+        raise ConfigError(f"training.freeze_layers={layers} but the model has {len(blocks)} layers")
+    parts = [base.embeddings, *list(blocks)[:layers]]
+    frozen = 0
+    for part in parts:
+        for weight in part.parameters():
+            weight.requires_grad_(False)
+            frozen += weight.numel()
+    log.info("froze %d weights (embeddings and %d layers)", frozen, layers)
+    return frozen
+
+
 class TransformerClassifier:
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
@@ -49,6 +81,7 @@ class TransformerClassifier:
         self.max_length = max_length
         self.truncation = "head"
         self.base_model: str | None = None
+        self.bf16 = False  # trained under bfloat16 autocast: predict the same way where the hardware has it
         self.device = device or default_device()
         self._text_tokenizer: tuple[int, object] | None = None
         self.model.to(self.device)
@@ -61,6 +94,9 @@ class TransformerClassifier:
         model = cls.from_encoder(config.model, labels, max_length=config.training.max_length)
         model.base_model = config.model
         model.truncation = config.training.truncation
+        model.bf16 = config.training.bf16
+        freeze_encoder_parts(model.model, embeddings=config.training.freeze_embeddings,
+                             layers=config.training.freeze_layers)
         return model
 
     @classmethod
@@ -81,6 +117,7 @@ class TransformerClassifier:
                              f"lists {len(labels)} labels")
         loaded = cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
         loaded.truncation, loaded.base_model = manifest.truncation or "head", manifest.base_model
+        loaded.bf16 = bool(manifest.config.get("training", {}).get("bf16", False))
         return loaded
 
     def save(self, directory: Path) -> None:
@@ -97,6 +134,15 @@ class TransformerClassifier:
             self._text_tokenizer = (self.max_length, configured)
         return self._text_tokenizer[1]
 
+    def _autocast(self):
+        if self.bf16:
+            if self.device.type == "cuda" and torch.cuda.is_bf16_supported():
+                return torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cpu":
+                if cpu_supports_bf16():
+                    return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
         """Token ids without padding (padding happens per batch), as training and inference see them."""
         tokenizer = self.text_tokenizer()
@@ -106,7 +152,7 @@ class TransformerClassifier:
         return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids]}
 
     def _forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             inputs = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
             return self.model(**inputs).logits.float().cpu().numpy()
 

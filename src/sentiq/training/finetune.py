@@ -18,7 +18,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
-from sentiq.models.transformer import TransformerClassifier
+from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
 from sentiq.training.result import FitResult
 
@@ -93,10 +93,14 @@ def _trainer_metrics(eval_pred) -> dict[str, float]:
 
 
 def _precision_flags(cfg: TrainingConfig) -> dict[str, bool]:
-    if (cfg.fp16 or cfg.bf16) and not torch.cuda.is_available():
-        log.warning("fp16/bf16 need a GPU; training in float32 on the CPU")
-        return {"fp16": False, "bf16": False}
-    return {"fp16": cfg.fp16, "bf16": cfg.bf16}
+    if torch.cuda.is_available():
+        return {"fp16": cfg.fp16, "bf16": cfg.bf16}
+    if cfg.bf16 and cpu_supports_bf16():
+        log.info("bf16 on the CPU: bfloat16 autocast (this CPU has native bf16 instructions)")
+        return {"fp16": False, "bf16": True}
+    if cfg.fp16 or cfg.bf16:
+        log.warning("fp16 needs a GPU (bf16 a GPU or a CPU with AVX512-BF16/AMX); training in float32 on the CPU")
+    return {"fp16": False, "bf16": False}
 
 
 def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, **overrides) -> TrainingArguments:
