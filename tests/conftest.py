@@ -90,6 +90,7 @@ def tiny_config(tiny_bert, toy_csv):
             "data": {"source": str(toy_csv), "validation_size": 0.2, "test_size": 0.2},
             "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3,
                          "warmup_ratio": 0.0, "logging_steps": 5, "eval_batch_size": 16},
+            "evaluation": {"important_words": 5},  # a few explanations keep the report section, not the wait
         }
         return build_config(data, [f"{k}={v}" for k, v in overrides.items()])
 
@@ -109,6 +110,7 @@ def trained_model(tmp_path_factory, tiny_bert):
         "name": "toy", "model": str(tiny_bert), "preprocess": "review",
         "data": {"source": str(csv), "validation_size": 0.2, "test_size": 0.2},
         "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+        "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
     })
     result = train(cfg, root / "model")
     return result.output_dir

@@ -21,7 +21,8 @@ from sentiq.workflows import train
 def batch_and_model(tiny_bert):
     clf = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet(("negative", "positive")), max_length=16)
     batch = clf.tokenizer(["great film", "awful boring plot"], padding=True, return_tensors="pt")
-    return clf.model.train(), batch, torch.tensor([1, 0])
+    # eval(): no dropout, so the clean and perturbed losses differ only by the perturbation
+    return clf.model.eval(), batch, torch.tensor([1, 0])
 
 
 def _loss(model, batch, labels):

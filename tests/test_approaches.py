@@ -117,17 +117,19 @@ def test_embedding_approach_caches_vectors_and_round_trips(tiny_config, tiny_ber
     from sentiq.models import embedding
 
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    cfg = tiny_config(**{"approach": "embedding", "embedding.encoder": str(tiny_bert), "embedding.max_length": 32})
+    # fairness sentences and occlusion variants are new texts each run: off, to count only the splits
+    cfg = tiny_config(**{"approach": "embedding", "embedding.encoder": str(tiny_bert), "embedding.max_length": 32,
+                         "evaluation.fairness": False, "evaluation.important_words": 0})
     train(cfg, tmp_path / "e1")
     cached = list((tmp_path / "cache" / "embeddings").glob("*.npy"))
-    assert len(cached) == 2  # the training texts and the test texts
+    assert len(cached) == 3  # the training, validation (temperature scaling) and test texts
 
     calls = []
     real_encode = embedding.SentenceEncoder.encode
     monkeypatch.setattr(embedding.SentenceEncoder, "encode",
                         lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress))
     train(cfg, tmp_path / "e2")  # same encoder, same texts
-    assert calls == []  # training and test vectors both come from the cache
+    assert calls == []  # training, validation and test vectors all come from the cache
 
     a = Predictor.load(tmp_path / "e1").predict_proba(TEXTS)
     np.testing.assert_allclose(a, Predictor.load(tmp_path / "e2").predict_proba(TEXTS), atol=1e-6)

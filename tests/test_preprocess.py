@@ -10,8 +10,8 @@ from sentiq.preprocess import (
     profile_from_spec,
 )
 
-ALL = ["chinese", "none", "review", "tweet"]
-CLEANING = ["chinese", "review", "tweet"]
+ALL = ["chinese", "chinese-t2s", "none", "review", "tweet"]
+CLEANING = ["chinese", "chinese-t2s", "review", "tweet"]
 
 
 def test_available_profiles():

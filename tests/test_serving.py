@@ -348,6 +348,69 @@ def test_micro_batcher_isolates_a_failing_request():
     assert good == ["ok"] and isinstance(bad, RuntimeError)
 
 
+# --- explanations ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tfidf_model(tmp_path_factory):
+    """TF-IDF with the review profile (drops HTML tags), so the explained text can differ from the request's."""
+    from conftest import toy_frame
+    from sentiq.config import build_config
+    from sentiq.workflows import train
+
+    root = tmp_path_factory.mktemp("tfidf-serve")
+    toy_frame(120).to_csv(root / "toy.csv", index=False)
+    cfg = build_config({"name": "toy", "approach": "tfidf", "preprocess": "review",
+                        "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+                        "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}})
+    return train(cfg, root / "model").output_dir
+
+
+def test_explain_returns_the_exact_linear_contributions(tfidf_model):
+    from sentiq.inference import Predictor
+
+    predictor = Predictor.load(tfidf_model)
+    texts = ["I <b>really</b> love this   great movie", "the plot was awful and boring"]
+    with live_server(model_dir=tfidf_model, max_explain_texts=2) as base:
+        assert wait_ready(base).status_code == 200
+        url = f"{base}/v1/predict"
+        response = httpx.post(url, json={"texts": texts, "explain": True})
+        assert response.status_code == 200, response.text
+        for served, text in zip(response.json()["predictions"], texts):
+            expected = predictor.explain(text)
+            assert served["label"] == expected.label and served["explanation_method"] == "linear"
+            assert served["explained_text"] == expected.text == predictor.clean([text])[0]
+            assert [(w["word"], w["start"], w["end"]) for w in served["explanation"]] == \
+                [(w.word, w.start, w.end) for w in expected.words]
+            assert [w["weight"] for w in served["explanation"]] == pytest.approx([w.weight for w in expected.words],
+                                                                                abs=1e-12)
+            for w in served["explanation"]:  # the offsets point into the explained text
+                assert served["explained_text"][w["start"]:w["end"]] == w["word"]
+        assert served["explained_text"] == texts[1]  # unchanged by preprocessing: the request's own text
+        assert any(w["weight"] != 0 for w in served["explanation"])
+
+        plain = httpx.post(url, json={"texts": texts}).json()["predictions"]
+        assert all(set(p) == {"label", "score", "scores"} for p in plain)
+        assert set(httpx.post(url, json={"texts": texts, "explain": False}).json()["predictions"][0]) == \
+            {"label", "score", "scores"}
+
+        too_many = httpx.post(url, json={"texts": texts + ["fine"], "explain": True})
+        assert too_many.status_code == 422 and "explain is limited to 2 texts" in too_many.json()["message"]
+        assert httpx.post(url, json={"texts": texts + ["fine"]}).status_code == 200
+        assert httpx.post(url, json={"texts": ["good"], "explain": "maybe"}).status_code == 422
+
+
+def test_explain_on_a_transformer_and_on_a_text_preprocessing_empties(server):
+    """Integrated gradients through the service; a text that is only HTML tags is explained as ""."""
+    response = httpx.post(f"{server}/v1/predict", json={"texts": [TEXTS[0], "<br /><br />"], "explain": True})
+    assert response.status_code == 200, response.text
+    full, empty = response.json()["predictions"]
+    assert full["explanation_method"] == "integrated-gradients"
+    assert [w["word"] for w in full["explanation"]] == TEXTS[0].split()
+    assert empty["explained_text"] == "" and empty["explanation"] == []
+    too_many = httpx.post(f"{server}/v1/predict", json={"texts": ["good"] * 9, "explain": True})
+    assert too_many.status_code == 422 and "limited to 8" in too_many.json()["message"]  # the default limit
+
+
 # --- schema-driven fuzzing of the running server -------------------------------------
 
 FUZZ_CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -391,6 +454,17 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
             top = page.get_attribute("#bars .row.top", "data-label")
             assert top == expected.label
             assert "toy@" in page.text_content("#model")
+            # "explain" is ticked by default: the words of the sentence come back shaded
+            page.wait_for_selector("#explained:not(.hidden)", timeout=20_000)
+            assert page.text_content("#words") == sentence
+            shaded = page.locator("#words .hl")
+            assert shaded.count() >= 1
+            assert set(shaded.all_text_contents()) <= set(sentence.split())
+            assert page.locator("#words .hl.for").count() + page.locator("#words .hl.against").count() == shaded.count()
+            page.uncheck("#explain")  # and without it, no explanation is asked for or shown
+            page.fill("#text", "the plot was awful and boring")
+            page.click("#go")
+            page.wait_for_selector("#explained.hidden", state="attached", timeout=20_000)
         finally:
             browser.close()
 

@@ -19,6 +19,9 @@ _EXPORTS = {
     "train": "sentiq.workflows",
     "evaluate": "sentiq.workflows",
     "SentiqError": "sentiq.errors",
+    "explain": "sentiq.explain",
+    "important_words": "sentiq.explain",
+    "fairness_check": "sentiq.workflows",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

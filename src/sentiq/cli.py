@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -152,6 +153,67 @@ def compare(
 
 @app.command()
 @_friendly_errors
+def pretrain(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file (model, pretrain section)."),
+    output: Path = typer.Option(Path("runs/encoder"), "--output", "-o", help="Encoder folder to write."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: pretrain.max_texts=4000 (repeatable)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Domain-adaptive pre-training: masked-LM training of `model` on unlabeled text; train from it with model=FOLDER."""
+    from sentiq.config import load_config
+    from sentiq.training import pretrain as run_pretrain
+
+    cfg = load_config(config, set_)
+    with _progress() as progress:
+        result = run_pretrain(cfg, output, overwrite=overwrite, progress=progress)
+    table = Table(title=f"{cfg.model} pre-trained on {cfg.pretrain.source}")
+    for column in ("texts", "held out", "steps", "whole-word mask", "MLM loss before", "MLM loss after", "seconds"):
+        table.add_column(column, justify="right")
+    loss = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    table.add_row(str(result.train_texts), str(result.eval_texts), str(result.steps), str(result.whole_word_mask),
+                  loss(result.eval_loss_before), loss(result.eval_loss_after), f"{result.seconds:.0f}")
+    out.print(table)
+    if result.initialised_head:
+        out.print(f"note: {cfg.model} shipped without a masked-LM head; it was initialised "
+                  f"({len(result.initialised_head)} weights, decoder tied to the word embeddings) and trained")
+    out.print(f"encoder: {result.output_dir}  (fine-tune it with --set model={result.output_dir})")
+
+
+@app.command()
+@_friendly_errors
+def distill(
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="A trained sentiq model directory (the teacher)."),
+    student: Optional[str] = typer.Option(None, "--student", help="layers:N, a student config.json, or an encoder "
+                                          "name/folder (default: distill.student, layers:3)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config sections laid over the teacher's config."),
+    output: Path = typer.Option(Path("runs/student"), "--output", "-o", help="Model directory to write."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: distill.temperature=3, training.epochs=1."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Train a smaller student on a teacher's soft labels; compare accuracy and CPU speed with the teacher."""
+    from sentiq.training import distill as run_distill
+    from sentiq.training.distillation import teacher_config
+
+    overrides = list(set_) + ([f"distill.student={student}"] if student else [])
+    cfg = teacher_config(teacher, path=config, overrides=overrides)
+    with _progress() as progress:
+        result = run_distill(teacher, output, config=cfg, overwrite=overwrite, progress=progress)
+    for warning in result.warnings:
+        err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+    table = Table(title=f"distillation on {cfg.data.source}: test split")
+    for column in ("model", "layers", "parameters", "accuracy", "macro-F1", "CPU texts/s"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for side in (result.teacher, result.student):
+        table.add_row(side["model"], str(side["layers"] or "-"), f"{side['parameters'] or 0:,}", f"{side['accuracy']:.4f}",
+                      f"{side['macro_f1']:.4f}", f"{side['texts_per_s']:.0f}")
+    out.print(table)
+    out.print(f"accuracy kept {result.accuracy_kept:.1%}, {result.speedup:.2f}x faster on the CPU, "
+              f"agreement with the teacher {result.agreement:.1%}")
+    out.print(f"model: {result.output_dir}")
+
+
+@app.command()
+@_friendly_errors
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
@@ -160,16 +222,75 @@ def evaluate(
     text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
     label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
     label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    fairness: Optional[bool] = typer.Option(None, "--fairness/--no-fairness",
+                                            help="Run the template fairness check (default: the model's evaluation.fairness)."),
+    important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
+                                                   help="Find each class's most important words (default: the model's config)."),
+    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
+                                             "instead of a dataset split."),
 ) -> None:
-    """Score a model on a dataset split; write report.html and metrics.json."""
+    """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
+    (with calibration, slices, fairness and important words)."""
     from sentiq.workflows import evaluate as run_evaluate
+
+    if behaviour is not None:
+        if data is not None:
+            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+        _evaluate_behaviour(model_dir, behaviour, report)
+        return
 
     with _progress() as progress:
         metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
                                            text_column=text_column, label_column=label_column,
-                                           label_map=_parse_label_map(label_map), progress=progress)
+                                           label_map=_parse_label_map(label_map), fairness=fairness,
+                                           important_words=important_words, progress=progress)
     out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
     out.print(f"report: {report_dir / 'report.html'}")
+
+
+def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]) -> None:
+    from sentiq.workflows import evaluate_behaviour
+
+    result = evaluate_behaviour(model_dir, behaviour, report_dir=report)
+    table = Table(title=f"{model_dir.name}: behaviour tests {behaviour.name}")
+    for column in ("result", "text", "expected", "predicted", "confidence"):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for case in result.cases:
+        mark = "[green]pass[/]" if case.passed else "[bold red]FAIL[/]"
+        table.add_row(mark, escape(case.text), case.expected, case.predicted, f"{case.confidence:.3f}")
+    out.print(table)
+    passed = len(result.cases) - len(result.failures)
+    out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
+              highlight=False)
+    out.print(f"report: {result.report_dir / 'report.html'}")
+
+
+@app.command("route")
+@_friendly_errors
+def route_cmd(
+    model: list[str] = typer.Option(..., "--model", "-m", help="LANG=MODEL_DIR, e.g. zh=runs/weibo (repeatable)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Routed model directory to write."),
+    fallback: Optional[str] = typer.Option(None, help="Language whose model takes texts of any other language "
+                                            "(default: en when given, else the first)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Combine per-language model directories into one that routes each text by its script."""
+    from sentiq.workflows import route
+
+    routes: dict[str, str] = {}
+    for item in model:
+        lang, sep, path = item.partition("=")
+        if not sep or not lang.strip() or not path.strip():
+            raise SentiqError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
+        if lang.strip() in routes:
+            raise SentiqError(f"--model gives language {lang.strip()!r} twice")
+        routes[lang.strip()] = path.strip()
+    from sentiq.models import Manifest
+
+    written = route(routes, output, fallback=fallback, overwrite=overwrite)
+    chosen = Manifest.load(written).config["fallback"]
+    out.print(f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; fallback {chosen})",
+              highlight=False)
 
 
 @app.command()
@@ -181,7 +302,7 @@ def predict(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"}."""
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
     from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file, read_texts
 
@@ -218,6 +339,68 @@ def serve(
                                request_log=request_log))
 
 
+def _export_table(report: dict, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("check", "PyTorch", "ONNX", "change"):
+        table.add_column(column, justify="left" if column == "check" else "right")
+    if "accuracy_pytorch" in report:
+        table.add_row(f"accuracy ({report['labelled_rows']} labelled rows)", f"{report['accuracy_pytorch']:.4f}",
+                      f"{report['accuracy_onnx']:.4f}", f"{report['accuracy_change_points']:+.2f} pt")
+    table.add_row(f"label agreement ({report['texts']} texts)", "", "", f"{100 * report['label_agreement']:.2f}%")
+    table.add_row("max probability difference", "", "", f"{report['max_prob_diff']:.2e}")
+    table.add_row("mean probability difference", "", "", f"{report['mean_prob_diff']:.2e}")
+    table.add_row("result", "", "", "passed" if report["passed"] else "FAILED")
+    return table
+
+
+@app.command("export")
+@_friendly_errors
+def export_cmd(
+    model_dir: Path = typer.Argument(..., help="A fine-tuned (approach finetune) sentiq model directory."),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory to write the exported model to."),
+    format_: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
+    quantize: Optional[str] = typer.Option(None, help="int8: dynamic int8 quantization (smaller, faster on CPU)."),
+    data: Optional[str] = typer.Option(None, help="Labelled data for the accuracy check (default: the training "
+                                                   "data's test split; 'none' skips it)."),
+    split: str = typer.Option("test", help="Split of --data to check on."),
+    eval_rows: int = typer.Option(500, help="Labelled rows to check accuracy on (a seeded sample)."),
+    max_accuracy_drop: float = typer.Option(0.5, help="Fail when the export loses more accuracy points than this."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Export to ONNX (served without torch); check parity with PyTorch before writing anything."""
+    from sentiq.errors import ConfigError, ExportError
+    from sentiq.export import export_onnx
+
+    if format_ != "onnx":
+        raise ConfigError(f"--format must be onnx (got {format_!r})")
+    try:
+        with _progress() as progress:
+            result = export_onnx(model_dir, output, quantize=quantize, data=data, split=split, eval_rows=eval_rows,
+                                 max_accuracy_drop=max_accuracy_drop, overwrite=overwrite, progress=progress)
+    except ExportError as exc:
+        if exc.report:
+            out.print(_export_table(exc.report, f"{model_dir.name} -> ONNX {quantize or 'fp32'}: parity"))
+        raise
+    out.print(_export_table(result.report, f"{model_dir.name} -> ONNX {quantize or 'fp32'}: parity"))
+    out.print(f"model: {result.output_dir} (serve with Predictor.load; needs onnxruntime, not torch)")
+
+
+def _coloured(explanation):
+    """The text with each word's background coloured by its weight (green for, red against)."""
+    from rich.text import Text
+
+    text = Text(explanation.text)
+    peak = max((abs(w.weight) for w in explanation.words), default=0.0) or 1.0
+    for w in explanation.words:
+        strength = abs(w.weight) / peak
+        if strength < 0.05:
+            continue
+        level = int(60 + 150 * strength)
+        colour = f"rgb({255 - level},{255},{255 - level})" if w.weight > 0 else f"rgb(255,{255 - level},{255 - level})"
+        text.stylize(f"black on {colour}", w.start, w.end)
+    return text
+
+
 def _drift_table(result) -> Table:
     colours = {"ok": "green", "warn": "yellow", "drift": "bold red", "skipped": "dim"}
     table = Table(title=f"drift: {result.current.source} vs {result.reference.source}")
@@ -229,6 +412,84 @@ def _drift_table(result) -> Table:
                       "" if c.statistic is None else f"{c.statistic:.4f}",
                       "" if c.p_value is None else f"{c.p_value:.3g}", "" if effect is None else f"{effect:.4f}")
     return table
+
+
+@app.command()
+@_friendly_errors
+def explain(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    text: str = typer.Argument(..., help="The text to explain."),
+    method: str = typer.Option("auto", help="auto, linear, lexicon, integrated-gradients or occlusion."),
+    target: Optional[str] = typer.Option(None, help="Label to explain (default: the predicted one)."),
+    top: int = typer.Option(10, help="Rows of the word table."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Which words made the model predict what it did: coloured text and a table of word weights."""
+    from sentiq.explain import explain as run_explain
+
+    explanation = run_explain(model_dir, text, method=method, target=target)
+    if as_json:
+        sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n")
+        return
+    out.print(f"[bold]{explanation.label}[/] ({explanation.score:.3f}) by {explanation.method}; "
+              "[green]green[/] supports it, [red]red[/] speaks against it", highlight=False)
+    out.print(_coloured(explanation))
+    table = Table(title=f"words weighing for or against {explanation.label}")
+    table.add_column("word")
+    table.add_column("weight", justify="right")
+    for word, weight in explanation.top(top):
+        table.add_row(word, f"[{'green' if weight > 0 else 'red'}]{weight:+.4f}[/]")
+    out.print(table)
+    details = {k: v for k, v in explanation.details.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if details:
+        out.print("  ".join(f"{k}={v:.4g}" for k, v in details.items()), style="dim", highlight=False)
+
+
+@app.command()
+@_friendly_errors
+def calibrate(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory (its manifest is updated)."),
+    data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
+    split: str = typer.Option("validation", help="Split to fit on: validation (default), train, test or all."),
+) -> None:
+    """Fit temperature scaling for an existing model on a held-out split; record it in sentiq.json."""
+    from sentiq.workflows import calibrate as run_calibrate
+
+    with _progress() as progress:
+        result = run_calibrate(model_dir, data=data, split=split, progress=progress)
+    table = Table(title=f"{model_dir.name}: temperature scaling on {result['split']} ({result['n']} texts)")
+    for column in ("", "before", "after"):
+        table.add_column(column, justify="right")
+    for key in ("ece", "log_loss", "mean_confidence"):
+        table.add_row(key, f"{result['before'][key]:.4f}", f"{result['after'][key]:.4f}")
+    out.print(table)
+    t = result["temperature"]
+    out.print("temperature: none (no validation error to fit on)" if t is None else f"temperature: {t:.4f}")
+
+
+@app.command()
+@_friendly_errors
+def fairness(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    templates: Optional[Path] = typer.Option(None, help="Your own template JSON (default: shipped en/zh set)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Template fairness check: the same sentences with different names or groups; prints the spread."""
+    from sentiq.workflows import fairness_check
+
+    result = fairness_check(model_dir, templates=templates)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    for item in result["sets"]:
+        table = Table(title=f"{item['name']}: spread {item['spread']:.4f} "
+                            f"({item['templates_with_label_flips']}/{len(item['templates'])} templates flip the label)")
+        table.add_column("group")
+        table.add_column(f"mean {result['score']}", justify="right")
+        for group, mean in sorted(item["group_means"].items(), key=lambda kv: kv[1]):
+            table.add_row(group, f"{mean:.4f}")
+        out.print(table)
+    out.print(f"largest spread: {result['spread']:.4f}")
 
 
 @app.command()

@@ -57,6 +57,16 @@ class ModelError(SentiqError, ValueError):
     code = "E300"
 
 
+class ExportError(ModelError):
+    """An exported model failed its parity or accuracy check against the model it came from."""
+
+    code = "E330"
+
+    def __init__(self, message: str, report: dict | None = None):
+        super().__init__(message)
+        self.report = report or {}
+
+
 class TrainingError(SentiqError, RuntimeError):
     """Training stopped because continuing would produce a broken model."""
 

@@ -17,13 +17,14 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from sentiq.config import DataConfig, SentiqConfig, TrackingConfig, save_config
+from sentiq.config import DataConfig, EvaluationConfig, SentiqConfig, TrackingConfig, save_config
 from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
 from sentiq.errors import ConfigError, DataError
 from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.preprocess import Profile, get_profile
+from sentiq.preprocess.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -118,39 +119,106 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     work_dir = work_dir_for(output_dir)
     with feature_cache():
         result = fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
-        proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
-                                    progress=progress)
+        raw_proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
+                                        progress=progress)
+        temperature = _fit_temperature(model, val_df, labels, config)
 
     from sentiq.evaluation import write_report
+    from sentiq.evaluation.calibration import apply_temperature
+    from sentiq.inference import Predictor
 
     warnings = data_report.warnings + result.warnings
+    manifest = Manifest(
+        approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
+        max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
+        window=dict(getattr(model, "window_options", None) or {}),
+        base_model=getattr(model, "base_model", None), config=config.to_dict(), temperature=temperature,
+    )
+    proba = apply_temperature(raw_proba, temperature)
+    y_test = labels.encode(test_df["label"].tolist())
+    extras = trust_sections(Predictor(model, manifest, batch_size=config.training.eval_batch_size), splits.test,
+                            y_test, proba, config.evaluation, length_unit="chars" if loaded.language == "zh" else "words",
+                            progress=progress)
     with atomic_directory(output_dir, overwrite=overwrite) as tmp:
         model.save(tmp)
         metrics = write_report(
-            tmp / "report", texts=test_df["text"].tolist(), y_true=labels.encode(test_df["label"].tolist()),
+            tmp / "report", texts=test_df["text"].tolist(), y_true=y_test,
             proba=proba, labels=list(labels), history=result.history, title=f"{config.name}: test split",
             context={"approach": config.approach, "model": getattr(model, "base_model", None) or "-",
                      "data": config.data.source, "split": "test", "preprocess": profile.name,
                      "train rows": len(splits.train), "steps": result.global_step,
                      **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train)
-                        else {})},
+                        else {}),
+                     "temperature": "none" if temperature is None else round(temperature, 4)},
             length_unit="chars" if loaded.language == "zh" else "words",
+            uncalibrated_proba=raw_proba if temperature is not None else None, temperature=temperature, **extras,
         )
         _write_run_files(tmp, config, data_report, result.history)
         final = final_collapse_warning(metrics, threshold=config.training.collapse_threshold)
         if final:
             log.warning(final)
             warnings.append(final)
-        Manifest(
-            approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
-            max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
-            window=dict(getattr(model, "window_options", None) or {}),
-            base_model=getattr(model, "base_model", None),
-            config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE}, warnings=warnings,
-        ).save(tmp)
+        manifest.metrics = {k: metrics.get(k) for k in _HEADLINE}
+        if temperature is not None:
+            from sentiq.evaluation.metrics import expected_calibration_error
+
+            manifest.metrics["ece_uncalibrated"] = expected_calibration_error(y_test, raw_proba)
+        manifest.warnings = warnings
+        manifest.save(tmp)
     if not keep_checkpoints:
         shutil.rmtree(work_dir, ignore_errors=True)
     return TrainResult(output_dir, metrics, data_report, warnings)
+
+
+def _fit_temperature(model, val_df: pd.DataFrame, labels: LabelSet, config: SentiqConfig) -> float | None:
+    """Temperature scaling on the validation split, when there is one and calibration is on."""
+    if not config.evaluation.calibrate or val_df.empty:
+        return None
+    from sentiq.evaluation.calibration import fit_temperature
+
+    raw = model.predict_proba(val_df["text"].tolist(), batch_size=config.training.eval_batch_size)
+    return fit_temperature(labels.encode(val_df["label"].tolist()), raw)
+
+
+def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
+                   fairness: bool | None = None, important: bool | None = None,
+                   progress: ProgressFn | None = None) -> dict:
+    """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
+
+    ``settings`` is an :class:`~sentiq.config.EvaluationConfig`; ``fairness``/``important``
+    override its switches. A part that cannot run here (no templates for the language) is
+    left out with a log line, never failing the report.
+    """
+    from sentiq.evaluation.slices import slice_masks, slice_metrics
+
+    texts = frame["text"].tolist()
+    missing = [c for c in settings.slice_columns if c not in frame.columns]
+    if missing:
+        log.warning("slice columns %s are not in the data; those slices are left out", missing)
+    masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
+                        columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
+    out: dict = {"slices": slice_metrics(masks, y_true, proba, predictor.labels)}
+    if settings.fairness if fairness is None else fairness:
+        try:
+            out["fairness"] = fairness_check(predictor, templates=settings.fairness_templates)
+        except ConfigError as exc:
+            log.info("fairness check skipped: %s", exc)
+    n_words = settings.important_words if important is None else (settings.important_words or 40) * bool(important)
+    if n_words:
+        from sentiq.explain import important_words
+
+        out["important_words"] = important_words(predictor, texts, sample=n_words, progress=progress)
+    return out
+
+
+def fairness_check(model, *, templates: str | Path | dict | None = None, language: str | None = None) -> dict:
+    """The template fairness check for a model directory or Predictor (see :mod:`sentiq.evaluation.fairness`)."""
+    from sentiq.evaluation.fairness import fairness_check as check
+    from sentiq.inference import Predictor
+
+    predictor = model if isinstance(model, Predictor) else Predictor.load(model)
+    return check(predictor.predict_proba, predictor.labels, templates=templates,
+                 language=language or predictor.manifest.language)
 
 
 def _timed_speed(model_dir: Path, texts: list[str]) -> float:
@@ -221,7 +289,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(text).stem if Path(text).suffix else text).strip("-") or "data"
 
 
-def evaluation_frame(manifest: Manifest, data: str | None, split: str, **columns) -> tuple[pd.DataFrame, str]:
+def evaluation_frame(manifest: Manifest, data: str | None, split: str, *, keep_columns=(),
+                     **columns) -> tuple[pd.DataFrame, str]:
     """The rows to evaluate on: the training data's split when ``data`` is omitted or the same source,
     re-split with the training seed so ``test`` is the very test split of training."""
     trained = manifest.config.get("data", {})
@@ -233,7 +302,7 @@ def evaluation_frame(manifest: Manifest, data: str | None, split: str, **columns
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
         base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
-    loaded = load_from(base)
+    loaded = load_from(base, keep_columns=keep_columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
     if split not in {"train", "validation", "test"}:
@@ -250,11 +319,16 @@ def evaluate(
     text_column: str | None = None,
     label_column: str | None = None,
     label_map: dict[str, str] | None = None,
+    fairness: bool | None = None,
+    important_words: bool | None = None,
     progress: ProgressFn | None = None,
     tracking: TrackingConfig | None = None,
 ) -> tuple[dict, Path]:
     """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``.
 
+    The report covers calibration (before/after the model's temperature), slices, and, as the
+    model's ``evaluation`` settings say unless ``fairness``/``important_words`` override them,
+    the template fairness check and each class's most important words.
     The run is recorded as ``tracking`` says (default: as the model's training config said).
     """
     from sentiq.inference import Predictor
@@ -270,7 +344,7 @@ def evaluate(
     with tracked_run("evaluate", name=name, tracking=tracking, params=params) as run:
         metrics, report = _evaluate(predictor, model_dir, data=data, split=split, report_dir=report_dir,
                                     text_column=text_column, label_column=label_column, label_map=label_map,
-                                    progress=progress)
+                                    fairness=fairness, important_words=important_words, progress=progress)
         run.log_metrics(metrics)
         run.model_path = params["model"]
         run.report_path = str(report.resolve() / "report.html")
@@ -288,28 +362,131 @@ def _recorded_tracking(manifest: Manifest) -> TrackingConfig:
 
 
 def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map,
-              progress) -> tuple[dict, Path]:
+              fairness, important_words, progress) -> tuple[dict, Path]:
     from sentiq.evaluation import write_report
 
+    settings = EvaluationConfig.model_validate(predictor.manifest.config.get("evaluation", {}))
     frame, language = evaluation_frame(predictor.manifest, data, split, text_column=text_column,
-                                       label_column=label_column, label_map=label_map)
+                                       label_column=label_column, label_map=label_map,
+                                       keep_columns=settings.slice_columns)
     if frame.empty:
         raise DataError(f"the {split} split is empty")
     labels = LabelSet(tuple(predictor.labels))
     y_true = labels.encode(frame["label"].tolist())
     from sentiq.models.cache import feature_cache
 
+    from sentiq.evaluation.calibration import apply_temperature
+
     with feature_cache():
-        proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
+        raw_proba = predictor.predict_proba(frame["text"].tolist(), calibrated=False, progress=progress)
+    proba = apply_temperature(raw_proba, predictor.temperature)
+    unit = "chars" if language == "zh" else "words"
+    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, fairness=fairness,
+                            important=important_words, progress=progress)
     source = data or predictor.manifest.config.get("data", {}).get("source", "data")
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{_slug(source)}-{split}"
     metrics = write_report(
         report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=list(labels),
         title=f"{Path(model_dir).name} on {source} ({split})",
-        context={"model": str(model_dir), "data": source, "split": split, "rows": len(frame)},
-        length_unit="chars" if language == "zh" else "words",
+        context={"model": str(model_dir), "data": source, "split": split, "rows": len(frame),
+                 "temperature": "none" if predictor.temperature is None else round(predictor.temperature, 4)},
+        length_unit=unit, uncalibrated_proba=raw_proba if predictor.temperature is not None else None,
+        temperature=predictor.temperature, **extras,
     )
     return metrics, report_dir
+
+
+def calibrate(model_dir: str | Path, *, data: str | None = None, split: str = "validation",
+              progress: ProgressFn | None = None) -> dict:
+    """Fit (or refit) temperature scaling for an existing model directory and record it in its manifest.
+
+    By default on the validation split of the training data (re-split with the training
+    seed); returns :func:`~sentiq.evaluation.calibration.calibration_summary` on that split.
+    """
+    from sentiq.evaluation.calibration import calibration_summary, fit_temperature
+    from sentiq.inference import Predictor
+
+    predictor = Predictor.load(model_dir)
+    frame, _ = evaluation_frame(predictor.manifest, data, split)
+    if frame.empty:
+        raise DataError(f"the {split} split is empty: nothing to fit a temperature on")
+    y = LabelSet(tuple(predictor.labels)).encode(frame["label"].tolist())
+    raw = predictor.predict_proba(frame["text"].tolist(), calibrated=False, progress=progress)
+    temperature = fit_temperature(y, raw)
+    predictor.manifest.temperature = temperature
+    predictor.manifest.save(Path(model_dir))
+    return {**calibration_summary(y, raw, temperature), "split": split, "n": len(frame)}
+
+
+@dataclass
+class BehaviourResult:
+    cases: list  # BehaviourCase
+    metrics: dict
+    report_dir: Path
+
+    @property
+    def failures(self) -> list:
+        return [c for c in self.cases if not c.passed]
+
+
+def evaluate_behaviour(
+    model_dir: str | Path,
+    behaviour_file: str | Path,
+    *,
+    report_dir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+) -> BehaviourResult:
+    """Run a behaviour file (``text, expected``) through a model: pass/fail per sentence, plus a
+    report (``report.html`` lists every sentence, failures first; ``metrics.json`` holds them)."""
+    from sentiq.evaluation import write_report
+    from sentiq.evaluation.behaviour import check_behaviour, read_behaviour_file
+    from sentiq.inference import Predictor
+
+    frame = read_behaviour_file(behaviour_file)
+    predictor = Predictor.load(model_dir)
+    proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
+    cases = check_behaviour(frame, proba, predictor.labels)
+    name = Path(behaviour_file).stem
+    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"behaviour-{_slug(name)}"
+    languages = {detect_language(t) for t in frame["text"]}
+    metrics = write_report(
+        report_dir, texts=frame["text"].tolist(), y_true=LabelSet(tuple(predictor.labels)).encode(frame["expected"].tolist()),
+        proba=proba, labels=predictor.labels, title=f"{Path(model_dir).name}: behaviour tests {name}",
+        context={"model": str(model_dir), "behaviour file": str(behaviour_file), "sentences": len(frame)},
+        length_unit="chars" if languages == {"zh"} else "words", behaviour=[c.to_dict() for c in cases],
+    )
+    return BehaviourResult(cases, metrics, report_dir)
+
+
+def route(
+    models: dict[str, str | Path],
+    output_dir: str | Path,
+    *,
+    fallback: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Combine model directories into one that routes each text by its detected language.
+
+    ``models`` maps a language code (``zh``, ``en``, ...) to a model directory; members must
+    share one label set. Texts in a language without a member go to ``fallback`` (default:
+    ``en`` when present, else the first member). The members are copied inside.
+    """
+    from sentiq.models.routed import RoutedClassifier
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    model = RoutedClassifier.from_directories(models, fallback=fallback)
+    members = {lang: p.manifest for lang, p in model.members.items()}
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        model.save(tmp)
+        Manifest(
+            approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
+            config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
+            metrics={lang: m.metrics for lang, m in members.items()},
+            warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
+        ).save(tmp)
+    return output_dir
 
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:

@@ -1,17 +1,17 @@
 """Data loading, splitting and reporting; pandas only, no torch."""
 
 from sentiq.data.report import DataReport, build_report
-from sentiq.data.sources import BUILTINS, LoadedData, data_dir, load_data
+from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
 
-__all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data",
+__all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from"]
 
 
-def load_from(d) -> LoadedData:
-    """Load what a data config (``SentiqConfig.data``) points at."""
+def load_from(d, *, keep_columns=()) -> LoadedData:
+    """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
     return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub)
+                     label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:
@@ -22,5 +22,5 @@ def split_from(loaded: LoadedData, d, seed: int) -> Splits:
 
 def load_splits(config) -> tuple[LoadedData, Splits]:
     """Load ``config.data`` and split it with ``config.seed`` (config: a SentiqConfig)."""
-    loaded = load_from(config.data)
+    loaded = load_from(config.data, keep_columns=config.evaluation.slice_columns)
     return loaded, split_from(loaded, config.data, config.seed)

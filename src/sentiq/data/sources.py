@@ -36,6 +36,7 @@ class BuiltinDataset:
     read_options: dict = field(default_factory=dict)
     hub_id: str | None = None
     hub_columns: tuple[str, str] | None = None  # (text, label) on the hub, when they differ
+    unlabeled: tuple[str, ...] = ()  # candidate paths of unlabeled in-domain text (for pre-training)
 
 
 _BINARY = {"0": "negative", "1": "positive"}
@@ -45,6 +46,7 @@ BUILTINS: dict[str, BuiltinDataset] = {
     "imdb": BuiltinDataset(
         "imdb", {"train": ("imdb/train.parquet",), "test": ("imdb/test.parquet",)},
         "text", "label", _BINARY, "en", "review", hub_id="stanfordnlp/imdb",
+        unlabeled=("imdb/unsupervised.parquet",),
     ),
     "sentiment140": BuiltinDataset(
         "sentiment140",
@@ -126,9 +128,12 @@ def _normalise_raw_label(value) -> str | None:
 
 
 def to_labeled_frame(
-    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str
+    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str,
+    keep_columns: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, int, int]:
     """Select and clean the text/label columns; map raw labels to names.
+
+    ``keep_columns`` (slice markers, say) are carried along unchanged when the source has them.
 
     Returns the frame and how many rows were dropped for empty text and missing label.
     """
@@ -148,7 +153,9 @@ def to_labeled_frame(
             raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
                                     f"{label_map}; add them to data.label_map")
         labels = labels.map(label_map)
-    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy()})
+    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy(),
+                          **{c: raw[c][keep].to_numpy() for c in keep_columns
+                             if c in raw.columns and c not in ("text", "label")}})
     return frame, int(empty.sum()), int((no_label & ~empty).sum())
 
 
@@ -213,6 +220,7 @@ def load_data(
     label_map: dict[str, str] | None = None,
     encoding: str | None = None,
     allow_hub: bool = False,
+    keep_columns: tuple[str, ...] = (),
 ) -> LoadedData:
     """Load a built-in dataset by name or a user file by path, labels mapped to names."""
     spec = BUILTINS.get(source.lower())
@@ -235,7 +243,8 @@ def load_data(
     frames, dropped_empty, dropped_label = {}, 0, 0
     for split, raw in raw_frames.items():
         frame, empty, no_label = to_labeled_frame(
-            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})"
+            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})",
+            keep_columns=tuple(keep_columns),
         )
         frames[split] = frame
         dropped_empty += empty
@@ -245,3 +254,57 @@ def load_data(
     language = spec.language if spec else guess_language(frames["train"]["text"])
     preprocess = spec.preprocess if spec else ("chinese" if language == "zh" else "none")
     return LoadedData(frames, source, language, preprocess, dropped_empty, dropped_label)
+
+
+@dataclass
+class UnlabeledTexts:
+    """Texts without labels (for pre-training or a teacher to label), with what they are."""
+
+    texts: list[str]
+    source: str
+    language: str
+    default_preprocess: str
+
+
+def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[str]:
+    root = data_dir()
+    found = next((root / rel for rel in spec.unlabeled if root is not None and (root / rel).is_file()), None)
+    if found is not None:
+        frame = _read_file(found, **spec.read_options)
+    else:  # no dedicated unlabeled file: the training texts, labels ignored (never the official test split)
+        frame = _read_builtin(spec, allow_hub=False)["train"]
+    return _text_column(frame, text_column or spec.text_column, spec.name)
+
+
+def _text_column(frame: pd.DataFrame, column: str, where: str) -> list[str]:
+    if column not in frame.columns:
+        raise DataError(f"{where} has no column {column!r}; columns are {list(map(str, frame.columns))} "
+                        "(set the text column)")
+    texts = frame[column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
+    return [t for t in texts if t.strip()]
+
+
+def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str | None = None) -> UnlabeledTexts:
+    """Unlabeled texts from a built-in name (IMDB: its 50,000 unlabeled reviews), a .txt file (one text per
+    line) or a table file (``text_column``, default ``text``); empty texts are dropped."""
+    spec = BUILTINS.get(source.lower())
+    if spec is not None and not Path(source).exists():
+        texts = _unlabeled_builtin(spec, text_column)
+        language, preprocess = spec.language, spec.preprocess
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(BUILTINS)})")
+        if path.suffix.lower() in {".txt", ""}:
+            try:
+                texts = [line for line in path.read_text(encoding=encoding or "utf-8").splitlines() if line.strip()]
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path} is not valid {encoding or 'utf-8'} text (byte {exc.start}); "
+                                "set the encoding") from None
+        else:
+            texts = _text_column(_read_file(path, encoding=encoding), text_column or "text", str(path))
+        language = guess_language(pd.Series(texts))
+        preprocess = "chinese" if language == "zh" else "none"
+    if not texts:
+        raise DataError(f"{source} holds no non-empty texts")
+    return UnlabeledTexts(texts, source, language, preprocess)

@@ -1,27 +1,36 @@
-"""Evaluation layer: metrics, plots and a self-contained HTML report.
+"""Evaluation layer: metrics, calibration, slices, fairness, plots and a self-contained HTML report.
 
-Depends on numpy, pandas, scikit-learn and matplotlib only (never torch/transformers).
+Depends on numpy, scipy, pandas, scikit-learn and matplotlib only (never torch/transformers).
+Names are imported lazily so that the predictor can use calibration without loading matplotlib.
 """
 
-from sentiq.evaluation.metrics import compute_metrics, expected_calibration_error
-from sentiq.evaluation.plots import (
-    plot_accuracy_by_length,
-    plot_confidence_histogram,
-    plot_confusion_matrix,
-    plot_reliability_diagram,
-    plot_training_curves,
-)
-from sentiq.evaluation.report import length_buckets, most_confident_errors, write_report
+from __future__ import annotations
 
-__all__ = [
-    "compute_metrics",
-    "expected_calibration_error",
-    "length_buckets",
-    "most_confident_errors",
-    "plot_accuracy_by_length",
-    "plot_confidence_histogram",
-    "plot_confusion_matrix",
-    "plot_reliability_diagram",
-    "plot_training_curves",
-    "write_report",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "compute_metrics": "sentiq.evaluation.metrics",
+    "expected_calibration_error": "sentiq.evaluation.metrics",
+    "apply_temperature": "sentiq.evaluation.calibration",
+    "fit_temperature": "sentiq.evaluation.calibration",
+    "calibration_summary": "sentiq.evaluation.calibration",
+    "slice_masks": "sentiq.evaluation.slices",
+    "slice_metrics": "sentiq.evaluation.slices",
+    "fairness_check": "sentiq.evaluation.fairness",
+    "length_buckets": "sentiq.evaluation.report",
+    "most_confident_errors": "sentiq.evaluation.report",
+    "write_report": "sentiq.evaluation.report",
+    "plot_accuracy_by_length": "sentiq.evaluation.plots",
+    "plot_confidence_histogram": "sentiq.evaluation.plots",
+    "plot_confusion_matrix": "sentiq.evaluation.plots",
+    "plot_reliability_diagram": "sentiq.evaluation.plots",
+    "plot_training_curves": "sentiq.evaluation.plots",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sentiq.evaluation' has no attribute {name!r}")

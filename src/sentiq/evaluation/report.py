@@ -17,7 +17,9 @@ from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import plots
 from sentiq.evaluation.buckets import length_buckets, text_lengths
 from sentiq.evaluation._render import render_html
+from sentiq.evaluation.calibration import calibration_summary
 from sentiq.evaluation.metrics import check_inputs, compute_metrics
+from sentiq.evaluation.slices import slice_masks, slice_metrics
 from sentiq.fsutil import atomic_directory, atomic_write_text
 
 __all__ = ["length_buckets", "most_confident_errors", "write_report"]
@@ -103,12 +105,22 @@ def _check_replaceable(out_dir: Path) -> None:
 
 def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
                  title: str = "sentiq evaluation", context: dict | None = None,
-                 length_unit: str = "words") -> dict:
+                 length_unit: str = "words", uncalibrated_proba=None, temperature: float | None = None,
+                 slices: list[dict] | None = None, fairness: dict | None = None,
+                 important_words: dict | None = None, behaviour: list[dict] | None = None) -> dict:
     """Write ``metrics.json`` and a self-contained ``report.html`` into ``out_dir``.
+
+    ``proba`` are the probabilities the model gives (calibrated when it has a temperature);
+    with ``uncalibrated_proba`` and ``temperature`` the report compares calibration before and
+    after temperature scaling. ``slices`` (rows of :func:`~sentiq.evaluation.slices.slice_metrics`)
+    default to the built-in slices of ``texts``; ``fairness`` (a
+    :func:`~sentiq.evaluation.fairness.fairness_check` result) and ``important_words`` (from
+    :func:`sentiq.explain.important_words`) add their sections when given.
 
     The directory is built under a temporary sibling name and renamed into place, so
     a failure leaves the previous ``out_dir`` (or none) and no partial report. An
     existing ``out_dir`` is replaced only if it holds nothing but a previous report.
+    ``behaviour`` (``BehaviourCase.to_dict()`` rows) adds a pass/fail section.
     Returns the :func:`compute_metrics` dict.
     """
     out_dir = Path(out_dir)
@@ -122,6 +134,11 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     y, p = check_inputs(y_true, proba, n_labels=len(labels))
     buckets = length_buckets(lengths, y, p.argmax(axis=1))
     errors = most_confident_errors(texts, y, p, labels)
+    if slices is None:
+        slices = slice_metrics(slice_masks(texts, length_unit=length_unit), y, p, labels)
+    calibration = None
+    if uncalibrated_proba is not None and temperature is not None:
+        calibration = calibration_summary(y, uncalibrated_proba, temperature)
     context = jsonable(dict(context or {}))
     generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -131,6 +148,8 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
             "training_curves": plots.plot_training_curves(history),
             "confidence_histogram": plots.plot_confidence_histogram(y, p),
             "reliability_diagram": plots.plot_reliability_diagram(y, p),
+            "reliability_before": (plots.plot_reliability_diagram(y, check_inputs(y, uncalibrated_proba)[1])
+                                   if calibration else None),
             "accuracy_by_length": plots.plot_accuracy_by_length(y, p, lengths, unit=length_unit),
         }
         images = {name: _png_base64(fig) for name, fig in figures.items() if fig is not None}
@@ -139,15 +158,24 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
             "length_unit": length_unit,
             "length_buckets": buckets,
             "most_confident_errors": errors,
+            "calibration": calibration,
+            "slices": slices,
+            "fairness": fairness,
+            "important_words": important_words,
             "context": context,
             "title": title,
             "generated_at": generated,
         }
+        if behaviour is not None:
+            payload["behaviour"] = {"passed": sum(c["passed"] for c in behaviour), "total": len(behaviour),
+                                    "cases": behaviour}
         atomic_write_text(tmp / "metrics.json",
                           json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False))
         html = render_html(title=title, context=context, metrics=metrics, labels=labels,
                            images=images, buckets=buckets, errors=errors,
-                           length_unit=length_unit, generated=generated)
+                           length_unit=length_unit, generated=generated, calibration=calibration,
+                           slices=slices, fairness=fairness, important_words=important_words,
+                           behaviour=behaviour)
         atomic_write_text(tmp / "report.html", html)
     logger.info("wrote evaluation report to %s (accuracy %.4f, macro-F1 %.4f)",
                 out_dir, metrics["accuracy"], metrics["macro_f1"])

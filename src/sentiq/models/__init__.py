@@ -17,6 +17,8 @@ _MODEL_TYPES = {
     "embedding": "sentiq.models.embedding:EmbeddingClassifier",
     "hybrid": "sentiq.models.hybrid:HybridClassifier",
     "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
+    "onnx": "sentiq.models.onnx_runtime:OnnxClassifier",  # written by `sentiq export`; needs no torch
+    "routed": "sentiq.models.routed:RoutedClassifier",  # built by `sentiq route`, not trained
 }
 
 

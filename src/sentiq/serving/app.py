@@ -1,6 +1,6 @@
 """The REST service: ``create_app(settings)`` builds a FastAPI app serving one model directory.
 
-Endpoints: ``POST /v1/predict``, ``GET /health``, ``GET /ready``, ``GET /metrics``,
+Endpoints: ``POST /v1/predict`` (with ``"explain": true``, word weights per prediction), ``GET /health``, ``GET /ready``, ``GET /metrics``,
 ``GET /`` (a page to try the model) and the OpenAPI docs at ``/docs``. The model loads
 once per process, in a background thread at start-up (``/ready`` answers 503 until it is
 loaded); predictions go through the :class:`~sentiq.serving.batching.MicroBatcher`.
@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Optional
@@ -28,7 +29,7 @@ from sentiq.errors import ModelError
 from sentiq.serving.batching import MicroBatcher
 from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from sentiq.serving.requestlog import RequestLog, build_records
-from sentiq.serving.schemas import (ErrorResponse, Health, PredictResponse, Ready, TextPrediction,
+from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,
                                     ValidationErrorResponse, request_model)
 from sentiq.serving.settings import ServeSettings
 
@@ -55,11 +56,18 @@ class Service:
         self.batcher = MicroBatcher(self._predict, max_batch_size=settings.max_batch_size,
                                     max_wait_ms=settings.max_wait_ms, enabled=settings.batching,
                                     on_batch=self.metrics.batch_texts.observe)
+        # Explanations run in their own thread, one at a time: never on the event loop, and a slow
+        # one (integrated gradients) does not hold up the batched predictions of other requests.
+        self.explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiq-explain")
         self.request_log: Optional[RequestLog] = None
         self.loaded: Optional[asyncio.Event] = None  # set when loading ends, either way
 
     def _predict(self, texts: list[str]) -> list:
         return self.predictor.predict(texts)
+
+    def explain(self, texts: list[str], labels: list[str]) -> list:
+        """Blocking: the explanation of each text towards the label the service predicted for it."""
+        return [self.predictor.explain(text, target=label) for text, label in zip(texts, labels)]
 
     def _load(self) -> None:
         from sentiq.inference import Predictor  # heavy (torch); imported where it is needed
@@ -105,6 +113,7 @@ class Service:
 
     async def stop(self) -> None:
         await self.batcher.stop()
+        self.explainer.shutdown(wait=True, cancel_futures=True)
         if self.request_log:
             self.request_log.close()
 
@@ -247,14 +256,15 @@ def create_app(settings: ServeSettings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _server_error)
     auth = [Depends(_key_checker(settings))] if settings.api_key else []
-    PredictRequest = request_model(max_texts=settings.max_texts, max_chars=settings.max_chars)
+    PredictRequest = request_model(max_texts=settings.max_texts, max_chars=settings.max_chars,
+                                   max_explain_texts=settings.max_explain_texts)
     errors = {401: {"model": ErrorResponse, "description": "Missing or wrong API key."}} if auth else {}
     errors.update({413: {"model": ErrorResponse, "description": f"Body over {settings.max_body_bytes} bytes."},
                    422: {"model": ValidationErrorResponse, "description": "Invalid request (the message says why)."},
                    503: {"model": ErrorResponse, "description": "The model failed to load (or is still loading after a long wait)."}})
 
     @app.post("/v1/predict", response_model=PredictResponse, dependencies=auth, responses=errors,
-              summary="Classify one or many texts")
+              response_model_exclude_none=True, summary="Classify one or many texts (optionally explained)")
     async def predict(body: PredictRequest, request: Request, response: Response) -> PredictResponse:
         start = time.perf_counter()
         request_id = _request_id(request)
@@ -271,6 +281,13 @@ def create_app(settings: ServeSettings) -> FastAPI:
                                                     request_id=request_id, latency_ms=latency_ms,
                                                     include_text=settings.request_log_text))
         items = [TextPrediction(label=p.label, score=p.score, scores=p.scores) for p in predictions]
+        if body.explain:
+            explanations = await asyncio.get_running_loop().run_in_executor(
+                service.explainer, service.explain, texts, [p.label for p in predictions])
+            for item, e in zip(items, explanations):
+                item.explained_text, item.explanation_method = e.text, e.method
+                item.explanation = [ExplainedWord(word=w.word, weight=w.weight, start=w.start, end=w.end)
+                                    for w in e.words]
         return PredictResponse(model=service.model_name, request_id=request_id, predictions=items)
 
     @app.get("/health", response_model=Health, summary="The process is alive")

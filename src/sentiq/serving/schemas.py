@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model,
+                      model_validator)
 
 
 def _check_text(text: str) -> str:
@@ -34,8 +35,8 @@ def _one_or_many(value: Any) -> Any:
     return value
 
 
-def request_model(*, max_texts: int, max_chars: int) -> type[BaseModel]:
-    """``{"texts": "one text"}`` or ``{"texts": ["one", "or many"]}`` with the service's limits."""
+def request_model(*, max_texts: int, max_chars: int, max_explain_texts: int = 8) -> type[BaseModel]:
+    """``{"texts": "one text"}`` or ``{"texts": ["one", "or many"], "explain": true}`` with the service's limits."""
     text_schema = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
     texts_schema = {
         "anyOf": [text_schema, {"type": "array", "items": text_schema, "minItems": 1, "maxItems": max_texts}],
@@ -45,9 +46,33 @@ def request_model(*, max_texts: int, max_chars: int) -> type[BaseModel]:
     Text = Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_check_text)]
     Texts = Annotated[list[Text], Field(min_length=1, max_length=max_texts), BeforeValidator(_one_or_many),
                       WithJsonSchema(texts_schema)]
-    # Room for per-request options (an `explain` flag, say) as further optional fields.
+    explain_help = (f"Also explain each prediction (word weights towards the predicted label); at most "
+                    f"{max_explain_texts} texts per request with explain" if max_explain_texts
+                    else "Explanations are turned off on this service (SENTIQ_MAX_EXPLAIN_TEXTS=0)")
+
+    def explain_limit(request):
+        # Not expressible in the JSON schema (it depends on `explain`), so checked here: still a 422.
+        if request.explain and len(request.texts) > max_explain_texts:
+            if not max_explain_texts:
+                raise ValueError("explanations are turned off on this service (SENTIQ_MAX_EXPLAIN_TEXTS=0)")
+            raise ValueError(f"explain is limited to {max_explain_texts} texts per request "
+                             f"(got {len(request.texts)}); send fewer texts or explain=false")
+        return request
+
     return create_model("PredictRequest", __config__=ConfigDict(extra="forbid", strict=False),
-                        texts=(Texts, ...))
+                        __validators__={"explain_limit": model_validator(mode="after")(explain_limit)},
+                        texts=(Texts, ...), explain=(bool, Field(False, description=explain_help + ".")))
+
+
+class ExplainedWord(BaseModel):
+    """One word of the explained text and its weight."""
+
+    word: str = Field(..., description="The word, as it appears in `explained_text`.")
+    weight: float = Field(..., description="Its importance in logit units of the uncalibrated model: positive pushes "
+                                           "towards the predicted label, negative against it.")
+    start: int = Field(..., ge=0, description="Character offset of the word's start in `explained_text` "
+                                              "(the preprocessed text, not necessarily the request's text).")
+    end: int = Field(..., ge=0, description="Character offset just past the word's end in `explained_text`.")
 
 
 class TextPrediction(BaseModel):
@@ -56,7 +81,16 @@ class TextPrediction(BaseModel):
     label: str = Field(..., description="The predicted label (highest probability).")
     score: float = Field(..., ge=0, le=1, description="Probability of the predicted label.")
     scores: dict[str, float] = Field(..., description="Probability of every label, in the model's label order.")
-    # An optional `explanation` field belongs here when explanations are added.
+    explained_text: str | None = Field(
+        None, description="Only with explain=true: the text as the model saw it, after the model's preprocessing "
+                          "(HTML tags dropped, white space collapsed, ...); the explanation's offsets refer to this "
+                          "text. Equal to the request's text when preprocessing left it unchanged.")
+    explanation: list[ExplainedWord] | None = Field(
+        None, description="Only with explain=true: every word of `explained_text` in order, with its weight towards "
+                          "`label` (the method follows the model's approach: exact linear contributions for "
+                          "tfidf, integrated gradients for finetune, ...; see sentiq.explain).")
+    explanation_method: str | None = Field(None, description="Only with explain=true: the method that explained it "
+                                                             "(linear, integrated-gradients, occlusion, ...).")
 
 
 class PredictResponse(BaseModel):

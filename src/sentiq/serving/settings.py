@@ -32,6 +32,7 @@ class ServeSettings(BaseModel):
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="Longest a request waits for others to join its batch.")
     max_texts: int = Field(64, ge=1, le=10_000, description="Most texts in one request (more: 422).")
     max_chars: int = Field(20_000, ge=1, le=1_000_000, description="Most characters in one text (more: 422).")
+    max_explain_texts: int = Field(8, ge=0, le=10_000, description="Most texts in one request with explain=true (more: 422); explanations cost far more than predictions (integrated gradients for transformers). 0 turns explanations off.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body in bytes (more: 413).")
     api_key: SecretStr | None = Field(None, description="When set, /v1/predict and /metrics need this value in the X-API-Key header (else 401).")
     request_log: Path | None = Field(None, description="JSON-lines request log file (rotated); '{pid}' in the name becomes the worker's process id. Off when unset.")

@@ -94,7 +94,7 @@ def _write_folder(run: Run, root: Path, *, status: str, started: _dt.datetime, e
     finished = _now()
     run_id = f"{started:%Y%m%d-%H%M%S}-{run.command}-{_slug(run.name)}-{secrets.token_hex(2)}"
     record = {"id": run_id, "command": run.command, "name": run.name, "status": status, "error": error,
-              "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+              "started": started.isoformat(timespec="milliseconds"), "finished": finished.isoformat(timespec="milliseconds"),
               "duration_s": round((finished - started).total_seconds(), 3),
               "model_path": run.model_path, "report_path": run.report_path,
               "params": run.params, "metrics": run.metrics, "environment": environment()}
@@ -161,6 +161,7 @@ def load_runs(root: str | Path | None = None) -> list[dict]:
             continue
         record["path"] = str(path.parent)
         records.append(record)
+    # Millisecond timestamps: a train and the evaluate right after it often start in the same second.
     return sorted(records, key=lambda r: (r.get("started", ""), r.get("id", "")), reverse=True)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from sentiq.training.result import FitResult
 
-__all__ = ["FitResult", "fit_model"]
+__all__ = ["FitResult", "distill", "fit_model", "pretrain"]
 
 
 def fit_model(
@@ -30,3 +30,17 @@ def fit_model(
         return fine_tune(model, train, validation, config.training, seed=config.seed, work_dir=work_dir,
                          resume=resume, progress=progress)
     return model.fit(train, validation) or FitResult()
+
+
+def pretrain(config, output_dir, **kwargs):
+    """Domain-adaptive pre-training; see :func:`sentiq.training.dapt.pretrain`."""
+    from sentiq.training.dapt import pretrain as run
+
+    return run(config, output_dir, **kwargs)
+
+
+def distill(teacher_dir, output_dir, **kwargs):
+    """Knowledge distillation into a smaller student; see :func:`sentiq.training.distillation.distill`."""
+    from sentiq.training.distillation import distill as run
+
+    return run(teacher_dir, output_dir, **kwargs)

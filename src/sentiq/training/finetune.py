@@ -22,7 +22,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
-from sentiq.models.transformer import TransformerClassifier
+from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16
 from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
 from sentiq.training.result import FitResult
@@ -31,12 +31,14 @@ log = logging.getLogger(__name__)
 
 
 class EncodedDataset(torch.utils.data.Dataset):
-    """Pre-tokenized examples (no padding: the collator pads each batch)."""
+    """Pre-tokenized examples (no padding: the collator pads each batch); ``extra`` adds per-example fields
+    (a distillation target, say) that the collator stacks beside the labels."""
 
-    def __init__(self, encodings: dict, labels: list[int]):
+    def __init__(self, encodings: dict, labels: list[int], *, extra: dict[str, list] | None = None):
         self.input_ids = encodings["input_ids"]
         self.attention_mask = encodings["attention_mask"]
         self.labels = labels
+        self.extra = extra or {}
         if len(labels) != len(self.input_ids):
             raise ValueError(f"{len(labels)} labels for {len(self.input_ids)} encoded examples")
 
@@ -50,7 +52,8 @@ class EncodedDataset(torch.utils.data.Dataset):
         return len(self.labels)
 
     def __getitem__(self, i: int) -> dict:
-        return {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
+        item = {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
+        return item | {name: values[i] for name, values in self.extra.items()}
 
 
 class _SentiqTrainer(Trainer):
@@ -82,13 +85,17 @@ class _SentiqTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
-        loss = F.cross_entropy(outputs.logits.float(), labels, weight=weight)
+        loss = self.checked(F.cross_entropy(outputs.logits.float(), labels, weight=weight))
+        return (loss, outputs) if return_outputs else loss
+
+    def checked(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss`` itself, or a DivergenceError when it is NaN or infinite."""
         if not torch.isfinite(loss):
             raise DivergenceError(
                 f"the training loss became {loss.item()} at step {self.state.global_step}: training diverged. "
                 "Lower training.learning_rate, keep training.max_grad_norm=1.0, or use bf16 instead of fp16"
             )
-        return (loss, outputs) if return_outputs else loss
+        return loss
 
 
 def class_weight_tensor(setting, labels: list[str], train_ids: list[int]) -> torch.Tensor | None:
@@ -116,16 +123,21 @@ def _trainer_metrics(eval_pred) -> dict[str, float]:
 
 
 def _precision_flags(cfg: TrainingConfig) -> dict[str, bool]:
-    if (cfg.fp16 or cfg.bf16) and not torch.cuda.is_available():
-        log.warning("fp16/bf16 need a GPU; training in float32 on the CPU")
-        return {"fp16": False, "bf16": False}
-    return {"fp16": cfg.fp16, "bf16": cfg.bf16}
+    if torch.cuda.is_available():
+        return {"fp16": cfg.fp16, "bf16": cfg.bf16}
+    if cfg.bf16 and cpu_supports_bf16():
+        log.info("bf16 on the CPU: bfloat16 autocast (this CPU has native bf16 instructions)")
+        return {"fp16": False, "bf16": True}
+    if cfg.fp16 or cfg.bf16:
+        log.warning("fp16 needs a GPU (bf16 a GPU or a CPU with AVX512-BF16/AMX); training in float32 on the CPU")
+    return {"fp16": False, "bf16": False}
 
 
-def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path) -> TrainingArguments:
+def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, **overrides) -> TrainingArguments:
+    """The Trainer's arguments for a training config; ``overrides`` replace any of them (pre-training, say)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
     metric = "eval_loss" if cfg.metric_for_best_model == "loss" else f"eval_{cfg.metric_for_best_model}"
-    return TrainingArguments(
+    arguments = dict(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.eval_batch_size,
@@ -156,6 +168,7 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path) 
         use_cpu=not torch.cuda.is_available(),
         **_precision_flags(cfg),
     )
+    return TrainingArguments(**(arguments | overrides))
 
 
 def fine_tune(
@@ -170,13 +183,37 @@ def fine_tune(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FitResult:
     """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
-    labels = list(model.labels.names)
     train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
     train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids)
     val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids)
     if len(train_set) > len(train):
         log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
-    true_majority = float(np.bincount(val_set.labels).max() / len(val_set))  # per window with chunks
+    return run_classifier_training(
+        model, train_set, val_set, cfg, seed=seed, work_dir=work_dir, resume=resume, progress=progress,
+        class_weights=class_weight_tensor(cfg.class_weights, list(model.labels.names), train_ids),
+        attack=make_attack(model.model, cfg),
+    )
+
+
+def run_classifier_training(
+    model: TransformerClassifier,
+    train_set: EncodedDataset,
+    val_set: EncodedDataset,
+    cfg: TrainingConfig,
+    *,
+    seed: int,
+    work_dir: Path,
+    resume: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    trainer_class: type[Trainer] | None = None,
+    argument_overrides: dict | None = None,
+    **trainer_kwargs,
+) -> FitResult:
+    """The Trainer loop shared by fine-tuning and distillation: collapse guard, early stopping, progress,
+    resume and the best checkpoint; ``trainer_class`` may change the loss (a ``_SentiqTrainer`` subclass) and
+    ``argument_overrides`` replace training arguments."""
+    labels = list(model.labels.names)
+    true_majority = float(np.bincount(val_set.labels).max() / len(val_set.labels))
     guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
                           true_majority_share=true_majority, labels=labels)
     callbacks = [guard]
@@ -189,17 +226,16 @@ def fine_tune(
     resume_from = get_last_checkpoint(str(checkpoint_dir)) if resume and checkpoint_dir.is_dir() else None
     if resume and resume_from is None:
         log.warning("no checkpoint to resume from under %s; starting from scratch", checkpoint_dir)
-    trainer = _SentiqTrainer(
+    trainer = (trainer_class or _SentiqTrainer)(
         model=model.model,
-        args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir),
+        args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir, **(argument_overrides or {})),
         data_collator=DataCollatorWithPadding(model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
         train_dataset=train_set,
         eval_dataset=val_set,
         processing_class=model.tokenizer,
         compute_metrics=_trainer_metrics,
         callbacks=callbacks,
-        class_weights=class_weight_tensor(cfg.class_weights, labels, train_ids),
-        attack=make_attack(model.model, cfg),
+        **trainer_kwargs,
     )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     trainer.train(resume_from_checkpoint=resume_from)

@@ -1,0 +1,130 @@
+"""Domain-adaptive pre-training and distillation, measured.
+
+Each step is one process (so each stays within a CPU time box) and writes JSON into
+benchmarks/results/:
+
+    # 1. masked-LM training of MiniLM on unlabeled IMDB reviews
+    python benchmarks/dapt_distill.py pretrain --texts 2000 --max-length 128 --output runs/bench/imdb-dapt
+    # 2. the same fine-tuning (split, seed, hyper-parameters) from MiniLM and from the pre-trained folder
+    python benchmarks/dapt_distill.py finetune --model minilm --train-rows 1000 --eval-rows 1000
+    python benchmarks/dapt_distill.py finetune --model runs/bench/imdb-dapt --train-rows 1000 --eval-rows 1000
+    # 3. a 3-layer student distilled from a fine-tuned MiniLM, timed against it on the CPU
+    python benchmarks/dapt_distill.py distill --teacher runs/s140-minilm --student layers:3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _progress():
+    """Log each phase at every tenth of the way (the runs are long on a shared CPU)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    shown: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if shown.get(phase) != tenth:
+            shown[phase] = tenth
+            print(f"{time.strftime('%H:%M:%S')} {phase} {done}/{total}", flush=True)
+
+    return update
+
+
+def _machine() -> dict:
+    return {"machine": platform.machine(), "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()[0]}
+
+
+def _write(name: str, payload: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **_machine(), **payload}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    print(json.dumps(payload, indent=2))
+
+
+def pretrain(args) -> None:
+    from sentiq.config import build_config
+    from sentiq.training import pretrain as run
+
+    cfg = build_config({"model": "minilm", "seed": args.seed, "pretrain": {
+        "source": "imdb", "max_texts": args.texts + args.eval_texts, "eval_texts": args.eval_texts,
+        "max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr, "batch_size": 16}})
+    result = run(cfg, args.output, overwrite=True, progress=_progress())
+    _write(f"dapt-pretrain-imdb-{args.texts}", {"step": "pretrain", **result.to_dict() | {"history": None},
+                                                 "config": cfg.pretrain.model_dump()})
+
+
+def finetune(args) -> None:
+    from sentiq.config import build_config
+    from sentiq.workflows import train
+
+    name = "minilm" if args.model == "minilm" else "dapt"
+    cfg = build_config({"model": args.model, "seed": args.seed, "name": f"imdb-{name}",
+                        "data": {"source": "imdb", "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows},
+                        "training": {"max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr,
+                                     "batch_size": 16}})
+    start = time.perf_counter()
+    result = train(cfg, Path(args.output or f"runs/bench/imdb-ft-{name}"), overwrite=True, progress=_progress())
+    _write(f"dapt-finetune-imdb-{name}", {"step": "finetune", "model": args.model, "seconds": time.perf_counter() - start,
+                                          "metrics": {k: result.metrics.get(k) for k in ("n", "accuracy", "macro_f1", "roc_auc")},
+                                          "config": cfg.to_dict()})
+
+
+def distill(args) -> None:
+    from sentiq.training import distill as run
+    from sentiq.training.distillation import teacher_config
+
+    cfg = teacher_config(args.teacher, overrides=[f"distill.student={args.student}", *args.set])
+    start = time.perf_counter()
+    result = run(args.teacher, args.output, config=cfg, overwrite=True, progress=_progress())
+    label = args.student.replace(":", "").replace("/", "-") + f"-train{result.train_rows}"
+    _write(f"distill-{Path(args.teacher).name}-{label}", {"step": "distill", "seconds": time.perf_counter() - start,
+                                                          **result.to_dict(), "overrides": args.set})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("pretrain")
+    p.add_argument("--texts", type=int, default=2000)
+    p.add_argument("--eval-texts", type=int, default=200)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--output", default="runs/bench/imdb-dapt")
+    f = sub.add_parser("finetune")
+    f.add_argument("--model", default="minilm")
+    f.add_argument("--train-rows", type=int, default=1000)
+    f.add_argument("--eval-rows", type=int, default=1000)
+    f.add_argument("--max-length", type=int, default=128)
+    f.add_argument("--epochs", type=float, default=2.0)
+    f.add_argument("--lr", type=float, default=5e-5)
+    f.add_argument("--output", default=None)
+    d = sub.add_parser("distill")
+    d.add_argument("--teacher", required=True)
+    d.add_argument("--student", default="layers:3")
+    d.add_argument("--output", default="runs/bench/student")
+    d.add_argument("--set", action="append", default=[], help="config override, e.g. training.epochs=1")
+    for sp in (p, f, d):
+        sp.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    {"pretrain": pretrain, "finetune": finetune, "distill": distill}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Export a fine-tuned transformer directory to ONNX (optionally int8), with a parity check.
+
+``export_onnx`` writes a model directory (approach ``onnx``) that ``Predictor.load`` serves
+with ONNX Runtime and no torch. Before the directory appears, the export is compared with
+the PyTorch model: label agreement and the largest probability difference on sample texts,
+and accuracy on a labelled set. An export that drifts too far is refused (ExportError) and
+nothing is left at the output path. Exporting needs torch; serving does not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from sentiq.errors import ConfigError, DataError, ExportError, ModelError
+from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.models import Manifest
+from sentiq.models.manifest import library_versions
+from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+REPORT_FILE = "export_report.json"
+OPSET = 17
+QUANTIZATIONS = (None, "int8")
+# fp32 ONNX and PyTorch differ only by kernel rounding (about 1e-6); more means a broken graph.
+FP32_MAX_PROB_DIFF = 1e-3
+# Parity texts beside the labelled set: short, long, punctuation, emoji, non-Latin, markup.
+SAMPLE_TEXTS = (
+    "One of the best films I have seen this year.",
+    "A dull, predictable plot and wooden acting. Avoid.",
+    "I expected to hate it, but it won me over.",
+    "Not bad at all!!! 10/10 would watch again :)",
+    "meh",
+    "The food was cold and the service slow; I will not be back.",
+    "Absolutely loved it 😍🔥",
+    "C'était vraiment décevant.",
+    "这部电影太好看了",
+    "<b>Terrible</b> sound, great picture. " * 40,
+)
+
+
+@dataclass
+class ExportResult:
+    output_dir: Path
+    report: dict
+
+
+def export_onnx(
+    model_dir: str | Path,
+    output: str | Path,
+    *,
+    quantize: str | None = None,
+    data: str | None = None,
+    split: str = "test",
+    eval_rows: int = 500,
+    max_accuracy_drop: float = 0.5,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> ExportResult:
+    """Export the ``finetune`` model in ``model_dir`` to ``output``; return the parity report.
+
+    ``data``/``split`` choose the labelled rows for the accuracy check (default: the test split
+    of the training data, at most ``eval_rows`` of them; ``data="none"`` skips it). The export
+    fails when it loses more than ``max_accuracy_drop`` accuracy points, or when fp32 drifts.
+    """
+    model_dir, output = Path(model_dir), Path(output)
+    if quantize not in QUANTIZATIONS:
+        raise ConfigError(f"--quantize must be int8 or omitted (got {quantize!r})")
+    if max_accuracy_drop < 0 or eval_rows < 1:
+        raise ConfigError("max_accuracy_drop must be >= 0 and eval_rows >= 1")
+    if output.resolve() == model_dir.resolve():
+        raise ConfigError("the export output must differ from the model directory")
+    manifest = Manifest.load(model_dir)
+    _check_exportable(manifest, model_dir)
+    from sentiq.inference import Predictor
+
+    reference = Predictor.load(model_dir)
+    if reference.model.text_tokenizer() is None:
+        raise ModelError(f"{model_dir}: the tokenizer has no fast (tokenizers) version, which serving needs")
+    labelled = _labelled_rows(manifest, data, split, eval_rows, text_column=text_column, label_column=label_column)
+    with atomic_directory(output, overwrite=overwrite) as tmp:
+        _write_graph(reference.model, tmp, quantize=quantize)
+        reference.model.text_tokenizer().save(str(tmp / TOKENIZER_FILE))
+        exported = replace(manifest, approach="onnx", versions=library_versions(), warnings=list(manifest.warnings),
+                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           export={"format": "onnx", "opset": OPSET, "quantize": quantize or "none",
+                                   "source": str(model_dir.resolve()), "source_approach": manifest.approach})
+        exported.save(tmp)
+        candidate = Predictor.load(tmp)
+        report = parity_report(reference, candidate, labelled, quantize=quantize,
+                               max_accuracy_drop=max_accuracy_drop, progress=progress)
+        report["files"] = {name: (tmp / name).stat().st_size for name in (MODEL_FILE, TOKENIZER_FILE)}
+        exported.export["report"] = report
+        atomic_write_text(tmp / REPORT_FILE, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        exported.save(tmp)
+        if not report["passed"]:
+            # raising inside the block removes the temporary directory: no half-trusted export
+            raise ExportError("; ".join(report["failures"]) + f". Nothing was written to {output}", report)
+    log.info("exported %s to %s (%s)", model_dir, output, quantize or "fp32")
+    return ExportResult(output, report)
+
+
+def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
+    if manifest.approach == "onnx":
+        raise ModelError(f"{model_dir} is already an ONNX export; export its source model instead "
+                         f"({manifest.export.get('source', 'the fine-tuned directory')})")
+    if manifest.approach != "finetune":
+        raise ModelError(f"{model_dir} is a {manifest.approach!r} model; only fine-tuned transformers "
+                         "(approach finetune) export to ONNX. TF-IDF, lexicon and embedding models "
+                         "already serve without torch from their own directory")
+
+
+def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, **columns) -> pd.DataFrame | None:
+    """At most ``rows`` labelled rows (a seeded sample) for the accuracy check, or None."""
+    if data is not None and data.lower() == "none":
+        return None
+    from sentiq.workflows import evaluation_frame
+
+    try:
+        frame, _ = evaluation_frame(manifest, data, split, **columns)
+    except (ConfigError, DataError) as exc:
+        if data is not None:
+            raise
+        log.warning("no labelled data for the accuracy check (%s); comparing on sample texts only", exc)
+        return None
+    frame = frame[frame["label"].isin(manifest.labels)]
+    if frame.empty:
+        raise DataError(f"no {split} rows carry the model's labels {manifest.labels}")
+    return frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
+
+
+def _write_graph(model, directory: Path, *, quantize: str | None) -> None:
+    """model.onnx from the PyTorch model; int8 = dynamic quantization of the fp32 graph."""
+    target = directory / MODEL_FILE
+    fp32 = directory / "model.fp32.onnx" if quantize else target
+    _torch_export(model, fp32)
+    if quantize == "int8":
+        _quantize_int8(fp32, target)
+        fp32.unlink()
+
+
+def _torch_export(model, path: Path) -> None:
+    import torch
+
+    from sentiq.models import batching
+
+    class LogitsOnly(torch.nn.Module):
+        """Named tensor inputs in, the logits tensor out: the signature sentiq's runtime feeds."""
+
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    tokenizer = model.text_tokenizer()
+    example = batching.pad_batch(batching.encode_texts(tokenizer, SAMPLE_TEXTS[:2]),
+                                 pad_id=batching.pad_token_id(tokenizer))
+    wrapper = LogitsOnly(model.model.to("cpu").float()).eval()
+    dynamic = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+               "logits": {0: "batch"}}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
+        try:
+            # The TorchScript exporter: one self-contained file, quantizes cleanly, and its graph
+            # ran faster under ONNX Runtime than the dynamo exporter's in our measurements.
+            torch.onnx.export(wrapper, (torch.from_numpy(example["input_ids"]), torch.from_numpy(example["attention_mask"])),
+                              str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                              dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
+        except Exception as exc:  # torch raises many unrelated types for unsupported operators
+            raise ModelError(f"torch.onnx.export failed for this model: {str(exc).splitlines()[0]}") from None
+        finally:
+            model.model.to(model.device)
+
+
+def _quantize_int8(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # ORT logs a "consider pre-processing" hint to the root logger
+    try:
+        # MatMul weights only, one scale per output column: on MiniLM/IMDB this agreed with fp32
+        # on 98% of labels against 96.8% for ORT's default (which also quantizes embeddings).
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
+
+
+def parity_report(reference, candidate, labelled: pd.DataFrame | None, *, quantize: str | None,
+                  max_accuracy_drop: float, progress: ProgressFn | None = None) -> dict:
+    """Compare two predictors: label agreement, max probability difference, accuracy change."""
+    texts = list(SAMPLE_TEXTS) + ([] if labelled is None else labelled["text"].tolist())
+    ref = reference.predict_proba(texts, progress=_phase(progress, "PyTorch"))
+    new = candidate.predict_proba(texts, progress=_phase(progress, "ONNX"))
+    report = {
+        "quantize": quantize or "none",
+        "texts": len(texts),
+        "label_agreement": float(np.mean(ref.argmax(1) == new.argmax(1))),
+        "max_prob_diff": float(np.abs(ref - new).max()),
+        "mean_prob_diff": float(np.abs(ref - new).mean()),
+        "labelled_rows": 0 if labelled is None else len(labelled),
+        "max_accuracy_drop_points": max_accuracy_drop,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    failures = []
+    if labelled is not None:
+        names = np.array(reference.labels)
+        truth = labelled["label"].to_numpy()
+        offset = len(SAMPLE_TEXTS)
+        report["accuracy_pytorch"] = float(np.mean(names[ref[offset:].argmax(1)] == truth))
+        report["accuracy_onnx"] = float(np.mean(names[new[offset:].argmax(1)] == truth))
+        report["accuracy_change_points"] = 100 * (report["accuracy_onnx"] - report["accuracy_pytorch"])
+        if -report["accuracy_change_points"] > max_accuracy_drop:
+            failures.append(f"the {quantize or 'fp32'} export loses {-report['accuracy_change_points']:.2f} accuracy "
+                            f"points on {len(labelled)} labelled rows (bound {max_accuracy_drop})")
+    if quantize is None and report["max_prob_diff"] > FP32_MAX_PROB_DIFF:
+        failures.append(f"fp32 probabilities differ from PyTorch by up to {report['max_prob_diff']:.2e} "
+                        f"(bound {FP32_MAX_PROB_DIFF:g}): the graph does not compute the same model")
+    report["failures"], report["passed"] = failures, not failures
+    return report
+
+
+def _phase(progress: ProgressFn | None, name: str) -> ProgressFn | None:
+    if progress is None:
+        return None
+    return lambda _phase_name, done, total: progress(f"parity: {name}", done, total)
+
+
+__all__ = ["ExportResult", "export_onnx", "parity_report", "SAMPLE_TEXTS", "REPORT_FILE"]

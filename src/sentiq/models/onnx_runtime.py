@@ -1,0 +1,146 @@
+"""An exported transformer served by ONNX Runtime: no torch, no transformers.
+
+The directory ``sentiq export`` writes holds ``model.onnx`` (logits from ``input_ids`` and
+``attention_mask``), ``tokenizer.json`` and ``sentiq.json`` (approach ``onnx``). Tokenizing,
+batching and softmax are :mod:`sentiq.models.batching`, the same code the PyTorch model
+runs, so only the forward pass differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from sentiq.errors import ModelError
+from sentiq.labels import LabelSet
+from sentiq.models import batching
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+# What the exporter writes; token_type_ids is accepted for graphs exported elsewhere (zeros).
+REQUIRED_INPUTS = ("input_ids", "attention_mask")
+OPTIONAL_INPUTS = ("token_type_ids",)
+_INSTALL_HINT = "install the serving extra: pip install 'sentiq[onnx]'"
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ModelError(f"this model runs on ONNX Runtime, which is not installed; {_INSTALL_HINT}") from None
+    return onnxruntime
+
+
+def session_options(threads: int | None = None):
+    """One intra-op thread per physical core; sequential graph execution (inter-op threads
+    only help graphs with parallel branches, which an encoder does not have)."""
+    ort = _onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or batching.cpu_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def open_session(path: Path, *, n_labels: int | None = None, threads: int | None = None):
+    """An ``InferenceSession`` on ``path`` whose inputs and outputs sentiq can feed and read."""
+    ort = _onnxruntime()
+    if not path.is_file():
+        raise ModelError(f"{path.parent} has no {path.name}; export one with `sentiq export MODEL_DIR --format onnx`")
+    try:
+        session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own pybind classes (InvalidProtobuf, Fail, ...) for bad files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path} is not a loadable ONNX model (corrupt or truncated?): {first}") from None
+    _check_signature(session, path, n_labels)
+    return session
+
+
+def _check_signature(session, path: Path, n_labels: int | None) -> None:
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = session.get_outputs()
+    unknown = [name for name in inputs if name not in REQUIRED_INPUTS + OPTIONAL_INPUTS]
+    missing = [name for name in REQUIRED_INPUTS if name not in inputs]
+    if unknown or missing:
+        raise ModelError(f"{path} takes inputs {inputs}; a sentiq ONNX model takes {list(REQUIRED_INPUTS)} "
+                         f"(optionally token_type_ids). Export it with `sentiq export`")
+    if len(outputs) != 1 or len(outputs[0].shape) != 2:
+        shapes = {o.name: o.shape for o in outputs}
+        raise ModelError(f"{path} returns {shapes}; a sentiq ONNX model returns one (batch, classes) logits array")
+    classes = outputs[0].shape[1]
+    if n_labels is not None and isinstance(classes, int) and classes != n_labels:
+        raise ModelError(f"{path} returns {classes} classes but the manifest lists {n_labels} labels")
+
+
+def load_tokenizer(path: Path, *, max_length: int):
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise ModelError(f"the tokenizers package is missing; {_INSTALL_HINT}") from None
+    if not path.is_file():
+        raise ModelError(f"{path.parent} has no {path.name} (the tokenizer of the exported model)")
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for malformed JSON
+        raise ModelError(f"{path} is not a readable tokenizer: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    return batching.configured_tokenizer(tokenizer, max_length=max_length)
+
+
+class OnnxClassifier:
+    """ONNX Runtime session + tokenizer; ``predict_proba`` columns follow ``labels``."""
+
+    approach = "onnx"
+    backend = "onnxruntime"
+    accepts_token_budget = True
+
+    def __init__(self, session, tokenizer, labels: LabelSet, *, max_length: int, source: Path | None = None):
+        self.session = session
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.source = source
+        self._inputs = [i.name for i in session.get_inputs()]
+        self._pad_id = batching.pad_token_id(tokenizer)
+        self.truncation = "head"  # the source model's windows strategy and settings, from the manifest
+        self.window_options: dict = {}
+
+    @classmethod
+    def load(cls, directory: Path, manifest) -> "OnnxClassifier":
+        directory = Path(directory)
+        labels = LabelSet(tuple(manifest.labels))
+        max_length = manifest.max_length or 512
+        session = open_session(directory / MODEL_FILE, n_labels=len(labels))
+        tokenizer = load_tokenizer(directory / TOKENIZER_FILE, max_length=max_length)
+        loaded = cls(session, tokenizer, labels, max_length=max_length, source=directory)
+        loaded.truncation, loaded.window_options = manifest.truncation or "head", dict(manifest.window or {})
+        return loaded
+
+    def save(self, directory: Path) -> None:
+        if self.source is None:
+            raise ModelError("this ONNX model was not loaded from a directory; nothing to copy")
+        for name in (MODEL_FILE, TOKENIZER_FILE):
+            shutil.copy2(self.source / name, Path(directory) / name)
+
+    def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token ids per window and the text of each (the source model's truncation strategy)."""
+        return batching.encode_windows(self.tokenizer, texts, strategy=self.truncation, **self.window_options)
+
+    def _forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        if "token_type_ids" in self._inputs:
+            batch = {**batch, "token_type_ids": np.zeros_like(batch["input_ids"])}
+        return self.session.run(None, {name: batch[name] for name in self._inputs})[0]
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = batching.DEFAULT_MAX_BATCH_SIZE,
+                      max_batch_tokens: int = batching.DEFAULT_MAX_BATCH_TOKENS, progress=None) -> np.ndarray:
+        """Class probabilities in input order (length-sorted token-budget batches, windows pooled, like PyTorch)."""
+        ids, owners = self.encode(texts)
+        probas = batching.run_batched(ids, self._forward, n_labels=len(self.labels), pad_id=self._pad_id,
+                                      max_batch_tokens=max_batch_tokens, max_batch_size=batch_size, progress=progress)
+        return batching.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))

@@ -1,0 +1,227 @@
+"""Domain-adaptive pre-training: continue masked-language-model training of an encoder on unlabeled
+in-domain text, and write an encoder folder that ``train`` starts from (``model: PATH``).
+
+Encoders published for sentence embeddings (all-MiniLM-L6-v2) ship without a masked-LM head; it is
+initialised here (a fresh transform layer, the decoder tied to the word embeddings) and trained with
+the encoder. The pooler, which the masked-LM model has no use for, is carried over unchanged so that a
+classifier fine-tuned from the folder starts from the same pooler as one fine-tuned from the original.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from transformers import (
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    DataCollatorForLanguageModeling,
+    PrinterCallback,
+    Trainer,
+)
+
+from sentiq.config import SentiqConfig
+from sentiq.data import load_unlabeled
+from sentiq.errors import ConfigError, DataError, ModelError
+from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.models.resolve import hub_offline, resolve_model_source
+from sentiq.preprocess import get_profile
+from sentiq.training.callbacks import ProgressBridge
+from sentiq.training.finetune import training_arguments
+
+log = logging.getLogger(__name__)
+
+SUMMARY_NAME = "pretrain.json"
+
+
+@dataclass
+class PretrainResult:
+    output_dir: Path
+    base_model: str
+    train_texts: int
+    eval_texts: int
+    steps: int
+    whole_word_mask: bool
+    initialised_head: list[str]  # masked-LM head weights the encoder did not ship (initialised here)
+    eval_loss_before: float | None  # masked-LM loss on held-out texts, the same masks before and after
+    eval_loss_after: float | None
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+class TokenizedTexts(torch.utils.data.Dataset):
+    """Tokenized texts without labels: the masking collator makes the labels."""
+
+    def __init__(self, encodings: dict, keys: tuple[str, ...]):
+        self.columns = {key: encodings[key] for key in keys}
+
+    def __len__(self) -> int:
+        return len(self.columns["input_ids"])
+
+    def __getitem__(self, i: int) -> dict:
+        return {key: values[i] for key, values in self.columns.items()}
+
+
+class MaskingCollator(DataCollatorForLanguageModeling):
+    """transformers' MLM collator; pads the character offsets that whole-word masking reads
+    (``tokenizer.pad`` leaves them ragged)."""
+
+    def torch_call(self, examples):
+        if self.whole_word_mask:
+            longest = max(len(e["input_ids"]) for e in examples)
+            left = self.tokenizer.padding_side == "left"
+            padded = []
+            for e in examples:
+                fill = [(0, 0)] * (longest - len(e["offset_mapping"]))
+                offsets = fill + list(e["offset_mapping"]) if left else list(e["offset_mapping"]) + fill
+                padded.append({**e, "offset_mapping": offsets})
+            examples = padded
+        return super().torch_call(examples)
+
+
+def load_masked_lm(name: str):
+    """(model, tokenizer, initialised head keys) for an encoder name or folder, with a masked-LM head."""
+    source = resolve_model_source(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model, info = AutoModelForMaskedLM.from_pretrained(source, output_loading_info=True)
+    except (OSError, ValueError) as exc:
+        hint = " (HF_HUB_OFFLINE is set: give a local folder)" if hub_offline() else ""
+        raise ModelError(f"cannot load {name!r} as a masked language model{hint}: {str(exc).splitlines()[0]}") from None
+    if tokenizer.mask_token is None:
+        raise ModelError(f"the tokenizer of {name!r} has no mask token: it cannot be pre-trained with masked-LM")
+    initialised = sorted(info["missing_keys"])
+    if initialised:
+        log.warning("%s ships without a masked-LM head: initialised %d weights (%s); the decoder is tied to the "
+                    "word embeddings", name, len(initialised), ", ".join(initialised[:4]))
+    if any("pooler" in key for key in info["unexpected_keys"]):
+        _carry_pooler(model, source)
+    return model, tokenizer, initialised
+
+
+def _carry_pooler(model, source: str) -> None:
+    # BertForMaskedLM drops the pooler; put the original back so the saved folder still holds it.
+    base = model.base_model
+    encoder = AutoModel.from_pretrained(source)
+    if getattr(base, "pooler", "absent") is None and getattr(encoder, "pooler", None) is not None:
+        base.pooler = encoder.pooler
+
+
+def use_whole_word_mask(wanted: bool, tokenizer, language: str) -> bool:
+    """Whole-word masking reads character offsets: it needs a fast tokenizer and words split by spaces."""
+    if not wanted:
+        return False
+    if not tokenizer.is_fast:
+        log.warning("the tokenizer is not a fast tokenizer (no character offsets): masking single tokens")
+        return False
+    if language == "zh":
+        log.warning("Chinese text has no spaces between words: masking single tokens (characters) instead of words")
+        return False
+    return True
+
+
+@torch.no_grad()
+def masked_lm_loss(model, batches: list[dict]) -> float | None:
+    """Mean loss per masked token over fixed, already masked batches (the same masks before and after)."""
+    if not batches:
+        return None
+    model.eval()
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    for batch in batches:
+        n = int((batch["labels"] != -100).sum())
+        if n == 0:
+            continue
+        loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+        total, count = total + float(loss) * n, count + n
+    return total / count if count else None
+
+
+def _texts(config: SentiqConfig) -> tuple[list[str], list[str], str]:
+    cfg = config.pretrain
+    corpus = load_unlabeled(cfg.source, text_column=cfg.text_column)
+    profile = get_profile(corpus.default_preprocess if config.preprocess == "auto" else config.preprocess)
+    texts = list(corpus.texts)
+    random.Random(config.seed).shuffle(texts)
+    if cfg.max_texts:
+        texts = texts[: cfg.max_texts]
+    texts = [t for t in profile.apply(texts) if t.strip()]
+    n_eval = min(cfg.eval_texts, len(texts) // 2)
+    if len(texts) - n_eval < 1:
+        raise DataError(f"{cfg.source} leaves no texts to pre-train on after cleaning")
+    return texts[n_eval:], texts[:n_eval], corpus.language
+
+
+def pretrain(
+    config: SentiqConfig,
+    output_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> PretrainResult:
+    """Continue masked-LM training of ``config.model`` on ``config.pretrain.source``; write an encoder folder
+    (weights, tokenizer, ``pretrain.json``) that ``train`` accepts as ``model``."""
+    from transformers import set_seed
+
+    cfg = config.pretrain
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    start = time.perf_counter()
+    train_texts, eval_texts, language = _texts(config)
+    set_seed(config.seed)
+    model, tokenizer, initialised = load_masked_lm(config.model)
+    wwm = use_whole_word_mask(cfg.whole_word_mask, tokenizer, language)
+    keys = ("input_ids", "attention_mask", "special_tokens_mask") + (("offset_mapping",) if wwm else ())
+
+    def encode(texts: list[str]) -> TokenizedTexts:
+        encoded = tokenizer(texts, truncation=True, max_length=cfg.max_length, return_special_tokens_mask=True,
+                            return_offsets_mapping=wwm)
+        return TokenizedTexts(encoded, keys)
+
+    def collator(seed: int) -> MaskingCollator:
+        # Whole-word masking in transformers replaces every chosen token by [MASK] (no random/kept share).
+        extra = {"mask_replace_prob": 1.0, "random_replace_prob": 0.0} if wwm else {}
+        return MaskingCollator(tokenizer, mlm_probability=cfg.mlm_probability, whole_word_mask=wwm, seed=seed, **extra)
+
+    eval_set, masker = encode(eval_texts), collator(config.seed + 1)
+    eval_batches = [masker([eval_set[i] for i in range(s, min(s + 64, len(eval_set)))]) for s in range(0, len(eval_set), 64)]
+    before = masked_lm_loss(model, eval_batches)
+
+    work_dir = output_dir.with_name(output_dir.name + ".partial")
+    steps = config.training.model_copy(update={
+        "max_length": cfg.max_length, "batch_size": cfg.batch_size, "epochs": cfg.epochs,
+        "learning_rate": cfg.learning_rate, "warmup_ratio": cfg.warmup_ratio, "warmup_steps": None,
+        "weight_decay": cfg.weight_decay, "logging_steps": cfg.logging_steps,
+    })
+    args = training_arguments(steps, seed=config.seed, checkpoint_dir=work_dir / "checkpoints", eval_strategy="no",
+                              save_strategy="no", load_best_model_at_end=False, max_steps=cfg.max_steps or -1,
+                              remove_unused_columns=False)  # the collator needs offsets and special-token masks
+    trainer = Trainer(model=model, args=args, data_collator=collator(config.seed), train_dataset=encode(train_texts),
+                      processing_class=tokenizer, callbacks=[ProgressBridge(progress)] if progress else [])
+    trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
+    trainer.train()
+    after = masked_lm_loss(trainer.model, eval_batches)
+    log.info("masked-LM loss on %d held-out texts: %s -> %s", len(eval_texts), before, after)
+
+    result = PretrainResult(output_dir, config.model, len(train_texts), len(eval_texts), trainer.state.global_step, wwm,
+                            initialised, before, after, time.perf_counter() - start, trainer.state.log_history)
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        trainer.model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        summary = result.to_dict() | {"config": config.pretrain.model_dump(mode="json"), "seed": config.seed,
+                                      "preprocess": config.preprocess}
+        atomic_write_text(tmp / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return result
