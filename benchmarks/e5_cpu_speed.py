@@ -60,7 +60,6 @@ def measure(args) -> dict:
 
     model.train()
     first = None
-    cpu0, wall0 = time.process_time(), time.perf_counter()
     for idx, batch in batches(16):
         with autocast:
             loss = model(**batch, labels=torch.tensor(labels[idx])).loss

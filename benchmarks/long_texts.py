@@ -74,6 +74,7 @@ def main() -> None:
     y = np.array([predictor.labels.index(label) for label in labels])
     cleaned = predictor.profile.apply(texts)
     results = {}
+    chunk_windows = chunk_owners = chunk_seconds = None  # set by chunks-mean, reused by chunks-max
     for name in args.strategies:
         strategy, options = STRATEGIES[name]
         predictor.model.truncation, predictor.model.window_options = strategy, options

@@ -13,7 +13,7 @@ from conftest import toy_frame
 from sentiq.cli import app
 from sentiq.config import build_config
 from sentiq.errors import ConfigError
-from sentiq.tracking import compare_runs, find_run, load_runs
+from sentiq.tracking import compare_runs, load_runs
 from sentiq.workflows import compare, evaluate, train
 
 
