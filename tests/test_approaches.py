@@ -161,7 +161,6 @@ def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path
 
 
 def test_ensemble_refuses_members_with_different_labels(tiny_config, tmp_path):
-
     from conftest import toy_frame
 
     train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
