@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sentiq.errors import ModelError
 from sentiq.fsutil import atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.models.members import load_members
 
 MEMBERS = "members"
 STATE = "ensemble.json"
@@ -27,17 +28,9 @@ STACKER = "stacker.joblib"
 
 
 def _load_members(paths: Sequence[str | Path]):
-    from sentiq.inference.predictor import Predictor
-
     if len(paths) < 2:
         raise ModelError("an ensemble needs at least two member model directories (ensemble.members)")
-    members = [Predictor.load(p) for p in paths]
-    first = members[0].labels
-    for path, member in zip(paths, members):
-        if member.labels != first:
-            raise ModelError(f"ensemble members must share one label set: {paths[0]} has {first} "
-                             f"but {path} has {member.labels}")
-    return members
+    return list(load_members({f"member {i}": path for i, path in enumerate(paths)}, kind="ensemble").values())
 
 
 class EnsembleClassifier:

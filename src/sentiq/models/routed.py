@@ -18,6 +18,7 @@ import numpy as np
 from sentiq.errors import ModelError
 from sentiq.fsutil import atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.models.members import load_members
 from sentiq.preprocess.language import LANGUAGES, detect_language
 
 MEMBERS = "members"
@@ -25,20 +26,12 @@ STATE = "routed.json"
 
 
 def _load_members(paths: Mapping[str, str | Path]) -> dict:
-    from sentiq.inference.predictor import Predictor
-
     if not paths:
         raise ModelError("a routed model needs at least one member: --model LANG=DIR")
     unknown = sorted(set(paths) - set(LANGUAGES))
     if unknown:
         raise ModelError(f"unknown language code(s) {unknown}; routing knows {list(LANGUAGES)}")
-    members = {lang: Predictor.load(path) for lang, path in paths.items()}
-    first_lang, first = next(iter(members.items()))
-    for lang, member in members.items():
-        if member.labels != first.labels:
-            raise ModelError(f"routed members must share one label set (same names, same order): the {first_lang} "
-                             f"model has {first.labels} but the {lang} model ({paths[lang]}) has {member.labels}")
-    return members
+    return load_members(paths, kind="routed")
 
 
 class RoutedClassifier:
