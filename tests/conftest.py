@@ -65,6 +65,17 @@ def _runs_dir(tmp_path_factory):
         os.environ["SENTIQ_RUNS_DIR"] = previous
 
 
+def train_on_toy_corpus(root: Path, settings: dict) -> Path:
+    """Train a model on the toy corpus (80/20 split with validation) under ``root``; ``settings``
+    are config keys merged over a small base; returns the model directory."""
+    from sentiq.config import build_config
+    from sentiq.workflows import train
+
+    toy_frame(120).to_csv(root / "toy.csv", index=False)
+    base = {"name": "toy", "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2}}
+    return train(build_config({**base, **settings}), root / "model").output_dir
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

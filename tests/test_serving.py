@@ -353,16 +353,10 @@ def test_micro_batcher_isolates_a_failing_request():
 @pytest.fixture(scope="module")
 def tfidf_model(tmp_path_factory):
     """TF-IDF with the review profile (drops HTML tags), so the explained text can differ from the request's."""
-    from conftest import toy_frame
-    from sentiq.config import build_config
-    from sentiq.workflows import train
+    from conftest import train_on_toy_corpus
 
-    root = tmp_path_factory.mktemp("tfidf-serve")
-    toy_frame(120).to_csv(root / "toy.csv", index=False)
-    cfg = build_config({"name": "toy", "approach": "tfidf", "preprocess": "review",
-                        "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-                        "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}})
-    return train(cfg, root / "model").output_dir
+    return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf-serve"), {
+        "approach": "tfidf", "preprocess": "review", "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}})
 
 
 def test_explain_returns_the_exact_linear_contributions(tfidf_model):

@@ -21,16 +21,10 @@ TEXT = "the movie was not good but the acting was superb"
 @pytest.fixture(scope="module")
 def tfidf_model(tmp_path_factory):
     """TF-IDF on word unigrams only, so every feature is one word."""
-    from conftest import toy_frame
-    from sentiq.config import build_config
-    from sentiq.workflows import train
+    from conftest import train_on_toy_corpus
 
-    root = tmp_path_factory.mktemp("tfidf")
-    toy_frame(120).to_csv(root / "toy.csv", index=False)
-    cfg = build_config({"name": "toy", "approach": "tfidf", "preprocess": "none",
-                        "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-                        "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}})
-    return train(cfg, root / "model").output_dir
+    return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf"), {
+        "approach": "tfidf", "preprocess": "none", "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}})
 
 
 # --- explanations -------------------------------------------------------------------------
