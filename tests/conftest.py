@@ -65,15 +65,15 @@ def _runs_dir(tmp_path_factory):
         os.environ["SENTIQ_RUNS_DIR"] = previous
 
 
-def train_on_toy_corpus(root: Path, settings: dict) -> Path:
+def train_on_toy_corpus(root: Path, settings: dict):
     """Train a model on the toy corpus (80/20 split with validation) under ``root``; ``settings``
-    are config keys merged over a small base; returns the model directory."""
+    are config keys merged over a small base; returns the TrainResult (``.output_dir``)."""
     from sentiq.config import build_config
     from sentiq.workflows import train
 
     toy_frame(120).to_csv(root / "toy.csv", index=False)
     base = {"name": "toy", "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2}}
-    return train(build_config({**base, **settings}), root / "model").output_dir
+    return train(build_config({**base, **settings}), root / "model")
 
 
 @pytest.fixture(scope="session")
@@ -111,17 +111,8 @@ def tiny_config(tiny_bert, toy_csv):
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, tiny_bert):
     """One trained tiny model directory shared by read-only tests."""
-    from sentiq.config import build_config
-    from sentiq.workflows import train
-
-    root = tmp_path_factory.mktemp("trained")
-    csv = root / "toy.csv"
-    toy_frame(120).to_csv(csv, index=False)
-    cfg = build_config({
-        "name": "toy", "model": str(tiny_bert), "preprocess": "review",
-        "data": {"source": str(csv), "validation_size": 0.2, "test_size": 0.2},
+    return train_on_toy_corpus(tmp_path_factory.mktemp("trained"), {
+        "model": str(tiny_bert), "preprocess": "review",
         "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
         "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
-    })
-    result = train(cfg, root / "model")
-    return result.output_dir
+    }).output_dir

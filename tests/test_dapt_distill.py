@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from conftest import toy_frame
+from conftest import toy_frame, train_on_toy_corpus
 from sentiq.cli import app
 from sentiq.config import build_config
 from sentiq.errors import ConfigError, ModelError
@@ -107,17 +107,11 @@ def test_layers_are_chosen_evenly():
 @pytest.fixture(scope="module")
 def good_teacher(tmp_path_factory, tiny_bert):
     """A tiny model trained until it separates the toy classes (the teacher of the tests below)."""
-    from sentiq.workflows import train
-
     root = tmp_path_factory.mktemp("teacher")
-    csv = root / "toy.csv"
-    toy_frame(120).to_csv(csv, index=False)
-    cfg = build_config({
-        "name": "toy", "model": str(tiny_bert), "preprocess": "review",
-        "data": {"source": str(csv), "validation_size": 0.2, "test_size": 0.2},
+    result = train_on_toy_corpus(root, {
+        "model": str(tiny_bert), "preprocess": "review",
         "training": {"max_length": 32, "batch_size": 8, "epochs": 15, "learning_rate": 1e-3, "warmup_ratio": 0.0},
     })
-    result = train(cfg, root / "model")
     assert result.metrics["accuracy"] >= 0.9
     extra = root / "extra.txt"
     extra.write_text("\n".join(toy_frame(60, seed=7)["text"]), encoding="utf-8")

@@ -356,7 +356,7 @@ def tfidf_model(tmp_path_factory):
     from conftest import train_on_toy_corpus
 
     return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf-serve"), {
-        "approach": "tfidf", "preprocess": "review", "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}})
+        "approach": "tfidf", "preprocess": "review", "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}}).output_dir
 
 
 def test_explain_returns_the_exact_linear_contributions(tfidf_model):

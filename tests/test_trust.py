@@ -24,7 +24,7 @@ def tfidf_model(tmp_path_factory):
     from conftest import train_on_toy_corpus
 
     return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf"), {
-        "approach": "tfidf", "preprocess": "none", "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}})
+        "approach": "tfidf", "preprocess": "none", "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}}).output_dir
 
 
 # --- explanations -------------------------------------------------------------------------
