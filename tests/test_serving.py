@@ -196,12 +196,14 @@ def test_drift_monitor_reads_the_service_log(server, log_path):
 
     httpx.post(f"{server}/v1/predict", json={"texts": TEXTS}, headers={"X-Request-ID": "drift-check"})
     deadline = time.monotonic() + 10
-    while not any(r["request_id"] == "drift-check" for r in read_records(log_path)):
+    # The log is written by a background thread, one record per text: wait for all of them.
+    while sum(r["request_id"] == "drift-check" for r in read_records(log_path)) < len(TEXTS):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    records = read_records(log_path)
     sample = load_sample(str(log_path), max_rows=None)
     assert sample.kind == "request log" and sample.label_basis == "predicted"
-    assert len(sample) == len(read_records(log_path)) and sample.skipped_lines == 0
+    assert len(sample) == len(records) and sample.skipped_lines == 0
     assert sample.texts is None  # raw text is not logged by default
 
 
