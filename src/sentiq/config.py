@@ -283,7 +283,8 @@ class CompareConfig(_Section):
 
 
 class PretrainConfig(_Section):
-    """Domain-adaptive pre-training: more masked-language-model training of `model` on unlabeled text (`sentiq pretrain`)."""
+    """Domain-adaptive pre-training: more masked-language-model training of `model` on unlabeled text (`sentiq pretrain`).
+    Precision and the other Trainer settings not named here come from `training` (`training.bf16`, say)."""
 
     source: str = Field(
         "imdb",
