@@ -11,7 +11,7 @@ benchmarks/results/:
     # 2. the same fine-tuning (split, seed, hyper-parameters) from MiniLM and from the pre-trained folder
     python benchmarks/dapt_distill.py finetune --model minilm --train-rows 2000 --eval-rows 2000 --epochs 2
     python benchmarks/dapt_distill.py finetune --model runs/bench/imdb-dapt --train-rows 2000 --eval-rows 2000 --epochs 2
-    python benchmarks/dapt_distill.py paired --baseline runs/bench/imdb-ft-minilm --candidate runs/bench/imdb-ft-dapt
+    python benchmarks/paired_compare.py runs/bench/imdb-ft-minilm runs/bench/imdb-ft-dapt --out benchmarks/results/paired-imdb-dapt.json
     # 3. a 3-layer student distilled from a fine-tuned MiniLM, timed against it on the CPU
     python benchmarks/dapt_distill.py distill --teacher runs/s140-minilm --student layers:3
 """
@@ -133,38 +133,6 @@ def finetune(args) -> None:
                                           "threads": os.environ.get("OMP_NUM_THREADS"), "config": cfg.to_dict()})
 
 
-def paired(args) -> None:
-    """Both fine-tuned runs on their (identical) test split, review by review: McNemar's exact test on the
-    reviews exactly one of them gets right, and a bootstrap interval of the accuracy difference."""
-    import numpy as np
-    from scipy.stats import binomtest
-
-    from sentiq.config import load_config
-    from sentiq.data import load_splits
-    from sentiq.inference import Predictor
-
-    correct, texts = {}, None
-    for run in (args.baseline, args.candidate):
-        _, splits = load_splits(load_config(Path(run) / "config.yaml"))
-        if texts is not None and splits.test["text"].tolist() != texts:
-            raise SystemExit(f"{run} was tested on other reviews than {args.baseline}")
-        texts = splits.test["text"].tolist()
-        predictor = Predictor.load(run)
-        predicted = np.asarray(predictor.labels)[predictor.predict_proba(texts).argmax(1)]
-        correct[run] = predicted == splits.test["label"].astype(str).to_numpy()
-    a, b = correct[args.baseline], correct[args.candidate]
-    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-    rng = np.random.default_rng(args.seed)
-    draws = rng.integers(0, len(a), size=(2000, len(a)))
-    diffs = b[draws].mean(1) - a[draws].mean(1)
-    _write(f"dapt-paired-{Path(args.candidate).name}-vs-{Path(args.baseline).name}", {
-        "step": "paired", "baseline": args.baseline, "candidate": args.candidate, "n": len(a),
-        "accuracy_baseline": float(a.mean()), "accuracy_candidate": float(b.mean()),
-        "only_baseline_right": only_a, "only_candidate_right": only_b,
-        "mcnemar_exact_p": binomtest(only_b, only_a + only_b).pvalue if only_a + only_b else 1.0,
-        "difference_95ci_bootstrap": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]})
-
-
 def distill(args) -> None:
     from sentiq.training import distill as run
     from sentiq.training.distillation import teacher_config
@@ -201,20 +169,17 @@ def main() -> None:
     f.add_argument("--lr", type=float, default=5e-5)
     f.add_argument("--validation-size", type=float, default=0.02, help="share of IMDB train held out for validation")
     f.add_argument("--output", default=None)
-    q = sub.add_parser("paired", help="two fine-tuned runs on the same test reviews: McNemar and a bootstrap interval")
-    q.add_argument("--baseline", default="runs/bench/imdb-ft-minilm")
-    q.add_argument("--candidate", default="runs/bench/imdb-ft-dapt")
     d = sub.add_parser("distill")
     d.add_argument("--teacher", required=True)
     d.add_argument("--student", default="layers:3")
     d.add_argument("--output", default="runs/bench/student")
     d.add_argument("--set", action="append", default=[], help="config override, e.g. training.epochs=1")
-    for sp in (p, c, f, q, d):
+    for sp in (p, c, f, d):
         sp.add_argument("--seed", type=int, default=42)
     for sp in (p, f):
         sp.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
     args = parser.parse_args()
-    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "paired": paired, "distill": distill}[args.step](args)
+    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill}[args.step](args)
 
 
 if __name__ == "__main__":
