@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from transformers import set_seed
 
 from conftest import toy_frame
 from sentiq.config import TrainingConfig
@@ -21,6 +22,7 @@ def _train(tiny_bert, tmp_path, **options) -> TransformerClassifier:
     frame = toy_frame(48)
     cfg = TrainingConfig(max_length=32, batch_size=8, eval_batch_size=16, epochs=1, learning_rate=1e-3,
                          warmup_ratio=0.0, logging_steps=5, save_total_limit=1, **options)
+    set_seed(0)  # the new head's initialisation
     model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(frame["label"]), max_length=32,
                                                attention=cfg.attention)
     model.bf16 = cfg.bf16
@@ -120,6 +122,16 @@ def test_a_damaged_cache_entry_is_recomputed(tiny_bert, tmp_path, monkeypatch):
     finetune.encode_cached(model, texts)
     (entry,) = (tmp_path / "cache" / "tokenized").glob("*.npz")
     entry.write_bytes(b"not a zip")
+    assert finetune.encode_cached(model, texts)["input_ids"] == model.encode(texts)["input_ids"]
+
+
+def test_an_unwritable_cache_costs_the_cache_not_the_run(tiny_bert, tmp_path, monkeypatch):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(blocker))
+    model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(["negative", "positive"]),
+                                               max_length=16)
+    texts = toy_frame(6)["text"].tolist()
     assert finetune.encode_cached(model, texts)["input_ids"] == model.encode(texts)["input_ids"]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -79,8 +79,13 @@ def cached_arrays(kind: str, fingerprint: str, texts: Sequence[str],
         except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
             log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
     arrays = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full disk costs the cache, not the run
+        log.warning("could not write the %s cache entry %s: %s", kind, path, exc)
+        with suppress(OSError):
+            tmp.unlink()
     return arrays, False
