@@ -183,26 +183,61 @@ def child(args) -> None:
     print("RESULT " + json.dumps(result))
 
 
+def _without_option(argv: list[str], *names: str) -> list[str]:
+    """``argv`` less the options ``names`` and their values (``--name value`` or ``--name=value``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in names:
+            skip = True
+        elif not a.startswith(tuple(name + "=" for name in names)):
+            out.append(a)
+    return out
+
+
 def _run_children(args) -> dict:
-    """Each side in its own process: one after the other, or all at once with ``--parallel`` (then the
+    """Each side in its own process: one after the other, or up to ``--parallel N`` at once (then the
     wall-clock figures share the CPU and only the CPU-seconds compare)."""
-    procs = {}
-    for mode in MODES:
-        argv = [sys.executable, __file__, "--child", mode] + [a for a in sys.argv[1:] if a not in ("--quick", "--parallel")]
-        argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
-                 "--max-length", str(args.max_length)]
-        procs[mode] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if not args.parallel:
-            procs[mode] = procs[mode].communicate() + (procs[mode].returncode,)
-    results = {}
-    for mode, proc in procs.items():
-        stdout, stderr, returncode = proc if isinstance(proc, tuple) else proc.communicate() + (proc.returncode,)
+    previous = _previous_seed_result(args) if args.seed_result else None
+    waiting = [mode for mode in MODES if not (mode == "seed" and previous is not None)]
+    running, results = {}, {}
+    while waiting or running:
+        while waiting and len(running) < max(1, args.parallel):
+            mode = waiting.pop(0)
+            argv = [sys.executable, __file__, "--child", mode] + _without_option(
+                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--parallel")
+            argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
+                     "--max-length", str(args.max_length)]
+            # Output to files, not pipes: a side that logs a lot never waits for the parent to read it.
+            logs = args.work / f"{mode}.out", args.work / f"{mode}.err"
+            with logs[0].open("w") as out, logs[1].open("w") as err:
+                running[mode] = subprocess.Popen(argv, stdout=out, stderr=err, text=True), logs
+        mode = next(iter(running))  # the oldest
+        proc, logs = running.pop(mode)
+        proc.wait()
+        stdout, stderr = logs[0].read_text(), logs[1].read_text()
         line = next((x for x in stdout.splitlines() if x.startswith("RESULT ")), None)
-        if returncode != 0 or line is None:
+        if proc.returncode != 0 or line is None:
             sys.stderr.write(stderr[-4000:])
             raise SystemExit(f"{mode} run failed")
         results[mode] = json.loads(line[7:])
+    if previous is not None:
+        results["seed"] = previous
     return results
+
+
+def _previous_seed_result(args) -> dict:
+    """The seed-style side of an earlier result file of the same benchmark (the seed script does not change
+    with sentiq: re-running it only costs machine time); refused unless data and settings match."""
+    earlier = json.loads(args.seed_result.read_text())
+    same = {"data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
+            "epochs": args.epochs}
+    differs = {k: (earlier.get(k), v) for k, v in same.items() if earlier.get(k) != v}
+    seed = earlier["seed_style"]
+    if seed["train_rows"] > args.train_rows or seed.get("threads") != _threads() or differs:
+        raise SystemExit(f"{args.seed_result} is not a seed-style run of these settings: {differs or 'rows/threads'}")
+    return seed | {"from": f"{args.seed_result.name} ({earlier['date']})"}
 
 
 def main() -> None:
@@ -217,8 +252,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="small run: 96 rows, at most 256 tokens")
-    parser.add_argument("--parallel", action="store_true",
-                        help="run the three sides at once (a busy machine: compare CPU-seconds, not wall time)")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="run up to N sides at once (a busy machine: compare CPU-seconds, not wall time)")
+    parser.add_argument("--seed-result", type=Path, default=None,
+                        help="reuse the seed-style side of an earlier result JSON of the same settings")
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sentiq-bench"))
     parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
@@ -235,7 +272,7 @@ def main() -> None:
     summary = {
         "benchmark": "train_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]), "machine": ours["machine"],
-        "threads": ours["threads"], "sides_in_parallel": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
+        "threads": ours["threads"], "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
         "batch_size": args.batch_size, "epochs": args.epochs, "seed_style": seed, "sentiq": ours, "sentiq_fp32": fp32,
         "speedup": ours["samples_per_s"] / seed["samples_per_s"],
         "speedup_cpu": seed["cpu_s_per_sample"] / ours["cpu_s_per_sample"],
