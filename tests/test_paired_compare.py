@@ -1,0 +1,49 @@
+"""benchmarks/paired_compare.py: two models scored on the same rows, paired difference and McNemar."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import train_on_toy_corpus
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paired_compare.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("paired_compare", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_difference_counts_discordant_rows():
+    paired = _module().paired_difference
+    base = np.array([True] * 80 + [False] * 20)
+    same = paired(base, base.copy(), rounds=200, seed=0)
+    assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0] and same["mcnemar_p"] == 1.0
+    better = base.copy()
+    better[80:95] = True  # 15 rows only the second model gets right
+    result = paired(base, better, rounds=2000, seed=0)
+    assert result["only_this_right"] == 15 and result["only_first_right"] == 0
+    assert abs(result["difference"] - 0.15) < 1e-12 and result["ci95"][0] > 0 and result["mcnemar_p"] < 0.001
+
+
+@pytest.mark.slow
+def test_script_scores_two_models_on_the_same_rows(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = train_on_toy_corpus(tmp_path / "a", {"approach": "tfidf"}).output_dir
+    second = train_on_toy_corpus(tmp_path / "b", {"approach": "tfidf", "tfidf": {"weighting": "nb"}}).output_dir
+    out = tmp_path / "paired.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), str(first), str(second), "--rounds", "100", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["rows"] > 0 and [m["model"] for m in result["models"]] == [str(first), str(second)]
+    assert 0 <= result["models"][1]["accuracy"] <= 1 and len(result["models"][1]["ci95"]) == 2
