@@ -14,6 +14,8 @@ benchmarks/results/:
     python benchmarks/paired_compare.py runs/bench/imdb-ft-minilm runs/bench/imdb-ft-dapt --out benchmarks/results/paired-imdb-dapt.json
     # 3. a 3-layer student distilled from a fine-tuned MiniLM, timed against it on the CPU
     python benchmarks/dapt_distill.py distill --teacher runs/s140-minilm --student layers:3
+    # 4. teacher and students timed again on the same test texts (one thread: OMP_NUM_THREADS=1)
+    python benchmarks/dapt_distill.py speed --teacher runs/s140-minilm --students runs/bench/student --texts 1000
 """
 
 from __future__ import annotations
@@ -145,6 +147,26 @@ def distill(args) -> None:
                                                           **result.to_dict(), "overrides": args.set})
 
 
+def speed(args) -> None:
+    """Texts per wall second and per CPU second of the teacher and each student, in turns, on the same test
+    texts (the first ``--texts`` of the teacher's test split, preprocessed by the Predictor like any input)."""
+    import torch
+
+    from sentiq.data import load_splits
+    from sentiq.training.distillation import cpu_speeds, teacher_config
+
+    _, splits = load_splits(teacher_config(args.teacher))
+    texts = splits.test["text"].tolist()[: args.texts]
+    dirs = [Path(args.teacher), *map(Path, args.students)]
+    start = time.perf_counter()
+    speeds = cpu_speeds(dirs, texts, rounds=args.rounds)
+    rows = [{"model": str(d), "texts_per_s": wall, "texts_per_cpu_s": cpu,
+             "speedup": wall / speeds[0][0], "speedup_cpu": cpu / speeds[0][1]} for d, (wall, cpu) in zip(dirs, speeds)]
+    _write(f"distill-speed-{Path(args.teacher).name}", {"step": "speed", "texts": len(texts), "rounds": args.rounds,
+                                                        "torch_threads": torch.get_num_threads(),
+                                                        "seconds": time.perf_counter() - start, "models": rows})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="step", required=True)
@@ -174,12 +196,17 @@ def main() -> None:
     d.add_argument("--student", default="layers:3")
     d.add_argument("--output", default="runs/bench/student")
     d.add_argument("--set", action="append", default=[], help="config override, e.g. training.epochs=1")
-    for sp in (p, c, f, d):
+    s = sub.add_parser("speed")
+    s.add_argument("--teacher", required=True)
+    s.add_argument("--students", nargs="+", required=True)
+    s.add_argument("--texts", type=int, default=1000)
+    s.add_argument("--rounds", type=int, default=3)
+    for sp in (p, c, f, d, s):
         sp.add_argument("--seed", type=int, default=42)
     for sp in (p, f):
         sp.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
     args = parser.parse_args()
-    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill}[args.step](args)
+    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill, "speed": speed}[args.step](args)
 
 
 if __name__ == "__main__":

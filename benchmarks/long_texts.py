@@ -8,7 +8,10 @@ those longer than 512 tokens and ``--short`` of the rest. Predictions go through
 model's own ``predict_windows`` and ``windows.pool`` (what ``predict_proba`` does);
 chunks-max pools the windows chunks-mean predicted instead of predicting them again. Writes
 ``benchmarks/results/long_texts-<name>.json`` with accuracy per length bucket and the
-seconds each strategy took.
+seconds each strategy took (wall and process CPU). Each accuracy comes with its standard
+error, and each strategy's gain over ``head`` on the long reviews with a paired bootstrap
+95% interval and the counts of reviews only it / only head gets right, so a difference can
+be told from the noise of the sample.
 
     python benchmarks/long_texts.py --model runs/imdb-minilm-4k --long 350 --short 350
     python benchmarks/long_texts.py --max-length 512 --strategies head head+tail   # beyond the training length
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from sentiq.data import load_data
 from sentiq.inference import Predictor
@@ -41,6 +45,23 @@ BUCKETS = [(0, 256), (257, 512), (513, 768), (769, 1024), (1025, 10**9)]
 
 def bucket_name(lo: int, hi: int) -> str:
     return f"{lo}-{hi}" if hi < 10**9 else f">{lo - 1}"
+
+
+def accuracy_with_se(correct: np.ndarray) -> dict:
+    """Accuracy and its binomial standard error sqrt(p (1 - p) / n)."""
+    p = float(correct.mean())
+    return {"n": int(correct.size), "accuracy": p, "se": float(np.sqrt(p * (1 - p) / correct.size))}
+
+
+def paired_gain(correct: np.ndarray, baseline: np.ndarray, *, resamples: int, seed: int) -> dict:
+    """Accuracy of ``correct`` minus ``baseline`` on the same reviews, with a paired bootstrap 95% interval
+    (reviews resampled with replacement, both strategies kept together) and the discordant counts."""
+    diff = correct.astype(np.int8) - baseline.astype(np.int8)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(resamples, diff.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return {"gain": float(diff.mean()), "ci95": [float(low), float(high)],
+            "only_this_right": int((diff > 0).sum()), "only_head_right": int((diff < 0).sum())}
 
 
 def sample_reviews(predictor: Predictor, *, n_long: int, n_short: int, seed: int):
@@ -65,6 +86,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--name", default=None)
+    parser.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples of the gain over head")
     args = parser.parse_args()
 
     predictor = Predictor.load(args.model, batch_size=args.batch_size)
@@ -74,37 +96,49 @@ def main() -> None:
     y = np.array([predictor.labels.index(label) for label in labels])
     cleaned = predictor.profile.apply(texts)
     results = {}
-    chunk_windows = chunk_owners = chunk_seconds = None  # set by chunks-mean, reused by chunks-max
+    chunk_windows = chunk_owners = chunk_seconds = chunk_cpu = None  # set by chunks-mean, reused by chunks-max
+    long = lengths > 512
+    head_correct = None
     for name in args.strategies:
         strategy, options = STRATEGIES[name]
         predictor.model.truncation, predictor.model.window_options = strategy, options
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if name == "chunks-max" and "chunks-mean" in args.strategies:
             # The same windows as chunks-mean, pooled the other way: reuse their predictions.
-            probas, seconds = windows.pool(chunk_windows, chunk_owners, len(texts), method="max"), chunk_seconds
+            probas = windows.pool(chunk_windows, chunk_owners, len(texts), method="max")
+            seconds, cpu_seconds, n_windows = chunk_seconds, chunk_cpu, len(chunk_owners)
         else:
             window_probas, owners = predictor.model.predict_windows(cleaned, batch_size=args.batch_size)
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds, n_windows = time.perf_counter() - start, time.process_time() - cpu_start, len(owners)
             if strategy == "chunks":
-                chunk_windows, chunk_owners, chunk_seconds = window_probas, owners, seconds
+                chunk_windows, chunk_owners, chunk_seconds, chunk_cpu = window_probas, owners, seconds, cpu_seconds
             probas = windows.pool(window_probas, owners, len(texts), method=options.get("pooling", "mean"))
         correct = probas.argmax(1) == y
-        row = {"accuracy_long": float(correct[lengths > 512].mean()), "accuracy_short": float(correct[lengths <= 512].mean()),
-               "accuracy_all": float(correct.mean()), "seconds": round(seconds, 1), "buckets": {}}
+        row = {"long": accuracy_with_se(correct[long]), "short": accuracy_with_se(correct[~long]) if (~long).any() else None,
+               "all": accuracy_with_se(correct), "windows": n_windows, "seconds": round(seconds, 1),
+               "cpu_seconds": round(cpu_seconds, 1), "buckets": {}}
         for lo, hi in BUCKETS:
             mask = (lengths >= lo) & (lengths <= hi)
             if mask.any():
-                row["buckets"][bucket_name(lo, hi)] = {"n": int(mask.sum()), "accuracy": float(correct[mask].mean())}
+                row["buckets"][bucket_name(lo, hi)] = accuracy_with_se(correct[mask])
+        if name == "head":
+            head_correct = correct
+        elif head_correct is not None:
+            row["gain_over_head_long"] = paired_gain(correct[long], head_correct[long], resamples=args.resamples,
+                                                     seed=args.seed)
         results[name] = row
-        print(f"{name:12s} long {row['accuracy_long']:.4f} short {row['accuracy_short']:.4f} "
-              f"all {row['accuracy_all']:.4f} {seconds:.0f}s", flush=True)
+        gain = row.get("gain_over_head_long")
+        print(f"{name:12s} long {row['long']['accuracy']:.4f} (se {row['long']['se']:.4f}) all {row['all']['accuracy']:.4f}"
+              + (f" gain {gain['gain']:+.4f} [{gain['ci95'][0]:+.4f}, {gain['ci95'][1]:+.4f}]" if gain else "")
+              + f" {seconds:.0f}s wall {cpu_seconds:.0f}s cpu", flush=True)
 
     name = args.name or f"{Path(args.model).name}-{predictor.model.max_length}"
     out = ROOT / "benchmarks" / "results" / f"long_texts-{name}.json"
     out.write_text(json.dumps({
         "model": str(args.model), "max_length": predictor.model.max_length, "n_long": args.long, "n_short": args.short,
-        "seed": args.seed, "token_lengths": {"long_median": float(np.median(lengths[lengths > 512]))},
-        "machine": platform.machine(), "results": results,
+        "seed": args.seed, "token_lengths": {"long_median": float(np.median(lengths[long]))},
+        "truncation_trained": predictor.manifest.truncation, "resamples": args.resamples,
+        "machine": platform.machine(), "threads": torch.get_num_threads(), "results": results,
     }, indent=2) + "\n")
     print(f"wrote {out}")
 

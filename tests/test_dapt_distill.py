@@ -163,6 +163,7 @@ def test_student_learns_the_teachers_labels(good_teacher, tmp_path):
     assert result.extra_rows > 0 and result.train_rows == 76
     assert result.agreement >= 0.9 and result.accuracy_kept >= 0.9
     assert result.teacher["texts_per_s"] > 0 and result.student["texts_per_s"] > 0
+    assert result.teacher["texts_per_cpu_s"] > 0 and result.speedup_cpu > 0
     # an ordinary sentiq model directory: same labels and preprocessing as the teacher
     student, original = Predictor.load(tmp_path / "student"), Predictor.load(teacher_dir)
     assert student.labels == original.labels and student.manifest.preprocess == original.manifest.preprocess
@@ -170,6 +171,7 @@ def test_student_learns_the_teachers_labels(good_teacher, tmp_path):
     assert [p.label for p in student.predict(texts)] == [p.label for p in original.predict(texts)]
     summary = json.loads((tmp_path / "student" / "distill.json").read_text())
     assert summary["speedup"] == pytest.approx(result.speedup) and summary["temperature"] == 2.0
+    assert summary["speedup_cpu"] == pytest.approx(result.speedup_cpu)
     assert (tmp_path / "student" / "report" / "report.html").is_file()
     assert not (tmp_path / "student.partial").exists()
 

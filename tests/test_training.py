@@ -176,3 +176,28 @@ def test_missing_model_path_is_a_clear_error(tiny_config, tmp_path):
 def test_existing_output_is_not_overwritten(trained_model, tiny_config):
     with pytest.raises(ConfigError, match="already exists"):
         train(tiny_config(), trained_model)
+
+
+def test_training_seed_redraws_the_training_randomness_on_the_same_split(tiny_config):
+    import torch
+
+    from sentiq.data import load_splits
+    from sentiq.labels import LabelSet
+    from sentiq.models.transformer import TransformerClassifier
+    from sentiq.workflows import augmented_training_split
+
+    augment = {"training.augment.ops": "[swap, delete]", "training.augment.n_per_example": 2}
+    default, same, other = (tiny_config(**augment), tiny_config(**augment, **{"training.seed": 42}),
+                            tiny_config(**augment, **{"training.seed": 7}))
+    assert (default.training_seed, other.training_seed) == (42, 7)
+    splits = [load_splits(cfg)[1] for cfg in (default, other)]
+    for name in ("train", "validation", "test"):  # the split follows the top-level seed only
+        assert getattr(splits[0], name).equals(getattr(splits[1], name))
+
+    def head(cfg):
+        model = TransformerClassifier.from_config(cfg, LabelSet(("negative", "positive")))
+        return torch.cat([p.detach().flatten() for p in model.model.classifier.parameters()])
+
+    assert torch.equal(head(default), head(same)) and not torch.equal(head(default), head(other))
+    texts = [augmented_training_split(splits[0].train, cfg)["text"].tolist() for cfg in (default, same, other)]
+    assert texts[0] == texts[1] and texts[0] != texts[2]

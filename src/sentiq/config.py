@@ -76,6 +76,10 @@ class AugmentConfig(_Section):
 class TrainingConfig(_Section):
     """Every knob of a fine-tuning run."""
 
+    seed: int | None = Field(
+        None, description="Seed of the training randomness only: the new head's initialisation, the batch order and "
+        "augmentation (None: the top-level seed). Change it to repeat a run on the very same split and see its noise.",
+    )
     max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per window (special tokens included); "
                             "longer texts are cut by truncation.")
     truncation: Literal["head", "tail", "head+tail", "chunks"] = Field(
@@ -402,6 +406,11 @@ class SentiqConfig(_Section):
     pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @property
+    def training_seed(self) -> int:
+        """``training.seed`` where set, else ``seed`` (the split always uses ``seed``)."""
+        return self.seed if self.training.seed is None else self.training.seed
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

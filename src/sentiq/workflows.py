@@ -59,7 +59,7 @@ def augmented_training_split(train: pd.DataFrame, config: SentiqConfig) -> pd.Da
     aug = config.training.augment
     if not aug.ops:
         return train
-    out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.seed)
+    out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.training_seed)
     log.info("augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train), len(out) - len(train))
     return out
 

@@ -93,7 +93,7 @@ class TransformerClassifier:
     def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "TransformerClassifier":
         from transformers import set_seed
 
-        set_seed(config.seed)  # the new head's initialisation is part of the run's reproducibility
+        set_seed(config.training_seed)  # the new head's initialisation is part of the run's reproducibility
         model = cls.from_encoder(config.model, labels, max_length=config.training.max_length,
                                  attention=config.training.attention)
         model.base_model = config.model

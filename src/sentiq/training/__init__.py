@@ -27,7 +27,7 @@ def fit_model(
     if model.approach == "finetune":
         from sentiq.training.finetune import fine_tune
 
-        return fine_tune(model, train, validation, config.training, seed=config.seed, work_dir=work_dir,
+        return fine_tune(model, train, validation, config.training, seed=config.training_seed, work_dir=work_dir,
                          resume=resume, progress=progress)
     return model.fit(train, validation) or FitResult()
 
