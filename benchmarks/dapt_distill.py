@@ -3,11 +3,15 @@
 Each step is one process (so each stays within a CPU time box) and writes JSON into
 benchmarks/results/:
 
-    # 1. masked-LM training of MiniLM on unlabeled IMDB reviews
-    python benchmarks/dapt_distill.py pretrain --texts 2000 --max-length 128 --output runs/bench/imdb-dapt
+    # 0. the cost of a masked-LM step (CPU-s per 100 sequences of 128 tokens), fp32 and bfloat16 autocast
+    python benchmarks/dapt_distill.py step-cost --steps 10
+    python benchmarks/dapt_distill.py step-cost --steps 10 --bf16
+    # 1. masked-LM training of MiniLM on unlabeled IMDB reviews (300 more held out for the loss before/after)
+    python benchmarks/dapt_distill.py pretrain --texts 6000 --eval-texts 300 --max-length 128 --bf16 --output runs/bench/imdb-dapt
     # 2. the same fine-tuning (split, seed, hyper-parameters) from MiniLM and from the pre-trained folder
-    python benchmarks/dapt_distill.py finetune --model minilm --train-rows 1000 --eval-rows 1000
-    python benchmarks/dapt_distill.py finetune --model runs/bench/imdb-dapt --train-rows 1000 --eval-rows 1000
+    python benchmarks/dapt_distill.py finetune --model minilm --train-rows 2000 --eval-rows 2000 --epochs 2
+    python benchmarks/dapt_distill.py finetune --model runs/bench/imdb-dapt --train-rows 2000 --eval-rows 2000 --epochs 2
+    python benchmarks/paired_compare.py runs/bench/imdb-ft-minilm runs/bench/imdb-ft-dapt --out benchmarks/results/paired-imdb-dapt.json
     # 3. a 3-layer student distilled from a fine-tuned MiniLM, timed against it on the CPU
     python benchmarks/dapt_distill.py distill --teacher runs/s140-minilm --student layers:3
 """
@@ -61,12 +65,51 @@ def pretrain(args) -> None:
     from sentiq.config import build_config
     from sentiq.training import pretrain as run
 
-    cfg = build_config({"model": "minilm", "seed": args.seed, "pretrain": {
+    cfg = build_config({"model": "minilm", "seed": args.seed, "training": {"bf16": args.bf16}, "pretrain": {
         "source": "imdb", "max_texts": args.texts + args.eval_texts, "eval_texts": args.eval_texts,
         "max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr, "batch_size": 16}})
+    cpu = time.process_time()
     result = run(cfg, args.output, overwrite=True, progress=_progress())
-    _write(f"dapt-pretrain-imdb-{args.texts}", {"step": "pretrain", **result.to_dict() | {"history": None},
-                                                 "config": cfg.pretrain.model_dump()})
+    losses = [(h["step"], h["loss"]) for h in result.history if "loss" in h]
+    _write(f"dapt-pretrain-imdb-{args.texts}{'-bf16' if args.bf16 else ''}", {
+        "step": "pretrain", **result.to_dict() | {"history": None}, "train_loss_by_step": losses,
+        "cpu_seconds": time.process_time() - cpu, "config": cfg.pretrain.model_dump(), "bf16": args.bf16,
+        "threads": os.environ.get("OMP_NUM_THREADS")})
+
+
+def step_cost(args) -> None:
+    """CPU-seconds of masked-LM training per 100 sequences (``max_steps`` steps of 16 reviews): the time inside
+    ``Trainer.train`` only, so loading, tokenizing and the held-out loss are left out."""
+    import tempfile
+
+    import transformers
+
+    from sentiq.config import build_config
+    from sentiq.training import pretrain as run
+
+    timing: dict = {}
+    original = transformers.Trainer.train
+
+    def timed(self, *a, **k):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return original(self, *a, **k)
+        finally:
+            timing.update(wall_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu, steps=self.state.global_step)
+
+    transformers.Trainer.train = timed
+    batch = 16
+    cfg = build_config({"model": "minilm", "seed": args.seed, "training": {"bf16": args.bf16}, "pretrain": {
+        "source": "imdb", "max_texts": args.steps * batch + 16, "eval_texts": 16, "max_length": args.max_length,
+        "max_steps": args.steps, "batch_size": batch}})
+    with tempfile.TemporaryDirectory() as tmp:
+        run(cfg, Path(tmp) / "enc", progress=_progress())
+    sequences = timing["steps"] * batch
+    _write(f"dapt-step-cost-{args.label}{'-bf16' if args.bf16 else ''}", {
+        "step": "step-cost", "label": args.label, "bf16": args.bf16, "max_length": args.max_length, **timing,
+        "sequences": sequences, "cpu_s_per_100_sequences": 100 * timing["cpu_s"] / sequences,
+        "wall_s_per_100_sequences": 100 * timing["wall_s"] / sequences,
+        "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}})
 
 
 def finetune(args) -> None:
@@ -74,15 +117,20 @@ def finetune(args) -> None:
     from sentiq.workflows import train
 
     name = "minilm" if args.model == "minilm" else "dapt"
+    # Evaluation kept to the metrics (no explanations, fairness templates or calibration: minutes each on a CPU);
+    # a small validation split (2% of IMDB train, 500 reviews) for the per-epoch checkpoint choice.
     cfg = build_config({"model": args.model, "seed": args.seed, "name": f"imdb-{name}",
-                        "data": {"source": "imdb", "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows},
+                        "data": {"source": "imdb", "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows,
+                                 "validation_size": args.validation_size},
                         "training": {"max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr,
-                                     "batch_size": 16}})
-    start = time.perf_counter()
+                                     "batch_size": 16, "bf16": args.bf16},
+                        "evaluation": {"important_words": 0, "fairness": False, "calibrate": False}})
+    start, cpu = time.perf_counter(), time.process_time()
     result = train(cfg, Path(args.output or f"runs/bench/imdb-ft-{name}"), overwrite=True, progress=_progress())
     _write(f"dapt-finetune-imdb-{name}", {"step": "finetune", "model": args.model, "seconds": time.perf_counter() - start,
+                                          "cpu_seconds": time.process_time() - cpu,
                                           "metrics": {k: result.metrics.get(k) for k in ("n", "accuracy", "macro_f1", "roc_auc")},
-                                          "config": cfg.to_dict()})
+                                          "threads": os.environ.get("OMP_NUM_THREADS"), "config": cfg.to_dict()})
 
 
 def distill(args) -> None:
@@ -107,6 +155,11 @@ def main() -> None:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--output", default="runs/bench/imdb-dapt")
+    c = sub.add_parser("step-cost")
+    c.add_argument("--steps", type=int, default=10)
+    c.add_argument("--max-length", type=int, default=128)
+    c.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
+    c.add_argument("--label", default="masked-head", help="names the JSON file (before/after a change, say)")
     f = sub.add_parser("finetune")
     f.add_argument("--model", default="minilm")
     f.add_argument("--train-rows", type=int, default=1000)
@@ -114,16 +167,19 @@ def main() -> None:
     f.add_argument("--max-length", type=int, default=128)
     f.add_argument("--epochs", type=float, default=2.0)
     f.add_argument("--lr", type=float, default=5e-5)
+    f.add_argument("--validation-size", type=float, default=0.02, help="share of IMDB train held out for validation")
     f.add_argument("--output", default=None)
     d = sub.add_parser("distill")
     d.add_argument("--teacher", required=True)
     d.add_argument("--student", default="layers:3")
     d.add_argument("--output", default="runs/bench/student")
     d.add_argument("--set", action="append", default=[], help="config override, e.g. training.epochs=1")
-    for sp in (p, f, d):
+    for sp in (p, c, f, d):
         sp.add_argument("--seed", type=int, default=42)
+    for sp in (p, f):
+        sp.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
     args = parser.parse_args()
-    {"pretrain": pretrain, "finetune": finetune, "distill": distill}[args.step](args)
+    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill}[args.step](args)
 
 
 if __name__ == "__main__":

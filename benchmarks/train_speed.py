@@ -3,13 +3,19 @@
 Both fine-tune the same model on the same rows with the same hyper-parameters; each runs in
 its own process so peak memory is measured separately. The seed-style script is what the
 write-ups this project was drawn from do: tokenize with padding="max_length", a plain
-Trainer, random batches. sentiq pads per batch and groups similar lengths.
+Trainer, random batches, `fp16=True` (which needs a GPU: on a CPU the seed script trains in
+float32). sentiq runs twice: with its measured best settings (per-batch padding, length-grouped
+batches, the default attention kernel and fused AdamW, and bfloat16 autocast where the hardware
+has it: a GPU with bf16, or a CPU with AVX512-BF16/AMX), and in float32 (same settings without
+bf16), so both ratios are visible. Its tokenized-split cache starts empty: a cold run.
 
     python benchmarks/train_speed.py --quick                # a few minutes on a 2-core CPU
     python benchmarks/train_speed.py --data imdb --train-rows 400 --max-length 512
     python benchmarks/train_speed.py --data sentiment140 --train-rows 2000 --max-length 128
 
-Prints a table with ratios and writes JSON into benchmarks/results/.
+Reports wall samples/s and process CPU-seconds per sample (all threads of the training
+process; far less sensitive to other jobs on a shared machine), prints a table with ratios
+and writes JSON into benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 RESULTS = Path(__file__).resolve().parent / "results"
+MODES = {"seed": "seed-style", "sentiq": "sentiq best", "sentiq-fp32": "sentiq fp32"}
 
 
 def _rows(args):
@@ -86,17 +93,35 @@ def run_seed_style(args, train, validation, test) -> dict:
     )
     trainer = Trainer(model=model, args=training_args, train_dataset=PaddedDataset(train),
                       eval_dataset=PaddedDataset(validation))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     trainer.train()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 
     def predict_proba(texts):
         return torch.softmax(torch.as_tensor(trainer.predict(PaddedDataset(test)).predictions), -1).numpy()
 
-    return {"seconds": seconds, "accuracy": _accuracy(predict_proba, test)}
+    return {"seconds": seconds, "cpu_seconds": cpu, "precision": "fp16" if torch.cuda.is_available() else "fp32",
+            "accuracy": _accuracy(predict_proba, test)}
 
 
-def run_sentiq(args, train, validation, test) -> dict:
+def best_settings(*, fp32: bool = False) -> dict:
+    """sentiq's measured best training settings on this machine (docs/benchmarks.md, "Training options"):
+    the config defaults (sdpa attention, fused AdamW, no torch.compile) plus mixed precision where the
+    hardware runs it natively; ``fp32`` leaves mixed precision off."""
+    import torch
+
+    from sentiq.models.transformer import cpu_supports_bf16
+
+    if fp32:
+        return {}
+    if torch.cuda.is_available():
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return {"bf16": True} if cpu_supports_bf16() else {}
+
+
+def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
+    import tempfile
+
     from transformers import set_seed
 
     from sentiq.config import TrainingConfig
@@ -104,21 +129,34 @@ def run_sentiq(args, train, validation, test) -> dict:
     from sentiq.models.transformer import TransformerClassifier
     from sentiq.training.finetune import fine_tune
 
+    os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokcache-", dir=args.work)  # a cold run
+    settings = best_settings(fp32=fp32)
     cfg = TrainingConfig(max_length=args.max_length, batch_size=args.batch_size, eval_batch_size=args.batch_size,
-                         epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, fp16=_cuda(), save_total_limit=1)
+                         epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, save_total_limit=1, **settings)
     set_seed(args.seed)
     model = TransformerClassifier.from_encoder(args.model, LabelSet.from_names(train["label"]),
-                                               max_length=args.max_length)
-    start = time.perf_counter()
-    fine_tune(model, train, validation, cfg, seed=args.seed, work_dir=args.work / "sentiq")
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "accuracy": _accuracy(lambda t: model.predict_proba(t, batch_size=64), test)}
+                                               max_length=args.max_length, attention=cfg.attention)
+    model.bf16 = cfg.bf16  # predict the way it trained
+    start, cpu = time.perf_counter(), time.process_time()
+    fine_tune(model, train, validation, cfg, seed=args.seed, work_dir=args.work / ("sentiq-fp32" if fp32 else "sentiq"))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    precision = "bf16" if cfg.bf16 else "fp16" if cfg.fp16 else "fp32"
+    return {"seconds": seconds, "cpu_seconds": cpu, "precision": precision,
+            "settings": {"attention": cfg.attention, "optimizer": cfg.optimizer, "torch_compile": cfg.torch_compile,
+                         "precision": precision, "group_by_length": cfg.group_by_length},
+            "accuracy": _accuracy(lambda t: model.predict_proba(t, batch_size=64), test)}
 
 
 def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _machine() -> str:
@@ -130,16 +168,76 @@ def _machine() -> str:
 
 def child(args) -> None:
     train, validation, test = _rows(args)
-    runner = run_seed_style if args.child == "seed" else run_sentiq
-    result = runner(args, train, validation, test)
-    result.update(samples=len(train) * args.epochs, train_rows=len(train), test_rows=len(test),
-                  samples_per_s=len(train) * args.epochs / result["seconds"],
+    if args.child == "seed":
+        result = run_seed_style(args, train, validation, test)
+    else:
+        result = run_sentiq(args, train, validation, test, fp32=args.child == "sentiq-fp32")
+    samples = len(train) * args.epochs
+    result.update(samples=samples, train_rows=len(train), test_rows=len(test), threads=_threads(),
+                  samples_per_s=samples / result["seconds"], cpu_s_per_sample=result["cpu_seconds"] / samples,
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, machine=_machine())
     if _cuda():
         import torch
 
         result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print("RESULT " + json.dumps(result))
+
+
+def _without_option(argv: list[str], *names: str) -> list[str]:
+    """``argv`` less the options ``names`` and their values (``--name value`` or ``--name=value``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in names:
+            skip = True
+        elif not a.startswith(tuple(name + "=" for name in names)):
+            out.append(a)
+    return out
+
+
+def _run_children(args) -> dict:
+    """Each side in its own process: one after the other, or up to ``--parallel N`` at once (then the
+    wall-clock figures share the CPU and only the CPU-seconds compare)."""
+    previous = _previous_seed_result(args) if args.seed_result else None
+    waiting = [mode for mode in MODES if not (mode == "seed" and previous is not None)]
+    running, results = {}, {}
+    while waiting or running:
+        while waiting and len(running) < max(1, args.parallel):
+            mode = waiting.pop(0)
+            argv = [sys.executable, __file__, "--child", mode] + _without_option(
+                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--parallel")
+            argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
+                     "--max-length", str(args.max_length)]
+            # Output to files, not pipes: a side that logs a lot never waits for the parent to read it.
+            logs = args.work / f"{mode}.out", args.work / f"{mode}.err"
+            with logs[0].open("w") as out, logs[1].open("w") as err:
+                running[mode] = subprocess.Popen(argv, stdout=out, stderr=err, text=True), logs
+        mode = next(iter(running))  # the oldest
+        proc, logs = running.pop(mode)
+        proc.wait()
+        stdout, stderr = logs[0].read_text(), logs[1].read_text()
+        line = next((x for x in stdout.splitlines() if x.startswith("RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            sys.stderr.write(stderr[-4000:])
+            raise SystemExit(f"{mode} run failed")
+        results[mode] = json.loads(line[7:])
+    if previous is not None:
+        results["seed"] = previous
+    return results
+
+
+def _previous_seed_result(args) -> dict:
+    """The seed-style side of an earlier result file of the same benchmark (the seed script does not change
+    with sentiq: re-running it only costs machine time); refused unless data and settings match."""
+    earlier = json.loads(args.seed_result.read_text())
+    same = {"data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
+            "epochs": args.epochs}
+    differs = {k: (earlier.get(k), v) for k, v in same.items() if earlier.get(k) != v}
+    seed = earlier["seed_style"]
+    if seed["train_rows"] > args.train_rows or seed.get("threads") != _threads() or differs:
+        raise SystemExit(f"{args.seed_result} is not a seed-style run of these settings: {differs or 'rows/threads'}")
+    return seed | {"from": f"{args.seed_result.name} ({earlier['date']})"}
 
 
 def main() -> None:
@@ -153,44 +251,47 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--quick", action="store_true", help="small run: 96 rows, 256 tokens")
+    parser.add_argument("--quick", action="store_true", help="small run: 96 rows, at most 256 tokens")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="run up to N sides at once (a busy machine: compare CPU-seconds, not wall time)")
+    parser.add_argument("--seed-result", type=Path, default=None,
+                        help="reuse the seed-style side of an earlier result JSON of the same settings")
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sentiq-bench"))
-    parser.add_argument("--child", choices=["seed", "sentiq"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.train_rows, args.eval_rows, args.max_length = 96, 64, 256
+        args.train_rows, args.eval_rows, args.max_length = 96, 64, min(args.max_length, 256)
+    args.work.mkdir(parents=True, exist_ok=True)
     if args.child:
         child(args)
         return
 
-    results = {}
-    for mode in ("seed", "sentiq"):
-        argv = [sys.executable, __file__, "--child", mode] + [a for a in sys.argv[1:] if a != "--quick"]
-        argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
-                 "--max-length", str(args.max_length)]
-        proc = subprocess.run(argv, capture_output=True, text=True)
-        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if proc.returncode != 0 or line is None:
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{mode} run failed")
-        results[mode] = json.loads(line[7:])
-    seed, ours = results["seed"], results["sentiq"]
+    results = _run_children(args)
+    seed, ours, fp32 = results["seed"], results["sentiq"], results["sentiq-fp32"]
     summary = {
         "benchmark": "train_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]), "machine": ours["machine"],
-        "data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
-        "epochs": args.epochs, "seed_style": seed, "sentiq": ours,
+        "threads": ours["threads"], "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
+        "batch_size": args.batch_size, "epochs": args.epochs, "seed_style": seed, "sentiq": ours, "sentiq_fp32": fp32,
         "speedup": ours["samples_per_s"] / seed["samples_per_s"],
+        "speedup_cpu": seed["cpu_s_per_sample"] / ours["cpu_s_per_sample"],
+        "speedup_fp32": fp32["samples_per_s"] / seed["samples_per_s"],
+        "speedup_fp32_cpu": seed["cpu_s_per_sample"] / fp32["cpu_s_per_sample"],
         "accuracy_delta": ours["accuracy"] - seed["accuracy"],
+        "accuracy_delta_fp32": fp32["accuracy"] - seed["accuracy"],
     }
     out = args.out or RESULTS / f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"{'':14}{'samples/s':>10}{'accuracy':>10}{'peak RSS MB':>13}")
-    for name, row in (("seed-style", seed), ("sentiq", ours)):
-        print(f"{name:14}{row['samples_per_s']:>10.2f}{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
-    print(f"speed-up x{summary['speedup']:.2f}, accuracy {summary['accuracy_delta']:+.3f}; wrote {out}")
+    print(f"{'':14}{'precision':>10}{'samples/s':>10}{'CPU ms/sample':>15}{'accuracy':>10}{'peak RSS MB':>13}")
+    for mode, name in MODES.items():
+        row = results[mode]
+        print(f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
+              f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
+    print(f"speed-up (wall / CPU-s) x{summary['speedup']:.2f} / x{summary['speedup_cpu']:.2f} "
+          f"({ours['precision']}), x{summary['speedup_fp32']:.2f} / x{summary['speedup_fp32_cpu']:.2f} (fp32); "
+          f"accuracy {summary['accuracy_delta']:+.3f} / {summary['accuracy_delta_fp32']:+.3f}; wrote {out}")
 
 
 if __name__ == "__main__":

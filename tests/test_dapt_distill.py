@@ -53,6 +53,39 @@ def test_pretraining_lowers_masked_lm_loss_and_writes_an_encoder_train_can_use(t
     torch.testing.assert_close(model.model.bert.pooler.dense.weight, original["pooler.dense.weight"])
 
 
+def test_loss_at_masked_positions_equals_the_full_head_loss(tiny_bert):
+    from sentiq.training.dapt import MaskingCollator, load_masked_lm, masked_lm_head, masked_positions_loss
+
+    model, tokenizer, _ = load_masked_lm(str(tiny_bert))
+    model.eval()  # no dropout: both passes see the same network
+    texts = toy_frame(12, seed=5)["text"].tolist()
+    enc = tokenizer(texts, truncation=True, max_length=32, return_special_tokens_mask=True)
+    examples = [{k: enc[k][i] for k in ("input_ids", "attention_mask", "special_tokens_mask")} for i in range(len(texts))]
+    batch = MaskingCollator(tokenizer, mlm_probability=0.3, seed=1)(examples)
+    assert 0 < int((batch["labels"] != -100).sum()) < batch["labels"].numel() // 2
+
+    full = model(**batch).loss
+    head = masked_lm_head(model)
+    assert head is model.cls
+    cheap = masked_positions_loss(model, head, batch)
+    torch.testing.assert_close(cheap, full, rtol=1e-5, atol=1e-6)
+    # the same gradients too: training follows the same path
+    full.backward()
+    expected = model.bert.encoder.layer[0].attention.self.query.weight.grad.clone()
+    model.zero_grad()
+    masked_positions_loss(model, head, batch).backward()
+    torch.testing.assert_close(model.bert.encoder.layer[0].attention.self.query.weight.grad, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_models_without_a_single_head_module_use_the_full_forward():
+    from transformers import DistilBertConfig, DistilBertForMaskedLM
+
+    from sentiq.training.dapt import masked_lm_head
+
+    tiny = DistilBertForMaskedLM(DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32))
+    assert masked_lm_head(tiny) is None
+
+
 def test_whole_word_masking_masks_all_pieces_of_a_word(tiny_bert):
     from transformers import AutoTokenizer
 

@@ -133,7 +133,8 @@ class TrainingConfig(_Section):
     freeze_layers: int = Field(
         0, ge=0, description="Also keep the first N transformer layers fixed (0: train them all; needs freeze_embeddings).",
     )
-    group_by_length: bool = Field(True, description="Batch texts of similar length together (less padding, faster).")
+    group_by_length: bool = Field(True, description="Batch texts of similar length together in training, and "
+                                  "evaluate the validation split in length order (less padding, faster).")
     collapse_threshold: float = Field(
         0.95, gt=0.5, le=1.0, description="Collapse guard: warn when one class gets at least this share of validation predictions."
     )
@@ -143,6 +144,24 @@ class TrainingConfig(_Section):
     on_collapse: Literal["warn", "stop"] = Field("warn", description="What the collapse guard does: warn, or stop the run.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept for resuming (the best one is always kept).")
     dataloader_workers: int = Field(0, ge=0, description="Worker processes loading batches.")
+    attention: Literal["sdpa", "eager"] = Field(
+        "sdpa", description="Attention kernel the classifier trains with: sdpa (PyTorch scaled-dot-product "
+        "attention, the transformers default) or eager (plain matmul + softmax). Measured in docs/benchmarks.md.",
+    )
+    optimizer: Literal["adamw_fused", "adamw"] = Field(
+        "adamw_fused", description="AdamW implementation: adamw_fused (torch's fused kernel, one launch for all "
+        "weights) or adamw (the per-tensor foreach one); adamw_fused falls back to adamw where torch has no "
+        "fused kernel for the device.",
+    )
+    torch_compile: bool = Field(
+        False, description="Compile the model with torch.compile (inductor) before training. Off by default: "
+        "with per-batch padding every new batch shape recompiles (docs/benchmarks.md).",
+    )
+    cache_tokenized: bool = Field(
+        True, description="Keep the tokenized training and validation splits on disk (under SENTIQ_CACHE_DIR, "
+        "default ~/.cache/sentiq/tokenized), keyed by tokenizer, max_length, truncation and the preprocessed "
+        "texts, so a re-run on the same data skips tokenization.",
+    )
 
     @field_validator("class_weights", mode="before")
     @classmethod
@@ -283,7 +302,8 @@ class CompareConfig(_Section):
 
 
 class PretrainConfig(_Section):
-    """Domain-adaptive pre-training: more masked-language-model training of `model` on unlabeled text (`sentiq pretrain`)."""
+    """Domain-adaptive pre-training: more masked-language-model training of `model` on unlabeled text (`sentiq pretrain`).
+    Precision and the other Trainer settings not named here come from `training` (`training.bf16`, say)."""
 
     source: str = Field(
         "imdb",

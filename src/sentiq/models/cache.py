@@ -1,7 +1,8 @@
-"""An opt-in on-disk cache of derived features (sentence vectors, lexicon scores) for batch work.
+"""An opt-in on-disk cache of derived features (sentence vectors, lexicon scores, token ids) for batch work.
 
 Training and evaluation turn it on: the same texts are featurised once across approaches
-and re-runs. Serving leaves it off, so request texts never land on disk.
+and re-runs. Serving leaves it off, so request texts never land on disk. Fine-tuning caches
+its tokenized splits with :func:`cached_arrays` when ``training.cache_tokenized`` is on.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -39,15 +40,19 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "sentiq")
 
 
+def _cache_path(kind: str, fingerprint: str, texts: Sequence[str], suffix: str) -> Path:
+    digest = hashlib.sha256(fingerprint.encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return cache_root() / kind / f"{digest.hexdigest()[:32]}{suffix}"
+
+
 def cached_features(kind: str, fingerprint: str, texts: Sequence[str], compute: Callable[[], np.ndarray]) -> np.ndarray:
     """``compute()``, stored under ``<cache root>/<kind>/`` keyed by the fingerprint of what
     computes it and the texts themselves; only inside :func:`feature_cache`."""
     if not cache_enabled():
         return compute()
-    digest = hashlib.sha256(fingerprint.encode())
-    for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
-    path = cache_root() / kind / f"{digest.hexdigest()[:32]}.npy"
+    path = _cache_path(kind, fingerprint, texts, ".npy")
     if path.is_file():
         log.info("%s cache hit: %s", kind, path)
         return np.load(path)
@@ -57,3 +62,30 @@ def cached_features(kind: str, fingerprint: str, texts: Sequence[str], compute: 
     np.save(tmp, values)
     os.replace(tmp, path)
     return values
+
+
+def cached_arrays(kind: str, fingerprint: str, texts: Sequence[str],
+                  compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+    """Like :func:`cached_features` for several named arrays (one ``.npz``), whatever the feature-cache
+    context: the caller decides (``training.cache_tokenized``). Returns the arrays and whether they
+    came from the cache."""
+    path = _cache_path(kind, fingerprint, texts, ".npz")
+    if path.is_file():
+        try:
+            with np.load(path) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            log.info("%s cache hit: %s", kind, path)
+            return arrays, True
+        except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
+            log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
+    arrays = compute()
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full disk costs the cache, not the run
+        log.warning("could not write the %s cache entry %s: %s", kind, path, exc)
+        with suppress(OSError):
+            tmp.unlink()
+    return arrays, False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -92,7 +94,8 @@ class TransformerClassifier:
         from transformers import set_seed
 
         set_seed(config.seed)  # the new head's initialisation is part of the run's reproducibility
-        model = cls.from_encoder(config.model, labels, max_length=config.training.max_length)
+        model = cls.from_encoder(config.model, labels, max_length=config.training.max_length,
+                                 attention=config.training.attention)
         model.base_model = config.model
         model.truncation = config.training.truncation
         model.window_options = {"head_tokens": config.training.head_tokens, "stride": config.training.chunk_stride,
@@ -103,11 +106,14 @@ class TransformerClassifier:
         return model
 
     @classmethod
-    def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int) -> "TransformerClassifier":
-        """A fresh classification head on a pretrained encoder, with real label names in its config."""
+    def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int,
+                     attention: str | None = None) -> "TransformerClassifier":
+        """A fresh classification head on a pretrained encoder, with real label names in its config;
+        ``attention`` picks the attention kernel (sdpa, eager; None: the transformers default)."""
+        extra = {"attn_implementation": attention} if attention else {}
         model, tokenizer = _load_pretrained(
             resolve_model_source(name), num_labels=len(labels), id2label=labels.id2label,
-            label2id=labels.label2id, ignore_mismatched_sizes=True,
+            label2id=labels.label2id, ignore_mismatched_sizes=True, **extra,
         )
         return cls(model, tokenizer, labels, max_length=max_length)
 
@@ -137,6 +143,19 @@ class TransformerClassifier:
                 configured = None
             self._text_tokenizer = (self.max_length, configured)
         return self._text_tokenizer[1]
+
+    def encoding_fingerprint(self) -> str:
+        """What decides the token ids :meth:`encode` returns: the tokenizer itself (its full
+        definition, not its name), max_length, the truncation strategy and its window options."""
+        tokenizer = self.text_tokenizer()
+        if tokenizer is not None:
+            definition = tokenizer.to_str()
+        else:  # a slow tokenizer: its class, vocabulary and special tokens
+            definition = json.dumps([type(self.tokenizer).__name__, sorted(self.tokenizer.get_vocab().items()),
+                                     self.tokenizer.all_special_tokens], ensure_ascii=False)
+        options = json.dumps({"max_length": self.max_length, "truncation": self.truncation, **self.window_options},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(definition.encode()).hexdigest() + "|" + options
 
     def _autocast(self):
         if self.bf16:

@@ -77,4 +77,4 @@ class ProgressBridge(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
-            log.info("step %d: %s", state.global_step, {k: round(v, 4) for k, v in logs.items() if isinstance(v, float)})
+            log.info("step %d: %s", state.global_step, {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, float)})

@@ -73,6 +73,43 @@ class TokenizedTexts(torch.utils.data.Dataset):
         return {key: values[i] for key, values in self.columns.items()}
 
 
+def masked_lm_head(model) -> torch.nn.Module | None:
+    """The prediction head (hidden states -> vocabulary logits) of a masked-LM model, or None where the model
+    spreads it over several modules (DistilBERT) and the full forward pass must be used."""
+    for name in ("cls", "lm_head"):  # BERT and MiniLM name it ``cls``; RoBERTa and XLM-R ``lm_head````
+        head = getattr(model, name, None)
+        if isinstance(head, torch.nn.Module):
+            return head
+    return None
+
+
+def masked_positions_loss(model, head: torch.nn.Module, inputs: dict) -> torch.Tensor:
+    """Mean cross-entropy over the masked tokens, the vocabulary projection computed at those tokens only.
+
+    The model's own forward projects every position onto the vocabulary (30,522 words for MiniLM: as many
+    multiply-adds per token as the encoder's six layers) and then ignores the 85% that are not masked;
+    the same loss from the masked rows alone is much cheaper. ``labels`` is -100 where nothing is predicted."""
+    labels = inputs["labels"]
+    hidden = model.base_model(**{k: v for k, v in inputs.items() if k != "labels"})[0]
+    masked = labels != -100
+    logits = head(hidden[masked])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[masked])
+
+
+class MaskedPositionsTrainer(Trainer):
+    """A Trainer whose loss applies the masked-LM head only where tokens are masked (same loss, less work)."""
+
+    loss_is_scaled_for_ga = False  # a per-batch mean, as the model's own loss; the Trainer divides it for accumulation
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        head = masked_lm_head(self.accelerator.unwrap_model(model))
+        if head is None or return_outputs:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs)
+        # Mixed precision wraps the model's forward; the encoder is called directly here, so autocast is set again.
+        with self.accelerator.autocast():
+            return masked_positions_loss(self.accelerator.unwrap_model(model), head, inputs)
+
+
 class MaskingCollator(DataCollatorForLanguageModeling):
     """transformers' MLM collator; pads the character offsets that whole-word masking reads
     (``tokenizer.pad`` leaves them ragged)."""
@@ -137,13 +174,14 @@ def masked_lm_loss(model, batches: list[dict]) -> float | None:
     if not batches:
         return None
     model.eval()
-    device = next(model.parameters()).device
+    device, head = next(model.parameters()).device, masked_lm_head(model)
     total, count = 0.0, 0
     for batch in batches:
         n = int((batch["labels"] != -100).sum())
         if n == 0:
             continue
-        loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+        batch = {k: v.to(device) for k, v in batch.items()}
+        loss = masked_positions_loss(model, head, batch) if head is not None else model(**batch).loss
         total, count = total + float(loss) * n, count + n
     return total / count if count else None
 
@@ -208,8 +246,9 @@ def pretrain(
     args = training_arguments(steps, seed=config.seed, checkpoint_dir=work_dir / "checkpoints", eval_strategy="no",
                               save_strategy="no", load_best_model_at_end=False, max_steps=cfg.max_steps or -1,
                               remove_unused_columns=False)  # the collator needs offsets and special-token masks
-    trainer = Trainer(model=model, args=args, data_collator=collator(config.seed), train_dataset=encode(train_texts),
-                      processing_class=tokenizer, callbacks=[ProgressBridge(progress)] if progress else [])
+    trainer = MaskedPositionsTrainer(model=model, args=args, data_collator=collator(config.seed),
+                                     train_dataset=encode(train_texts), processing_class=tokenizer,
+                                     callbacks=[ProgressBridge(progress)] if progress else [])
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     trainer.train()
     after = masked_lm_loss(trainer.model, eval_batches)

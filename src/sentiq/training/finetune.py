@@ -22,6 +22,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
+from sentiq.models.cache import cached_arrays
 from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16
 from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
@@ -43,17 +44,50 @@ class EncodedDataset(torch.utils.data.Dataset):
             raise ValueError(f"{len(labels)} labels for {len(self.input_ids)} encoded examples")
 
     @classmethod
-    def from_texts(cls, model: TransformerClassifier, texts: list[str], label_ids: list[int]) -> "EncodedDataset":
-        """One example per window of each text (one window unless truncation is chunks), labelled with its text's label."""
-        encodings = model.encode(texts)
+    def from_texts(cls, model: TransformerClassifier, texts: list[str], label_ids: list[int], *,
+                   cache: bool = False) -> "EncodedDataset":
+        """One example per window of each text (one window unless truncation is chunks), labelled with its
+        text's label; ``cache`` reads and writes the token ids in the on-disk cache (:func:`encode_cached`)."""
+        encodings = encode_cached(model, texts) if cache else model.encode(texts)
         return cls(encodings, [label_ids[i] for i in encodings["owners"]])
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    def sorted_by_length(self) -> "EncodedDataset":
+        """The same examples, longest first: evaluation batches (taken in order) then pad little, the
+        way length-grouped training batches do. Metrics do not depend on the order."""
+        order = sorted(range(len(self)), key=lambda i: -len(self.input_ids[i]))
+        pick = lambda values: [values[i] for i in order]  # noqa: E731
+        return EncodedDataset({"input_ids": pick(self.input_ids), "attention_mask": pick(self.attention_mask)},
+                              pick(self.labels), extra={name: pick(values) for name, values in self.extra.items()})
+
     def __getitem__(self, i: int) -> dict:
         item = {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
         return item | {name: values[i] for name, values in self.extra.items()}
+
+
+_TOKEN_CACHE_VERSION = "1"  # bump when the stored layout changes
+
+
+def encode_cached(model: TransformerClassifier, texts: list[str]) -> dict:
+    """``model.encode(texts)`` through the on-disk cache, keyed by the model's encoding fingerprint
+    (tokenizer, max_length, truncation, window options) and the exact (preprocessed) texts. The ragged
+    token ids are stored flat with their offsets."""
+
+    def compute() -> dict[str, np.ndarray]:
+        encoded = model.encode(texts)
+        lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
+        flat = np.fromiter((t for ids in encoded["input_ids"] for t in ids), dtype=np.int64, count=int(lengths.sum()))
+        return {"ids": flat, "offsets": np.concatenate([[0], np.cumsum(lengths)]),
+                "owners": np.asarray(encoded["owners"], dtype=np.int64)}
+
+    fingerprint = f"v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}"
+    arrays, hit = cached_arrays("tokenized", fingerprint, texts, compute)
+    flat, offsets = arrays["ids"].tolist(), arrays["offsets"].tolist()
+    ids = [flat[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
+    log.info("tokenized %d texts into %d windows (%s)", len(texts), len(ids), "from the cache" if hit else "cached")
+    return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids], "owners": arrays["owners"]}
 
 
 class _SentiqTrainer(Trainer):
@@ -133,6 +167,26 @@ def _precision_flags(cfg: TrainingConfig) -> dict[str, bool]:
     return {"fp16": False, "bf16": False}
 
 
+def fused_adamw_supported(device: torch.device) -> bool:
+    """Whether torch has a fused AdamW kernel for ``device`` (CUDA; CPU since torch 2.4; MPS): built once on a
+    one-element weight, the way the optimiser itself checks."""
+    try:
+        weight = torch.nn.Parameter(torch.zeros(1, device=device))
+        torch.optim.AdamW([weight], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _optimizer_name(cfg: TrainingConfig) -> str:
+    if cfg.optimizer == "adamw_fused":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if fused_adamw_supported(device):
+            return "adamw_torch_fused"
+        log.info("torch %s has no fused AdamW for %s: using the foreach AdamW", torch.__version__, device.type)
+    return "adamw_torch"
+
+
 def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, **overrides) -> TrainingArguments:
     """The Trainer's arguments for a training config; ``overrides`` replace any of them (pre-training, say)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
@@ -166,6 +220,8 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, 
         report_to="none",
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
+        optim=_optimizer_name(cfg),
+        torch_compile=cfg.torch_compile,
         **_precision_flags(cfg),
     )
     return TrainingArguments(**(arguments | overrides))
@@ -184,8 +240,9 @@ def fine_tune(
 ) -> FitResult:
     """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
     train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
-    train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids)
-    val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids)
+    cache = cfg.cache_tokenized
+    train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids, cache=cache)
+    val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids, cache=cache)
     if len(train_set) > len(train):
         log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
     return run_classifier_training(
@@ -231,7 +288,7 @@ def run_classifier_training(
         args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir, **(argument_overrides or {})),
         data_collator=DataCollatorWithPadding(model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
         train_dataset=train_set,
-        eval_dataset=val_set,
+        eval_dataset=val_set.sorted_by_length() if cfg.group_by_length else val_set,
         processing_class=model.tokenizer,
         compute_metrics=_trainer_metrics,
         callbacks=callbacks,
