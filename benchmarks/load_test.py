@@ -4,6 +4,8 @@ Starts the service (one uvicorn worker) on 127.0.0.1 in a subprocess, once with 
 micro-batching and once without, and at each concurrency level (1, 8 and 32 clients by
 default) sends a bounded number of single-text requests as fast as the clients can. Every
 answer must be a 200; errors are counted and reported. Nothing leaves 127.0.0.1.
+Each row also records the server process's resident memory after loading, now and at
+its peak (VmRSS/VmHWM, Linux).
 
     python benchmarks/load_test.py --model /tmp/demo
     python benchmarks/load_test.py --model runs/tfidf --requests 400 --concurrency 1,8,32
@@ -110,6 +112,18 @@ async def _level(base: str, texts: list[str], clients: int, requests: int, max_s
             "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
 
 
+def _server_memory(server: subprocess.Popen) -> dict:
+    """The server process's resident memory now and at its peak (VmRSS, VmHWM) in MB; Linux only.
+    With one worker uvicorn serves in this very process, so this is the serving figure."""
+    try:
+        status = Path(f"/proc/{server.pid}/status").read_text()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {key: int(fields[name].split()[0]) // 1024 for key, name in
+            (("server_rss_mb", "VmRSS"), ("server_peak_rss_mb", "VmHWM")) if name in fields}
+
+
 def _batch_stats(base: str) -> dict:
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -127,6 +141,7 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
     server = _start_server(args, batching, port)
     try:
         model = _wait_ready(base, server)["model"]
+        loaded = _server_memory(server)
         asyncio.run(_level(base, texts, 4, args.warmup, args.max_seconds))  # load lazies, warm caches
         rows = []
         for clients in args.concurrency:
@@ -136,7 +151,8 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
             calls = after["sentiq_batch_texts_count"] - before.get("sentiq_batch_texts_count", 0)
             row["mean_batch_texts"] = round((after["sentiq_batch_texts_sum"] - before.get("sentiq_batch_texts_sum", 0))
                                             / calls, 2) if calls else None
-            row.update(batching=batching, model=model)
+            row.update(batching=batching, model=model, **_server_memory(server),
+                       **{f"loaded_{key}": value for key, value in loaded.items()})
             rows.append(row)
             print(_format(row), flush=True)
         return rows
@@ -151,7 +167,8 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
 def _format(row: dict) -> str:
     return (f"batching={'on ' if row['batching'] else 'off'} clients={row['clients']:>3} "
             f"ok={row['ok']:>4} errors={row['errors']} {row['throughput_rps']:>7.2f} req/s "
-            f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']}")
+            f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']} "
+            f"server RSS/peak={row.get('server_rss_mb')}/{row.get('server_peak_rss_mb')} MB")
 
 
 def main() -> None:

@@ -255,3 +255,40 @@ def test_onnx_applies_the_truncation_strategy_like_pytorch(trained_model, onnx_f
     assert ids == reference.model.encode(long_texts)["input_ids"]
     assert (len(ids) > 2) == (strategy == "chunks")
     np.testing.assert_allclose(exported.predict_proba(long_texts), reference.predict_proba(long_texts), atol=1e-4)
+
+
+class _RecordingSession:
+    """The real ONNX Runtime session, remembering the run options of each Run."""
+
+    def __init__(self, session):
+        self.session, self.options = session, []
+
+    def get_inputs(self):
+        return self.session.get_inputs()
+
+    def run(self, outputs, feed, run_options=None):
+        self.options.append(run_options)
+        return self.session.run(outputs, feed, run_options)
+
+
+def test_only_the_last_run_of_a_call_shrinks_the_arena_and_predictions_are_unchanged(onnx_fp32):
+    from sentiq.models import onnx_runtime
+
+    model = _onnx_model(onnx_fp32.output_dir)
+    plain = [model.session.run(None, dict(batching.pad_batch([ids], pad_id=model._pad_id)))[0]
+             for ids in model.encode(TEXTS)[0]]
+    model.session = recording = _RecordingSession(model.session)
+    probas = model.predict_proba(TEXTS, batch_size=2, max_batch_tokens=40)
+    assert len(recording.options) >= 3 and all(o is None for o in recording.options[:-1])
+    shrink = recording.options[-1]
+    assert shrink is not None and shrink.get_run_config_entry(onnx_runtime.SHRINK_ARENA[0]) == "cpu:0"
+    np.testing.assert_allclose(probas, batching.softmax(np.vstack(plain)), atol=1e-5)
+    recording.options.clear()
+    model.predict_proba(TEXTS[:1])
+    assert len(recording.options) == 1 and recording.options[0] is shrink  # one batch: it is the last
+
+
+def _onnx_model(directory):
+    from sentiq.inference import Predictor
+
+    return Predictor.load(directory).model

@@ -58,7 +58,7 @@ class Predictor:
     @classmethod
     def load(cls, path: str | Path, *, batch_size: int = 64, max_batch_tokens: int | None = None) -> "Predictor":
         """``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
-        tokens per batch at ``max_batch_tokens`` (default 4096), sorting texts by length first."""
+        tokens per batch at ``max_batch_tokens`` (default 4096; 2048 on ONNX Runtime, for memory), sorting texts by length first."""
         manifest = Manifest.load(path)
         return cls(load_model(path, manifest), manifest, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 

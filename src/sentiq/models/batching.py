@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
 Forward = Callable[[dict[str, np.ndarray]], np.ndarray]
 
-# Padded tokens per batch: about 42 reviews of 192 tokens, 16 of 512, or 128 tweets of 64.
-DEFAULT_MAX_BATCH_TOKENS = 8192
+# Padded tokens per batch: about 21 reviews of 192 tokens, 8 of 512, or 64 tweets of 64. 4096, not 8192:
+# MiniLM int8 on ONNX Runtime peaked at 641 MB instead of 867 MB on 1,000 IMDB reviews at the same
+# speed (docs/benchmarks.md; a merge had brought 8192 back).
+DEFAULT_MAX_BATCH_TOKENS = 4096
 DEFAULT_MAX_BATCH_SIZE = 128
 
 
