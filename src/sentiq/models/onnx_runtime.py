@@ -172,12 +172,12 @@ class OnnxClassifier:
                       max_batch_tokens: int = ONNX_MAX_BATCH_TOKENS, progress=None) -> np.ndarray:
         """Class probabilities in input order (length-sorted token-budget batches, windows pooled, like PyTorch)."""
         ids, owners = self.encode(texts)
-        n_batches = len(batching.token_budget_batches([len(seq) for seq in ids], max_batch_tokens=max_batch_tokens,
-                                                      max_batch_size=batch_size))
-        calls = iter(range(1, n_batches + 1))
+        remaining = len(ids)  # rows not yet run: the batch that brings it to 0 is the call's last
 
         def forward(batch: dict[str, np.ndarray]) -> np.ndarray:
-            return self._forward(batch, last=next(calls) == n_batches)
+            nonlocal remaining
+            remaining -= len(batch["input_ids"])
+            return self._forward(batch, last=remaining == 0)
 
         probas = batching.run_batched(ids, forward, n_labels=len(self.labels), pad_id=self._pad_id,
                                       max_batch_tokens=max_batch_tokens, max_batch_size=batch_size, progress=progress)
