@@ -32,6 +32,8 @@ from sentiq.data import load_data
 from sentiq.inference import Predictor
 from sentiq.models import windows
 
+from paired_compare import paired_difference  # noqa: E402 - the sibling script; benchmarks/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = {
     "head": ("head", {}),
@@ -54,14 +56,11 @@ def accuracy_with_se(correct: np.ndarray) -> dict:
 
 
 def paired_gain(correct: np.ndarray, baseline: np.ndarray, *, resamples: int, seed: int) -> dict:
-    """Accuracy of ``correct`` minus ``baseline`` on the same reviews, with a paired bootstrap 95% interval
-    (reviews resampled with replacement, both strategies kept together) and the discordant counts."""
-    diff = correct.astype(np.int8) - baseline.astype(np.int8)
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(resamples, diff.size))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return {"gain": float(diff.mean()), "ci95": [float(low), float(high)],
-            "only_this_right": int((diff > 0).sum()), "only_head_right": int((diff < 0).sum())}
+    """Accuracy of ``correct`` minus ``baseline`` on the same reviews: paired_compare's bootstrap 95% interval
+    and discordant counts (plus McNemar's p), under this script's key names."""
+    paired = paired_difference(baseline, correct, rounds=resamples, seed=seed)
+    return {"gain": paired["difference"], "ci95": paired["ci95"], "only_this_right": paired["only_this_right"],
+            "only_head_right": paired["only_first_right"], "mcnemar_p": paired["mcnemar_p"]}
 
 
 def sample_reviews(predictor: Predictor, *, n_long: int, n_short: int, seed: int):
