@@ -148,14 +148,26 @@ class TrainingConfig(_Section):
     on_collapse: Literal["warn", "stop"] = Field("warn", description="What the collapse guard does: warn, or stop the run.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept for resuming (the best one is always kept).")
     dataloader_workers: int = Field(0, ge=0, description="Worker processes loading batches.")
-    attention: Literal["sdpa", "eager"] = Field(
-        "sdpa", description="Attention kernel the classifier trains with: sdpa (PyTorch scaled-dot-product "
-        "attention, the transformers default) or eager (plain matmul + softmax). Measured in docs/benchmarks.md.",
+    attention_dropout: float | None = Field(
+        None, ge=0, lt=1, description="Dropout on the attention probabilities while training (None: the model's "
+        "own, 0.1 for BERT-family models). Without it PyTorch's fused attention kernel runs on the CPU: a 512-token "
+        "MiniLM step costs about 2.8x less. Accuracy with 0 is measured in docs/benchmarks.md.",
+    )
+    attention: Literal["auto", "sdpa", "eager"] = Field(
+        "auto", description="Attention kernel the classifier trains and predicts with: sdpa (PyTorch "
+        "scaled-dot-product attention, the transformers default), eager (plain matmul + softmax + dropout), or "
+        "auto (on a CPU under bf16, eager up to 384 tokens in training and 192 in prediction, sdpa for the rest; "
+        "sdpa in float32 and on a GPU). The same function either way; measured in docs/benchmarks.md.",
     )
     optimizer: Literal["adamw_fused", "adamw"] = Field(
         "adamw_fused", description="AdamW implementation: adamw_fused (torch's fused kernel, one launch for all "
         "weights) or adamw (the per-tensor foreach one); adamw_fused falls back to adamw where torch has no "
         "fused kernel for the device.",
+    )
+    keep_freed_memory: bool = Field(
+        True, description="On the CPU with glibc, keep freed buffers of up to 1 GiB in the process while training "
+        "instead of unmapping them: each step's embedding gradient (47 MB for MiniLM) is otherwise page-faulted in "
+        "anew. Same results; measured in docs/benchmarks.md. Memory is given back when training ends.",
     )
     torch_compile: bool = Field(
         False, description="Compile the model with torch.compile (inductor) before training. Off by default: "

@@ -8,8 +8,6 @@ runs, so only the forward pass differs.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import shutil
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import batching
@@ -41,15 +40,6 @@ _INSTALL_HINT = "install the serving extra: pip install 'sentiq[onnx]'"
 # threshold, kSameAsRequested regions or padding to multiples of 64 were worse. docs/benchmarks.md.
 ONNX_MAX_BATCH_TOKENS = 2048
 SHRINK_ARENA = ("memory.enable_memory_arena_shrinkage", "cpu:0")
-
-
-def _malloc_trim():
-    """Give glibc's freed heap memory back to the system (a no-op where the C library is not glibc)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda pad: 0
 
 
 def _onnxruntime():
@@ -134,7 +124,7 @@ class OnnxClassifier:
         ort = _onnxruntime()
         self._shrink = ort.RunOptions()
         self._shrink.add_run_config_entry(*SHRINK_ARENA)
-        self._trim = _malloc_trim()
+        self._trim = malloc_trim()
         self.truncation = "head"  # the source model's windows strategy and settings, from the manifest
         self.window_options: dict = {}
 

@@ -16,6 +16,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from sentiq.errors import ConfigError, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import batching, windows
+from sentiq.models.attention import implementation as attention_implementation
 from sentiq.models.resolve import hub_offline, resolve_model_source
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,22 @@ def freeze_encoder_parts(model, *, embeddings: bool, layers: int) -> int:
     return frozen
 
 
+def set_attention_dropout(model, p: float) -> int:
+    """Set the dropout on attention probabilities (BERT-family layout: ``attention.self.dropout``, or
+    DistilBERT's ``attention.dropout``) and the config's matching field; returns the layers changed."""
+    layers = [module for name, module in model.named_modules() if isinstance(module, torch.nn.Dropout)
+              and (name.endswith("attention.self.dropout") or name.endswith(".attention.dropout"))]
+    if not layers:
+        raise ConfigError(f"training.attention_dropout: {type(model).__name__} has no BERT-style attention dropout "
+                          "layer; leave attention_dropout unset for this model")
+    for layer in layers:
+        layer.p = p
+    for field in ("attention_probs_dropout_prob", "attention_dropout"):
+        if hasattr(model.config, field):
+            setattr(model.config, field, p)
+    return len(layers)
+
+
 class TransformerClassifier:
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
@@ -109,8 +126,8 @@ class TransformerClassifier:
     def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int,
                      attention: str | None = None) -> "TransformerClassifier":
         """A fresh classification head on a pretrained encoder, with real label names in its config;
-        ``attention`` picks the attention kernel (sdpa, eager; None: the transformers default)."""
-        extra = {"attn_implementation": attention} if attention else {}
+        ``attention`` picks the attention kernel (auto, sdpa, eager; None: the transformers default)."""
+        extra = {"attn_implementation": attention_implementation(attention)} if attention else {}
         model, tokenizer = _load_pretrained(
             resolve_model_source(name), num_labels=len(labels), id2label=labels.id2label,
             label2id=labels.label2id, ignore_mismatched_sizes=True, **extra,
@@ -119,7 +136,10 @@ class TransformerClassifier:
 
     @classmethod
     def load(cls, directory: Path, manifest) -> "TransformerClassifier":
-        model, tokenizer = _load_pretrained(str(directory))
+        # The kernel it trained with (the same function either way; auto is the faster one on a CPU).
+        attention = manifest.config.get("training", {}).get("attention")
+        extra = {"attn_implementation": attention_implementation(attention)} if attention == "auto" else {}
+        model, tokenizer = _load_pretrained(str(directory), **extra)
         labels = LabelSet(tuple(manifest.labels))
         if model.config.num_labels != len(labels):
             raise ModelError(f"{directory}: the weights have {model.config.num_labels} classes but the manifest "

@@ -35,7 +35,7 @@ from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile
 from sentiq.training.callbacks import ProgressBridge
-from sentiq.training.finetune import training_arguments
+from sentiq.training.finetune import cpu_training_memory, training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,8 @@ def pretrain(
                                      train_dataset=encode(train_texts), processing_class=tokenizer,
                                      callbacks=[ProgressBridge(progress)] if progress else [])
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
-    trainer.train()
+    with cpu_training_memory(steps):
+        trainer.train()
     after = masked_lm_loss(trainer.model, eval_batches)
     log.info("masked-LM loss on %d held-out texts: %s -> %s", len(eval_texts), before, after)
 

@@ -19,11 +19,12 @@ import torch.nn.functional as F
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from sentiq.allocator import keep_freed_memory
 from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
 from sentiq.models.cache import cached_arrays
-from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16
+from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16, set_attention_dropout
 from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge
 from sentiq.training.result import FitResult
@@ -187,6 +188,11 @@ def _optimizer_name(cfg: TrainingConfig) -> str:
     return "adamw_torch"
 
 
+def cpu_training_memory(cfg: TrainingConfig):
+    """The allocator setting a training run on the CPU holds (:func:`sentiq.allocator.keep_freed_memory`)."""
+    return keep_freed_memory(cfg.keep_freed_memory and not torch.cuda.is_available())
+
+
 def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, **overrides) -> TrainingArguments:
     """The Trainer's arguments for a training config; ``overrides`` replace any of them (pre-training, say)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
@@ -270,6 +276,8 @@ def run_classifier_training(
     resume and the best checkpoint; ``trainer_class`` may change the loss (a ``_SentiqTrainer`` subclass) and
     ``argument_overrides`` replace training arguments."""
     labels = list(model.labels.names)
+    if cfg.attention_dropout is not None:
+        set_attention_dropout(model.model, cfg.attention_dropout)
     true_majority = float(np.bincount(val_set.labels).max() / len(val_set.labels))
     guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
                           true_majority_share=true_majority, labels=labels)
@@ -295,7 +303,8 @@ def run_classifier_training(
         **trainer_kwargs,
     )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
-    trainer.train(resume_from_checkpoint=resume_from)
+    with cpu_training_memory(cfg):
+        trainer.train(resume_from_checkpoint=resume_from)
     if guard.events and guard.stop:
         raise CollapseError(guard.events[-1] + ". Training was stopped (training.on_collapse=stop)")
     model.model = trainer.model
