@@ -27,12 +27,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_speed  # noqa: E402 - the shared row loading, accuracy and machine helpers
 
-# name -> TrainingConfig fields over the baseline (sdpa, fused AdamW, fp32, no compile).
+# name -> TrainingConfig fields over the baseline (the defaults: auto attention, fused AdamW, fp32, freed
+# memory kept, no compile).
 VARIANTS = {
     "baseline": {},
+    "attention=sdpa": {"attention": "sdpa"},
     "attention=eager": {"attention": "eager"},
     "optimizer=adamw": {"optimizer": "adamw"},
+    "keep_freed_memory=false": {"keep_freed_memory": False},
     "bf16": {"bf16": True},
+    "bf16+attention=sdpa": {"bf16": True, "attention": "sdpa"},
+    "bf16+attention=eager": {"bf16": True, "attention": "eager"},
+    "bf16+keep_freed_memory=false": {"bf16": True, "keep_freed_memory": False},
     "torch_compile": {"torch_compile": True},
     "bf16+torch_compile": {"bf16": True, "torch_compile": True},
 }

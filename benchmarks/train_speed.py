@@ -119,6 +119,19 @@ def best_settings(*, fp32: bool = False) -> dict:
     return {"bf16": True} if cpu_supports_bf16() else {}
 
 
+def _overrides(pairs: list[str]) -> dict:
+    """``--sentiq-set key=value`` pairs as TrainingConfig fields (values parsed as YAML: 0, null, true)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--sentiq-set takes key=value, not {pair!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
 def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
     import tempfile
 
@@ -130,7 +143,7 @@ def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
     from sentiq.training.finetune import fine_tune
 
     os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokcache-", dir=args.work)  # a cold run
-    settings = best_settings(fp32=fp32)
+    settings = best_settings(fp32=fp32) | _overrides(args.sentiq_set)
     cfg = TrainingConfig(max_length=args.max_length, batch_size=args.batch_size, eval_batch_size=args.batch_size,
                          epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, save_total_limit=1, **settings)
     set_seed(args.seed)
@@ -143,7 +156,8 @@ def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
     precision = "bf16" if cfg.bf16 else "fp16" if cfg.fp16 else "fp32"
     return {"seconds": seconds, "cpu_seconds": cpu, "precision": precision,
             "settings": {"attention": cfg.attention, "optimizer": cfg.optimizer, "torch_compile": cfg.torch_compile,
-                         "precision": precision, "group_by_length": cfg.group_by_length},
+                         "precision": precision, "group_by_length": cfg.group_by_length,
+                         "keep_freed_memory": cfg.keep_freed_memory, "attention_dropout": cfg.attention_dropout},
             "accuracy": _accuracy(lambda t: model.predict_proba(t, batch_size=64), test)}
 
 
@@ -184,14 +198,13 @@ def child(args) -> None:
 
 
 def _without_option(argv: list[str], *names: str) -> list[str]:
-    """``argv`` less the options ``names`` and their values (``--name value`` or ``--name=value``)."""
-    out, skip = [], False
+    """``argv`` less the options ``names`` and their values (``--name v1 [v2 ...]`` or ``--name=value``)."""
+    out, skipping = [], False
     for a in argv:
-        if skip:
-            skip = False
-        elif a in names:
-            skip = True
-        elif not a.startswith(tuple(name + "=" for name in names)):
+        if skipping and not a.startswith("-"):
+            continue
+        skipping = a in names
+        if not skipping and not a.startswith(tuple(name + "=" for name in names)):
             out.append(a)
     return out
 
@@ -199,14 +212,14 @@ def _without_option(argv: list[str], *names: str) -> list[str]:
 def _run_children(args) -> dict:
     """Each side in its own process: one after the other, or up to ``--parallel N`` at once (then the
     wall-clock figures share the CPU and only the CPU-seconds compare)."""
-    previous = _previous_seed_result(args) if args.seed_result else None
-    waiting = [mode for mode in MODES if not (mode == "seed" and previous is not None)]
+    previous = _previous_results(args)
+    waiting = [mode for mode in args.sides if mode not in previous]
     running, results = {}, {}
     while waiting or running:
         while waiting and len(running) < max(1, args.parallel):
             mode = waiting.pop(0)
             argv = [sys.executable, __file__, "--child", mode] + _without_option(
-                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--parallel")
+                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--reuse", "--parallel", "--sides")
             argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
                      "--max-length", str(args.max_length)]
             # Output to files, not pipes: a side that logs a lot never waits for the parent to read it.
@@ -222,22 +235,36 @@ def _run_children(args) -> dict:
             sys.stderr.write(stderr[-4000:])
             raise SystemExit(f"{mode} run failed")
         results[mode] = json.loads(line[7:])
-    if previous is not None:
-        results["seed"] = previous
-    return results
+    return results | {mode: row for mode, row in previous.items() if mode in args.sides}
 
 
-def _previous_seed_result(args) -> dict:
-    """The seed-style side of an earlier result file of the same benchmark (the seed script does not change
-    with sentiq: re-running it only costs machine time); refused unless data and settings match."""
-    earlier = json.loads(args.seed_result.read_text())
+SIDE_KEYS = {"seed": "seed_style", "sentiq": "sentiq", "sentiq-fp32": "sentiq_fp32"}  # mode -> result JSON key
+
+
+def _previous_results(args) -> dict:
+    """Sides taken from earlier result files of the same benchmark instead of being run again: the seed-style
+    side of ``--seed-result`` (the seed script does not change with sentiq: re-running it only costs machine
+    time), every side of each ``--reuse`` file (sides measured in separate runs, combined into one result); the
+    first source holding a side gives it, ``--seed-result`` before the ``--reuse`` files.
+    Refused unless data, settings, rows and threads match (and ``--sentiq-set``, for sentiq sides)."""
+    sources = [(args.seed_result, ("seed",))] if args.seed_result else []
+    sources += [(path, tuple(SIDE_KEYS)) for path in args.reuse]
     same = {"data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
             "epochs": args.epochs}
-    differs = {k: (earlier.get(k), v) for k, v in same.items() if earlier.get(k) != v}
-    seed = earlier["seed_style"]
-    if seed["train_rows"] > args.train_rows or seed.get("threads") != _threads() or differs:
-        raise SystemExit(f"{args.seed_result} is not a seed-style run of these settings: {differs or 'rows/threads'}")
-    return seed | {"from": f"{args.seed_result.name} ({earlier['date']})"}
+    found = {}
+    for path, modes in sources:
+        earlier = json.loads(path.read_text())
+        differs = {k: (earlier.get(k), v) for k, v in same.items() if earlier.get(k) != v}
+        for mode in modes:
+            row = earlier.get(SIDE_KEYS[mode])
+            if row is None or mode in found:  # the first source holding a side gives it
+                continue
+            if mode != "seed" and earlier.get("sentiq_set", {}) != _overrides(args.sentiq_set):
+                differs["sentiq_set"] = (earlier.get("sentiq_set"), _overrides(args.sentiq_set))
+            if row["train_rows"] > args.train_rows or row.get("threads") != _threads() or differs:
+                raise SystemExit(f"{path}: its {mode} side is not a run of these settings: {differs or 'rows/threads'}")
+            found[mode] = row | {"from": f"{path.name} ({earlier['date']})"}
+    return found
 
 
 def main() -> None:
@@ -254,6 +281,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small run: 96 rows, at most 256 tokens")
     parser.add_argument("--parallel", type=int, default=1, metavar="N",
                         help="run up to N sides at once (a busy machine: compare CPU-seconds, not wall time)")
+    parser.add_argument("--sides", nargs="+", choices=list(MODES), default=list(MODES),
+                        help="which sides to run (the others are left out of the result)")
+    parser.add_argument("--sentiq-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a TrainingConfig field for the sentiq sides, over the best settings (repeatable)")
+    parser.add_argument("--reuse", type=Path, action="append", default=[], metavar="RESULT_JSON",
+                        help="take every side this earlier result of the same settings holds instead of running it "
+                        "(repeatable: sides measured in separate runs make one result)")
     parser.add_argument("--seed-result", type=Path, default=None,
                         help="reuse the seed-style side of an earlier result JSON of the same settings")
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
@@ -268,30 +302,45 @@ def main() -> None:
         return
 
     results = _run_children(args)
-    seed, ours, fp32 = results["seed"], results["sentiq"], results["sentiq-fp32"]
     summary = {
         "benchmark": "train_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]), "machine": ours["machine"],
-        "threads": ours["threads"], "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
-        "batch_size": args.batch_size, "epochs": args.epochs, "seed_style": seed, "sentiq": ours, "sentiq_fp32": fp32,
-        "speedup": ours["samples_per_s"] / seed["samples_per_s"],
-        "speedup_cpu": seed["cpu_s_per_sample"] / ours["cpu_s_per_sample"],
-        "speedup_fp32": fp32["samples_per_s"] / seed["samples_per_s"],
-        "speedup_fp32_cpu": seed["cpu_s_per_sample"] / fp32["cpu_s_per_sample"],
-        "accuracy_delta": ours["accuracy"] - seed["accuracy"],
-        "accuracy_delta_fp32": fp32["accuracy"] - seed["accuracy"],
+        "command": " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]),
+        "machine": next(iter(results.values()))["machine"], "threads": next(iter(results.values()))["threads"],
+        "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
+        "batch_size": args.batch_size, "epochs": args.epochs, "sentiq_set": _overrides(args.sentiq_set),
     }
+    for mode, key in SIDE_KEYS.items():
+        if mode in results:
+            summary[key] = results[mode]
+    summary.update(_ratios(results))
     out = args.out or RESULTS / f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{'':14}{'precision':>10}{'samples/s':>10}{'CPU ms/sample':>15}{'accuracy':>10}{'peak RSS MB':>13}")
     for mode, name in MODES.items():
-        row = results[mode]
-        print(f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
-              f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
-    print(f"speed-up (wall / CPU-s) x{summary['speedup']:.2f} / x{summary['speedup_cpu']:.2f} "
-          f"({ours['precision']}), x{summary['speedup_fp32']:.2f} / x{summary['speedup_fp32_cpu']:.2f} (fp32); "
-          f"accuracy {summary['accuracy_delta']:+.3f} / {summary['accuracy_delta_fp32']:+.3f}; wrote {out}")
+        if mode in results:
+            row = results[mode]
+            print(f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
+                  f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
+    for side, suffix in (("sentiq", ""), ("sentiq-fp32", "_fp32")):
+        if f"speedup{suffix}" in summary:
+            print(f"{MODES[side]}: speed-up x{summary['speedup' + suffix]:.2f} wall, x{summary['speedup' + suffix + '_cpu']:.2f} "
+                  f"CPU-s, accuracy {summary['accuracy_delta' + suffix]:+.3f} vs seed-style")
+    print(f"wrote {out}")
+
+
+def _ratios(results: dict) -> dict:
+    """Speed-ups (wall and CPU-seconds) and accuracy differences of each sentiq side over the seed side."""
+    if "seed" not in results:
+        return {}
+    seed, out = results["seed"], {}
+    for side, suffix in (("sentiq", ""), ("sentiq-fp32", "_fp32")):
+        if side in results:
+            ours = results[side]
+            out[f"speedup{suffix}"] = ours["samples_per_s"] / seed["samples_per_s"]
+            out[f"speedup{suffix}_cpu"] = seed["cpu_s_per_sample"] / ours["cpu_s_per_sample"]
+            out[f"accuracy_delta{suffix}"] = ours["accuracy"] - seed["accuracy"]
+    return out
 
 
 if __name__ == "__main__":
