@@ -291,3 +291,41 @@ def test_attention_kernels_benchmark_quick_mode_writes_well_formed_results(tiny_
     assert len(rows) == 2 * 3 * 2 * 2  # lengths x kernels x dropout x precision
     assert {row["kernel"] for row in rows} == {"sdpa", "eager", "auto"}
     assert all(row["cpu_ms_per_sample"] > 0 for row in rows)
+
+
+def test_train_speed_combines_sides_from_earlier_results_and_refuses_other_settings(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    root = Path(__file__).resolve().parents[1]
+    settings = {"data": "imdb", "model": "minilm", "max_length": 512, "batch_size": 16, "epochs": 1.0, "date": "d"}
+
+    def side(cpu_ms, precision):
+        return {"seconds": 10.0, "cpu_seconds": cpu_ms, "samples_per_s": 1000 / cpu_ms, "cpu_s_per_sample": cpu_ms / 1000,
+                "accuracy": 0.7, "precision": precision, "peak_rss_mb": 1.0, "train_rows": 1000,
+                "threads": torch.get_num_threads(), "machine": "test"}
+
+    (tmp_path / "seed.json").write_text(json.dumps(settings | {"seed_style": side(1000.0, "fp32")}))
+    (tmp_path / "ours.json").write_text(json.dumps(settings | {"seed_style": side(900.0, "fp32"),
+                                                               "sentiq": side(250.0, "bf16"),
+                                                               "sentiq_fp32": side(500.0, "fp32")}))
+    env = {**os.environ, "PYTHONPATH": str(root / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    base = [sys.executable, str(root / "benchmarks" / "train_speed.py"), "--data", "imdb", "--train-rows", "1000",
+            "--max-length", "512", "--batch-size", "16", "--work", str(tmp_path / "work")]
+    out = tmp_path / "combined.json"
+    proc = subprocess.run(base + ["--seed-result", str(tmp_path / "seed.json"), "--reuse", str(tmp_path / "ours.json"),
+                                  "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["seed_style"]["cpu_seconds"] == 1000.0  # --seed-result gives the seed side, not the reused file
+    assert result["speedup_cpu"] == 4.0 and result["speedup_fp32_cpu"] == 2.0
+
+    proc = subprocess.run(base[:-6] + ["--max-length", "256", "--batch-size", "16", "--work", str(tmp_path / "work"),
+                                       "--reuse", str(tmp_path / "ours.json")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode != 0 and "not a run of these settings" in proc.stderr + proc.stdout
