@@ -331,3 +331,23 @@ def test_train_speed_combines_sides_from_earlier_results_and_refuses_other_setti
                                        "--reuse", str(tmp_path / "ours.json")],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode != 0 and "not a run of these settings" in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_attention_kernels_benchmark_quick_mode_writes_well_formed_results(tiny_bert, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "result.json"
+    env = {**os.environ, "PYTHONPATH": str(root / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "attention_kernels.py"), "--quick", "--model",
+                           str(tiny_bert), "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 2 * 3 * 2 * 2  # lengths x kernels x dropout x precision
+    assert {row["kernel"] for row in rows} == {"sdpa", "eager", "auto"}
+    assert all(row["cpu_ms_per_sample"] > 0 for row in rows)

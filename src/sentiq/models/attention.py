@@ -3,13 +3,14 @@
 PyTorch's scaled-dot-product attention (sdpa) has no fused CPU kernel for attention dropout
 (with BERT's 0.1 it falls back to a math path), and its fused bfloat16 kernel is slower than
 plain matmuls on short sequences: under bfloat16 autocast a MiniLM training step of 256 tokens
-costs 311 ms/sample with sdpa and 239 with the eager computation (docs/benchmarks.md,
+costs 225 ms/sample with sdpa and 178 with the eager computation below (docs/benchmarks.md,
 "Training options"). So on the CPU, bfloat16 calls up to a measured length run the eager
-computation (the one transformers' BERT ships); float32 calls, long sequences and every call on
-a GPU run sdpa. Both compute the same function: only the kernel differs.
+computation (the one transformers' BERT ships, with its softmax output kept in bfloat16);
+float32 calls, long sequences and every call on a GPU run sdpa. Both compute the same function:
+only the kernel differs.
 
 Registered with transformers' attention and mask interfaces under :data:`AUTO`; the mask
-arrives in sdpa's boolean form and becomes an additive float mask for the eager path.
+arrives in sdpa's boolean form, which the eager path applies with ``masked_fill``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from torch import nn
 
 AUTO = "sentiq_auto"
 # bfloat16 calls up to these lengths take the eager path; measured on MiniLM training steps
-# (ms/sample, bf16): with dropout 0.1, eager 65 vs sdpa 84 at 128 tokens, 239 vs 311 at 256,
-# 1094 vs 1059 at 512; without dropout, eager 58 vs 81 at 128, 171 vs 160 at 256. In float32
-# sdpa is as fast or faster at every length.
+# (benchmarks/attention_kernels.py, ms/sample, bf16): with dropout 0.1, eager 65 vs sdpa 75 at
+# 128 tokens, 178 vs 225 at 256, 339 vs 414 at 384, and the same cost at 512; without dropout,
+# eager 58 vs sdpa 72 at 128, 137 vs 142 at 256 (a tie), 260 vs 230 at 384. In float32 sdpa is
+# as fast or faster at every length.
 EAGER_BF16_MAX_LENGTH = {"dropout": 384, "no_dropout": 192}
 
 
