@@ -239,6 +239,7 @@ def _run_children(args) -> dict:
 
 
 SIDE_KEYS = {"seed": "seed_style", "sentiq": "sentiq", "sentiq-fp32": "sentiq_fp32"}  # mode -> result JSON key
+COMPARED = (("sentiq", ""), ("sentiq-fp32", "_fp32"))  # sentiq sides and the suffix of their ratio keys
 
 
 def _previous_results(args) -> dict:
@@ -251,7 +252,7 @@ def _previous_results(args) -> dict:
     sources += [(path, tuple(SIDE_KEYS)) for path in args.reuse]
     same = {"data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
             "epochs": args.epochs}
-    found = {}
+    found, overrides = {}, _overrides(args.sentiq_set)
     for path, modes in sources:
         earlier = json.loads(path.read_text())
         differs = {k: (earlier.get(k), v) for k, v in same.items() if earlier.get(k) != v}
@@ -259,8 +260,8 @@ def _previous_results(args) -> dict:
             row = earlier.get(SIDE_KEYS[mode])
             if row is None or mode in found:  # the first source holding a side gives it
                 continue
-            if mode != "seed" and earlier.get("sentiq_set", {}) != _overrides(args.sentiq_set):
-                differs["sentiq_set"] = (earlier.get("sentiq_set"), _overrides(args.sentiq_set))
+            if mode != "seed" and earlier.get("sentiq_set", {}) != overrides:
+                differs["sentiq_set"] = (earlier.get("sentiq_set"), overrides)
             if row["train_rows"] > args.train_rows or row.get("threads") != _threads() or differs:
                 raise SystemExit(f"{path}: its {mode} side is not a run of these settings: {differs or 'rows/threads'}")
             found[mode] = row | {"from": f"{path.name} ({earlier['date']})"}
@@ -322,7 +323,7 @@ def main() -> None:
             row = results[mode]
             print(f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
                   f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
-    for side, suffix in (("sentiq", ""), ("sentiq-fp32", "_fp32")):
+    for side, suffix in COMPARED:
         if f"speedup{suffix}" in summary:
             print(f"{MODES[side]}: speed-up x{summary['speedup' + suffix]:.2f} wall, x{summary['speedup' + suffix + '_cpu']:.2f} "
                   f"CPU-s, accuracy {summary['accuracy_delta' + suffix]:+.3f} vs seed-style")
@@ -334,7 +335,7 @@ def _ratios(results: dict) -> dict:
     if "seed" not in results:
         return {}
     seed, out = results["seed"], {}
-    for side, suffix in (("sentiq", ""), ("sentiq-fp32", "_fp32")):
+    for side, suffix in COMPARED:
         if side in results:
             ours = results[side]
             out[f"speedup{suffix}"] = ours["samples_per_s"] / seed["samples_per_s"]

@@ -3,6 +3,8 @@ tokenized-split cache each train, and a model trained with them reloads with the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,19 @@ from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16
 from sentiq.training import finetune
 from sentiq.training.finetune import fine_tune, training_arguments
 
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
 TEXTS = ["great wonderful film", "awful boring plot", "the movie was so dull", "i really enjoyed this show"]
+
+
+def _run_python(*argv: str, timeout: int = 600, **env_extra: str):
+    """``python argv...`` in a subprocess with this checkout's ``src`` importable."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""), **env_extra}
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def _train(tiny_bert, tmp_path, **options) -> TransformerClassifier:
@@ -169,17 +183,10 @@ def test_torch_compile_trains_and_reloads_with_the_same_predictions(tiny_bert, t
 @pytest.mark.parametrize("script", ["train_speed.py", "train_options.py"])
 def test_training_benchmarks_quick_mode_writes_well_formed_results(tiny_bert, toy_csv, tmp_path, script):
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
     out = tmp_path / "result.json"
-    env = {**os.environ, "PYTHONPATH": str(root / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, str(root / "benchmarks" / script), "--quick", "--model", str(tiny_bert),
-                           "--data", str(toy_csv), "--max-length", "32", "--work", str(tmp_path / "work"),
-                           "--out", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    proc = _run_python(str(BENCHMARKS / script), "--quick", "--model", str(tiny_bert), "--data", str(toy_csv),
+                       "--max-length", "32", "--work", str(tmp_path / "work"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     if script == "train_speed.py":
@@ -269,15 +276,9 @@ with keep_freed_memory(sys.argv[1] == "keep") as applied:
 
 def _embedding_step_page_faults(mode: str) -> tuple[bool, float]:
     """Page faults per training step of an embedding layer, in a fresh process (the heap's state decides)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", _EMBEDDING_STEPS, mode], capture_output=True, text=True, env=env,
-                         timeout=120, check=True).stdout.split()
+    proc = _run_python("-c", _EMBEDDING_STEPS, mode, timeout=120, OMP_NUM_THREADS="1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout.split()
     return out[0] == "True", float(out[1])
 
 
@@ -297,14 +298,7 @@ def test_keep_freed_memory_stops_each_step_faulting_the_embedding_gradient_in_ag
 
 def test_train_speed_combines_sides_from_earlier_results_and_refuses_other_settings(tmp_path):
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    import torch
-
-    root = Path(__file__).resolve().parents[1]
     settings = {"data": "imdb", "model": "minilm", "max_length": 512, "batch_size": 16, "epochs": 1.0, "date": "d"}
 
     def side(cpu_ms, precision):
@@ -316,36 +310,28 @@ def test_train_speed_combines_sides_from_earlier_results_and_refuses_other_setti
     (tmp_path / "ours.json").write_text(json.dumps(settings | {"seed_style": side(900.0, "fp32"),
                                                                "sentiq": side(250.0, "bf16"),
                                                                "sentiq_fp32": side(500.0, "fp32")}))
-    env = {**os.environ, "PYTHONPATH": str(root / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    base = [sys.executable, str(root / "benchmarks" / "train_speed.py"), "--data", "imdb", "--train-rows", "1000",
-            "--max-length", "512", "--batch-size", "16", "--work", str(tmp_path / "work")]
+    common = ["--data", "imdb", "--train-rows", "1000", "--batch-size", "16", "--work", str(tmp_path / "work")]
     out = tmp_path / "combined.json"
-    proc = subprocess.run(base + ["--seed-result", str(tmp_path / "seed.json"), "--reuse", str(tmp_path / "ours.json"),
-                                  "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    proc = _run_python(str(BENCHMARKS / "train_speed.py"), *common, "--max-length", "512",
+                       "--seed-result", str(tmp_path / "seed.json"), "--reuse", str(tmp_path / "ours.json"),
+                       "--out", str(out), timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["seed_style"]["cpu_seconds"] == 1000.0  # --seed-result gives the seed side, not the reused file
     assert result["speedup_cpu"] == 4.0 and result["speedup_fp32_cpu"] == 2.0
 
-    proc = subprocess.run(base[:-6] + ["--max-length", "256", "--batch-size", "16", "--work", str(tmp_path / "work"),
-                                       "--reuse", str(tmp_path / "ours.json")],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = _run_python(str(BENCHMARKS / "train_speed.py"), *common, "--max-length", "256",
+                       "--reuse", str(tmp_path / "ours.json"), timeout=120)
     assert proc.returncode != 0 and "not a run of these settings" in proc.stderr + proc.stdout
 
 
 @pytest.mark.slow
 def test_attention_kernels_benchmark_quick_mode_writes_well_formed_results(tiny_bert, tmp_path):
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
     out = tmp_path / "result.json"
-    env = {**os.environ, "PYTHONPATH": str(root / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "attention_kernels.py"), "--quick", "--model",
-                           str(tiny_bert), "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    proc = _run_python(str(BENCHMARKS / "attention_kernels.py"), "--quick", "--model", str(tiny_bert), "--out", str(out),
+                       timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 2 * 3 * 2 * 2  # lengths x kernels x dropout x precision

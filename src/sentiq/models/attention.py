@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 AUTO = "sentiq_auto"
 # bfloat16 calls up to these lengths take the eager path; measured on MiniLM training steps
@@ -52,8 +53,6 @@ def eager_attention(module: nn.Module, query, key, value, attention_mask, *, sca
 
 def auto_attention(module: nn.Module, query, key, value, attention_mask, **kwargs):
     """The attention function registered as :data:`AUTO`."""
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     if use_eager(query, kwargs.get("dropout", 0.0) if module.training else 0.0):
         return eager_attention(module, query, key, value, attention_mask, **kwargs)
     return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
