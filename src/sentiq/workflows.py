@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,19 +16,20 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from sentiq.config import DataConfig, EvaluationConfig, SentiqConfig, TrackingConfig, save_config
+from sentiq.config import DataConfig, EvaluationConfig, SentiqConfig, TrackingConfig
 from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
 from sentiq.errors import ConfigError, DataError
 from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.evaluation.trust import trust_sections
 from sentiq.models import Manifest
+from sentiq.models.directory import work_dir_for
 from sentiq.preprocess import Profile, get_profile
 from sentiq.preprocess.language import detect_language
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
-_HEADLINE = ("accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece")
 
 
 @dataclass
@@ -43,30 +43,13 @@ class TrainResult:
 def _profile_for(config: SentiqConfig, default: str) -> Profile:
     from sentiq.models import model_type
 
-    if getattr(model_type(config.approach), "owns_preprocessing", False):
+    if model_type(config.approach).capabilities.own_preprocessing:
         return get_profile("none")  # an ensemble's members clean text their own way
     return get_profile(default if config.preprocess == "auto" else config.preprocess)
 
 
 def _preprocessed(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     return frame.assign(text=profile.apply(frame["text"].tolist()))
-
-
-def augmented_training_split(train: pd.DataFrame, config: SentiqConfig) -> pd.DataFrame:
-    """The raw training split plus ``training.augment``'s new rows (validation and test never come here)."""
-    from sentiq.data.augment import augment_frame
-
-    aug = config.training.augment
-    if not aug.ops:
-        return train
-    out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.training_seed)
-    log.info("augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train), len(out) - len(train))
-    return out
-
-
-def work_dir_for(output_dir: Path) -> Path:
-    """Checkpoints live beside the output until the run completes (so a crash can resume)."""
-    return output_dir.with_name(output_dir.name + ".partial")
 
 
 def train(
@@ -98,14 +81,14 @@ def train(
 
 def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
            progress: ProgressFn | None) -> TrainResult:
+    from sentiq.data.augment import augmented_training_split
     from sentiq.models import model_type
     from sentiq.models.cache import feature_cache
+    from sentiq.models.directory import check_output, manifest_for
     from sentiq.training import fit_model
-    from sentiq.training.callbacks import final_collapse_warning
+    from sentiq.training.output import write_trained_model
 
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    output_dir = check_output(output_dir, overwrite=overwrite)
     loaded, splits = load_splits(config)
     data_report = build_report(loaded, splits)
     profile = _profile_for(config, loaded.default_preprocess)
@@ -116,99 +99,19 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
 
     model = model_type(config.approach).from_config(config, labels, language=loaded.language)
-    work_dir = work_dir_for(output_dir)
     with feature_cache():
-        result = fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
-        raw_proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
-                                        progress=progress)
-        temperature = _fit_temperature(model, val_df, labels, config)
-
-    from sentiq.evaluation import write_report
-    from sentiq.evaluation.calibration import apply_temperature
-    from sentiq.inference import Predictor
-
-    warnings = data_report.warnings + result.warnings
-    manifest = Manifest(
-        approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
-        max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
-        window=dict(getattr(model, "window_options", None) or {}),
-        base_model=getattr(model, "base_model", None), config=config.to_dict(), temperature=temperature,
-    )
-    proba = apply_temperature(raw_proba, temperature)
-    y_test = labels.encode(test_df["label"].tolist())
-    extras = trust_sections(Predictor(model, manifest, batch_size=config.training.eval_batch_size), splits.test,
-                            y_test, proba, config.evaluation, length_unit="chars" if loaded.language == "zh" else "words",
-                            progress=progress)
-    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
-        model.save(tmp)
-        metrics = write_report(
-            tmp / "report", texts=test_df["text"].tolist(), y_true=y_test,
-            proba=proba, labels=list(labels), history=result.history, title=f"{config.name}: test split",
-            context={"approach": config.approach, "model": getattr(model, "base_model", None) or "-",
-                     "data": config.data.source, "split": "test", "preprocess": profile.name,
-                     "train rows": len(splits.train), "steps": result.global_step,
-                     **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train)
-                        else {}),
-                     "temperature": "none" if temperature is None else round(temperature, 4)},
-            length_unit="chars" if loaded.language == "zh" else "words",
-            uncalibrated_proba=raw_proba if temperature is not None else None, temperature=temperature, **extras,
-        )
-        _write_run_files(tmp, config, data_report, result.history)
-        final = final_collapse_warning(metrics, threshold=config.training.collapse_threshold)
-        if final:
-            log.warning(final)
-            warnings.append(final)
-        manifest.metrics = {k: metrics.get(k) for k in _HEADLINE}
-        if temperature is not None:
-            from sentiq.evaluation.metrics import expected_calibration_error
-
-            manifest.metrics["ece_uncalibrated"] = expected_calibration_error(y_test, raw_proba)
-        manifest.warnings = warnings
-        manifest.save(tmp)
-    if not keep_checkpoints:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    return TrainResult(output_dir, metrics, data_report, warnings)
-
-
-def _fit_temperature(model, val_df: pd.DataFrame, labels: LabelSet, config: SentiqConfig) -> float | None:
-    """Temperature scaling on the validation split, when there is one and calibration is on."""
-    if not config.evaluation.calibrate or val_df.empty:
-        return None
-    from sentiq.evaluation.calibration import fit_temperature
-
-    raw = model.predict_proba(val_df["text"].tolist(), batch_size=config.training.eval_batch_size)
-    return fit_temperature(labels.encode(val_df["label"].tolist()), raw)
-
-
-def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
-                   fairness: bool | None = None, important: bool | None = None,
-                   progress: ProgressFn | None = None) -> dict:
-    """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
-
-    ``settings`` is an :class:`~sentiq.config.EvaluationConfig`; ``fairness``/``important``
-    override its switches. A part that cannot run here (no templates for the language) is
-    left out with a log line, never failing the report.
-    """
-    from sentiq.evaluation.slices import slice_masks, slice_metrics
-
-    texts = frame["text"].tolist()
-    missing = [c for c in settings.slice_columns if c not in frame.columns]
-    if missing:
-        log.warning("slice columns %s are not in the data; those slices are left out", missing)
-    masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
-                        columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
-    out: dict = {"slices": slice_metrics(masks, y_true, proba, predictor.labels)}
-    if settings.fairness if fairness is None else fairness:
-        try:
-            out["fairness"] = fairness_check(predictor, templates=settings.fairness_templates)
-        except ConfigError as exc:
-            log.info("fairness check skipped: %s", exc)
-    n_words = settings.important_words if important is None else (settings.important_words or 40) * bool(important)
-    if n_words:
-        from sentiq.explain import important_words
-
-        out["important_words"] = important_words(predictor, texts, sample=n_words, progress=progress)
-    return out
+        result = fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
+                           progress=progress)
+    manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
+                            command=f"sentiq train --config {output_dir}/config.yaml --output {output_dir}")
+    context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
+               "split": "test", "preprocess": profile.name, "train rows": len(splits.train),
+               **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}
+    written = write_trained_model(output_dir, model=model, manifest=manifest, config=config, val_df=val_df,
+                                  test_df=test_df, raw_test=splits.test, fit=result, data_report=data_report,
+                                  title=f"{config.name}: test split", context=context, overwrite=overwrite,
+                                  keep_work_dir=keep_checkpoints, progress=progress)
+    return TrainResult(output_dir, written.metrics, data_report, written.warnings)
 
 
 def fairness_check(model, *, templates: str | Path | dict | None = None, language: str | None = None) -> dict:
@@ -277,12 +180,6 @@ def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, p
                          context={"data": config.data.source, "seed": config.seed, "train rows": len(splits.train),
                                   "test rows": len(splits.test)})
     return rows
-
-
-def _write_run_files(directory: Path, config: SentiqConfig, data_report: DataReport, history: list[dict]) -> None:
-    save_config(config, directory / "config.yaml")
-    atomic_write_text(directory / "data_report.json", json.dumps(data_report.to_dict(), indent=2, ensure_ascii=False))
-    atomic_write_text(directory / "history.json", json.dumps(history, indent=2))
 
 
 def _slug(text: str) -> str:
@@ -471,21 +368,21 @@ def route(
     share one label set. Texts in a language without a member go to ``fallback`` (default:
     ``en`` when present, else the first member). The members are copied inside.
     """
+    from sentiq.models.directory import check_output, manifest_for, write_model_directory
     from sentiq.models.routed import RoutedClassifier
 
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    output_dir = check_output(output_dir, overwrite=overwrite)
     model = RoutedClassifier.from_directories(models, fallback=fallback)
     members = {lang: p.manifest for lang, p in model.members.items()}
-    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
-        model.save(tmp)
-        Manifest(
-            approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
-            config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
-            metrics={lang: m.metrics for lang, m in members.items()},
-            warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
-        ).save(tmp)
+    routes = " ".join(f"--model {lang}={path}" for lang, path in models.items())
+    manifest = manifest_for(
+        model, preprocess=get_profile("none").spec(), language="multi",
+        config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
+        metrics={lang: m.metrics for lang, m in members.items()},
+        warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
+        command=f"sentiq route {routes} --fallback {model.fallback} --output {output_dir}",
+    )
+    write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite)
     return output_dir
 
 
