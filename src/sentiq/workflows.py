@@ -67,8 +67,10 @@ def train(
     ``<output_dir>.partial`` (checkpoints for ``resume=True``). The run is recorded as
     ``config.tracking`` says (a run folder under ``runs/`` by default).
     """
+    from sentiq.config import warn_ignored_settings
     from sentiq.tracking import tracked_run
 
+    warn_ignored_settings(config, [config.approach])
     with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         result = _train(config, output_dir, overwrite=overwrite, resume=resume,
@@ -89,6 +91,10 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     from sentiq.training.output import write_trained_model
 
     output_dir = check_output(output_dir, overwrite=overwrite)
+    if model_type(config.approach).capabilities.train == "loop":
+        from sentiq.models.resolve import check_model_available
+
+        check_model_available(config.model)  # a misspelt model fails before the data is read
     loaded, splits = load_splits(config)
     data_report = build_report(loaded, splits)
     profile = _profile_for(config, loaded.default_preprocess)
@@ -142,8 +148,10 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
     ``comparison.html`` sit beside them. Nothing appears at ``output_dir`` unless all succeed.
     One run is recorded (metrics keyed ``<approach>.<metric>``), not one per approach.
     """
+    from sentiq.config import warn_ignored_settings
     from sentiq.tracking import tracked_run
 
+    warn_ignored_settings(config, list(config.compare.approaches))
     with tracked_run("compare", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         rows = _compare(config, output_dir, overwrite=overwrite, progress=progress)

@@ -208,7 +208,7 @@ def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
     base = Manifest.load(teacher_dir).config
     if path is not None:
         base = _merged(base, _read_mapping(Path(path)))
-    return build_config(apply_overrides(base, overrides or []))
+    return build_config(apply_overrides(base, overrides or []), recorded=True)
 
 
 def _merged(base: dict, update: dict) -> dict:
