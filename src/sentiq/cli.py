@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sentiq.errors import SentiqError
+from sentiq.errors import SentiqError, UsageError
 
 app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -95,7 +95,7 @@ def _parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
         return None
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(p) != 2 for p in pairs):
-        raise SentiqError("--label-map must look like 0=negative,1=positive")
+        raise UsageError("--label-map must look like 0=negative,1=positive")
     return {k.strip(): v.strip() for k, v in pairs}
 
 
@@ -236,7 +236,7 @@ def evaluate(
 
     if behaviour is not None:
         if data is not None:
-            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+            raise UsageError("give --data or --behaviour, not both (run evaluate twice for both)")
         _evaluate_behaviour(model_dir, behaviour, report)
         return
 
@@ -282,9 +282,9 @@ def route_cmd(
     for item in model:
         lang, sep, path = item.partition("=")
         if not sep or not lang.strip() or not path.strip():
-            raise SentiqError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
+            raise UsageError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
         if lang.strip() in routes:
-            raise SentiqError(f"--model gives language {lang.strip()!r} twice")
+            raise UsageError(f"--model gives language {lang.strip()!r} twice")
         routes[lang.strip()] = path.strip()
     from sentiq.models import Manifest
 
@@ -308,7 +308,7 @@ def predict(
     from sentiq.workflows import predict_to_file, read_texts
 
     if bool(texts) == bool(input):
-        raise SentiqError("give texts as arguments or --input FILE (one of the two)")
+        raise UsageError("give texts as arguments or --input FILE (one of the two)")
     items = list(texts) if texts else read_texts(input, text_column=text_column)
     predictor = Predictor.load(model_dir)
     if output:
