@@ -81,7 +81,9 @@ def _metrics_table(metrics: dict, title: str) -> Table:
     table = Table(title=title)
     for column in ("metric", "value"):
         table.add_column(column)
-    for key in ("n", "accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece"):
+    from sentiq.models.directory import HEADLINE_METRICS
+
+    for key in ("n", *HEADLINE_METRICS):
         value = metrics.get(key)
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))

@@ -109,7 +109,7 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
         result = fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
                            progress=progress)
     manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
-                            command=f"sentiq train --config {output_dir}/config.yaml --output {output_dir}")
+                            command=f"sentiq train --config config.yaml --output {output_dir}")
     context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
                "split": "test", "preprocess": profile.name, "train rows": len(splits.train),
                **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}

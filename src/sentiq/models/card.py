@@ -55,7 +55,7 @@ def front_matter(manifest) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "language": _languages(manifest),
         # The weights' terms follow the base model's and the training data's licenses: sentiq cannot know them.
-        "license": "other",
+        "license": "unknown",  # set it before uploading
         "library_name": "sentiq",
         "pipeline_tag": "text-classification",
         "tags": ["sentiment-analysis", "sentiq", f"sentiq-{manifest.approach}"],
@@ -70,14 +70,15 @@ def front_matter(manifest) -> dict[str, Any]:
             "name": config.get("name") or "sentiq-model",
             "results": [{
                 "task": {"type": "text-classification", "name": "Sentiment analysis"},
-                "dataset": {"name": source or "unknown", "type": dataset or source or "unknown", "split": "test"},
+                "dataset": {"name": source or "unknown", "type": dataset or "custom", "split": "test"},
                 "metrics": [{"type": _METRIC_TYPES[k], "value": round(float(v), 6), "name": _METRIC_NAMES[k]}
                             for k, v in scores.items()],
             }],
         }]
-    meta["sentiq"] = {"approach": manifest.approach, "labels": list(manifest.labels),
-                      "preprocess": dict(manifest.preprocess), "max_length": manifest.max_length,
-                      "temperature": manifest.temperature, "format_version": manifest.format_version}
+    block = {"approach": manifest.approach, "labels": list(manifest.labels), "preprocess": dict(manifest.preprocess),
+             "max_length": manifest.max_length, "truncation": manifest.truncation,
+             "temperature": manifest.temperature, "format_version": manifest.format_version}
+    meta["sentiq"] = {k: v for k, v in block.items() if v is not None}
     return meta
 
 
@@ -101,6 +102,8 @@ def render_card(manifest) -> str:
         f"- Measured on the test split of `{source}` only; other domains (other products, platforms, eras) "
         "score lower. Evaluate on your own labelled sample first (`sentiq evaluate`).",
         "- Predicts only the labels above: no neutral class unless it is one, no sarcasm or aspect detection.",
+        "- `license: unknown`: the weights inherit the base model's and the training data's terms; set the license "
+        "in the front matter before publishing.",
     ]
     if manifest.max_length:
         lines.append(f"- Sees at most {manifest.max_length} tokens per window"
@@ -117,7 +120,8 @@ def render_card(manifest) -> str:
         "```", "", "```bash", "sentiq predict path/to/this/folder \"What a wonderful film!\"", "```",
     ]
     if manifest.command:
-        lines += ["", "## How it was made", "", "```bash", manifest.command, "```"]
+        lines += ["", "## How it was made", "", "Rerun it with this folder's `config.yaml` (where the command has one):",
+                  "", "```bash", manifest.command, "```"]
     lines += ["", "`sentiq.json` holds the full manifest (labels, preprocessing, training config, versions).",
               f"Created {manifest.created}; library versions: {json.dumps(manifest.versions)}.", ""]
     return "\n".join(lines)

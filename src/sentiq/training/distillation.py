@@ -328,8 +328,7 @@ def distill(
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
     manifest = manifest_for(student, preprocess=dict(teacher.manifest.preprocess), language=teacher.manifest.language,
                             config=config.to_dict(),
-                            command=f"sentiq distill --teacher {teacher_dir} --config {output_dir}/config.yaml "
-                                    f"--output {output_dir}")
+                            command=f"sentiq distill --teacher {teacher_dir} --config config.yaml --output {output_dir}")
     context = {"approach": "finetune (distilled)", "model": described, "teacher": str(teacher_dir),
                "data": config.data.source, "split": "test", "preprocess": teacher.profile.name,
                "train rows": len(splits.train), "extra texts": len(extra),
