@@ -118,6 +118,11 @@ def test_contract(kind, kinds, tmp_path):
     assert isinstance(model, SentimentModel) and type(model) is model_type(manifest.approach)
     assert set(model.manifest_fields()) <= set(Manifest.__dataclass_fields__)
     assert model.labels.names == tuple(manifest.labels) == ("negative", "positive")
+    declared = model.capabilities
+    assert (manifest.max_length is not None) == declared.encoder or kind == "hybrid"  # hybrid: only with embedding
+    assert (manifest.truncation is not None) == declared.windows
+    assert (predictor.languages(TEXTS)[0] is not None) == declared.languages
+    assert predictor.backend == (declared.backend or manifest.approach)
 
     # save -> load gives identical probabilities; loading reads the manifest, never the training config
     proba = predictor.predict_proba(TEXTS)
