@@ -20,7 +20,7 @@ import pandas as pd
 from sentiq.config import DataConfig, EvaluationConfig, SentiqConfig, TrackingConfig, save_config
 from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
 from sentiq.errors import ConfigError, DataError
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.preprocess import Profile, get_profile
@@ -500,9 +500,9 @@ def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
         except UnicodeDecodeError as exc:
             raise DataError(f"{path} is not valid UTF-8 text (byte {exc.start})") from None
         return [line for line in lines if line.strip()]
-    from sentiq.data.sources import _read_file
+    from sentiq.data.sources import read_table
 
-    frame = _read_file(path)
+    frame = read_table(path)
     if text_column not in frame.columns:
         raise DataError(f"{path} has no column {text_column!r}; columns are {list(frame.columns)}")
     return frame[text_column].astype(str).tolist()

@@ -93,7 +93,7 @@ def data_dir() -> Path | None:
     return None
 
 
-def _read_file(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
+def read_table(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
@@ -193,7 +193,7 @@ def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
 def _read_builtin(spec: BuiltinDataset, allow_hub: bool) -> dict[str, pd.DataFrame]:
     paths = {split: _builtin_path(spec, split) for split in spec.splits}
     if paths["train"] is not None:
-        return {split: _read_file(p, **spec.read_options) for split, p in paths.items() if p is not None}
+        return {split: read_table(p, **spec.read_options) for split, p in paths.items() if p is not None}
     if allow_hub:
         log.info("dataset %s not found on disk; loading %s from the hub", spec.name, spec.hub_id)
         return _load_from_hub(spec)
@@ -234,11 +234,11 @@ def load_data(
         if not path.exists():
             known = ", ".join(BUILTINS)
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
-        raw_frames = {"train": _read_file(path, encoding=encoding)}
+        raw_frames = {"train": read_table(path, encoding=encoding)}
         text_column = text_column or "text"
         label_column = label_column or "label"
     if test_source:
-        raw_frames["test"] = _read_file(Path(test_source), encoding=encoding)
+        raw_frames["test"] = read_table(Path(test_source), encoding=encoding)
 
     frames, dropped_empty, dropped_label = {}, 0, 0
     for split, raw in raw_frames.items():
@@ -270,7 +270,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
     root = data_dir()
     found = next((root / rel for rel in spec.unlabeled if root is not None and (root / rel).is_file()), None)
     if found is not None:
-        frame = _read_file(found, **spec.read_options)
+        frame = read_table(found, **spec.read_options)
     else:  # no dedicated unlabeled file: the training texts, labels ignored (never the official test split)
         frame = _read_builtin(spec, allow_hub=False)["train"]
     return _text_column(frame, text_column or spec.text_column, spec.name)
@@ -302,7 +302,7 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
                 raise DataError(f"{path} is not valid {encoding or 'utf-8'} text (byte {exc.start}); "
                                 "set the encoding") from None
         else:
-            texts = _text_column(_read_file(path, encoding=encoding), text_column or "text", str(path))
+            texts = _text_column(read_table(path, encoding=encoding), text_column or "text", str(path))
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:

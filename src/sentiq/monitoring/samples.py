@@ -115,9 +115,9 @@ def _read_text_file(path: Path, text_column: str, label_column: str) -> tuple[li
         from sentiq.workflows import read_texts
 
         return read_texts(path), None
-    from sentiq.data.sources import _read_file
+    from sentiq.data.sources import read_table
 
-    frame = _read_file(path)
+    frame = read_table(path)
     if text_column not in frame.columns:
         raise DataError(f"{path} has no column {text_column!r}; columns are {list(map(str, frame.columns))} "
                         "(pass --text-column)")
