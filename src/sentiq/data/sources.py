@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sentiq.data.files import read_table, read_texts
 from sentiq.errors import DataError, UnknownLabelError
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SENTIQ_DATA_DIR"
-_READABLE = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 
 
 @dataclass(frozen=True)
@@ -91,31 +91,6 @@ def data_dir() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
-
-
-def read_table(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in _READABLE:
-        raise DataError(f"cannot read {path}: expected one of {sorted(_READABLE)}")
-    enc = encoding or options.pop("encoding", None) or "utf-8"
-    options.pop("encoding", None)
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in {".jsonl", ".json"}:
-            with path.open(encoding=enc, errors="strict") as handle:
-                return pd.read_json(handle, lines=suffix == ".jsonl" or None)
-        sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(path, sep=sep, encoding=enc, encoding_errors="strict",
-                           dtype=str, keep_default_na=False, **options)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
-        ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
 
 
 def _normalise_raw_label(value) -> str | None:
@@ -295,14 +270,8 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
         path = Path(source)
         if not path.is_file():
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(BUILTINS)})")
-        if path.suffix.lower() in {".txt", ""}:
-            try:
-                texts = [line for line in path.read_text(encoding=encoding or "utf-8").splitlines() if line.strip()]
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path} is not valid {encoding or 'utf-8'} text (byte {exc.start}); "
-                                "set the encoding") from None
-        else:
-            texts = _text_column(read_table(path, encoding=encoding), text_column or "text", str(path))
+        texts = read_texts(path, text_column=text_column or "text", encoding=encoding,
+                           column_hint="(set the text column)", encoding_hint="set the encoding")
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:

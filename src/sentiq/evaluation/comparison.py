@@ -7,10 +7,10 @@ import json
 from html import escape
 from pathlib import Path
 
+from sentiq.atomic import atomic_write_text
 from sentiq.evaluation.html import CSS, context_table, fmt
 from sentiq.evaluation.plots import new_figure, png_base64
 from sentiq.evaluation.report import jsonable
-from sentiq.atomic import atomic_write_text
 
 COLUMNS = ("approach", "accuracy", "macro_f1", "roc_auc", "train_seconds", "predict_texts_per_s")
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import plots
 from sentiq.evaluation.buckets import length_buckets, text_lengths
-from sentiq.evaluation.html import render_html
 from sentiq.evaluation.calibration import calibration_summary
+from sentiq.evaluation.html import render_html
 from sentiq.evaluation.metrics import check_inputs, compute_metrics
 from sentiq.evaluation.slices import slice_masks, slice_metrics
-from sentiq.atomic import atomic_directory, atomic_write_text
 
 __all__ = ["length_buckets", "most_confident_errors", "write_report"]
 

@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from sentiq.errors import ConfigError, DataError, ExportError, ModelError
 from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.data import evaluation_frame
+from sentiq.errors import ConfigError, DataError, ExportError, ModelError
 from sentiq.models import Manifest, token_batches
 from sentiq.models.manifest import library_versions
 from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
@@ -126,8 +127,6 @@ def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, 
     """At most ``rows`` labelled rows (a seeded sample) for the accuracy check, or None."""
     if data is not None and data.lower() == "none":
         return None
-    from sentiq.workflows import evaluation_frame
-
     try:
         frame, _ = evaluation_frame(manifest, data, split, **columns)
     except (ConfigError, DataError) as exc:
