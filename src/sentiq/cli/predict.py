@@ -66,7 +66,7 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
 ) -> None:
     """Which words made the model predict what it did: coloured text and a table of word weights."""
-    from sentiq.explain import explain as run_explain
+    from sentiq.explanations import explain as run_explain
 
     explanation = run_explain(model_dir, text, method=method, target=target)
     if as_json:

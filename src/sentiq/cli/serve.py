@@ -23,7 +23,6 @@ def serve(
 
     Every other setting is an environment variable (SENTIQ_API_KEY, SENTIQ_MAX_TEXTS, ...; see the README).
     """
-    from sentiq.serving import ServeSettings, run
+    from sentiq.workflows import serve as run_serve
 
-    run(ServeSettings.from_env(model_dir=model_dir, host=host, port=port, workers=workers, batching=batching,
-                               request_log=request_log))
+    run_serve(model_dir, host=host, port=port, workers=workers, batching=batching, request_log=request_log)

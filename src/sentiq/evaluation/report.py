@@ -92,8 +92,8 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     with ``uncalibrated_proba`` and ``temperature`` the report compares calibration before and
     after temperature scaling. ``slices`` (rows of :func:`~sentiq.evaluation.slices.slice_metrics`)
     default to the built-in slices of ``texts``; ``fairness`` (a
-    :func:`~sentiq.evaluation.fairness.fairness_check` result) and ``important_words`` (from
-    :func:`sentiq.explain.important_words`) add their sections when given.
+    :func:`~sentiq.evaluation.fairness.template_fairness_check` result) and ``important_words`` (from
+    :func:`sentiq.explanations.important_words`) add their sections when given.
 
     The directory is built under a temporary sibling name and renamed into place, so
     a failure leaves the previous ``out_dir`` (or none) and no partial report. An

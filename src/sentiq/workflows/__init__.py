@@ -12,6 +12,7 @@ module             functions
 ``evaluate``       :func:`evaluate`, :func:`evaluate_behaviour`
 ``calibrate``      :func:`calibrate`
 ``route``          :func:`route`
+``serve``          :func:`serve`
 ``predict``        :func:`predict_to_file`
 ``inspect``        :func:`inspect_data`
 ``trust``          :func:`trust_sections`, :func:`fairness_check` (report sections train and evaluate share)
@@ -27,9 +28,10 @@ from sentiq.workflows.evaluate import BehaviourResult, evaluate, evaluate_behavi
 from sentiq.workflows.inspect import inspect_data
 from sentiq.workflows.predict import predict_to_file
 from sentiq.workflows.route import route
+from sentiq.workflows.serve import serve
 from sentiq.workflows.train import TrainResult, augmented_training_split, train, work_dir_for
 from sentiq.workflows.trust import fairness_check, trust_sections
 
 __all__ = ["BehaviourResult", "ProgressFn", "TrainResult", "augmented_training_split", "calibrate", "compare",
            "evaluate", "evaluate_behaviour", "evaluation_frame", "fairness_check", "inspect_data",
-           "predict_to_file", "read_texts", "route", "train", "trust_sections", "work_dir_for"]
+           "predict_to_file", "read_texts", "route", "serve", "train", "trust_sections", "work_dir_for"]

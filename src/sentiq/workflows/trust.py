@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from sentiq.errors import ConfigError
-from sentiq.evaluation.fairness import fairness_check as run_fairness_check
+from sentiq.evaluation.fairness import template_fairness_check
 from sentiq.evaluation.slices import slice_masks, slice_metrics
-from sentiq.explain import important_words
+from sentiq.explanations import important_words
 from sentiq.inference import Predictor
 from sentiq.workflows.common import ProgressFn
 
@@ -47,5 +47,5 @@ def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, l
 def fairness_check(model, *, templates: str | Path | dict | None = None, language: str | None = None) -> dict:
     """The template fairness check for a model directory or Predictor (see :mod:`sentiq.evaluation.fairness`)."""
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
-    return run_fairness_check(predictor.predict_proba, predictor.labels, templates=templates,
-                              language=language or predictor.manifest.language)
+    return template_fairness_check(predictor.predict_proba, predictor.labels, templates=templates,
+                                   language=language or predictor.manifest.language)
