@@ -23,8 +23,8 @@ def predict(
     text_column: str = typer.Option("text", help="Text column of a table input."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
-    from sentiq.inference import Predictor
     from sentiq.data import read_texts
+    from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file
 
     if bool(texts) == bool(input):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sentiq import training  # training.fit_model looked up per call: tests and users may wrap it
 from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import SentiqConfig, save_config
 from sentiq.data import DataReport, build_report, load_splits
@@ -23,7 +24,6 @@ from sentiq.labels import LabelSet
 from sentiq.models import Manifest, model_type
 from sentiq.models.cache import feature_cache
 from sentiq.tracking import tracked_run
-from sentiq.training import fit_model
 from sentiq.workflows.common import HEADLINE_METRICS, ProgressFn, preprocessed, profile_for
 from sentiq.workflows.trust import trust_sections
 
@@ -97,7 +97,7 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     model = model_type(config.approach).from_config(config, labels, language=loaded.language)
     work_dir = work_dir_for(output_dir)
     with feature_cache():
-        result = fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
+        result = training.fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
         raw_proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
                                         progress=progress)
         temperature = _fit_temperature(model, val_df, labels, config)
