@@ -149,7 +149,7 @@ def test_contract(kind, kinds, tmp_path):
     np.testing.assert_allclose(raw, model.predict_proba(texts), atol=1e-6)
 
     # explanations run with the declared method
-    from sentiq.explain import explain
+    from sentiq.explanations import explain
 
     explained = explain(predictor, TEXTS[0])
     assert explained.method == model.capabilities.explain

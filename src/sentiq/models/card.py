@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 
 CARD_NAME = "README.md"
 # sentiq's aliases and built-in datasets under their hub names (the hub validates these fields).

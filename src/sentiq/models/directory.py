@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sentiq.errors import ConfigError
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.models.base import SentimentModel
 from sentiq.models.card import write_model_card
 from sentiq.models.manifest import Manifest

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,94 @@
+"""``train``: data -> split -> preprocess -> fit -> calibrate -> report -> one model directory
+(written by :func:`sentiq.training.output.write_trained_model`, which ``distill`` shares)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sentiq import training  # training.fit_model looked up per call: tests and users may wrap it
+from sentiq.config import SentiqConfig, warn_ignored_settings
+from sentiq.data import DataReport, build_report, load_splits
+from sentiq.data.augment import augmented_training_split
+from sentiq.labels import LabelSet
+from sentiq.models import model_type
+from sentiq.models.cache import feature_cache
+from sentiq.models.directory import check_output, manifest_for, work_dir_for
+from sentiq.tracking import tracked_run
+from sentiq.workflows.common import ProgressFn, preprocessed, profile_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: dict
+    data_report: DataReport
+    warnings: list[str] = field(default_factory=list)
+
+
+def train(
+    config: SentiqConfig,
+    output_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    keep_checkpoints: bool = False,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Load and split the data, train the configured approach, evaluate on the test split, write a model directory.
+
+    The directory appears only when everything succeeded; until then work happens in
+    ``<output_dir>.partial`` (checkpoints for ``resume=True``). The run is recorded as
+    ``config.tracking`` says (a run folder under ``runs/`` by default).
+    """
+    warn_ignored_settings(config, [config.approach])
+    with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
+                     config=config.to_dict()) as run:
+        result = _train(config, output_dir, overwrite=overwrite, resume=resume,
+                        keep_checkpoints=keep_checkpoints, progress=progress)
+        run.log_metrics(result.metrics)
+        run.model_path = str(Path(result.output_dir).resolve())
+        run.report_path = str(Path(result.output_dir).resolve() / "report" / "report.html")
+    return result
+
+
+def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
+           progress: ProgressFn | None) -> TrainResult:
+    from sentiq.training.output import write_trained_model  # lazy: its module loads the evaluation report
+
+    output_dir = check_output(output_dir, overwrite=overwrite)
+    if model_type(config.approach).capabilities.train == "loop":
+        from sentiq.models.resolve import check_model_available
+
+        check_model_available(config.model)  # a misspelt model fails before the data is read
+    loaded, splits = load_splits(config)
+    data_report = build_report(loaded, splits)
+    profile = profile_for(config, loaded.default_preprocess)
+    # Augmentation works on raw text (emoji are still emoji) and on the training split alone.
+    train_df = preprocessed(augmented_training_split(splits.train, config), profile)
+    val_df, test_df = preprocessed(splits.validation, profile), preprocessed(splits.test, profile)
+    labels = LabelSet.from_names(train_df["label"])
+    labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
+
+    model = model_type(config.approach).from_config(config, labels, language=loaded.language)
+    with feature_cache():
+        result = training.fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
+                                    progress=progress)
+    manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
+                            command=f"sentiq train --config config.yaml --output {output_dir}")
+    context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
+               "split": "test", "preprocess": profile.name, "train rows": len(splits.train),
+               **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}
+    written = write_trained_model(output_dir, model=model, manifest=manifest, config=config, val_df=val_df,
+                                  test_df=test_df, raw_test=splits.test, fit=result, data_report=data_report,
+                                  title=f"{config.name}: test split", context=context, overwrite=overwrite,
+                                  keep_work_dir=keep_checkpoints, progress=progress)
+    return TrainResult(output_dir, written.metrics, data_report, written.warnings)
+
+
+__all__ = ["TrainResult", "augmented_training_split", "train", "work_dir_for"]
