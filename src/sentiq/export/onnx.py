@@ -23,7 +23,7 @@ import pandas as pd
 from sentiq.atomic import atomic_write_text
 from sentiq.data import evaluation_frame
 from sentiq.errors import ConfigError, DataError, ExportError, ModelError
-from sentiq.models import Manifest, token_batches
+from sentiq.models import Manifest, model_type, token_batches
 from sentiq.models.directory import check_output, write_model_directory
 from sentiq.models.manifest import library_versions
 from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
@@ -124,8 +124,6 @@ def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
     if manifest.approach == "onnx":
         raise ModelError(f"{model_dir} is already an ONNX export; export its source model instead "
                          f"({manifest.export.get('source', 'the fine-tuned directory')})")
-    from sentiq.models import model_type
-
     if not model_type(manifest.approach).capabilities.export:
         raise ModelError(f"{model_dir} is a {manifest.approach!r} model; only fine-tuned transformers "
                          "(approach finetune) export to ONNX. TF-IDF, lexicon and embedding models "
