@@ -775,3 +775,23 @@ def test_explanation_offsets_in_code_points_and_utf16(server):
         assert explained[w["start"]:w["end"]] == w["word"]  # code points (Python)
         assert units[2 * w["start_utf16"]:2 * w["end_utf16"]].decode("utf-16-le") == w["word"]  # UTF-16 (JavaScript)
     assert any(w["start_utf16"] != w["start"] for w in words)
+
+
+@pytest.mark.slow
+def test_load_test_sheds_with_429_and_answers_no_5xx(trained_model, tmp_path):
+    """benchmarks/load_test.py against `sentiq serve` with a small queue: shed requests are counted
+    as 429s, every other answer is a 200 (the script exits 1 on any 5xx or dropped connection)."""
+    root = Path(__file__).resolve().parents[1]
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\n" + "\n".join(f'"{t} {i}"' for i, t in enumerate(TEXTS * 10)) + "\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    command = [sys.executable, str(root / "benchmarks" / "load_test.py"), "--model", str(trained_model),
+               "--texts", str(texts), "--concurrency", "1,32", "--requests", "96", "--max-seconds", "60",
+               "--max-queue-texts", "4", "--modes", "on", "--tag", "pytest"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = root / "benchmarks" / "results" / f"load_test-{trained_model.name}-pytest.json"
+    rows = json.loads(out.read_text())["rows"]
+    out.unlink()
+    assert all(row["errors"] == 0 and row["errors_5xx"] == 0 for row in rows)
+    assert rows[-1]["shed_429"] > 0 and rows[-1]["ok"] > 0  # 32 clients against a 4-text queue: some shed
