@@ -3,7 +3,7 @@
 Endpoints: ``POST /v1/predict`` (with ``"explain": true``, word weights per prediction), ``GET /health``, ``GET /ready``, ``GET /metrics``,
 ``GET /`` (a page to try the model) and the OpenAPI docs at ``/docs``. The model loads
 once per process, in a background thread at start-up (``/ready`` answers 503 until it is
-loaded); predictions go through the :class:`~sentiq.serving.batching.MicroBatcher`.
+loaded); predictions go through the :class:`~sentiq.serving.microbatch.MicroBatcher`.
 """
 
 import asyncio
@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
-from sentiq.serving.batching import MicroBatcher, QueueFull
+from sentiq.serving.microbatch import MicroBatcher, QueueFull
 from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from sentiq.serving.requestlog import RequestLog, build_records
 from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,
@@ -78,7 +78,7 @@ class Service:
                                     on_dropped=lambda n: self.metrics.client_gone.labels("queued").inc())
         # Explanations run in their own thread, one at a time: never on the event loop, and a slow
         # one (integrated gradients) does not hold up the batched predictions of other requests.
-        # They never modify the model (sentiq.explain.gradients), so both threads may use it at once.
+        # They never modify the model (sentiq.explanations.gradients), so both threads may use it at once.
         self.explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiq-explain")
         self.explaining = 0  # requests with explain=true admitted and not finished (bounded: max_explain_queue)
         self._trim = malloc_trim()
@@ -89,7 +89,7 @@ class Service:
         return self.predictor.predict(texts)
 
     def explain_options(self) -> dict:
-        from sentiq.explain import default_method
+        from sentiq.explanations import default_method
 
         method = default_method(self.predictor.manifest.approach)
         budget = _EXPLAIN_BUDGET.get(method)

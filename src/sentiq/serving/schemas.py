@@ -111,7 +111,7 @@ class TextPrediction(BaseModel):
     explanation: list[ExplainedWord] | None = Field(
         None, description="Only with explain=true: every word of `explained_text` in order, with its weight towards "
                           "`label` (the method follows the model's approach: exact linear contributions for "
-                          "tfidf, integrated gradients for finetune, ...; see sentiq.explain).")
+                          "tfidf, integrated gradients for finetune, ...; see sentiq.explanations).")
     explanation_method: str | None = Field(None, description="Only with explain=true: the method that explained it "
                                                              "(linear, integrated-gradients, occlusion, ...).")
 
