@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sentiq.errors import DataError, EmptyTextError
-from sentiq.evaluation.calibration import apply_temperature
+from sentiq.evaluation.temperature import apply_temperature
 from sentiq.models import Manifest, load_model
 from sentiq.preprocess import profile_from_spec
 

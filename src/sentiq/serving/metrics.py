@@ -25,6 +25,11 @@ class ServiceMetrics:
                                    registry=self.registry)
         self.batch_texts = Histogram("sentiq_batch_texts", "Texts per model call (micro-batch size).",
                                      buckets=BATCH_BUCKETS, registry=self.registry)
+        self.shed = Counter("sentiq_shed_requests", "Requests refused to bound the load (429/503), by reason: "
+                            "queue_full, explain_busy, explain_timeout.", ["reason"], registry=self.registry)
+        self.client_gone = Counter("sentiq_client_gone", "Requests whose client disconnected before the answer, by "
+                                   "stage: queued (dropped before the model ran), waiting, explaining.", ["stage"],
+                                   registry=self.registry)
         self.ready = Gauge("sentiq_model_ready", "1 once the model is loaded.", registry=self.registry)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
