@@ -33,6 +33,7 @@ import numpy as np
 from sentiq.config import load_config
 from sentiq.data import load_splits
 from sentiq.data.splits import subsample
+from sentiq.inference import Predictor
 from sentiq.models.cache import feature_cache
 from sentiq.models.pretrained import HEADS, head_proba, read_source_head, to_binary
 
@@ -135,7 +136,14 @@ def test(args) -> dict:
         start = time.perf_counter()
         baseline_name, baseline = ("vader", vader_pred) if language == "en" else ("snownlp", snownlp_pred)
         base = {**scores(y, baseline(texts)), "seconds": time.perf_counter() - start}
-        results[name] = {"built-in": built_in, baseline_name: base, "rows": len(frame),
+        trained = {}
+        for directory in args.trained:  # sentiq models trained on this dataset, scored on the same rows
+            predictor = Predictor.load(directory)
+            if predictor.manifest.config.get("data", {}).get("source") == name:
+                proba = predictor.predict_proba(texts)
+                trained[f"trained:{Path(directory).name}"] = scores(
+                    y, (np.asarray(predictor.labels)[proba.argmax(axis=1)] == "positive").astype(int))
+        results[name] = {"built-in": built_in, baseline_name: base, **trained, "rows": len(frame),
                          "sampled": len(frame) < len(split_rows(name, "test", None))}
         log.info("%s test: built-in %.4f, %s %.4f (%d rows)", name, built_in["accuracy"], baseline_name,
                  base["accuracy"], len(frame))
@@ -153,6 +161,8 @@ def main() -> None:
                         help="test rows of the other datasets (a stratified seeded sample; default all)")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--max-length", type=int, default=512, help="encoder tokens (the built-in uses 512)")
+    parser.add_argument("--trained", nargs="*", default=[], type=Path,
+                        help="sentiq model directories to score on the same rows (each on the dataset it was trained on)")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

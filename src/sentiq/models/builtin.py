@@ -41,7 +41,7 @@ class Builtin:
 
 
 # Head and prefix chosen on validation splits only (benchmarks/pretrained.py --phase select).
-_E5 = {"head": "mlp-2.0", "prefix": "query: "}
+_E5 = {"head": "logistic", "prefix": "query: "}
 BUILTINS = {
     "e5-sentiment": Builtin(**_E5, classes="three",
                             description="e5-small + sentimentai-py head: negative/neutral/positive"),

@@ -146,7 +146,7 @@ class PretrainedHeadClassifier:
         self.max_length = encoder.max_length
 
     @classmethod
-    def build(cls, *, head_id: str = "mlp-2.0", prefix: str = "query: ", classes: str = "three",
+    def build(cls, *, head_id: str = "logistic", prefix: str = "query: ", classes: str = "three",
               encoder: str = "e5-multilingual", max_length: int = 512) -> "PretrainedHeadClassifier":
         from sentiq.models.embedding import SentenceEncoder
 
