@@ -74,8 +74,8 @@ def read_source_head(head: str) -> dict[str, np.ndarray]:
         raise ModelError(f"{path} has SHA-256 {digest}, not the pinned {HEADS[head][1]} of {SOURCE_DIST}: "
                          f"reinstall it (pip install --force-reinstall {SOURCE_DIST})")
     data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("classes") not in ([-1, 0, 1], ["-1", "0", "1"], list(THREE_CLASS)):
-        log.debug("head %s lists classes %s; columns are read as negative, neutral, positive", head, data.get("classes"))
+    if data.get("classes") != [-1, 0, 1]:  # the column order THREE_CLASS relies on
+        raise ModelError(f"{path} lists classes {data.get('classes')}, not [-1, 0, 1] (negative, neutral, positive)")
     arrays: dict[str, np.ndarray] = {"temperature": np.asarray(float(data.get("T") or 1.0))}
     if data["type"] == "mlp":
         for i, layer in enumerate(data["layers"]):
@@ -180,7 +180,6 @@ class PretrainedHeadClassifier:
         digest = write_head(Path(directory), self.head)
         if copy_encoder:
             self.encoder.save(Path(directory) / ENCODER_DIR)
-        self.saved_head_sha256 = digest
         return digest
 
     @classmethod
