@@ -1,4 +1,4 @@
-"""Every approach trains on a tiny set, saves, loads and predicts the same through one Predictor."""
+"""Approach-specific behaviour; the contract every approach shares is checked in tests/test_contract.py."""
 
 from __future__ import annotations
 
@@ -15,22 +15,7 @@ from sentiq.workflows import train
 TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)"]
 
 
-@pytest.mark.parametrize("approach", ["tfidf", "tfidf-nb", "lexicon", "hybrid"])
-def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config, tmp_path):
-    weighting = "nb" if approach.endswith("-nb") else "tfidf"
-    approach = approach.removesuffix("-nb")
-    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting})
-    result = train(cfg, tmp_path / approach)
-    assert result.metrics["accuracy"] >= 0.8
-    manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
-    assert manifest["approach"] == approach and manifest["labels"] == ["negative", "positive"]
-    a = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
-    b = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
-    np.testing.assert_array_equal(a, b)
-    single = np.vstack([Predictor.load(tmp_path / approach).predict_proba([t]) for t in TEXTS])
-    np.testing.assert_allclose(a, single, atol=1e-6)
-    labels = [p.label for p in Predictor.load(tmp_path / approach).predict(TEXTS)]
-    assert labels[:2] == ["positive", "negative"]
+# Train -> save -> load -> predict for every approach: tests/test_contract.py.
 
 
 def test_lexicon_threshold_is_fitted_not_hard_coded(tiny_config, tmp_path):

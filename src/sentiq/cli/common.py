@@ -13,7 +13,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sentiq.errors import SentiqError
+from sentiq.errors import SentiqError, UsageError
 
 out = Console()
 err = Console(stderr=True)
@@ -71,7 +71,9 @@ def metrics_table(metrics: dict, title: str) -> Table:
     table = Table(title=title)
     for column in ("metric", "value"):
         table.add_column(column)
-    for key in ("n", "accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece"):
+    from sentiq.models.directory import HEADLINE_METRICS  # lazy: commands import what they use
+
+    for key in ("n", *HEADLINE_METRICS):
         value = metrics.get(key)
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
@@ -85,7 +87,7 @@ def parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
         return None
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(p) != 2 for p in pairs):
-        raise SentiqError("--label-map must look like 0=negative,1=positive")
+        raise UsageError("--label-map must look like 0=negative,1=positive")
     return {k.strip(): v.strip() for k, v in pairs}
 
 

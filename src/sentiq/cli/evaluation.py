@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sentiq.cli.common import friendly_errors, metrics_table, out, parse_label_map, progress_bars
-from sentiq.errors import SentiqError
+from sentiq.errors import UsageError
 
 
 @friendly_errors
@@ -41,7 +41,7 @@ def evaluate(
 
     if behaviour is not None:
         if data is not None:
-            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+            raise UsageError("give --data or --behaviour, not both (run evaluate twice for both)")
         _evaluate_behaviour(model_dir, behaviour, report)
         return
 

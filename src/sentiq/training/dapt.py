@@ -32,6 +32,7 @@ from sentiq.config import SentiqConfig
 from sentiq.data import load_unlabeled
 from sentiq.errors import ConfigError, DataError, ModelError
 from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.models.directory import work_dir_for
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile
 from sentiq.training.callbacks import ProgressBridge
@@ -237,7 +238,7 @@ def pretrain(
     eval_batches = [masker([eval_set[i] for i in range(s, min(s + 64, len(eval_set)))]) for s in range(0, len(eval_set), 64)]
     before = masked_lm_loss(model, eval_batches)
 
-    work_dir = output_dir.with_name(output_dir.name + ".partial")
+    work_dir = work_dir_for(output_dir)
     steps = config.training.model_copy(update={
         "max_length": cfg.max_length, "batch_size": cfg.batch_size, "epochs": cfg.epochs,
         "learning_rate": cfg.learning_rate, "warmup_ratio": cfg.warmup_ratio, "warmup_steps": None,

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from sentiq.atomic import atomic_directory
-from sentiq.config import SentiqConfig
+from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import load_splits
 from sentiq.evaluation.comparison import write_comparison
 from sentiq.inference import Predictor
@@ -34,6 +34,7 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
     ``comparison.html`` sit beside them. Nothing appears at ``output_dir`` unless all succeed.
     One run is recorded (metrics keyed ``<approach>.<metric>``), not one per approach.
     """
+    warn_ignored_settings(config, list(config.compare.approaches))
     with tracked_run("compare", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         rows = _compare(config, output_dir, overwrite=overwrite, progress=progress)
