@@ -63,14 +63,16 @@ def test_builtin_is_assembled_once_and_a_damaged_head_is_refused(tmp_path, monke
     folder = builtin.ensure_builtin("e5-sentiment-binary")
     manifest = Manifest.load(folder)
     assert manifest.approach == "pretrained" and manifest.labels == ["negative", "positive"]
-    assert manifest.config["prefix"] == "query: " and manifest.config["classes"] == "binary"
+    assert manifest.max_length == 512 and (folder / "README.md").is_file()  # the model card
+    options = json.loads((folder / pretrained.OPTIONS_FILE).read_text())
+    assert options["prefix"] == "query: " and options["classes"] == "binary" and options["head"] == "logistic"
     stamp = (folder / pretrained.HEAD_FILE).stat().st_mtime_ns
     assert builtin.ensure_builtin("e5-sentiment-binary") == folder
     assert (folder / pretrained.HEAD_FILE).stat().st_mtime_ns == stamp  # not rebuilt
     with open(folder / pretrained.HEAD_FILE, "ab") as fh:
         fh.write(b"x")
     with pytest.raises(ModelError, match="does not match the SHA-256"):
-        pretrained.read_head(folder, manifest.config["head_sha256"])
+        pretrained.read_head(folder)
 
 
 def test_builtin_names():
@@ -82,22 +84,26 @@ def test_builtin_names():
         builtin.builtin_name("builtin:nope")
 
 
-@pytest.fixture()
-def tiny_pretrained(tmp_path, tiny_bert):
-    """A pretrained-head model directory on the tiny random encoder with a random 32-d MLP head."""
-    from sentiq.preprocess import NoneProfile
+def tiny_pretrained_model(encoder_dir: Path, *, classes: str = "three"):
+    """A pretrained-head model on a tiny random encoder with a random 32-d MLP head."""
+    from sentiq.models.embedding import SentenceEncoder
 
     rng = np.random.default_rng(1)
     head = {"W0": rng.normal(size=(8, 32)), "b0": rng.normal(size=8), "W1": rng.normal(size=(3, 8)),
             "b1": rng.normal(size=3), "temperature": np.asarray(1.3)}
-    folder = tmp_path / "model"
-    folder.mkdir()
-    shutil.copytree(tiny_bert, folder / pretrained.ENCODER_DIR)
-    digest = pretrained.write_head(folder, head)
-    Manifest(approach="pretrained", labels=list(pretrained.THREE_CLASS), preprocess=NoneProfile().spec(),
-             max_length=32, base_model="tiny", config={"head": "test", "head_sha256": digest, "prefix": "query: ",
-                                                       "classes": "three"}).save(folder)
-    return folder
+    return pretrained.PretrainedHeadClassifier(SentenceEncoder(str(encoder_dir), max_length=32), head,
+                                               head_id="test", classes=classes, base_model="tiny")
+
+
+@pytest.fixture()
+def tiny_pretrained(tmp_path, tiny_bert):
+    from sentiq.models.directory import manifest_for, write_model_directory
+    from sentiq.preprocess import NoneProfile
+
+    model = tiny_pretrained_model(tiny_bert)
+    write_model_directory(tmp_path / "model", manifest=manifest_for(model, preprocess=NoneProfile().spec()),
+                          save=model.save)
+    return tmp_path / "model"
 
 
 def test_batch_equals_one_by_one_and_save_load_round_trips(tiny_pretrained, tmp_path):
@@ -110,10 +116,8 @@ def test_batch_equals_one_by_one_and_save_load_round_trips(tiny_pretrained, tmp_
     np.testing.assert_allclose(batch.sum(axis=1), 1.0, atol=1e-6)
     copy = tmp_path / "copy"
     copy.mkdir()
-    digest = predictor.model.save(copy)
-    manifest = predictor.manifest
-    manifest.config = {**manifest.config, "head_sha256": digest}
-    manifest.save(copy)
+    predictor.model.save(copy)
+    predictor.manifest.save(copy)
     np.testing.assert_allclose(Predictor.load(copy).predict_proba(TEXTS), batch, atol=1e-6)
 
 
@@ -136,8 +140,11 @@ def test_cli_predict_takes_text_first_and_names_a_mistyped_model_path(tiny_pretr
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [line["text"] for line in lines] == ["I love it", "boring and sad"]
     assert all(set(line["scores"]) == {"negative", "neutral", "positive"} for line in lines)
-    result = runner.invoke(app, ["predict", "runs/no-such-model", "hello"])
-    assert result.exit_code == 1 and "does not exist" in result.output
+    result = runner.invoke(app, ["predict", "这家店太难吃了"], catch_exceptions=False)  # no spaces, still a text
+    assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[-1])["text"] == "这家店太难吃了"
+    for mistyped in ("runs/no-such-model", "no-such-model"):  # a word that could be a folder is the model
+        result = runner.invoke(app, ["predict", mistyped, "hello"])
+        assert result.exit_code == 1 and "does not exist" in result.output
     result = runner.invoke(app, ["predict", str(tiny_pretrained), "hello"], catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[-1])["text"] == "hello"
 

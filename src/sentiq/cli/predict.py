@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -31,7 +32,7 @@ def predict(
     from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file
 
-    model, texts = _model_and_texts(model, list(texts or []), from_file=input is not None)
+    model, texts = _model_and_texts(model, list(texts or []))
     if bool(texts) == bool(input):
         raise UsageError("give texts as arguments or --input FILE (one of the two)")
     items = list(texts) if texts else read_texts(input, text_column=text_column, keep_empty_rows=True)
@@ -45,17 +46,19 @@ def predict(
         sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
 
 
-def _model_and_texts(model: Optional[str], texts: list[str], *, from_file: bool) -> tuple[Optional[str], list[str]]:
-    """`predict MODEL TEXT...` or `predict TEXT...` (the built-in model): an existing path or a built-in
-    name is the model; anything else is the first text, unless it looks like a mistyped path."""
-    from sentiq.models.builtin import DEFAULT, PREFIX, builtin_name
+# One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.
+_PATH_LIKE = re.compile(r"[\w.~/\\:+-]+", re.ASCII)
 
-    if model is None or Path(model).exists() or builtin_name(model) is not None:
+
+def _model_and_texts(model: Optional[str], texts: list[str]) -> tuple[Optional[str], list[str]]:
+    """`predict MODEL TEXT...` or `predict TEXT...` (the built-in model): a first argument that exists,
+    names a built-in or looks like a path is the model; anything else (a sentence, Chinese text,
+    emoji) is the first text."""
+    from sentiq.models.builtin import DEFAULT, PREFIX
+
+    if model is None or Path(model).exists() or _PATH_LIKE.fullmatch(model):
         return model, texts
-    if "/" in model and " " not in model.strip() or from_file and not texts:
-        raise SentiqError(f"model directory {model} does not exist (train one with `sentiq train`, or use the "
-                          f"built-in: `sentiq predict {PREFIX}{DEFAULT} ...` or just `sentiq predict \"TEXT\"`)")
-    err.print(f"using the built-in model {PREFIX}{DEFAULT} (no model directory named {model!r})",
+    err.print(f"using the built-in model {PREFIX}{DEFAULT} (the first argument is not a model directory)",
               style="dim", highlight=False, markup=False)
     return None, [model, *texts]
 

