@@ -26,7 +26,7 @@ from sentiq.models.directory import manifest_for, write_model_directory
 TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)",
          "i disliked the story and the show was dull", "fun"]
 KINDS = ["finetune", "tfidf", "tfidf-nb", "lexicon", "embedding", "hybrid", "ensemble", "routed", "onnx-fp32",
-         "onnx-int8", "distilled"]
+         "onnx-int8", "distilled", "pretrained"]
 # Kinds that learn the toy classes (the shared tiny BERT and what comes from it stay near chance).
 LEARNED = {"tfidf", "tfidf-nb", "lexicon", "hybrid", "ensemble", "routed"}
 # Dynamic int8 quantization scales activations per batch: a text's probabilities depend a little on its
@@ -88,6 +88,16 @@ class _Kinds:
                 "distill.student=layers:1", "training.epochs=1", "distill.speed_texts=8",
                 "evaluation.important_words=2"])
             distill(self.trained_model, self.root / kind, config=cfg)
+            return self.root / kind
+        if kind == "pretrained":  # the built-in's model type, on the tiny encoder with a random head
+            from test_pretrained import tiny_pretrained_model
+
+            from sentiq.models.directory import manifest_for, write_model_directory
+            from sentiq.preprocess import NoneProfile
+
+            model = tiny_pretrained_model(self.tiny_bert, classes="binary")
+            write_model_directory(self.root / kind, save=model.save,
+                                  manifest=manifest_for(model, preprocess=NoneProfile().spec()))
             return self.root / kind
         raise AssertionError(kind)
 
@@ -171,7 +181,7 @@ def test_contract(kind, kinds, tmp_path):
         assert values["Accuracy"] == pytest.approx(manifest.metrics["accuracy"], abs=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["finetune", "onnx-fp32", "embedding"])
+@pytest.mark.parametrize("kind", ["finetune", "onnx-fp32", "embedding", "pretrained"])
 def test_encoder_models_refuse_a_manifest_without_max_length(kind, kinds, tmp_path):
     # Loaders used to guess (512 or 256): a wrong guess changes every long text's prediction silently.
     copy = tmp_path / "m"

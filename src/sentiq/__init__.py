@@ -41,6 +41,8 @@ _EXPORTS = {
     "inspect_data": ("sentiq.workflows", "inspect_data"),  # data inspect
     "load_runs": ("sentiq.tracking", "load_runs"),  # runs list
     "compare_runs": ("sentiq.tracking", "compare_runs"),  # runs compare
+    "available_models": ("sentiq.models.builtin", "available_models"),  # models list
+    "fetch_model": ("sentiq.models.fetch", "fetch"),  # models fetch
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

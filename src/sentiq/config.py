@@ -250,7 +250,7 @@ class TfidfConfig(_Section):
 class EmbeddingConfig(_Section):
     """A frozen encoder's mean-pooled sentence vectors + a scikit-learn head (approach: embedding)."""
 
-    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), a local folder, or a hub id.")
+    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), 'e5-multilingual', 'mpnet' (after `sentiq models fetch mpnet`), a local folder, or a hub id.")
     max_length: int = Field(256, ge=8, le=8192, description="Tokens per text fed to the encoder.")
     batch_size: int = Field(64, ge=1, description="Texts per encoder batch.")
     head: Literal["logreg", "linear_svm"] = Field("logreg", description="Classifier on the vectors.")
@@ -403,8 +403,8 @@ class SentiqConfig(_Section):
     )
     model: str = Field(
         "minilm",
-        description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), a local folder, "
-        "or a Hugging Face hub id (needs network).",
+        description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), 'e5-multilingual', 'mpnet' "
+        "(after `sentiq models fetch mpnet`), a local folder, or a Hugging Face hub id (needs network).",
     )
     preprocess: str = Field(
         "auto", description="Preprocessing profile: auto (the dataset's own), none, review, tweet or chinese."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -16,21 +17,26 @@ from sentiq.errors import UsageError
 
 @friendly_errors
 def predict(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="A sentiq model directory or a built-in "
+                                          "(builtin:e5-sentiment, builtin:e5-sentiment-binary); when the first "
+                                          "argument is neither, every argument is a text for the built-in model."),
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models).
+
+    `sentiq predict "I love it"` uses the built-in model (no training needed)."""
     from sentiq.data import read_texts
     from sentiq.inference import Predictor
     from sentiq.workflows import predict_to_file
 
+    model, texts = _model_and_texts(model, list(texts or []))
     if bool(texts) == bool(input):
         raise UsageError("give texts as arguments or --input FILE (one of the two)")
     items = list(texts) if texts else read_texts(input, text_column=text_column, keep_empty_rows=True)
-    predictor = Predictor.load(model_dir)
+    predictor = Predictor.load(model)
     if output:
         with progress_bars() as progress:
             n = predict_to_file(predictor, items, output, progress=progress)
@@ -38,6 +44,23 @@ def predict(
         return
     for text, pred in zip(items, predictor.predict(items)):
         sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+
+
+# One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.
+_PATH_LIKE = re.compile(r"[\w.~/\\:+-]+", re.ASCII)
+
+
+def _model_and_texts(model: Optional[str], texts: list[str]) -> tuple[Optional[str], list[str]]:
+    """`predict MODEL TEXT...` or `predict TEXT...` (the built-in model): a first argument that exists,
+    names a built-in or looks like a path is the model; anything else (a sentence, Chinese text,
+    emoji) is the first text."""
+    from sentiq.models.builtin import DEFAULT, PREFIX
+
+    if model is None or Path(model).exists() or _PATH_LIKE.fullmatch(model):
+        return model, texts
+    err.print(f"using the built-in model {PREFIX}{DEFAULT} (the first argument is not a model directory)",
+              style="dim", highlight=False, markup=False)
+    return None, [model, *texts]
 
 
 def _coloured(explanation):

@@ -56,9 +56,16 @@ class Predictor:
         self.max_batch_tokens = max_batch_tokens
 
     @classmethod
-    def load(cls, path: str | Path, *, batch_size: int = 64, max_batch_tokens: int | None = None) -> "Predictor":
-        """``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
+    def load(cls, path: str | Path | None = None, *, batch_size: int = 64,
+             max_batch_tokens: int | None = None) -> "Predictor":
+        """A model directory, or a built-in model: no ``path`` (or ``"general"``) is the default
+        built-in, ``"builtin:NAME"`` a named one (see :mod:`sentiq.models.builtin`).
+
+        ``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
         tokens per batch at ``max_batch_tokens`` (default 4096; 2048 on ONNX Runtime, for memory), sorting texts by length first."""
+        from sentiq.models.builtin import resolve_model_dir
+
+        path = resolve_model_dir(path)
         manifest = Manifest.load(path)
         return cls(load_model(path, manifest), manifest, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 

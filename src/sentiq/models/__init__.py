@@ -21,6 +21,7 @@ _MODEL_TYPES = {
     "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
     "onnx": "sentiq.models.onnx_runtime:OnnxClassifier",  # written by `sentiq export`; needs no torch
     "routed": "sentiq.models.routed:RoutedClassifier",  # built by `sentiq route`, not trained
+    "pretrained": "sentiq.models.pretrained:PretrainedHeadClassifier",  # built-in, not trained (models.builtin)
 }
 
 

