@@ -6,7 +6,9 @@ import functools
 import json
 import logging
 import sys
+import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -14,8 +16,10 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from sentiq.errors import SentiqError
 
@@ -32,7 +36,7 @@ err = Console(stderr=True)
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
-    for noisy in ("httpx", "urllib3", "filelock"):
+    for noisy in ("httpx", "urllib3", "filelock", "ray", "ray.data"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:  # transformers keeps its own handler and progress bars; our bars replace them
         from transformers.utils import logging as hf_logging
@@ -294,30 +298,113 @@ def route_cmd(
               highlight=False)
 
 
+class _RowsPerSecond(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f} rows/s" if task.speed else "- rows/s")
+
+
+@contextmanager
+def _rows_progress(every_s: float = 10.0) -> Iterator:
+    """Rows done, rows/s and ETA: a live bar on a terminal, a plain line every ``every_s`` seconds otherwise."""
+    if err.is_terminal:
+        bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RowsPerSecond(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+        task = bars.add_task("score", total=None)
+        with bars:
+            yield lambda phase, done, total: bars.update(task, completed=done, total=total)
+        return
+    started, last, first = time.monotonic(), [0.0], [None]
+
+    def update(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if first[0] is None:
+            first[0] = done  # rows a resumed job had already done are not part of this run's speed
+        if now - last[0] < every_s and done < total:
+            return
+        last[0] = now
+        rate = (done - first[0]) / max(now - started, 1e-9)
+        eta = f", ETA {timedelta(seconds=round((total - done) / rate))}" if rate > 0 and total > done else ""
+        err.print(f"{phase}: {done:,} / {total:,} rows ({done / max(total, 1):.1%}), {rate:,.0f} rows/s{eta}",
+                  highlight=False, markup=False)
+
+    yield update
+
+
 @app.command()
 @_friendly_errors
 def predict(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File or folder of part files: .txt lines, "
+                                         ".csv/.tsv, .jsonl or .parquet; streamed in chunks, any size."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout: Parquet for "
+                                          ".parquet, JSON lines otherwise. Written whole or not at all."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
+    keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
+    columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
+    encoding: str = typer.Option("utf-8", help="Encoding of text inputs (Sentiment140: latin-1)."),
+    chunk_rows: int = typer.Option(10_000, min=1, help="Rows per chunk (memory and resume granularity)."),
+    skip_bad_rows: bool = typer.Option(False, help="Skip malformed or empty rows and count them, instead of stopping."),
+    resume: bool = typer.Option(False, help="Continue an interrupted --output job from its last finished chunk."),
+    engine: str = typer.Option("local", help="local (this process) or ray (Ray Data actor pool)."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: start a local Ray)."),
+    concurrency: int = typer.Option(1, min=1, help="Ray: model actors (one model each)."),
+    batch_size: int = typer.Option(256, min=1, help="Ray: rows per batch sent to an actor."),
+    num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
     from sentiq.inference import Predictor
-    from sentiq.workflows import predict_to_file, read_texts
 
     if bool(texts) == bool(input):
         raise SentiqError("give texts as arguments or --input FILE (one of the two)")
-    items = list(texts) if texts else read_texts(input, text_column=text_column)
-    predictor = Predictor.load(model_dir)
-    if output:
-        with _progress() as progress:
-            n = predict_to_file(predictor, items, output, progress=progress)
-        err.print(f"wrote {n} predictions to {output}")
+    if texts:
+        predictor = Predictor.load(model_dir)
+        for text, pred in zip(texts, predictor.predict(list(texts))):
+            sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
         return
-    for text, pred in zip(items, predictor.predict(items)):
-        sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows
+               else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
+    if engine not in {"local", "ray"}:
+        raise SentiqError(f"--engine must be local or ray, not {engine!r}")
+    if output is None:
+        if engine == "ray" or resume:
+            raise SentiqError("--engine ray and --resume need --output")
+        _predict_to_stdout(model_dir, input, chunk_rows=chunk_rows, **options)
+        return
+    with _rows_progress() as progress:
+        if engine == "ray":
+            if resume:
+                raise SentiqError("--resume is for --engine local; a Ray job reruns whole (Ray retries failed tasks)")
+            from sentiq.inference.raydata import score_file_ray
+
+            result = score_file_ray(model_dir, input, output, address=ray_address, concurrency=concurrency,
+                                    batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
+        else:
+            from sentiq.inference.batch import score_file
+
+            result = score_file(model_dir, input, output, chunk_rows=chunk_rows, resume=resume, progress=progress,
+                                **options)
+    table = Table(title=f"scored {input}")
+    for column in ("rows read", "rows written", "skipped", "seconds", "rows/s", "output"):
+        table.add_column(column)
+    rate = result.rows_out / max(result.seconds, 1e-9)
+    table.add_row(f"{result.rows_in:,}", f"{result.rows_out:,}", f"{result.skipped:,}", f"{result.seconds:.1f}",
+                  f"{rate:,.0f}", str(result.output))
+    err.print(table)
+    for example in result.skipped_examples:
+        err.print(f"skipped {example}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _predict_to_stdout(model_dir: Path, input: Path, *, chunk_rows: int, on_bad_rows: str, **source) -> None:
+    from sentiq.data.stream import open_source
+    from sentiq.inference import Predictor
+    from sentiq.inference.batch import iter_scored, jsonl_lines
+
+    predictor = Predictor.load(model_dir)
+    for _, table in iter_scored(predictor, open_source(input, **source), chunk_rows=chunk_rows,
+                                on_bad_rows=on_bad_rows):
+        for line in jsonl_lines(table):
+            sys.stdout.write(line + "\n")
 
 
 @app.command()
