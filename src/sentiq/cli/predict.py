@@ -1,0 +1,136 @@
+"""Commands that use a model on texts: predict, explain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from sentiq.cli.common import err, friendly_errors, out, rows_progress
+from sentiq.errors import SentiqError
+
+
+@friendly_errors
+def predict(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File or folder of part files: .txt lines, "
+                                         ".csv/.tsv, .jsonl or .parquet; streamed in chunks, any size."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout: Parquet for "
+                                          ".parquet, JSON lines otherwise. Written whole or not at all."),
+    text_column: str = typer.Option("text", help="Text column of a table input."),
+    keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
+    columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
+    encoding: str = typer.Option("utf-8", help="Encoding of text inputs (Sentiment140: latin-1)."),
+    chunk_rows: int = typer.Option(10_000, min=1, help="Rows per chunk (memory and resume granularity)."),
+    skip_bad_rows: bool = typer.Option(False, help="Skip malformed or empty rows and count them, instead of stopping."),
+    resume: bool = typer.Option(False, help="Continue an interrupted --output job from its last finished chunk."),
+    engine: str = typer.Option("local", help="local (this process) or ray (Ray Data actor pool)."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: start a local Ray)."),
+    concurrency: int = typer.Option(1, min=1, help="Ray: model actors (one model each)."),
+    batch_size: int = typer.Option(256, min=1, help="Ray: rows per batch sent to an actor."),
+    num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
+) -> None:
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
+    from sentiq.inference import Predictor
+
+    if bool(texts) == bool(input):
+        raise SentiqError("give texts as arguments or --input FILE (one of the two)")
+    if texts:
+        predictor = Predictor.load(model_dir)
+        for text, pred in zip(texts, predictor.predict(list(texts))):
+            sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+        return
+    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows
+               else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
+    if engine not in {"local", "ray"}:
+        raise SentiqError(f"--engine must be local or ray, not {engine!r}")
+    if output is None:
+        if engine == "ray" or resume:
+            raise SentiqError("--engine ray and --resume need --output")
+        _predict_to_stdout(model_dir, input, chunk_rows=chunk_rows, **options)
+        return
+    with rows_progress() as progress:
+        if engine == "ray":
+            if resume:
+                raise SentiqError("--resume is for --engine local; a Ray job reruns whole (Ray retries failed tasks)")
+            from sentiq.inference.raydata import score_file_ray
+
+            result = score_file_ray(model_dir, input, output, address=ray_address, concurrency=concurrency,
+                                    batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
+        else:
+            from sentiq.inference.batch import score_file
+
+            result = score_file(model_dir, input, output, chunk_rows=chunk_rows, resume=resume, progress=progress,
+                                **options)
+    table = Table(title=f"scored {input}")
+    for column in ("rows read", "rows written", "skipped", "seconds", "rows/s", "output"):
+        table.add_column(column)
+    rate = result.rows_out / max(result.seconds, 1e-9)
+    table.add_row(f"{result.rows_in:,}", f"{result.rows_out:,}", f"{result.skipped:,}", f"{result.seconds:.1f}",
+                  f"{rate:,.0f}", str(result.output))
+    err.print(table)
+    for example in result.skipped_examples:
+        err.print(f"skipped {example}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _predict_to_stdout(model_dir: Path, input: Path, *, chunk_rows: int, on_bad_rows: str, **source) -> None:
+    from sentiq.data.stream import open_source
+    from sentiq.inference import Predictor
+    from sentiq.inference.batch import iter_scored, jsonl_lines
+
+    predictor = Predictor.load(model_dir)
+    for _, table in iter_scored(predictor, open_source(input, **source), chunk_rows=chunk_rows,
+                                on_bad_rows=on_bad_rows):
+        for line in jsonl_lines(table):
+            sys.stdout.write(line + "\n")
+
+
+def _coloured(explanation):
+    """The text with each word's background coloured by its weight (green for, red against)."""
+    from rich.text import Text
+
+    text = Text(explanation.text)
+    peak = max((abs(w.weight) for w in explanation.words), default=0.0) or 1.0
+    for w in explanation.words:
+        strength = abs(w.weight) / peak
+        if strength < 0.05:
+            continue
+        level = int(60 + 150 * strength)
+        colour = f"rgb({255 - level},{255},{255 - level})" if w.weight > 0 else f"rgb(255,{255 - level},{255 - level})"
+        text.stylize(f"black on {colour}", w.start, w.end)
+    return text
+
+
+@friendly_errors
+def explain(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    text: str = typer.Argument(..., help="The text to explain."),
+    method: str = typer.Option("auto", help="auto, linear, lexicon, integrated-gradients or occlusion."),
+    target: Optional[str] = typer.Option(None, help="Label to explain (default: the predicted one)."),
+    top: int = typer.Option(10, help="Rows of the word table."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Which words made the model predict what it did: coloured text and a table of word weights."""
+    from sentiq.explanations import explain as run_explain
+
+    explanation = run_explain(model_dir, text, method=method, target=target)
+    if as_json:
+        sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n")
+        return
+    out.print(f"[bold]{explanation.label}[/] ({explanation.score:.3f}) by {explanation.method}; "
+              "[green]green[/] supports it, [red]red[/] speaks against it", highlight=False)
+    out.print(_coloured(explanation))
+    table = Table(title=f"words weighing for or against {explanation.label}")
+    table.add_column("word")
+    table.add_column("weight", justify="right")
+    for word, weight in explanation.top(top):
+        table.add_row(word, f"[{'green' if weight > 0 else 'red'}]{weight:+.4f}[/]")
+    out.print(table)
+    details = {k: v for k, v in explanation.details.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if details:
+        out.print("  ".join(f"{k}={v:.4g}" for k, v in details.items()), style="dim", highlight=False)
