@@ -45,7 +45,7 @@ def test_every_cli_command_has_a_top_level_function():
     from sentiq.cli import app
 
     backing = {"train": "train", "compare": "compare", "pretrain": "pretrain", "distill": "distill",
-               "evaluate": "evaluate", "route": "route", "predict": "predict_to_file", "serve": "serve",
+               "evaluate": "evaluate", "route": "route", "predict": "score_file", "serve": "serve",
                "export": "export_onnx", "explain": "explain", "calibrate": "calibrate", "fairness": "fairness_check",
                "monitor": "monitor", "config": "describe_config", "data inspect": "inspect_data",
                "runs list": "load_runs", "runs compare": "compare_runs", "models list": "available_models",

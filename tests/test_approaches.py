@@ -18,6 +18,27 @@ TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the
 # Train -> save -> load -> predict for every approach: tests/test_contract.py.
 
 
+# The out-of-core solver variants (the contract suite covers the default ones).
+@pytest.mark.parametrize("approach", ["tfidf-sgd", "hybrid-sgd"])
+def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config, tmp_path):
+    weighting = "nb" if approach.endswith("-nb") else "tfidf"
+    solver = "sgd" if approach.endswith("-sgd") else "lbfgs"
+    approach = approach.removesuffix("-nb").removesuffix("-sgd")
+    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting,
+                         "tfidf.solver": solver})
+    result = train(cfg, tmp_path / approach)
+    assert result.metrics["accuracy"] >= 0.8
+    manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
+    assert manifest["approach"] == approach and manifest["labels"] == ["negative", "positive"]
+    a = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
+    b = Predictor.load(tmp_path / approach).predict_proba(TEXTS)
+    np.testing.assert_array_equal(a, b)
+    single = np.vstack([Predictor.load(tmp_path / approach).predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(a, single, atol=1e-6)
+    labels = [p.label for p in Predictor.load(tmp_path / approach).predict(TEXTS)]
+    assert labels[:2] == ["positive", "negative"]
+
+
 def test_lexicon_threshold_is_fitted_not_hard_coded(tiny_config, tmp_path):
     from sentiq.models.lexicon import LexiconClassifier
 
@@ -203,3 +224,14 @@ def test_lexicon_scores_are_cached_only_inside_the_feature_cache(tmp_path, monke
         second = lexicon_features("vader", texts)
     np.testing.assert_array_equal(plain, first)
     assert (second == 7.0).all()
+
+
+def test_sgd_solver_uses_the_c_of_logistic_regression_per_row_and_explains(tiny_config, tmp_path):
+    """tfidf.solver=sgd: alpha = 1 / (C * rows), fitted coefficients the linear explanation reads."""
+    cfg = tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1, "tfidf.solver": "sgd", "tfidf.C": 4})
+    train(cfg, tmp_path / "sgd")
+    predictor = Predictor.load(tmp_path / "sgd")
+    head = predictor.model.pipeline.named_steps["classifier"]
+    assert head.loss == "log_loss" and head.alpha == pytest.approx(1 / (4 * (head.t_ - 1) / head.n_iter_))
+    explanation = predictor.explain("great wonderful film", method="linear")
+    assert max(explanation.words, key=lambda w: w.weight).word in {"great", "wonderful"}

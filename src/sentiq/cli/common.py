@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from sentiq.errors import SentiqError, UsageError
 
@@ -22,7 +26,7 @@ err = Console(stderr=True)
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
-    for noisy in ("httpx", "urllib3", "filelock"):
+    for noisy in ("httpx", "urllib3", "filelock", "ray", "ray.data"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:  # transformers keeps its own handler and progress bars; our bars replace them
         from transformers.utils import logging as hf_logging
@@ -65,6 +69,38 @@ def progress_bars() -> Iterator:
 
     with bars:
         yield update
+
+
+class _RowsPerSecond(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f} rows/s" if task.speed else "- rows/s")
+
+
+@contextmanager
+def rows_progress(every_s: float = 10.0) -> Iterator:
+    """Rows done, rows/s and ETA: a live bar on a terminal, a plain line every ``every_s`` seconds otherwise."""
+    if err.is_terminal:
+        bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RowsPerSecond(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+        task = bars.add_task("score", total=None)
+        with bars:
+            yield lambda phase, done, total: bars.update(task, completed=done, total=total)
+        return
+    started, last, first = time.monotonic(), [0.0], [None]
+
+    def update(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if first[0] is None:
+            first[0] = done  # rows a resumed job had already done are not part of this run's speed
+        if now - last[0] < every_s and done < total:
+            return
+        last[0] = now
+        rate = (done - first[0]) / max(now - started, 1e-9)
+        eta = f", ETA {timedelta(seconds=round((total - done) / rate))}" if rate > 0 and total > done else ""
+        err.print(f"{phase}: {done:,} / {total:,} rows ({done / max(total, 1):.1%}), {rate:,.0f} rows/s{eta}",
+                  highlight=False, markup=False)
+
+    yield update
 
 
 def metrics_table(metrics: dict, title: str) -> Table:
