@@ -62,7 +62,7 @@ def predictions_table(predictor, texts: Sequence[str], columns: dict[str, Sequen
     data["score"] = pa.array(proba.max(axis=1) if len(texts) else [], type=pa.float64())
     data["scores"] = pa.StructArray.from_arrays([pa.array(proba[:, j], type=pa.float64()) for j in range(len(labels))],
                                                 names=labels)
-    if getattr(predictor.model, "languages", None) is not None:
+    if predictor.model.capabilities.languages:  # routed models add each text's language
         data["language"] = pa.array(predictor.languages(texts) if texts else [], type=pa.string())
     return pa.table(data)
 
