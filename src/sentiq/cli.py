@@ -30,7 +30,13 @@ err = Console(stderr=True)
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+    from sentiq.training.distributed import is_main_process, rank
+
+    # Under torchrun/accelerate launch rank 0 speaks for the run; the other ranks log errors only, or
+    # everything with their rank in front under --verbose.
+    main = is_main_process()
+    level = logging.INFO if verbose else (logging.WARNING if main else logging.ERROR)
+    logging.basicConfig(level=level, format="%(message)s" if main else f"rank {rank()}: %(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
     for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -63,7 +69,13 @@ def _friendly_errors(fn):
 
 @contextmanager
 def _progress() -> Iterator:
-    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks (rank 0's only,
+    under a launcher)."""
+    from sentiq.training.distributed import is_main_process
+
+    if not is_main_process():
+        yield lambda phase, done, total: None
+        return
     bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
     tasks: dict[str, int] = {}
@@ -120,6 +132,8 @@ def train(
     cfg = load_config(config, set_)
     with _progress() as progress:
         result = run_train(cfg, output, overwrite=overwrite, resume=resume, progress=progress)
+    if result is None:  # a rank other than 0 under torchrun/accelerate launch: rank 0 reports
+        return
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     out.print(_metrics_table(result.metrics, f"{cfg.name}: test split"))
@@ -166,6 +180,8 @@ def pretrain(
     cfg = load_config(config, set_)
     with _progress() as progress:
         result = run_pretrain(cfg, output, overwrite=overwrite, progress=progress)
+    if result is None:  # a rank other than 0 under a launcher
+        return
     table = Table(title=f"{cfg.model} pre-trained on {cfg.pretrain.source}")
     for column in ("texts", "held out", "steps", "whole-word mask", "MLM loss before", "MLM loss after", "seconds"):
         table.add_column(column, justify="right")
@@ -198,6 +214,8 @@ def distill(
     cfg = teacher_config(teacher, path=config, overrides=overrides)
     with _progress() as progress:
         result = run_distill(teacher, output, config=cfg, overwrite=overwrite, progress=progress)
+    if result is None:  # a rank other than 0 under a launcher
+        return
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     table = Table(title=f"distillation on {cfg.data.source}: test split")

@@ -83,9 +83,16 @@ def train(
     The directory appears only when everything succeeded; until then work happens in
     ``<output_dir>.partial`` (checkpoints for ``resume=True``). The run is recorded as
     ``config.tracking`` says (a run folder under ``runs/`` by default).
+
+    Under ``torchrun``/``accelerate launch`` every process trains (one data-parallel run) and only rank 0
+    evaluates, writes the directory and records the run; the other ranks return None once training is done.
     """
     from sentiq.tracking import tracked_run
+    from sentiq.training.distributed import is_main_process
 
+    if not is_main_process():
+        return _train(config, output_dir, overwrite=overwrite, resume=resume, keep_checkpoints=keep_checkpoints,
+                      progress=progress)
     with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         result = _train(config, output_dir, overwrite=overwrite, resume=resume,
@@ -97,11 +104,12 @@ def train(
 
 
 def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
-           progress: ProgressFn | None) -> TrainResult:
+           progress: ProgressFn | None) -> TrainResult | None:
     from sentiq.models import model_type
     from sentiq.models.cache import feature_cache
     from sentiq.training import fit_model
     from sentiq.training.callbacks import final_collapse_warning
+    from sentiq.training.distributed import is_main_process
 
     output_dir = Path(output_dir)
     if output_dir.exists() and not overwrite:
@@ -119,6 +127,8 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     work_dir = work_dir_for(output_dir)
     with feature_cache():
         result = fit_model(model, train_df, val_df, config, work_dir=work_dir, resume=resume, progress=progress)
+        if not is_main_process():
+            return None  # rank 0 holds the same weights and writes the one model directory
         raw_proba = model.predict_proba(test_df["text"].tolist(), batch_size=config.training.eval_batch_size,
                                         progress=progress)
         temperature = _fit_temperature(model, val_df, labels, config)
@@ -252,7 +262,11 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
 
 def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
     from sentiq.evaluation.comparison import write_comparison
+    from sentiq.training.distributed import world_size
 
+    if world_size() > 1:
+        raise ConfigError("compare trains its approaches one after another in one process; run it without "
+                          "torchrun/accelerate launch (train a fine-tuned model under a launcher with `sentiq train`)")
     output_dir = Path(output_dir)
     _, splits = load_splits(config)
     speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]

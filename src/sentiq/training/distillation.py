@@ -31,6 +31,7 @@ from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.models.transformer import TransformerClassifier
+from sentiq.training import distributed
 from sentiq.training.finetune import EncodedDataset, _SentiqTrainer, run_classifier_training
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ class _DistillTrainer(_SentiqTrainer):
                                  temperature=self.temperature, alpha=self.alpha)
         loss = self.checked(loss)
         return (loss, outputs) if return_outputs else loss
+
+    def whole_set_loss(self, logits, labels) -> None:
+        return None  # the loss needs the teacher's logits, which evaluation does not gather: the Trainer's figure
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, *,
@@ -244,6 +248,7 @@ def distill(
 
     ``config`` defaults to the teacher's own (:func:`teacher_config`), so the student trains and is tested on
     the teacher's splits; its ``training`` section sets the student's epochs, learning rate and batch size.
+    Under ``torchrun``/``accelerate launch`` every process trains and rank 0 writes; the others return None.
     """
     from sentiq.evaluation import compute_metrics, write_report
     from sentiq.inference import Predictor
@@ -282,6 +287,8 @@ def distill(
         temperature=config.distill.temperature, alpha=config.distill.alpha,
         argument_overrides={"remove_unused_columns": False},  # keep teacher_logits for the loss
     )
+    if not distributed.is_main_process():
+        return None  # under a launcher rank 0 evaluates and writes the student
     student_test = student.predict_proba(test_df["text"].tolist(), batch_size=batch, progress=progress)
     y_test = labels.encode(test_df["label"].tolist())
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
