@@ -101,21 +101,92 @@ def assert_one_complete_model(root: Path, name: str) -> None:
     assert len(records) == 1, records
 
 
-@pytest.fixture()
-def one_process(tmp_path) -> Path:
-    """The reference: the same config trained by one process (a subprocess, like the launched ones)."""
+def train_here(root: Path, output: str, monkeypatch, *, resume: bool = False) -> Path:
+    """The reference: the same config trained by this one process."""
+    from sentiq.config import load_config
+    from sentiq.workflows import train
+
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(root / "cache" / output))
+    monkeypatch.setenv("SENTIQ_RUNS_DIR", str(root / "runs" / output))
+    train(load_config(root / "config.yaml"), root / output, resume=resume)
+    return root / output
+
+
+def test_torchrun_two_processes_train_like_one(tmp_path, monkeypatch):
     write_setup(tmp_path)
-    run([sys.executable, "-m", "sentiq.cli"], tmp_path, "one")
-    return tmp_path / "one"
+    done = run(torchrun("--standalone", "--nproc_per_node", "2"), tmp_path, "two")
+    assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
+    assert_one_complete_model(tmp_path, "two")
+    log = " ".join(done.stderr.split())
+    # rank 0 reports (one table, one bar per phase); rank 1 (under -v) logs with its rank in front, reads the
+    # token cache rank 0 wrote, and trains its half of each batch of 4 with one thread
+    assert done.stdout.count("toy: test split") == 1 and log.count("train ━") == 1
+    assert "rank 1: tokenized 76 texts into 76 windows (from the cache)" in log
+    assert "rank 1: data-parallel training (rank 1 of 2, 1 threads): 2 examples per process and step" in log
+    assert len(list((tmp_path / "cache" / "two" / "tokenized").glob("*.npz"))) == 2  # train and validation
 
 
-def test_torchrun_two_processes_train_like_one(one_process):
-    root = one_process.parent
-    done = run(torchrun("--standalone", "--nproc_per_node", "2"), root, "two")
-    assert_same_outcome(one_process, root / "two")
-    assert_one_complete_model(root, "two")
-    log = done.stderr
-    # rank 0 speaks for the run; rank 1 (under -v) only logs with its rank in front
-    assert log.count("test split") == 0 and done.stdout.count("toy: test split") == 1
-    assert "rank 1: tokenized 76 texts into 76 windows (from the cache)" in " ".join(log.split())
-    assert "rank 1 of 2, 1 threads" in " ".join(log.split())
+@pytest.mark.slow
+def test_accelerate_launch_two_processes_train_like_one(tmp_path, monkeypatch):
+    write_setup(tmp_path)
+    # accelerate's DDP launcher is --multi_gpu; on a machine without CUDA its processes use gloo on the CPU
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(free_port()), "-m", "sentiq.cli"]
+    done = run(launcher, tmp_path, "two")
+    assert "rank 1 of 2" in done.stderr
+    assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
+    assert_one_complete_model(tmp_path, "two")
+
+
+@pytest.mark.slow
+def test_two_nodes_by_torchrun_rendezvous(tmp_path, monkeypatch):
+    """Two launchers, one process each, meet at a c10d rendezvous on 127.0.0.1 like two machines would."""
+    write_setup(tmp_path)
+    port = free_port()
+    nodes = [subprocess.Popen(torchrun("--nnodes", "2", "--node_rank", str(rank), "--nproc_per_node", "1",
+                                       "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}",
+                                       "--rdzv-id", "sentiq-test") + train_args(tmp_path, "two"),
+                              env=launch_env(tmp_path, "two"), cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+    try:
+        outputs = [node.communicate(timeout=300) for node in nodes]
+    finally:
+        for node in nodes:
+            node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], [err[-3000:] for _, err in outputs]
+    assert sum(out.count("toy: test split") for out, _ in outputs) == 1  # one global rank 0, on either node
+    assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
+    assert_one_complete_model(tmp_path, "two")
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_another_number_of_processes(tmp_path, monkeypatch):
+    """The launcher and its two workers are killed (SIGKILL, as a lost node or a scheduler would) once the first
+    checkpoint is complete; one process then resumes from it and finishes the run."""
+    import psutil  # an accelerate dependency
+    write_setup(tmp_path, eval_steps=10, epochs=4)
+    checkpoints = tmp_path / "two.partial" / "checkpoints"
+    launcher = subprocess.Popen(torchrun("--standalone", "--nproc_per_node", "2") + train_args(tmp_path, "two"),
+                                env=launch_env(tmp_path, "two"), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(checkpoints.glob("checkpoint-*/trainer_state.json")):
+            assert launcher.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 240 s"
+            time.sleep(0.2)
+    finally:
+        # torchrun starts its workers in sessions of their own: kill them by pid, not by process group
+        for process in [psutil.Process(launcher.pid), *psutil.Process(launcher.pid).children(recursive=True)]:
+            process.send_signal(signal.SIGKILL)
+        launcher.wait(timeout=60)
+    assert not (tmp_path / "two").exists()  # killed: no model directory, only the work folder
+    kept = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    assert kept and kept[0] < 76  # 4 epochs of 19 steps: it was killed part-way
+
+    train_here(tmp_path, "two", monkeypatch, resume=True)
+    history = json.loads((tmp_path / "two" / "history.json").read_text())
+    assert history[-1]["step"] == 76
+    assert_one_complete_model(tmp_path, "two")
+    assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")

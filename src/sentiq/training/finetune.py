@@ -95,6 +95,20 @@ def encode_cached(model: TransformerClassifier, texts: list[str]) -> dict:
     return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids], "owners": arrays["owners"]}
 
 
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches in an order drawn from ``seed + epoch``: the same on every process, and the same
+    again for an epoch resumed from a checkpoint (whatever the number of processes then), where a generator
+    that just runs on would start that epoch over with another order."""
+
+    def __init__(self, batch_size: int, *, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
+
+
 class _SentiqTrainer(Trainer):
     # compute_loss returns a per-batch mean; the Trainer divides it for gradient accumulation.
     loss_is_scaled_for_ga = False
@@ -128,12 +142,14 @@ class _SentiqTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):
-        # Length grouping sorts "megabatches" of 50 batches; under N processes the Trainer would size them by
-        # the per-process batch, so each optimiser step would gather other examples than in one process. Sized
-        # by the global batch, the N per-process slices of a step are the one-process batch, split.
         sampler = super()._get_train_sampler(train_dataset)
-        if isinstance(sampler, LengthGroupedSampler) and distributed.world_size() > 1:
-            sampler.batch_size = sampler.batch_size * distributed.world_size()
+        if isinstance(sampler, LengthGroupedSampler):
+            # Sized by the global batch: under N processes the Trainer would sort "megabatches" of 50 per-process
+            # batches, and each optimiser step would gather other examples than one process does; this way the N
+            # per-process slices of a step are the one-process batch, split.
+            return SeededLengthGroupedSampler(sampler.batch_size * distributed.world_size(), lengths=sampler.lengths,
+                                              seed=self.args.data_seed if self.args.data_seed is not None
+                                              else self.args.seed)
         return sampler
 
     def evaluation_loop(self, *args, **kwargs):
