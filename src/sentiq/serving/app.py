@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentiq.errors import ModelError
 from sentiq.serving.batching import MicroBatcher
-from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics, shared_metrics_dir
 from sentiq.serving.requestlog import RequestLog, build_records
 from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,
                                     ValidationErrorResponse, request_model)
@@ -116,6 +116,7 @@ class Service:
         self.explainer.shutdown(wait=True, cancel_futures=True)
         if self.request_log:
             self.request_log.close()
+        self.metrics.close()
 
 
 class BodyLimit:
@@ -339,4 +340,5 @@ def run(settings: ServeSettings) -> None:
         uvicorn.run(create_app(settings), **options)
         return
     os.environ.update(settings.to_env())
-    uvicorn.run("sentiq.serving.app:create_app_from_env", factory=True, workers=settings.workers, **options)
+    with shared_metrics_dir(settings.workers):  # /metrics adds up every worker's counts
+        uvicorn.run("sentiq.serving.app:create_app_from_env", factory=True, workers=settings.workers, **options)
