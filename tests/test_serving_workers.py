@@ -142,7 +142,8 @@ def test_serve_two_workers_metrics_count_every_request(trained_model, tmp_path):
                 pass
             time.sleep(0.3)
         deadline = time.monotonic() + 90
-        while len(list(tmp_path.glob("requests.*.jsonl"))) < 2:  # bounded: 400 requests, 90 s
+        answered = lambda: [p for p in tmp_path.glob("requests.*.jsonl") if p.stat().st_size]  # noqa: E731
+        while len(answered()) < 2:  # each worker opens its file at start and logs from a thread; 400 requests, 90 s
             assert sent < 400 and time.monotonic() < deadline, "the requests never reached a second worker"
             with httpx.Client() as client:  # a new connection each time: the kernel hands it to either worker
                 assert client.post(f"{base}/v1/predict", json={"texts": TEXTS}).status_code == 200
@@ -159,5 +160,6 @@ def test_serve_two_workers_metrics_count_every_request(trained_model, tmp_path):
     from sentiq.monitoring.samples import load_sample
 
     parts = sorted(tmp_path.glob("requests.*.jsonl"))
-    assert len(parts) == 2 and all(p.stem.split(".")[1].isdigit() for p in parts)
+    assert len(parts) == 2 and all(p.stem.split(".")[1].isdigit() for p in parts), parts
+    assert sum(len(p.read_text().splitlines()) for p in parts) == 2 * sent, [p.read_text()[:300] for p in parts]
     assert load_sample(str(tmp_path / "requests.jsonl"), max_rows=None).total_rows == 2 * sent
