@@ -110,7 +110,9 @@ class TrainingConfig(_Section):
     pgd_steps: int = Field(3, ge=1, le=20, description="PGD: perturbation steps per training step.")
     pgd_alpha: float = Field(0.3, gt=0, description="PGD: size of each step (L2 norm).")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    batch_size: int = Field(16, ge=1, description="Training examples per device per step.")
+    batch_size: int = Field(16, ge=1, description="Training examples per optimiser step (before gradient "
+                            "accumulation), over all processes: under torchrun/accelerate launch with N processes "
+                            "each takes batch_size / N, so it must be a multiple of N.")
     eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
     epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
     learning_rate: float = Field(2e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")

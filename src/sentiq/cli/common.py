@@ -24,7 +24,13 @@ err = Console(stderr=True)
 
 
 def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+    from sentiq.training.distributed import is_main_process, rank
+
+    # Under torchrun/accelerate launch rank 0 speaks for the run; the other ranks log errors only, or
+    # everything with their rank in front under --verbose.
+    main = is_main_process()
+    level = logging.INFO if verbose else (logging.WARNING if main else logging.ERROR)
+    logging.basicConfig(level=level, format="%(message)s" if main else f"rank {rank()}: %(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
     for noisy in ("httpx", "urllib3", "filelock", "ray", "ray.data"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -57,7 +63,13 @@ def friendly_errors(fn):
 
 @contextmanager
 def progress_bars() -> Iterator:
-    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks (rank 0's only,
+    under a launcher)."""
+    from sentiq.training.distributed import is_main_process
+
+    if not is_main_process():
+        yield lambda phase, done, total: None
+        return
     bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
     tasks: dict[str, int] = {}

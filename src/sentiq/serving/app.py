@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
 from sentiq.serving.microbatch import MicroBatcher, QueueFull
-from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics, shared_metrics_dir
 from sentiq.serving.requestlog import RequestLog, build_records
 from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,
                                     ValidationErrorResponse, request_model)
@@ -161,6 +161,7 @@ class Service:
         self.explainer.shutdown(wait=True, cancel_futures=True)
         if self.request_log:
             self.request_log.close()
+        self.metrics.close()
 
 
 class RedactQuery(logging.Filter):
@@ -581,4 +582,5 @@ def run(settings: ServeSettings) -> None:
         uvicorn.run(create_app(settings), **options)
         return
     os.environ.update(settings.to_env())
-    uvicorn.run("sentiq.serving.app:create_app_from_env", factory=True, workers=settings.workers, **options)
+    with shared_metrics_dir(settings.workers):  # /metrics adds up every worker's counts
+        uvicorn.run("sentiq.serving.app:create_app_from_env", factory=True, workers=settings.workers, **options)

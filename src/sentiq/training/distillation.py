@@ -35,6 +35,7 @@ from sentiq.models.transformer import TransformerClassifier, freeze_encoder_part
 from sentiq.training.adversarial import make_attack
 from sentiq.training.finetune import (EncodedDataset, _SentiqTrainer, class_weight_tensor, encode_cached,
                                       run_classifier_training)
+from sentiq.training import distributed
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class _DistillTrainer(_SentiqTrainer):
                                  temperature=self.temperature, alpha=self.alpha, class_weights=weight)
         loss = self.checked(loss)
         return (loss, outputs) if return_outputs else loss
+
+    def whole_set_loss(self, logits, labels) -> None:
+        return None  # the loss needs the teacher's logits, which evaluation does not gather: the Trainer's figure
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, *,
@@ -277,6 +281,7 @@ def distill(
     freezing, attention, class weights, adversarial training, augmentation, token cache, Trainer settings), and
     the directory gets what ``train`` gives: a temperature fitted on validation, the report with its trust
     sections, the run files and a model card.
+    Under ``torchrun``/``accelerate launch`` every process trains and rank 0 writes; the others return None.
     """
     from sentiq.data.augment import augmented_training_split
     from sentiq.evaluation import compute_metrics
@@ -322,6 +327,8 @@ def distill(
         attack=make_attack(student.model, cfg),
         argument_overrides={"remove_unused_columns": False},  # keep teacher_logits for the loss
     )
+    if not distributed.is_main_process():
+        return None  # under a launcher rank 0 evaluates and writes the student
     y_test = labels.encode(test_df["label"].tolist())
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
     manifest = manifest_for(student, preprocess=dict(teacher.manifest.preprocess), language=teacher.manifest.language,

@@ -9,9 +9,11 @@ from pathlib import Path
 from sentiq.atomic import atomic_directory
 from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import load_splits
+from sentiq.errors import ConfigError
 from sentiq.evaluation.comparison import write_comparison
 from sentiq.inference import Predictor
 from sentiq.tracking import tracked_run
+from sentiq.training.distributed import world_size
 from sentiq.workflows.common import ProgressFn
 from sentiq.workflows.train import _train
 
@@ -45,6 +47,9 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
 
 
 def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
+    if world_size() > 1:
+        raise ConfigError("compare trains its approaches one after another in one process; run it without "
+                          "torchrun/accelerate launch (train a fine-tuned model under a launcher with `sentiq train`)")
     output_dir = Path(output_dir)
     _, splits = load_splits(config)
     speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]

@@ -18,6 +18,7 @@ from sentiq.models import model_type
 from sentiq.models.cache import feature_cache
 from sentiq.models.directory import check_output, manifest_for, work_dir_for
 from sentiq.tracking import tracked_run
+from sentiq.training.distributed import is_main_process
 from sentiq.workflows.common import ProgressFn, preprocessed, profile_for
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,20 @@ def train(
     resume: bool = False,
     keep_checkpoints: bool = False,
     progress: ProgressFn | None = None,
-) -> TrainResult:
+) -> TrainResult | None:
     """Load and split the data, train the configured approach, evaluate on the test split, write a model directory.
 
     The directory appears only when everything succeeded; until then work happens in
     ``<output_dir>.partial`` (checkpoints for ``resume=True``). The run is recorded as
     ``config.tracking`` says (a run folder under ``runs/`` by default).
+
+    Under ``torchrun``/``accelerate launch`` every process trains (one data-parallel run) and only rank 0
+    evaluates, writes the directory and records the run; the other ranks return None once training is done.
     """
     warn_ignored_settings(config, [config.approach])
+    if not is_main_process():
+        return _train(config, output_dir, overwrite=overwrite, resume=resume, keep_checkpoints=keep_checkpoints,
+                      progress=progress)
     with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         result = _train(config, output_dir, overwrite=overwrite, resume=resume,
@@ -58,7 +65,7 @@ def train(
 
 
 def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
-           progress: ProgressFn | None) -> TrainResult:
+           progress: ProgressFn | None) -> TrainResult | None:
     from sentiq.training.output import write_trained_model  # lazy: its module loads the evaluation report
 
     output_dir = check_output(output_dir, overwrite=overwrite)
@@ -79,6 +86,8 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     with feature_cache():
         result = training.fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
                                     progress=progress)
+    if not is_main_process():
+        return None  # rank 0 holds the same weights and writes the one model directory
     manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
                             command=f"sentiq train --config config.yaml --output {output_dir}")
     context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
