@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -25,7 +27,8 @@ data_app = typer.Typer(help="Look at datasets before training on them.", no_args
 app.add_typer(data_app, name="data")
 runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-out = Console()
+# Outside a terminal rich would cut every table to 80 columns: piped output gets room instead.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
 err = Console(stderr=True)
 
 
@@ -61,9 +64,57 @@ def _friendly_errors(fn):
     return wrapper
 
 
+PROGRESS_EVERY_ENV = "SENTIQ_PROGRESS_EVERY"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class _PlainProgress:
+    """Progress as plain log lines on stderr, for output that is not a terminal (a log file, CI): a line
+    per phase at its start and end and every SENTIQ_PROGRESS_EVERY seconds (default 30) between:
+    step, loss, samples/s and ETA. (A rich bar only renders when it ends there.)"""
+
+    def __init__(self, every: float):
+        self.every = every
+        self.started: dict[str, float] = {}
+        self.last_line: dict[str, float] = {}
+        self.values: dict[str, dict] = {}
+
+    def log_values(self, phase: str, values: dict) -> None:  # training loss, samples per step (ProgressBridge)
+        self.values.setdefault(phase, {}).update(values)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        start = self.started.setdefault(phase, now)
+        finished = total and done >= total
+        if not finished and done and now - self.last_line.get(phase, -1e9) < self.every:
+            return
+        self.last_line[phase] = now
+        elapsed = now - start
+        parts = [f"{phase}: {done}/{total}" + (f" ({done / total:.0%})" if total else "")]
+        values = self.values.get(phase, {})
+        if "loss" in values:
+            parts.append(f"loss {values['loss']:.4f}")
+        if done and elapsed > 0:
+            rate = done / elapsed
+            per_step = values.get("samples_per_step")
+            parts.append(f"{rate * per_step:.1f} samples/s" if per_step else f"{rate:.2f} {phase} items/s")
+            if total and not finished:
+                parts.append(f"ETA {_clock((total - done) / rate)}")
+        parts.append(f"elapsed {_clock(elapsed)}")
+        err.print(", ".join(parts), highlight=False, markup=False, soft_wrap=True)
+
+
 @contextmanager
 def _progress() -> Iterator:
-    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks; plain
+    periodic log lines when stderr is not a terminal."""
+    if not err.is_terminal:
+        yield _PlainProgress(float(os.environ.get(PROGRESS_EVERY_ENV) or 30))
+        return
     bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
     tasks: dict[str, int] = {}
@@ -122,7 +173,7 @@ def train(
         result = run_train(cfg, output, overwrite=overwrite, resume=resume, progress=progress)
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
-    out.print(_metrics_table(result.metrics, f"{cfg.name}: test split"))
+    out.print(_metrics_table(result.metrics, f"{cfg.name} ({cfg.approach}): test split"))
     out.print(f"model: {result.output_dir}\nreport: {result.output_dir / 'report' / 'report.html'}")
 
 
@@ -213,22 +264,81 @@ def distill(
     out.print(f"model: {result.output_dir}")
 
 
+# Config keys that error messages name, and the flags of the data-reading commands that set them.
+_DATA_FLAGS = {"data.text_column": "--text-column", "data.label_column": "--label-column",
+               "data.label_map": "--label-map", "data.header=true": "--header", "data.header": "--header/--no-header"}
+
+
+def _speaks_flags(flags: dict[str, str]):
+    """Errors of a command that sets data options by flags name its flags, not the config keys."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except SentiqError as exc:
+                for key, flag in flags.items():
+                    exc.message = exc.message.replace(key, flag)
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+def _scored_line(metrics: dict) -> str:
+    scored = metrics.get("scored") or {}
+    left = scored.get("left_out") or {}
+    text = (f"scored: {scored.get('rows')} rows ({'the whole file' if scored.get('split') == 'all' else scored.get('split') + ' split'}"
+            f" of {scored.get('source')})")
+    if "neutral_band" in scored:
+        text += (f"; neutral when the top probability is below {0.5 + scored['neutral_band']:.2f}"
+                 + (f", band chosen on {scored['band_chosen_on_rows']} other rows of the file"
+                    if scored.get("band_chosen_on_rows") else ""))
+    if left:
+        text += "; left out: " + ", ".join(f"{n} ({why})" for why, n in left.items())
+    return text
+
+
+def _neutral_band(value: Optional[str]):
+    if value is None or value == "auto":
+        return value
+    try:
+        band = float(value)
+    except ValueError:
+        band = -1.0
+    if not 0 <= band < 0.5:
+        raise SentiqError("--neutral-band must be auto or a number from 0 to 0.5 (e.g. 0.15)")
+    return band
+
+
 @app.command()
 @_friendly_errors
+@_speaks_flags(_DATA_FLAGS)
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
-    split: str = typer.Option("test", help="train, validation, test or all."),
+    split: Optional[str] = typer.Option(None, help="train, validation, test or all (default: test for the training "
+                                        "data, all for another file: a file of yours is scored whole)."),
     report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
-    text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
-    label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
-    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    text_column: Optional[str] = typer.Option(None, help="Text column of a data file: a name or a 0-based position."),
+    label_column: Optional[str] = typer.Option(None, help="Label column of a data file: a name or a 0-based position."),
+    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,4=positive,2=skip "
+                                            "(skip: leave those rows out, counted)."),
+    header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether the CSV's first row is a header "
+                                          "(default: detected)."),
+    neutral_band: Optional[str] = typer.Option(None, help="Score a two-class model on data with a neutral class: "
+                                               "neutral when the top probability is below 0.5+BAND; auto chooses the "
+                                               "band on a held-out 20% of the file (those rows are not scored)."),
     fairness: Optional[bool] = typer.Option(None, "--fairness/--no-fairness",
-                                            help="Run the template fairness check (default: the model's evaluation.fairness)."),
+                                            help="Run the template fairness check (default: the model's "
+                                            "evaluation.fairness on its training data; off for other data)."),
     important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
-                                                   help="Find each class's most important words (default: the model's config)."),
+                                                   help="Find each class's most important words (default: the model's "
+                                                   "config on its training data; off for other data)."),
     behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
-                                             "instead of a dataset split."),
+                                             "instead of a dataset split; exit 1 when any fails."),
 ) -> None:
     """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
     (with calibration, slices, fairness and important words)."""
@@ -243,9 +353,13 @@ def evaluate(
     with _progress() as progress:
         metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
                                            text_column=text_column, label_column=label_column,
-                                           label_map=_parse_label_map(label_map), fairness=fairness,
+                                           label_map=_parse_label_map(label_map), header=header,
+                                           neutral_band=_neutral_band(neutral_band), fairness=fairness,
                                            important_words=important_words, progress=progress)
-    out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
+    scored = metrics["scored"]
+    where = "whole file" if scored["split"] == "all" else f"{scored['split']} split"
+    out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({where}, {scored['rows']} rows)"))
+    out.print(_scored_line(metrics), highlight=False)
     out.print(f"report: {report_dir / 'report.html'}")
 
 
@@ -264,6 +378,11 @@ def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]
     out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
               highlight=False)
     out.print(f"report: {result.report_dir / 'report.html'}")
+    if result.failures:  # like a test runner: a failing sentence fails the command
+        for case in result.failures:
+            err.print(f"FAIL {case.text!r}: expected {case.expected}, got {case.predicted} ({case.confidence:.3f})",
+                      style="red", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command("route")
@@ -271,11 +390,13 @@ def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]
 def route_cmd(
     model: list[str] = typer.Option(..., "--model", "-m", help="LANG=MODEL_DIR, e.g. zh=runs/weibo (repeatable)."),
     output: Path = typer.Option(..., "--output", "-o", help="Routed model directory to write."),
-    fallback: Optional[str] = typer.Option(None, help="Language whose model takes texts of any other language "
-                                            "(default: en when given, else the first)."),
+    fallback: Optional[str] = typer.Option(None, help="What answers texts of a language without a model (Japanese, "
+                                            "emoji only, ...): a member language such as en, or unsupported (the "
+                                            "default: no label, the prediction says 'unsupported language')."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
-    """Combine per-language model directories into one that routes each text by its script."""
+    """Combine per-language model directories into one that routes each text by its script; every prediction
+    says which model answered ("model": "zh", "en (fallback)" or "unsupported")."""
     from sentiq.workflows import route
 
     routes: dict[str, str] = {}
@@ -301,23 +422,37 @@ def predict(
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
-    text_column: str = typer.Option("text", help="Text column of a table input."),
+    text_column: str = typer.Option("text", help="Text column of a table input: a name or a 0-based position."),
+    header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether a CSV's first row is a header "
+                                          "(default: detected)."),
+    on_empty: str = typer.Option("null", help="Empty texts, and texts the model's preprocessing empties (a bare URL): "
+                                 "null (a result with label null and a note), skip (no output line) or error (exit 1)."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
+    "note" when a text got no label)."""
     from sentiq.inference import Predictor
-    from sentiq.workflows import predict_to_file, read_texts
+    from sentiq.inference.predictor import check_on_empty
+    from sentiq.workflows import predict_records, predict_to_file, read_texts, text_positions
 
+    check_on_empty(on_empty)
     if bool(texts) == bool(input):
         raise SentiqError("give texts as arguments or --input FILE (one of the two)")
-    items = list(texts) if texts else read_texts(input, text_column=text_column)
+    items = list(texts) if texts else read_texts(input, text_column=text_column, header=header)
+    positions = text_positions(input, len(items))
     predictor = Predictor.load(model_dir)
     if output:
         with _progress() as progress:
-            n = predict_to_file(predictor, items, output, progress=progress)
-        err.print(f"wrote {n} predictions to {output}")
-        return
-    for text, pred in zip(items, predictor.predict(items)):
-        sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+            n, unscored = predict_to_file(predictor, items, output, on_empty=on_empty, positions=positions,
+                                          progress=progress)
+        err.print(f"wrote {n} predictions to {output}", highlight=False)
+    else:
+        records, unscored = predict_records(predictor, items, on_empty=on_empty, positions=positions)
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if unscored:
+        what = "left out" if on_empty == "skip" else "given label null"
+        err.print(f"note {len(unscored)} of {len(items)} texts {what}: {', '.join(unscored[:10])}"
+                  + (" ..." if len(unscored) > 10 else ""), style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -532,18 +667,21 @@ def monitor(
 
 @data_app.command("inspect")
 @_friendly_errors
+@_speaks_flags(_DATA_FLAGS)
 def data_inspect(
     source: str = typer.Argument(..., help="Built-in name (imdb, sentiment140, chnsenticorp, waimai, weibo_senti_100k) or file."),
-    text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
-    label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
-    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    text_column: Optional[str] = typer.Option(None, help="Text column of a data file: a name or a 0-based position."),
+    label_column: Optional[str] = typer.Option(None, help="Label column of a data file: a name or a 0-based position."),
+    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,4=positive,2=skip."),
+    header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether the CSV's first row is a header "
+                                          "(default: detected)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Counts per class and split, dropped rows, duplicates and train/test overlap."""
     from sentiq.workflows import inspect_data
 
     report = inspect_data(source, text_column=text_column, label_column=label_column,
-                          label_map=_parse_label_map(label_map))
+                          label_map=_parse_label_map(label_map), header=header)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return
@@ -558,7 +696,9 @@ def data_inspect(
         table.add_row(split, *[str(counts.get(lab, 0)) for lab in report.labels],
                       str(report.duplicates.get(split, 0)), str(overlap))
     out.print(table)
-    out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label")
+    skipped = "".join(f", {n} labelled {value} (skip)" for value, n in report.skipped.items())
+    out.print(f"dropped: {report.dropped_empty} empty texts, {report.dropped_missing_label} rows without a label{skipped}"
+              + ("; the file has no header row (columns by 0-based position)" if report.headerless else ""))
     for warning in report.warnings:
         out.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
 
@@ -574,25 +714,34 @@ def _cell(value) -> str:
 @runs_app.command("list")
 @_friendly_errors
 def runs_list(
-    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else .sentiq/runs/)."),
     limit: int = typer.Option(20, min=1, help="Show the newest N runs."),
+    status: Optional[str] = typer.Option(None, help="Only runs that finished or failed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON (one object per run)."),
 ) -> None:
-    """Recorded runs, newest first: command, name, status, duration and headline metrics."""
+    """Recorded runs, newest first: command, name, approach, data, status, duration and headline metrics."""
     from sentiq.tracking import load_runs, runs_root
-    from sentiq.tracking.runs import duration
+    from sentiq.tracking.runs import duration, run_summary
 
+    if status not in (None, "finished", "failed"):
+        raise SentiqError(f"--status must be finished or failed (got {status!r})")
     root = runs_dir or runs_root()
-    records = load_runs(root)
+    records = [run_summary(r) for r in load_runs(root) if status is None or r.get("status") == status]
+    if as_json:
+        sys.stdout.write(json.dumps(records[:limit], indent=2, ensure_ascii=False, default=str) + "\n")
+        return
     table = Table(title=f"runs in {root} ({len(records)})")
-    for column in ("run", "command", "name", "status", "started", "took", "accuracy", "macro-F1", "model"):
-        table.add_column(column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left")
+    for column in ("run", "command", "name", "approach", "data", "status", "started", "took", "accuracy", "macro-F1",
+                   "model"):
+        table.add_column(column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left",
+                         overflow="fold")
     for r in records[:limit]:
-        metrics = r.get("metrics") or {}
-        status = r.get("status", "?")
-        table.add_row(r.get("id", "?"), r.get("command", "?"), r.get("name", ""),
-                      status if status == "finished" else f"[red]{status}[/]", r.get("started", ""),
-                      duration(r.get("duration_s")), _cell(metrics.get("accuracy")), _cell(metrics.get("macro_f1")),
-                      r.get("model_path") or "-")
+        state = r["status"] or "?"
+        data = f"{Path(r['data']).name}" if r["data"] else "-"
+        table.add_row(r["id"] or "?", r["command"] or "?", r["name"] or "", r["approach"] or "-",
+                      data + (f" ({r['split']})" if r["split"] else ""),
+                      state if state == "finished" else f"[red]{state}[/]", r["started"] or "",
+                      duration(r["duration_s"]), _cell(r["accuracy"]), _cell(r["macro_f1"]), r["model_path"] or "-")
     out.print(table)
 
 
@@ -601,13 +750,19 @@ def runs_list(
 def runs_compare(
     a: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
     b: str = typer.Argument(..., help="Run id, unique id prefix or run folder."),
-    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else runs/)."),
+    runs_dir: Optional[Path] = typer.Option(None, help="Runs root (default: $SENTIQ_RUNS_DIR, else .sentiq/runs/)."),
     only_diff: bool = typer.Option(False, "--only-diff", help="Show only params and metrics that differ."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
 ) -> None:
     """Params and metrics of two runs side by side; differences highlighted."""
     from sentiq.tracking import compare_runs, find_run
 
     left, right = find_run(a, runs_dir), find_run(b, runs_dir)
+    if as_json:
+        rows = [{"section": sec, "key": key, left["id"]: va, right["id"]: vb, "differs": differs}
+                for sec, key, va, vb, differs in compare_runs(left, right) if differs or not only_diff]
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
     table = Table(title=f"{left['id']} vs {right['id']}")
     for column in ("", "key", left["id"], right["id"]):
         table.add_column(column, overflow="fold")
@@ -627,12 +782,20 @@ def runs_compare(
 def config_cmd(
     config: Optional[Path] = typer.Argument(None, help="A config to validate and print in full."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: training.epochs=2."),
+    as_json: bool = typer.Option(False, "--json", help="Print the keys (or the config) as JSON."),
 ) -> None:
     """Without FILE: every config key with its default and meaning. With FILE: the validated config."""
     import yaml
 
     from sentiq.config import describe_fields, load_config
 
+    if config is None and not set_ and as_json:
+        keys = [{"key": k, "default": d, "meaning": m} for k, d, m in describe_fields()]
+        sys.stdout.write(json.dumps(keys, indent=2, ensure_ascii=False) + "\n")
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(load_config(config, set_).to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
     if config is None and not set_:
         table = Table(title="sentiq config keys")
         for column in ("key", "default", "meaning"):

@@ -128,6 +128,9 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
     from sentiq.inference import Predictor
 
     warnings = data_report.warnings + result.warnings
+    if val_df.empty:
+        warnings.append("data.validation_size is 0: trained on every non-test row with no validation split, so no "
+                        "early stopping, no best-checkpoint choice and no calibration (temperature none)")
     manifest = Manifest(
         approach=config.approach, labels=list(labels), preprocess=profile.spec(), language=loaded.language,
         max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
@@ -181,7 +184,7 @@ def _fit_temperature(model, val_df: pd.DataFrame, labels: LabelSet, config: Sent
 
 
 def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
-                   fairness: bool | None = None, important: bool | None = None,
+                   fairness: bool | None = None, important: bool | None = None, labels: list[str] | None = None,
                    progress: ProgressFn | None = None) -> dict:
     """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
 
@@ -197,7 +200,7 @@ def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, l
         log.warning("slice columns %s are not in the data; those slices are left out", missing)
     masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
                         columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
-    out: dict = {"slices": slice_metrics(masks, y_true, proba, predictor.labels)}
+    out: dict = {"slices": slice_metrics(masks, y_true, proba, labels or predictor.labels)}
     if settings.fairness if fairness is None else fairness:
         try:
             out["fairness"] = fairness_check(predictor, templates=settings.fairness_templates)
@@ -289,63 +292,100 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(text).stem if Path(text).suffix else text).strip("-") or "data"
 
 
-def evaluation_frame(manifest: Manifest, data: str | None, split: str, *, keep_columns=(),
-                     **columns) -> tuple[pd.DataFrame, str]:
-    """The rows to evaluate on: the training data's split when ``data`` is omitted or the same source,
-    re-split with the training seed so ``test`` is the very test split of training."""
+def _is_training_data(manifest: Manifest, data: str | None) -> bool:
+    return data is None or data == manifest.config.get("data", {}).get("source")
+
+
+def default_split(manifest: Manifest, data: str | None) -> str:
+    """``test`` (the very test split of training) for the training data; ``all`` for any other data."""
+    return "test" if _is_training_data(manifest, data) else "all"
+
+
+def evaluation_data(manifest: Manifest, data: str | None, split: str, *, keep_columns=(), **columns):
+    """The rows to evaluate on and the :class:`~sentiq.data.sources.LoadedData` they come from: the training
+    data's split when ``data`` is omitted or the same source, re-split with the training seed so ``test``
+    is the very test split of training; a split of another file is cut with the same seed and sizes."""
     trained = manifest.config.get("data", {})
     seed = manifest.config.get("seed", 42)
-    same_source = data is None or data == trained.get("source")
-    if same_source and trained:
-        base = DataConfig.model_validate({**trained, **{k: v for k, v in columns.items() if v is not None}})
+    given = {k: v for k, v in columns.items() if v is not None}
+    if _is_training_data(manifest, data) and trained:
+        base = DataConfig.model_validate({**trained, **given})
     else:
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
-        base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
+        base = DataConfig(source=data, **given)
     loaded = load_from(base, keep_columns=keep_columns)
     if split == "all":
-        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
+        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
         raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
-    return dict(split_from(loaded, base, seed).items())[split], loaded.language
+    if base.validation_size == 0 and split == "validation":
+        raise ConfigError("this data config holds out no validation split (data.validation_size is 0)")
+    return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def evaluation_frame(manifest: Manifest, data: str | None, split: str, *, keep_columns=(),
+                     **columns) -> tuple[pd.DataFrame, str]:
+    """:func:`evaluation_data`'s rows and their language."""
+    frame, loaded = evaluation_data(manifest, data, split, keep_columns=keep_columns, **columns)
+    return frame, loaded.language
 
 
 def evaluate(
     model_dir: str | Path,
     *,
     data: str | None = None,
-    split: str = "test",
+    split: str | None = None,
     report_dir: str | Path | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
     label_map: dict[str, str] | None = None,
+    header: bool | None = None,
+    neutral_band: float | str | None = None,
     fairness: bool | None = None,
     important_words: bool | None = None,
     progress: ProgressFn | None = None,
     tracking: TrackingConfig | None = None,
 ) -> tuple[dict, Path]:
-    """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``.
+    """Score a model directory on a dataset; write ``report.html`` and ``metrics.json``.
 
-    The report covers calibration (before/after the model's temperature), slices, and, as the
-    model's ``evaluation`` settings say unless ``fairness``/``important_words`` override them,
-    the template fairness check and each class's most important words.
-    The run is recorded as ``tracking`` says (default: as the model's training config said).
+    ``split`` defaults to ``test`` (the very test split of training) for the training data and
+    to ``all`` for any other file: a user's file is scored whole. Rows with empty text, rows
+    the model's preprocessing empties and rows whose label maps to ``skip`` are left out and
+    counted in ``metrics["scored"]``, which also says which rows were scored.
+
+    ``neutral_band`` scores a two-class model on data with a third ``neutral`` class: a text is
+    predicted neutral when its top probability is below 0.5 + band. ``"auto"`` chooses the band
+    (best macro-F1) on a seeded, stratified 20% of the rows, which are then not scored.
+
+    The report covers calibration, slices and, as the model's ``evaluation`` settings say unless
+    ``fairness``/``important_words`` override them, the template fairness check and each class's
+    most important words; for data other than the training data both are opt-in (the fairness
+    check does not depend on the data and is in the training report; explanations cost far more
+    than predictions). The run is recorded as ``tracking`` says (default: as the model's training
+    config said), with the data file, split and rows scored.
     """
     from sentiq.inference import Predictor
     from sentiq.tracking import tracked_run
 
     predictor = Predictor.load(model_dir)
+    split = split or default_split(predictor.manifest, data)
     if tracking is None:
         tracking = _recorded_tracking(predictor.manifest)
-    params = {"model": str(Path(model_dir).resolve()), "data": data or predictor.manifest.config.get("data", {}).get("source"),
+    source = data or predictor.manifest.config.get("data", {}).get("source")
+    params = {"model": str(Path(model_dir).resolve()),
+              "data": str(Path(source).resolve()) if source and Path(source).exists() else source,
               "split": split, "text_column": text_column, "label_column": label_column, "label_map": label_map,
-              "approach": predictor.manifest.approach, "base_model": predictor.manifest.base_model}
+              "neutral_band": neutral_band, "approach": predictor.manifest.approach,
+              "base_model": predictor.manifest.base_model}
     name = f"{predictor.manifest.config.get('name', Path(model_dir).name)}-eval"
     with tracked_run("evaluate", name=name, tracking=tracking, params=params) as run:
         metrics, report = _evaluate(predictor, model_dir, data=data, split=split, report_dir=report_dir,
                                     text_column=text_column, label_column=label_column, label_map=label_map,
-                                    fairness=fairness, important_words=important_words, progress=progress)
-        run.log_metrics(metrics)
+                                    header=header, neutral_band=neutral_band, fairness=fairness,
+                                    important_words=important_words, progress=progress)
+        run.log_metrics({k: v for k, v in metrics.items() if k != "scored"})
+        run.params["rows_scored"] = metrics["scored"]["rows"]
         run.model_path = params["model"]
         run.report_path = str(report.resolve() / "report.html")
     return metrics, report
@@ -361,38 +401,110 @@ def _recorded_tracking(manifest: Manifest) -> TrackingConfig:
         return TrackingConfig()
 
 
-def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map,
-              fairness, important_words, progress) -> tuple[dict, Path]:
-    from sentiq.evaluation import write_report
+NEUTRAL = "neutral"
 
-    settings = EvaluationConfig.model_validate(predictor.manifest.config.get("evaluation", {}))
-    frame, language = evaluation_frame(predictor.manifest, data, split, text_column=text_column,
-                                       label_column=label_column, label_map=label_map,
-                                       keep_columns=settings.slice_columns)
-    if frame.empty:
-        raise DataError(f"the {split} split is empty")
-    labels = LabelSet(tuple(predictor.labels))
-    y_true = labels.encode(frame["label"].tolist())
+
+def _band_labels(model_labels: list[str], data_labels) -> list[str]:
+    if len(model_labels) != 2 or NEUTRAL in model_labels:
+        raise ConfigError(f"neutral_band needs a two-class model without {NEUTRAL!r}; this one has {model_labels}")
+    if NEUTRAL not in set(data_labels):
+        raise ConfigError(f"neutral_band needs rows labelled {NEUTRAL!r} in the data (map a raw value to it, "
+                          f"e.g. --label-map 0=negative,2=neutral,4=positive)")
+    return list(LabelSet.from_names([*model_labels, NEUTRAL]))
+
+
+def with_neutral_band(proba, band: float, model_labels: list[str], labels: list[str]):
+    """Two-class probabilities as three columns (``labels`` order): the neutral column is the threshold
+    0.5 + ``band``, so the argmax is neutral exactly when the top probability falls below it; rows are
+    normalised (the numbers rank, they are not calibrated probabilities)."""
+    import numpy as np
+
+    out = np.zeros((len(proba), 3))
+    for j, name in enumerate(model_labels):
+        out[:, labels.index(name)] = proba[:, j]
+    out[:, labels.index(NEUTRAL)] = 0.5 + band
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def choose_neutral_band(proba, y_true, model_labels: list[str], labels: list[str]) -> float:
+    """The band (0 to 0.5 in steps of 0.01) with the best macro-F1 on these rows; the narrowest on ties."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    best, best_f1 = 0.0, -1.0
+    for band in np.round(np.arange(0.0, 0.501, 0.01), 2):
+        pred = with_neutral_band(proba, float(band), model_labels, labels).argmax(axis=1)
+        f1 = f1_score(y_true, pred, average="macro", labels=list(range(3)), zero_division=0)
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = float(band), f1
+    return best
+
+
+def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map, header,
+              neutral_band, fairness, important_words, progress) -> tuple[dict, Path]:
+    from sentiq.evaluation import write_report
+    from sentiq.evaluation.calibration import apply_temperature
     from sentiq.models.cache import feature_cache
 
-    from sentiq.evaluation.calibration import apply_temperature
+    settings = EvaluationConfig.model_validate(predictor.manifest.config.get("evaluation", {}))
+    frame, loaded = evaluation_data(predictor.manifest, data, split, text_column=text_column, label_column=label_column,
+                                    label_map=label_map, header=header, keep_columns=settings.slice_columns)
+    reasons = predictor.empty_reasons(frame["text"].tolist()) if not frame.empty else []
+    unscored = pd.Series([r for r in reasons if r], dtype=object).value_counts().to_dict()
+    if unscored:
+        log.warning("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
+        frame = frame[[r is None for r in reasons]].reset_index(drop=True)
+    if frame.empty:
+        raise DataError(f"no rows left to score in the {split} split of {data or 'the training data'}")
+    model_labels = list(predictor.labels)
+    band_rows = 0
+    if neutral_band is not None:
+        labels = _band_labels(model_labels, frame["label"])
+        if neutral_band == "auto":
+            from sentiq.data.splits import stratified_split
 
+            frame, chooser = stratified_split(frame, 0.2, predictor.manifest.config.get("seed", 42))
+            band_rows = len(chooser)
+            with feature_cache():
+                chooser_proba = predictor.predict_proba(chooser["text"].tolist())
+            neutral_band = choose_neutral_band(chooser_proba, LabelSet(tuple(labels)).encode(chooser["label"].tolist()),
+                                               model_labels, labels)
+        neutral_band = float(neutral_band)
+    else:
+        labels = model_labels
+    y_true = LabelSet(tuple(labels)).encode(frame["label"].tolist())
     with feature_cache():
         raw_proba = predictor.predict_proba(frame["text"].tolist(), calibrated=False, progress=progress)
     proba = apply_temperature(raw_proba, predictor.temperature)
-    unit = "chars" if language == "zh" else "words"
-    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, fairness=fairness,
-                            important=important_words, progress=progress)
+    if neutral_band is not None:
+        proba = with_neutral_band(proba, neutral_band, model_labels, labels)
+        raw_proba = None
+    unit = "chars" if loaded.language == "zh" else "words"
+    external = not _is_training_data(predictor.manifest, data)
+    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, labels=labels,
+                            fairness=fairness if fairness is not None else (None if not external else False),
+                            important=important_words if important_words is not None else (None if not external else False),
+                            progress=progress)
     source = data or predictor.manifest.config.get("data", {}).get("source", "data")
+    scored = {"split": split, "rows": len(frame), "source": source,
+              "left_out": {**{f"label {k} (skip)": v for k, v in loaded.skipped.items()},
+                           **({"empty text (in the file)": loaded.dropped_empty} if loaded.dropped_empty else {}),
+                           **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
+                           **unscored},
+              **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {})}
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{_slug(source)}-{split}"
     metrics = write_report(
-        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=list(labels),
+        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=labels,
         title=f"{Path(model_dir).name} on {source} ({split})",
-        context={"model": str(model_dir), "data": source, "split": split, "rows": len(frame),
+        context={"model": str(model_dir), "data": source, "split": split, "rows scored": len(frame),
+                 **{f"left out: {k}": v for k, v in scored["left_out"].items()},
+                 **({"neutral band": f"top probability < {0.5 + neutral_band:.2f}"
+                     + (f" (chosen on {band_rows} other rows)" if band_rows else "")} if neutral_band is not None else {}),
                  "temperature": "none" if predictor.temperature is None else round(predictor.temperature, 4)},
         length_unit=unit, uncalibrated_proba=raw_proba if predictor.temperature is not None else None,
-        temperature=predictor.temperature, **extras,
+        temperature=predictor.temperature if raw_proba is not None else None, **extras,
     )
+    metrics["scored"] = scored
     return metrics, report_dir
 
 
@@ -468,8 +580,8 @@ def route(
     """Combine model directories into one that routes each text by its detected language.
 
     ``models`` maps a language code (``zh``, ``en``, ...) to a model directory; members must
-    share one label set. Texts in a language without a member go to ``fallback`` (default:
-    ``en`` when present, else the first member). The members are copied inside.
+    share one label set. Texts in a language without a member go to ``fallback``: a member
+    language, or ``"unsupported"`` (the default), which gives them no label. The members are copied inside.
     """
     from sentiq.models.routed import RoutedClassifier
 
@@ -489,31 +601,61 @@ def route(
     return output_dir
 
 
-def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
-    """Texts from a .txt (one per line), .csv/.tsv/.jsonl/.parquet (``text_column``) file."""
+def read_texts(path: str | Path, *, text_column: str = "text", header: bool | None = None) -> list[str]:
+    """Texts from a .txt (one per line), .csv/.tsv/.jsonl/.parquet (``text_column``: a name or a 0-based
+    position) file. Blank lines and empty cells are kept as "" (one result per input row);
+    :func:`text_positions` names each row as the user counts it."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"input file {path} does not exist")
     if path.suffix.lower() in {".txt", ""}:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            return path.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as exc:
             raise DataError(f"{path} is not valid UTF-8 text (byte {exc.start})") from None
-        return [line for line in lines if line.strip()]
-    from sentiq.data.sources import _read_file
+    from sentiq.data.sources import _columns_hint, _read_file, resolve_column
 
-    frame = _read_file(path)
-    if text_column not in frame.columns:
-        raise DataError(f"{path} has no column {text_column!r}; columns are {list(frame.columns)}")
-    return frame[text_column].astype(str).tolist()
+    frame = _read_file(path, header=header)
+    column = resolve_column(frame, str(text_column))
+    if column is None:
+        raise DataError(f"{path} has no column {text_column!r}; {_columns_hint(frame)}")
+    return ["" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t) for t in frame[column]]
 
 
-def predict_to_file(predictor, texts: Sequence[str], output: str | Path, *, progress: ProgressFn | None = None) -> int:
-    """Write one JSON line per text ``{"text", "label", "score", "scores"}``, atomically."""
-    predictions = predictor.predict(list(texts), progress=progress)
-    lines = [json.dumps({"text": t, **p.to_dict()}, ensure_ascii=False) for t, p in zip(texts, predictions)]
-    atomic_write_text(Path(output), "\n".join(lines) + "\n")
-    return len(lines)
+def text_positions(path: str | Path | None, n: int) -> list[str]:
+    """How a user finds row ``i`` of :func:`read_texts`: "line 3" (.txt, .jsonl), "row 3" (tables, header
+    not counted), "text 3" (command-line arguments); all 1-based."""
+    suffix = Path(path).suffix.lower() if path is not None else None
+    word = "text" if path is None else "line" if suffix in {".txt", "", ".jsonl"} else "row"
+    return [f"{word} {i + 1}" for i in range(n)]
+
+
+def predict_records(predictor, texts: Sequence[str], *, on_empty: str = "null", positions: Sequence[str] | None = None,
+                    progress: ProgressFn | None = None) -> tuple[list[dict], list[str]]:
+    """``{"text", "label", "score", "scores", ...}`` per text (empty ones as ``on_empty`` says), and the
+    positions of the texts that got no label."""
+    texts = list(texts)
+    positions = list(positions) if positions is not None else text_positions(None, len(texts))
+    predictions = predictor.predict(texts, on_empty="null" if on_empty == "skip" else on_empty,
+                                    positions=positions, progress=progress)
+    records, unscored = [], []
+    for text, position, pred in zip(texts, positions, predictions):
+        if pred.label is None:
+            unscored.append(f"{position} ({pred.note})")
+            if on_empty == "skip":
+                continue
+        records.append({"text": text, **pred.to_dict()})
+    return records, unscored
+
+
+def predict_to_file(predictor, texts: Sequence[str], output: str | Path, *, on_empty: str = "null",
+                    positions: Sequence[str] | None = None, progress: ProgressFn | None = None) -> tuple[int, list[str]]:
+    """Write one JSON line per text ``{"text", "label", "score", "scores"}``, atomically; returns the lines
+    written and the positions of texts that got no label."""
+    records, unscored = predict_records(predictor, texts, on_empty=on_empty, positions=positions, progress=progress)
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    atomic_write_text(Path(output), "\n".join(lines) + ("\n" if lines else ""))
+    return len(lines), unscored
 
 
 def inspect_data(source: str, *, config: SentiqConfig | None = None, **columns) -> DataReport:

@@ -11,7 +11,7 @@ __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "da
 def load_from(d, *, keep_columns=()) -> LoadedData:
     """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
     return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
+                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:

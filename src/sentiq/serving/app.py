@@ -63,7 +63,7 @@ class Service:
         self.loaded: Optional[asyncio.Event] = None  # set when loading ends, either way
 
     def _predict(self, texts: list[str]) -> list:
-        return self.predictor.predict(texts)
+        return self.predictor.predict(texts, on_empty="keep")  # the response schema needs a label per text
 
     def explain(self, texts: list[str], labels: list[str]) -> list:
         """Blocking: the explanation of each text towards the label the service predicted for it."""
