@@ -290,7 +290,8 @@ def _speaks_flags(flags: dict[str, str]):
 def _scored_line(metrics: dict) -> str:
     scored = metrics.get("scored") or {}
     left = scored.get("left_out") or {}
-    text = (f"scored: {scored.get('rows')} rows ({'the whole file' if scored.get('split') == 'all' else scored.get('split') + ' split'}"
+    whole = "the whole file" if not scored.get("band_chosen_on_rows") else "the rest of the file"
+    text = (f"scored: {scored.get('rows')} rows ({whole if scored.get('split') == 'all' else scored.get('split') + ' split'}"
             f" of {scored.get('source')})")
     if "neutral_band" in scored:
         text += (f"; neutral when the top probability is below {0.5 + scored['neutral_band']:.2f}"
@@ -358,6 +359,8 @@ def evaluate(
                                            important_words=important_words, progress=progress)
     scored = metrics["scored"]
     where = "whole file" if scored["split"] == "all" else f"{scored['split']} split"
+    if scored.get("band_chosen_on_rows"):
+        where += f" less {scored['band_chosen_on_rows']} band rows"
     out.print(_metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({where}, {scored['rows']} rows)"))
     out.print(_scored_line(metrics), highlight=False)
     out.print(f"report: {report_dir / 'report.html'}")

@@ -452,7 +452,7 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
     reasons = predictor.empty_reasons(frame["text"].tolist()) if not frame.empty else []
     unscored = pd.Series([r for r in reasons if r], dtype=object).value_counts().to_dict()
     if unscored:
-        log.warning("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
+        log.info("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
         frame = frame[[r is None for r in reasons]].reset_index(drop=True)
     if frame.empty:
         raise DataError(f"no rows left to score in the {split} split of {data or 'the training data'}")
@@ -492,7 +492,8 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
                            **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
                            **unscored},
               **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {})}
-    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{_slug(source)}-{split}"
+    name = f"{_slug(source)}-{split}" + ("-neutral-band" if neutral_band is not None else "")
+    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / name
     metrics = write_report(
         report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=labels,
         title=f"{Path(model_dir).name} on {source} ({split})",
