@@ -53,7 +53,7 @@ def _headerless(frame: pd.DataFrame, path: Path) -> Path:
 @needs_shared
 @pytest.mark.parametrize("path, headerless", [(S140, True), (HOTEL, False), (WAIMAI, False)])
 def test_header_detection_on_the_real_files(path, headerless):
-    from sentiq.data.sources import HEADERLESS, _read_file
+    from sentiq.data.files import HEADERLESS, read_table as _read_file
 
     frame = _read_file(path, encoding="latin-1" if path == S140 else None)
     assert bool(frame.attrs.get(HEADERLESS)) is headerless
@@ -79,7 +79,7 @@ def test_sentiment140_layout_is_read_without_column_flags():
     ("review,label\n", False),
 ])
 def test_first_row_is_data_rule(rows, headerless, tmp_path):
-    from sentiq.data.sources import HEADERLESS, _read_file
+    from sentiq.data.files import HEADERLESS, read_table as _read_file
 
     path = tmp_path / "f.csv"
     path.write_text(rows, encoding="utf-8")

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column
 from sentiq.errors import DataError, UnknownLabelError
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SENTIQ_DATA_DIR"
-_READABLE = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 SKIP = "skip"  # a label-map target: rows with that raw label are left out (and counted)
-HEADERLESS = "headerless"  # frame.attrs key: the file had no header row; columns are named "0", "1", ...
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_SNIFF_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -100,68 +96,6 @@ def data_dir() -> Path | None:
     return None
 
 
-def first_row_is_data(first: list[str], rest: pd.DataFrame) -> bool:
-    """Whether the first row of a table file is a data row rather than a header.
-
-    A header cell is a name: never a bare number, and never a value that its column holds
-    again further down (a label column's "positive" row, a repeated "NO_QUERY"). Either
-    sign in any cell means the file has no header. (``csv.Sniffer.has_header`` votes on
-    type and length differences between the first row and the rest of a 1 kB sample; this
-    rule looks at the first 200 rows and needs one clear sign.)
-    """
-    for i, cell in enumerate(first):
-        value = str(cell).strip()
-        if not value:
-            continue
-        if _NUMBER.fullmatch(value):
-            return True
-        if i < rest.shape[1] and (rest.iloc[:, i].astype(str).str.strip() == value).any():
-            return True
-    return False
-
-
-def _read_table(path: Path, *, sep: str, enc: str, header: bool | None, **options) -> pd.DataFrame:
-    """A CSV/TSV as strings. ``header=None`` detects a missing header row (:func:`first_row_is_data`);
-    a headerless file's columns are named by position, "0", "1", ... (0-based, like pandas)."""
-    read = dict(sep=sep, encoding=enc, encoding_errors="strict", dtype=str, keep_default_na=False, **options)
-    if "names" in options or "header" in options:  # a built-in that knows its layout
-        return pd.read_csv(path, **read)
-    if header is None:
-        head = pd.read_csv(path, header=None, nrows=_SNIFF_ROWS, **read)
-        header = head.empty or not first_row_is_data(head.iloc[0].tolist(), head.iloc[1:])
-        if not header:
-            log.info("%s has no header row (its first row looks like data); columns are numbered from 0", path)
-    if header:
-        return pd.read_csv(path, **read)
-    frame = pd.read_csv(path, header=None, **read)
-    frame.columns = [str(i) for i in range(frame.shape[1])]
-    frame.attrs[HEADERLESS] = True
-    return frame
-
-
-def _read_file(path: Path, *, encoding: str | None = None, header: bool | None = None, **options) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in _READABLE:
-        raise DataError(f"cannot read {path}: expected one of {sorted(_READABLE)}")
-    enc = encoding or options.pop("encoding", None) or "utf-8"
-    options.pop("encoding", None)
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in {".jsonl", ".json"}:
-            with path.open(encoding=enc, errors="strict") as handle:
-                return pd.read_json(handle, lines=suffix == ".jsonl" or None)
-        return _read_table(path, sep="\t" if suffix == ".tsv" else ",", enc=enc, header=header, **options)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
-        ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-
-
 def _normalise_raw_label(value) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -169,25 +103,6 @@ def _normalise_raw_label(value) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
-
-
-def resolve_column(raw: pd.DataFrame, column: str) -> str | None:
-    """A column by name, else by 0-based position ("5" is the sixth column, as in pandas' ``usecols``)."""
-    names = list(map(str, raw.columns))
-    if column in names:
-        return raw.columns[names.index(column)]
-    if column.isdigit() and int(column) < len(names):
-        return raw.columns[int(column)]
-    return None
-
-
-def _columns_hint(raw: pd.DataFrame) -> str:
-    if raw.attrs.get(HEADERLESS):
-        first = raw.iloc[0].tolist() if len(raw) else []
-        shown = ", ".join(f"{i}={str(v)[:40]!r}" for i, v in enumerate(first))
-        return (f"it has no header row (its first row looks like data), so columns go by 0-based position: {shown}; "
-                "give them as data.text_column / data.label_column, or set data.header=true if the first row is a header")
-    return f"columns are {list(map(str, raw.columns))} (set data.text_column / data.label_column; a number is a 0-based position)"
 
 
 def to_labeled_frame(
@@ -204,7 +119,7 @@ def to_labeled_frame(
     text_col, label_col = resolve_column(raw, str(text_column)), resolve_column(raw, str(label_column))
     missing = [c for c, found in ((text_column, text_col), (label_column, label_col)) if found is None]
     if missing:
-        raise DataError(f"{where} has no column {missing}; {_columns_hint(raw)}")
+        raise DataError(f"{where} has no column {missing}; {columns_hint(raw)}")
     texts = raw[text_col].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     labels = raw[label_col].map(_normalise_raw_label)
     empty = texts.str.strip() == ""
@@ -264,7 +179,7 @@ def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
 def _read_builtin(spec: BuiltinDataset, allow_hub: bool) -> dict[str, pd.DataFrame]:
     paths = {split: _builtin_path(spec, split) for split in spec.splits}
     if paths["train"] is not None:
-        return {split: _read_file(p, **spec.read_options) for split, p in paths.items() if p is not None}
+        return {split: read_table(p, **spec.read_options) for split, p in paths.items() if p is not None}
     if allow_hub:
         log.info("dataset %s not found on disk; loading %s from the hub", spec.name, spec.hub_id)
         return _load_from_hub(spec)
@@ -311,7 +226,7 @@ def load_data(
         if not path.exists():
             known = ", ".join(BUILTINS)
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
-        raw_frames = {"train": _read_file(path, encoding=encoding, header=header)}
+        raw_frames = {"train": read_table(path, encoding=encoding, header=header)}
         if text_column is None and label_column is None and _sentiment140_layout(raw_frames["train"]):
             log.info("%s has Sentiment140's headerless layout: text column 5, label column 0", source)
             text_column, label_column = "5", "0"
@@ -319,7 +234,7 @@ def load_data(
         text_column = text_column or "text"
         label_column = label_column or "label"
     if test_source:
-        raw_frames["test"] = _read_file(Path(test_source), encoding=encoding, header=header)
+        raw_frames["test"] = read_table(Path(test_source), encoding=encoding, header=header)
 
     frames, dropped_empty, dropped_label, skipped = {}, 0, 0, {}
     for split, raw in raw_frames.items():
@@ -362,7 +277,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
     root = data_dir()
     found = next((root / rel for rel in spec.unlabeled if root is not None and (root / rel).is_file()), None)
     if found is not None:
-        frame = _read_file(found, **spec.read_options)
+        frame = read_table(found, **spec.read_options)
     else:  # no dedicated unlabeled file: the training texts, labels ignored (never the official test split)
         frame = _read_builtin(spec, allow_hub=False)["train"]
     return _text_column(frame, text_column or spec.text_column, spec.name)
@@ -387,14 +302,8 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
         path = Path(source)
         if not path.is_file():
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(BUILTINS)})")
-        if path.suffix.lower() in {".txt", ""}:
-            try:
-                texts = [line for line in path.read_text(encoding=encoding or "utf-8").splitlines() if line.strip()]
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path} is not valid {encoding or 'utf-8'} text (byte {exc.start}); "
-                                "set the encoding") from None
-        else:
-            texts = _text_column(_read_file(path, encoding=encoding), text_column or "text", str(path))
+        texts = read_texts(path, text_column=text_column or "text", encoding=encoding,
+                           column_hint="(set the text column)", encoding_hint="set the encoding")
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:
