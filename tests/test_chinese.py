@@ -78,7 +78,7 @@ def test_chinese_t2s_converts_traditional_and_keeps_v1_unchanged():
     t2s = get_profile("chinese-t2s")
     assert t2s(raw) == "这家饭店的服务真的很差,下次不会再来了 怒 同意"
     assert v1(raw) == "這家飯店的服務真的很差,下次不會再來了 怒 同意"  # v1 models see what they were trained on
-    assert t2s.spec() == {"name": "chinese-t2s", "version": 1}
+    assert t2s.spec() == {"name": "chinese-t2s", "version": 2}
     assert t2s("简体中文不变") == "简体中文不变"
 
 
@@ -185,8 +185,9 @@ def test_evaluate_behaviour_prints_pass_fail_and_reports_failures(zh_en_models, 
                     "很满意，推荐,negative\n", encoding="utf-8")
     report = tmp_path / "report"
     result = CliRunner().invoke(app, ["evaluate", str(zh), "--behaviour", str(path), "--report", str(report)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # like a test runner: a failing sentence fails the command
     assert "2/3 passed" in result.stdout and "FAIL" in result.stdout
+    assert "FAIL '很满意，推荐': expected negative, got positive" in result.stderr
     metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
     cases = metrics["behaviour"]["cases"]
     assert metrics["behaviour"]["passed"] == 2 and [c["passed"] for c in cases] == [True, True, False]

@@ -70,7 +70,8 @@ def test_predict_file_to_file(trained_model, tmp_path):
     result = invoke("predict", trained_model, "--input", src, "--output", tmp_path / "out.jsonl")
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "out.jsonl").read_text().strip().splitlines()
-    assert [json.loads(x)["text"] for x in lines] == ["great film", "awful plot"]
+    rows = [json.loads(x) for x in lines]  # one line per input line: the blank one gets label null
+    assert [r["text"] for r in rows] == ["great film", "", "awful plot"] and rows[1]["label"] is None
 
 
 def test_data_inspect_and_config_reference(toy_csv):
@@ -88,7 +89,7 @@ def test_data_inspect_and_config_reference(toy_csv):
         (["train", "--config", "{cfg}", "--set", "training.learning_rate=-1", "-o", "{out}"], "training.learning_rate"),
         (["train", "--config", "{cfg}", "--set", "data.text_column=body", "-o", "{out}"], "no column"),
         (["train", "--config", "{cfg}", "--set", "model={missing}", "-o", "{out}"], "does not exist"),
-        (["predict", "{model}", "   "], "empty"),
+        (["predict", "{model}", "   ", "--on-empty", "error"], "text 1 is empty"),
         (["predict", "{model}", "--input", "{latin1}"], "UTF-8"),
         (["data", "inspect", "{missing}"], "neither a file nor a built-in"),
     ],

@@ -40,19 +40,30 @@ class DataConfig(_Section):
     test_source: str | None = Field(
         None, description="Optional separate file for the test split (otherwise split from source)."
     )
-    text_column: str | None = Field(None, description="Column holding the text (default: the source's own, or 'text').")
-    label_column: str | None = Field(None, description="Column holding the label (default: the source's own, or 'label').")
+    text_column: str | None = Field(None, description="Column holding the text, by name or 0-based position "
+                                    "(default: the source's own, or 'text').")
+    label_column: str | None = Field(None, description="Column holding the label, by name or 0-based position "
+                                     "(default: the source's own, or 'label').")
     label_map: dict[str, str] | None = Field(
         None,
-        description="Raw label value -> label name, e.g. {0: negative, 4: positive}. "
-        "Default: the built-in map, or the raw values as names.",
+        description="Raw label value -> label name, e.g. {0: negative, 4: positive, 2: skip}; 'skip' leaves "
+        "those rows out (counted in the data report). Default: the built-in map, or the raw values as names.",
     )
     encoding: str | None = Field(None, description="Text encoding of CSV/TSV/JSONL files (default utf-8; built-ins know theirs).")
-    validation_size: float = Field(0.1, gt=0, lt=0.5, description="Fraction of training rows held out for validation.")
+    header: bool | None = Field(None, description="Whether a CSV/TSV's first row is a header (default: detected; a "
+                                "headerless file's columns are 0-based positions: text_column: 5).")
+    validation_size: float = Field(0.1, ge=0, lt=0.5, description="Fraction of training rows held out for validation "
+                                   "(0: train on all of them, with no early stopping and no calibration).")
     test_size: float = Field(0.2, gt=0, lt=0.5, description="Fraction held out for test when the source has no official test split.")
     max_train_samples: int | None = Field(None, gt=1, description="Stratified subsample of the training split (quick runs).")
     max_eval_samples: int | None = Field(None, gt=1, description="Stratified subsample of validation and test splits.")
     allow_hub: bool = Field(False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk.")
+
+    @field_validator("text_column", "label_column", mode="before")
+    @classmethod
+    def _position_as_string(cls, value: Any) -> Any:
+        # `text_column: 5` in YAML is a 0-based position; columns are looked up as strings.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("label_map", mode="before")
     @classmethod
@@ -386,7 +397,7 @@ class TrackingConfig(_Section):
         "local", description="local: a run folder under runs_dir; mlflow: the run folder and an MLflow run "
         "(pip install 'sentiq[tracking]'); none: record nothing."
     )
-    runs_dir: str | None = Field(None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else runs/).")
+    runs_dir: str | None = Field(None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else .sentiq/runs/).")
     mlflow_uri: str | None = Field(
         None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the file store <runs_dir>/mlruns)."
     )

@@ -39,7 +39,8 @@ class LabelSet:
         if unknown:
             raise UnknownLabelError(
                 f"labels {unknown} are not among the model's labels {list(self.names)}; "
-                "check the label map (data.label_map) or the label column"
+                "check the label map (data.label_map) or the label column; a raw value mapped to 'skip' "
+                "leaves its rows out (a two-class model can also score a neutral class with a neutral band)"
             )
         return [index[label] for label in labels]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,7 +21,8 @@ from rich.text import Text
 
 from sentiq.errors import SentiqError, UsageError
 
-out = Console()
+# Outside a terminal rich would cut every table to 80 columns: piped output gets room instead.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
 err = Console(stderr=True)
 
 
@@ -61,14 +64,84 @@ def friendly_errors(fn):
     return wrapper
 
 
+PROGRESS_EVERY_ENV = "SENTIQ_PROGRESS_EVERY"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class _PlainProgress:
+    """Progress as plain log lines on stderr, for output that is not a terminal (a log file, CI): a line
+    per phase at its start and end and every SENTIQ_PROGRESS_EVERY seconds (default 30) between:
+    step, loss, samples/s and ETA. (A rich bar only renders when it ends there.)"""
+
+    def __init__(self, every: float):
+        self.every = every
+        self.started: dict[str, float] = {}
+        self.last_line: dict[str, float] = {}
+        self.values: dict[str, dict] = {}
+
+    def log_values(self, phase: str, values: dict) -> None:  # training loss, samples per step (ProgressBridge)
+        self.values.setdefault(phase, {}).update(values)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        start = self.started.setdefault(phase, now)
+        finished = total and done >= total
+        if not finished and done and now - self.last_line.get(phase, -1e9) < self.every:
+            return
+        self.last_line[phase] = now
+        elapsed = now - start
+        parts = [f"{phase}: {done}/{total}" + (f" ({done / total:.0%})" if total else "")]
+        values = self.values.get(phase, {})
+        if "loss" in values:
+            parts.append(f"loss {values['loss']:.4f}")
+        if done and elapsed > 0:
+            rate = done / elapsed
+            per_step = values.get("samples_per_step")
+            parts.append(f"{rate * per_step:.1f} samples/s" if per_step else f"{rate:.2f} {phase} items/s")
+            if total and not finished:
+                parts.append(f"ETA {_clock((total - done) / rate)}")
+        parts.append(f"elapsed {_clock(elapsed)}")
+        err.print(", ".join(parts), highlight=False, markup=False, soft_wrap=True)
+
+
+# Config keys that error messages name, and the flags of the data-reading commands that set them.
+DATA_FLAGS = {"data.text_column": "--text-column", "data.label_column": "--label-column",
+               "data.label_map": "--label-map", "data.header=true": "--header", "data.header": "--header/--no-header"}
+
+
+def speaks_flags(flags: dict[str, str]):
+    """Errors of a command that sets data options by flags name its flags, not the config keys."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except SentiqError as exc:
+                for key, flag in flags.items():
+                    exc.message = exc.message.replace(key, flag)
+                raise
+
+        return wrapper
+
+    return decorate
+
+
 @contextmanager
 def progress_bars() -> Iterator:
     """A rich progress bar per phase (train, predict), fed by the library's progress callbacks (rank 0's only,
-    under a launcher)."""
+    under a launcher); plain periodic log lines when stderr is not a terminal."""
     from sentiq.training.distributed import is_main_process
 
     if not is_main_process():
         yield lambda phase, done, total: None
+        return
+    if not err.is_terminal:
+        yield _PlainProgress(float(os.environ.get(PROGRESS_EVERY_ENV) or 30))
         return
     bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -16,12 +17,20 @@ from sentiq.cli.common import friendly_errors, out
 def config_cmd(
     config: Optional[Path] = typer.Argument(None, help="A config to validate and print in full."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: training.epochs=2."),
+    as_json: bool = typer.Option(False, "--json", help="Print the keys (or the config) as JSON."),
 ) -> None:
     """Without FILE: every config key with its default and meaning. With FILE: the validated config."""
     import yaml
 
     from sentiq.config import describe_fields, load_config
 
+    if config is None and not set_ and as_json:
+        keys = [{"key": k, "default": d, "meaning": m} for k, d, m in describe_fields()]
+        sys.stdout.write(json.dumps(keys, indent=2, ensure_ascii=False) + "\n")
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(load_config(config, set_).to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
     if config is None and not set_:
         table = Table(title="sentiq config keys")
         for column in ("key", "default", "meaning"):

@@ -37,22 +37,34 @@ def predict(
     concurrency: int = typer.Option(1, min=1, help="Ray: model actors (one model each)."),
     batch_size: int = typer.Option(256, min=1, help="Ray: rows per batch sent to an actor."),
     num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
+    on_empty: str = typer.Option("null", help="Texts given as arguments that are empty, or that the model's preprocessing "
+                                 "empties (a bare URL): null (a result with label null and a note), skip (no output "
+                                 "line) or error (exit 1). With --input, skip also skips malformed rows (as "
+                                 "--skip-bad-rows); otherwise an empty row stops the job, naming its line."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models).
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
+    "note" when a text got no label).
 
     `sentiq predict "I love it"` uses the built-in model (no training needed)."""
     from sentiq.inference import Predictor
+    from sentiq.inference.predictor import check_on_empty
+    from sentiq.workflows import predict_records
 
+    check_on_empty(on_empty)
     model, texts = _model_and_texts(model, list(texts or []))
     if bool(texts) == bool(input):
         raise UsageError("give texts as arguments or --input FILE (one of the two)")
     if texts:
-        predictor = Predictor.load(model)
-        for text, pred in zip(texts, predictor.predict(list(texts))):
-            sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+        records, unscored = predict_records(Predictor.load(model), list(texts), on_empty=on_empty)
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if unscored:
+            what = "left out" if on_empty == "skip" else "given label null"
+            err.print(f"note {len(unscored)} of {len(texts)} texts {what}: {', '.join(unscored[:10])}",
+                      style="yellow", highlight=False, markup=False, soft_wrap=True)
         return
-    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows
-               else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
+    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows or
+               on_empty == "skip" else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
     if engine not in {"local", "ray"}:
         raise UsageError(f"--engine must be local or ray, not {engine!r}")
     if output is None:

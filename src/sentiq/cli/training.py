@@ -31,7 +31,7 @@ def train(
         return
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
-    out.print(metrics_table(result.metrics, f"{cfg.name}: test split"))
+    out.print(metrics_table(result.metrics, f"{cfg.name} ({cfg.approach}): test split"))
     out.print(f"model: {result.output_dir}\nreport: {result.output_dir / 'report' / 'report.html'}")
 
 
@@ -127,11 +127,13 @@ def distill(
 def route_cmd(
     model: list[str] = typer.Option(..., "--model", "-m", help="LANG=MODEL_DIR, e.g. zh=runs/weibo (repeatable)."),
     output: Path = typer.Option(..., "--output", "-o", help="Routed model directory to write."),
-    fallback: Optional[str] = typer.Option(None, help="Language whose model takes texts of any other language "
-                                            "(default: en when given, else the first)."),
+    fallback: Optional[str] = typer.Option(None, help="What answers texts of a language without a model (Japanese, "
+                                            "emoji only, ...): a member language such as en, or unsupported (the "
+                                            "default: no label, the prediction says 'unsupported language')."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
-    """Combine per-language model directories into one that routes each text by its script."""
+    """Combine per-language model directories into one that routes each text by its script; every prediction
+    says which model answered ("model": "zh", "en (fallback)" or "unsupported")."""
     from sentiq.workflows import route
 
     routes: dict[str, str] = {}

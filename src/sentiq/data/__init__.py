@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sentiq.config import DataConfig
-from sentiq.data.files import read_table, read_text_table, read_texts
+from sentiq.data.files import read_table, read_text_table, read_texts, text_positions
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
@@ -13,13 +13,14 @@ from sentiq.errors import ConfigError
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
-           "evaluation_frame", "read_table", "read_text_table", "read_texts"]
+           "evaluation_frame", "evaluation_data", "default_split", "is_training_data", "read_table", "read_text_table",
+           "read_texts", "text_positions"]
 
 
 def load_from(d, *, keep_columns=()) -> LoadedData:
     """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
     return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
+                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:
@@ -34,24 +35,43 @@ def load_splits(config) -> tuple[LoadedData, Splits]:
     return loaded, split_from(loaded, config.data, config.seed)
 
 
-def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),
-                     **columns) -> tuple[pd.DataFrame, str]:
-    """The rows to evaluate on: the training data's split when ``data`` is omitted or the same source,
-    re-split with the training seed so ``test`` is the very test split of training.
+def is_training_data(manifest, data: str | None) -> bool:
+    """Whether ``data`` (None: the training data) is the source the model was trained on."""
+    return data is None or data == manifest.config.get("data", {}).get("source")
+
+
+def default_split(manifest, data: str | None) -> str:
+    """``test`` (the very test split of training) for the training data; ``all`` for any other data."""
+    return "test" if is_training_data(manifest, data) else "all"
+
+
+def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), **columns):
+    """The rows to evaluate on and the :class:`LoadedData` they come from: the training data's split when
+    ``data`` is omitted or the same source, re-split with the training seed so ``test`` is the very test
+    split of training; a split of another file is cut with the same seed and sizes.
 
     ``manifest`` is a model's :class:`~sentiq.models.Manifest` (only its recorded ``config`` is read)."""
     trained = manifest.config.get("data", {})
     seed = manifest.config.get("seed", 42)
-    same_source = data is None or data == trained.get("source")
-    if same_source and trained:
-        base = DataConfig.model_validate({**trained, **{k: v for k, v in columns.items() if v is not None}})
+    given = {k: v for k, v in columns.items() if v is not None}
+    if is_training_data(manifest, data) and trained:
+        base = DataConfig.model_validate({**trained, **given})
     else:
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
-        base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
+        base = DataConfig(source=data, **given)
     loaded = load_from(base, keep_columns=keep_columns)
     if split == "all":
-        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
+        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
         raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
-    return dict(split_from(loaded, base, seed).items())[split], loaded.language
+    if base.validation_size == 0 and split == "validation":
+        raise ConfigError("this data config holds out no validation split (data.validation_size is 0)")
+    return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),
+                     **columns) -> tuple[pd.DataFrame, str]:
+    """:func:`evaluation_data`'s rows and their language."""
+    frame, loaded = evaluation_data(manifest, data, split, keep_columns=keep_columns, **columns)
+    return frame, loaded.language

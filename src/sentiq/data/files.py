@@ -2,7 +2,9 @@
 (:func:`read_texts`: predict --input, monitor --current, pre-training corpora).
 
 * ``.txt`` (or no suffix): one text per line in ``encoding`` (default UTF-8); blank lines
-  are always dropped.
+  are kept with ``keep_empty_rows`` (predict: one result per line), else dropped.
+* A CSV/TSV without a header row is detected (:func:`first_row_is_data`; ``header`` overrides);
+  its columns are 0-based positions "0", "1", ...
 * ``.csv/.tsv/.jsonl/.json/.parquet``: the ``text_column`` of the table (read by
   :func:`read_table`); a missing cell reads as an empty text.
   ``keep_empty_rows=True`` keeps empty texts so outputs stay row-aligned with the table
@@ -14,17 +16,83 @@ passed as ``column_hint`` / ``encoding_hint``.
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from sentiq.errors import DataError
 
+log = logging.getLogger(__name__)
+
 TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 TEXT_SUFFIXES = {".txt", ""}
+HEADERLESS = "headerless"  # frame.attrs key: the file had no header row; columns are named "0", "1", ...
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_SNIFF_ROWS = 200
 
 
-def read_table(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
+def first_row_is_data(first: list[str], rest: pd.DataFrame) -> bool:
+    """Whether the first row of a table file is a data row rather than a header.
+
+    A header cell is a name: never a bare number, and never a value that its column holds
+    again further down (a label column's "positive" row, a repeated "NO_QUERY"). Either
+    sign in any cell means the file has no header. (``csv.Sniffer.has_header`` votes on
+    type and length differences between the first row and the rest of a 1 kB sample; this
+    rule looks at the first 200 rows and needs one clear sign.)
+    """
+    for i, cell in enumerate(first):
+        value = str(cell).strip()
+        if not value:
+            continue
+        if _NUMBER.fullmatch(value):
+            return True
+        if i < rest.shape[1] and (rest.iloc[:, i].astype(str).str.strip() == value).any():
+            return True
+    return False
+
+
+def _read_csv(path: Path, *, sep: str, enc: str, header: bool | None, **options) -> pd.DataFrame:
+    """A CSV/TSV as strings. ``header=None`` detects a missing header row (:func:`first_row_is_data`);
+    a headerless file's columns are named by position, "0", "1", ... (0-based, like pandas)."""
+    read = dict(sep=sep, encoding=enc, encoding_errors="strict", dtype=str, keep_default_na=False, **options)
+    if "names" in options or "header" in options:  # a built-in that knows its layout
+        return pd.read_csv(path, **read)
+    if header is None:
+        head = pd.read_csv(path, header=None, nrows=_SNIFF_ROWS, **read)
+        header = head.empty or not first_row_is_data(head.iloc[0].tolist(), head.iloc[1:])
+        if not header:
+            log.info("%s has no header row (its first row looks like data); columns are numbered from 0", path)
+    if header:
+        return pd.read_csv(path, **read)
+    frame = pd.read_csv(path, header=None, **read)
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    frame.attrs[HEADERLESS] = True
+    return frame
+
+
+def resolve_column(raw: pd.DataFrame, column: str) -> str | None:
+    """A column by name, else by 0-based position ("5" is the sixth column, as in pandas' ``usecols``)."""
+    names = list(map(str, raw.columns))
+    if column in names:
+        return raw.columns[names.index(column)]
+    if column.isdigit() and int(column) < len(names):
+        return raw.columns[int(column)]
+    return None
+
+
+def columns_hint(raw: pd.DataFrame) -> str:
+    """What the columns of ``raw`` are, for an error message (by position when the file has no header)."""
+    if raw.attrs.get(HEADERLESS):
+        first = raw.iloc[0].tolist() if len(raw) else []
+        shown = ", ".join(f"{i}={str(v)[:40]!r}" for i, v in enumerate(first))
+        return (f"it has no header row (its first row looks like data), so columns go by 0-based position: {shown}; "
+                "give them as data.text_column / data.label_column, or set data.header=true if the first row is a header")
+    return f"columns are {list(map(str, raw.columns))} (set data.text_column / data.label_column; a number is a 0-based position)"
+
+
+def read_table(path: Path, *, encoding: str | None = None, header: bool | None = None, **options) -> pd.DataFrame:
     """A .csv/.tsv (all cells as strings)/.jsonl/.json/.parquet file as a frame; bad files raise DataError."""
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
@@ -39,9 +107,7 @@ def read_table(path: Path, *, encoding: str | None = None, **options) -> pd.Data
         if suffix in {".jsonl", ".json"}:
             with path.open(encoding=enc, errors="strict") as handle:
                 return pd.read_json(handle, lines=suffix == ".jsonl" or None)
-        sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(path, sep=sep, encoding=enc, encoding_errors="strict",
-                           dtype=str, keep_default_na=False, **options)
+        return _read_csv(path, sep="\t" if suffix == ".tsv" else ",", enc=enc, header=header, **options)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
@@ -51,20 +117,23 @@ def read_table(path: Path, *, encoding: str | None = None, **options) -> pd.Data
 
 
 def read_text_table(path: str | Path, *, text_column: str = "text", encoding: str | None = None,
-                    keep_empty_rows: bool = False, column_hint: str = "") -> pd.DataFrame:
-    """The rows of a table file with ``text_column`` as strings (missing cells: ""), other columns as read."""
+                    keep_empty_rows: bool = False, column_hint: str = "", header: bool | None = None) -> pd.DataFrame:
+    """The rows of a table file with ``text_column`` (a name or a 0-based position) as strings (missing
+    cells: ""), other columns as read."""
     path = Path(path)
-    frame = read_table(path, encoding=encoding)
-    if text_column not in frame.columns:
-        raise DataError(f"{path} has no column {text_column!r}; columns are {list(map(str, frame.columns))}"
-                        + (f" {column_hint}" if column_hint else ""))
-    texts = frame[text_column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
-    frame = frame.assign(**{text_column: texts})
+    frame = read_table(path, encoding=encoding, header=header)
+    found = resolve_column(frame, str(text_column))
+    if found is None:
+        hint = columns_hint(frame) if frame.attrs.get(HEADERLESS) else f"columns are {list(map(str, frame.columns))}"
+        raise DataError(f"{path} has no column {text_column!r}; {hint}" + (f" {column_hint}" if column_hint else ""))
+    texts = frame[found].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
+    frame = frame.assign(**{str(text_column): texts})
     return frame if keep_empty_rows else frame[texts.str.strip() != ""]
 
 
 def read_texts(path: str | Path, *, text_column: str = "text", encoding: str | None = None,
-               keep_empty_rows: bool = False, column_hint: str = "", encoding_hint: str = "") -> list[str]:
+               keep_empty_rows: bool = False, column_hint: str = "", encoding_hint: str = "",
+               header: bool | None = None) -> list[str]:
     """Texts from a .txt file (one per line) or a table file's ``text_column`` (see the module doc)."""
     path = Path(path)
     if not path.is_file():
@@ -75,7 +144,15 @@ def read_texts(path: str | Path, *, text_column: str = "text", encoding: str | N
         except UnicodeDecodeError as exc:
             raise DataError(f"{path} is not valid {encoding or 'UTF-8'} text (byte {exc.start})"
                             + (f"; {encoding_hint}" if encoding_hint else "")) from None
-        return [line for line in lines if line.strip()]
+        return lines if keep_empty_rows else [line for line in lines if line.strip()]
     frame = read_text_table(path, text_column=text_column, encoding=encoding, keep_empty_rows=keep_empty_rows,
-                            column_hint=column_hint)
-    return frame[text_column].tolist()
+                            column_hint=column_hint, header=header)
+    return frame[str(text_column)].tolist()
+
+
+def text_positions(path: str | Path | None, n: int) -> list[str]:
+    """How a user finds row ``i`` of :func:`read_texts` with ``keep_empty_rows``: "line 3" (.txt, .jsonl),
+    "row 3" (tables, header not counted), "text 3" (command-line arguments); all 1-based."""
+    suffix = Path(path).suffix.lower() if path is not None else None
+    word = "text" if path is None else "line" if suffix in {".txt", "", ".jsonl"} else "row"
+    return [f"{word} {i + 1}" for i in range(n)]

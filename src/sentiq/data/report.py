@@ -22,6 +22,8 @@ class DataReport:
     duplicates: dict[str, int] = field(default_factory=dict)  # split -> rows repeating an earlier text
     overlap: dict[str, int] = field(default_factory=dict)  # "train/test" -> distinct texts in both
     warnings: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # raw label mapped to "skip" -> rows left out
+    headerless: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,6 +41,7 @@ def build_report(loaded: LoadedData, splits: Splits | None = None) -> DataReport
     report = DataReport(
         source=loaded.source, language=loaded.language, labels=labels, counts=_counts(frames),
         dropped_empty=loaded.dropped_empty, dropped_missing_label=loaded.dropped_missing_label,
+        skipped=dict(loaded.skipped), headerless=loaded.headerless,
     )
     for split, frame in frames.items():
         report.duplicates[split] = int(frame["text"].duplicated().sum())
@@ -52,6 +55,6 @@ def build_report(loaded: LoadedData, splits: Splits | None = None) -> DataReport
     for split, counts in report.counts.items():
         if counts and min(counts.values()) / max(counts.values()) < 0.2:
             report.warnings.append(f"{split} is imbalanced {counts}: consider training.class_weights=balanced")
-    for warning in report.warnings:
-        log.warning(warning)
+    for warning in report.warnings:  # returned to the caller, who shows them (the CLI once, not twice)
+        log.info(warning)
     return report

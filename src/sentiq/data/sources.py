@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.data.files import read_table, read_texts
+from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column
 from sentiq.errors import DataError, UnknownLabelError
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SENTIQ_DATA_DIR"
+SKIP = "skip"  # a label-map target: rows with that raw label are left out (and counted)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class LoadedData:
     default_preprocess: str
     dropped_empty: int = 0
     dropped_missing_label: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # raw label mapped to "skip" -> rows left out
+    headerless: bool = False
 
 
 def data_dir() -> Path | None:
@@ -104,29 +107,37 @@ def _normalise_raw_label(value) -> str | None:
 
 def to_labeled_frame(
     raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str,
-    keep_columns: tuple[str, ...] = (),
+    keep_columns: tuple[str, ...] = (), skipped: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, int, int]:
-    """Select and clean the text/label columns; map raw labels to names.
+    """Select and clean the text/label columns (by name or 0-based position); map raw labels to names.
 
     ``keep_columns`` (slice markers, say) are carried along unchanged when the source has them.
+    Raw labels mapped to ``skip`` are left out and counted into ``skipped`` (raw value -> rows).
 
     Returns the frame and how many rows were dropped for empty text and missing label.
     """
-    missing = [c for c in (text_column, label_column) if c not in raw.columns]
+    text_col, label_col = resolve_column(raw, str(text_column)), resolve_column(raw, str(label_column))
+    missing = [c for c, found in ((text_column, text_col), (label_column, label_col)) if found is None]
     if missing:
-        raise DataError(f"{where} has no column {missing}; columns are {list(map(str, raw.columns))} "
-                        "(set data.text_column / data.label_column)")
-    texts = raw[text_column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
-    labels = raw[label_column].map(_normalise_raw_label)
+        raise DataError(f"{where} has no column {missing}; {columns_hint(raw)}")
+    texts = raw[text_col].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
+    labels = raw[label_col].map(_normalise_raw_label)
     empty = texts.str.strip() == ""
     no_label = labels.isna()
     keep = ~empty & ~no_label
-    labels = labels[keep]
     if label_map:
-        unknown = sorted(set(labels) - set(label_map))
+        unknown = sorted(set(labels[keep]) - set(label_map))
         if unknown:
             raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
-                                    f"{label_map}; add them to data.label_map")
+                                    f"{label_map}; add them to data.label_map (a value mapped to {SKIP!r} "
+                                    "leaves its rows out)")
+        skip = keep & labels.map(lambda v: label_map.get(v) == SKIP)
+        if skipped is not None:
+            for value, n in labels[skip].value_counts().items():
+                skipped[str(value)] = skipped.get(str(value), 0) + int(n)
+        keep &= ~skip
+    labels = labels[keep]
+    if label_map:
         labels = labels.map(label_map)
     frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy(),
                           **{c: raw[c][keep].to_numpy() for c in keep_columns
@@ -194,10 +205,16 @@ def load_data(
     label_column: str | None = None,
     label_map: dict[str, str] | None = None,
     encoding: str | None = None,
+    header: bool | None = None,
     allow_hub: bool = False,
     keep_columns: tuple[str, ...] = (),
 ) -> LoadedData:
-    """Load a built-in dataset by name or a user file by path, labels mapped to names."""
+    """Load a built-in dataset by name or a user file by path, labels mapped to names.
+
+    ``header=None`` detects whether a CSV/TSV has a header row; a headerless file's columns
+    are given by 0-based position. A headerless file in Sentiment140's own layout
+    (``polarity,id,date,query,user,text``) is read as Sentiment140 without column settings.
+    """
     spec = BUILTINS.get(source.lower())
     if spec is not None and not Path(source).exists():
         raw_frames = _read_builtin(spec, allow_hub)
@@ -209,17 +226,22 @@ def load_data(
         if not path.exists():
             known = ", ".join(BUILTINS)
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
-        raw_frames = {"train": read_table(path, encoding=encoding)}
+        raw_frames = {"train": read_table(path, encoding=encoding, header=header)}
+        if text_column is None and label_column is None and _sentiment140_layout(raw_frames["train"]):
+            log.info("%s has Sentiment140's headerless layout: text column 5, label column 0", source)
+            text_column, label_column = "5", "0"
+            label_map = label_map or BUILTINS["sentiment140"].label_map
         text_column = text_column or "text"
         label_column = label_column or "label"
     if test_source:
-        raw_frames["test"] = read_table(Path(test_source), encoding=encoding)
+        raw_frames["test"] = read_table(Path(test_source), encoding=encoding, header=header)
 
-    frames, dropped_empty, dropped_label = {}, 0, 0
+    frames, dropped_empty, dropped_label, skipped = {}, 0, 0, {}
     for split, raw in raw_frames.items():
         frame, empty, no_label = to_labeled_frame(
-            raw, text_column=text_column, label_column=label_column, label_map=label_map, where=f"{source} ({split})",
-            keep_columns=tuple(keep_columns),
+            raw, text_column=text_column, label_column=label_column, label_map=label_map,
+            where=test_source if split == "test" and test_source else source,
+            keep_columns=tuple(keep_columns), skipped=skipped,
         )
         frames[split] = frame
         dropped_empty += empty
@@ -228,7 +250,17 @@ def load_data(
         log.warning("dropped %d empty texts and %d rows without a label from %s", dropped_empty, dropped_label, source)
     language = spec.language if spec else guess_language(frames["train"]["text"])
     preprocess = spec.preprocess if spec else ("chinese" if language == "zh" else "none")
-    return LoadedData(frames, source, language, preprocess, dropped_empty, dropped_label)
+    if skipped:
+        log.info("left out %s rows whose label maps to %r", skipped, SKIP)
+    headerless = any(raw.attrs.get(HEADERLESS) for raw in raw_frames.values())
+    return LoadedData(frames, source, language, preprocess, dropped_empty, dropped_label, skipped, headerless)
+
+
+def _sentiment140_layout(raw: pd.DataFrame) -> bool:
+    """Six headerless columns whose first holds only Sentiment140 polarities (0, 2, 4)."""
+    if not raw.attrs.get(HEADERLESS) or raw.shape[1] != 6 or raw.empty:
+        return False
+    return set(raw["0"].str.strip().unique()) <= {"0", "2", "4"}
 
 
 @dataclass

@@ -63,7 +63,10 @@ def make_splits(
         test = frames["test"]
     else:
         train, test = stratified_split(train, test_size, seed)
-    train, validation = stratified_split(train, validation_size, seed)
+    if validation_size:
+        train, validation = stratified_split(train, validation_size, seed)
+    else:  # train on every non-test row: no early stopping, no calibration (the caller warns)
+        train, validation = train.sample(frac=1.0, random_state=seed).reset_index(drop=True), train.iloc[:0]
     train = subsample(train, max_train_samples, seed)
     validation = subsample(validation, max_eval_samples, seed)
     test = subsample(test, max_eval_samples, seed)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
-                   fairness: bool | None = None, important: bool | None = None,
+                   fairness: bool | None = None, important: bool | None = None, labels: list[str] | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
 
@@ -36,7 +36,7 @@ def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, l
         log.warning("slice columns %s are not in the data; those slices are left out", missing)
     masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
                         columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
-    out: dict = {"slices": slice_metrics(masks, y_true, proba, predictor.labels)}
+    out: dict = {"slices": slice_metrics(masks, y_true, proba, labels or predictor.labels)}
     if settings.fairness if fairness is None else fairness:
         try:
             out["fairness"] = template_fairness_check(predictor.predict_proba, predictor.labels,

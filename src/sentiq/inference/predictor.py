@@ -17,32 +17,54 @@ from sentiq.preprocess import profile_from_spec
 log = logging.getLogger(__name__)
 
 
+ON_EMPTY = ("null", "skip", "error")
+EMPTY = "empty text"
+EMPTIED = "empty after preprocessing"
+
+
 @dataclass(frozen=True)
 class Prediction:
-    label: str
-    score: float
-    scores: dict[str, float]
+    """One text's result. ``label``/``score``/``scores`` are None when the text was not scored
+    (``note`` says why: empty text, empty after preprocessing, unsupported language)."""
+
+    label: str | None
+    score: float | None
+    scores: dict[str, float] | None
     language: str | None = None  # the detected language, from models that route by language
+    model: str | None = None  # which member answered, for models that route by language
+    note: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if data["language"] is None:  # single-language models keep their JSON shape
-            del data["language"]
+        for key in ("language", "model", "note"):  # single-language models keep their JSON shape
+            if data[key] is None:
+                del data[key]
         return data
 
 
-def validate_texts(texts: Sequence[str]) -> list[str]:
-    """Texts must be non-empty strings; the error names the first offender's position."""
+def _position(i: int, positions: Sequence[str] | None) -> str:
+    return positions[i] if positions is not None else f"text {i + 1}"
+
+
+def validate_texts(texts: Sequence[str], *, allow_empty: bool = False, positions: Sequence[str] | None = None) -> list[str]:
+    """Texts must be strings, and non-empty unless ``allow_empty``; the error names the first offender
+    as the user counts it (``positions[i]``, default "text 1", "text 2", ...)."""
     if isinstance(texts, str):
         texts = [texts]
     checked = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise DataError(f"text #{i} is a {type(text).__name__}, not a string")
-        if not text.strip():
-            raise EmptyTextError(f"text #{i} is empty")
+            raise DataError(f"{_position(i, positions)} is a {type(text).__name__}, not a string")
+        if not allow_empty and not text.strip():
+            raise EmptyTextError(f"{_position(i, positions)} is empty")
         checked.append(text)
     return checked
+
+
+def check_on_empty(on_empty: str) -> str:
+    if on_empty not in ON_EMPTY + ("keep",):
+        raise DataError(f"on_empty must be one of {', '.join(ON_EMPTY)} (got {on_empty!r})")
+    return on_empty
 
 
 class Predictor:
@@ -92,7 +114,7 @@ class Predictor:
 
         With ``calibrated`` (the default) the model's temperature, when it has one, is applied.
         """
-        # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
+        # Every text is scored here, even one preprocessing empties; predict() applies the empty-text policy.
         options = {"batch_size": self.batch_size, "progress": progress}
         if self.max_batch_tokens and self.model.capabilities.token_budget:
             options["max_batch_tokens"] = self.max_batch_tokens
@@ -105,16 +127,62 @@ class Predictor:
 
         return explain(self, text, **options)
 
-    def predict(self, texts: str | Sequence[str], **kwargs) -> list[Prediction]:
-        proba = self.predict_proba(texts, **kwargs)
+    def empty_reasons(self, texts: Sequence[str]) -> list[str | None]:
+        """Per text: ``"empty text"``, ``"empty after preprocessing"`` (a bare URL or @mention, say) or None.
+
+        A routed model asks the member that would answer each text."""
+        texts = validate_texts(texts, allow_empty=True)
+        own = getattr(self.model, "empty_reasons", None)
+        if own is not None:
+            return own(texts)
+        cleaned = self.profile.apply(texts)
+        return [EMPTY if not t.strip() else EMPTIED if not c.strip() else None for t, c in zip(texts, cleaned)]
+
+    def predict(self, texts: str | Sequence[str], *, on_empty: str = "null", positions: Sequence[str] | None = None,
+                **kwargs) -> list[Prediction]:
+        """One prediction per text, in input order.
+
+        Empty texts, and texts the model's preprocessing empties (``//@张三:``, a bare URL),
+        are never scored: ``on_empty="null"`` (default) gives them a result with ``label=None``
+        and a ``note``; ``"skip"`` leaves them out of the list; ``"error"`` raises
+        :class:`~sentiq.errors.EmptyTextError` naming the first (``positions[i]`` or "text N",
+        1-based). (``"keep"`` scores them as the model sees them: the service's contract.)
+        """
+        check_on_empty(on_empty)
+        texts = validate_texts(texts, allow_empty=True, positions=positions)
+        if on_empty == "keep":
+            reasons = [None] * len(texts)
+            validate_texts(texts, positions=positions)
+        else:
+            reasons = self.empty_reasons(texts)
+        if on_empty == "error":
+            first = next((i for i, r in enumerate(reasons) if r), None)
+            if first is not None:
+                raise EmptyTextError(f"{_position(first, positions)} is {'empty' if reasons[first] == EMPTY else reasons[first]}"
+                                     " (skip such texts or give them a null result instead of failing)")
+        scored = [i for i, r in enumerate(reasons) if r is None]
+        proba = self.predict_proba([texts[i] for i in scored], **kwargs) if scored else np.zeros((0, len(self.labels)))
         labels = self.labels
         languages = self.languages(texts)
-        return [
-            Prediction(labels[int(row.argmax())], float(row.max()), {name: float(p) for name, p in zip(labels, row)},
-                       language)
-            for row, language in zip(proba, languages)
-        ]
+        answered = self.answering_models(texts)
+        results: list[Prediction | None] = [None] * len(texts)
+        for i, row in zip(scored, proba):
+            results[i] = Prediction(labels[int(row.argmax())], float(row.max()),
+                                    {name: float(p) for name, p in zip(labels, row)}, languages[i], answered[i])
+        out = []
+        for i, result in enumerate(results):
+            if result is not None:
+                out.append(result)
+            elif on_empty == "null":
+                out.append(Prediction(None, None, None, languages[i], answered[i], note=reasons[i]))
+        return out
 
     def languages(self, texts: str | Sequence[str]) -> list[str | None]:
         """Each text's detected language for a routed model; ``None`` for single-language models."""
-        return self.model.languages(validate_texts(texts))
+        texts = validate_texts(texts, allow_empty=True)
+        return self.model.languages(texts)
+
+    def answering_models(self, texts: Sequence[str]) -> list[str | None]:
+        """For a routed model, which member (or ``"unsupported"``) answers each text; None otherwise."""
+        answer = getattr(self.model, "answering", None)
+        return answer(list(texts)) if answer else [None] * len(texts)

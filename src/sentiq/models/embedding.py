@@ -1,12 +1,14 @@
 """Frozen encoder -> mean-pooled sentence vectors -> a scikit-learn head.
 
-Sentence vectors are cached on disk keyed by encoder, max length and the exact texts
+Sentence vectors are cached on disk keyed by the encoder's content (weights, vocabulary), max length and the exact texts
 (already preprocessed, so the preprocessing is part of the key): re-fitting the head,
 or another approach that reuses the vectors, skips the encoder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -37,8 +39,11 @@ class SentenceEncoder:
 
         self.source = resolve_model_source(source)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.source)
-            self.model = AutoModel.from_pretrained(self.source).eval()
+            from sentiq.models.transformer import quiet_loading
+
+            with quiet_loading():
+                self.tokenizer = AutoTokenizer.from_pretrained(self.source)
+                self.model = AutoModel.from_pretrained(self.source).eval()
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load encoder {source!r}: not a local model folder, a known alias, or a "
                              f"reachable hub id. Details: {str(exc).splitlines()[0]}") from None
@@ -48,9 +53,19 @@ class SentenceEncoder:
         self.batch_size = batch_size
 
     def fingerprint(self) -> str:
-        weights = sorted(Path(self.source).glob("*.safetensors")) if Path(self.source).is_dir() else []
-        stamp = [(w.name, w.stat().st_size) for w in weights]
-        return f"{self.model.config._name_or_path}|{self.model.config.hidden_size}|{stamp}|{self.max_length}"
+        """What the vectors depend on, by content: the weights, the tokenizer and the max length, not the
+        folder the encoder was loaded from, so two models saved with one encoder share cached vectors."""
+        if getattr(self, "_fingerprint", None) is None:
+            digest = hashlib.sha256()
+            for name, tensor in sorted(self.model.state_dict().items()):
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            # the vocabulary and casing, not the backend's state (a call with truncation=True changes that)
+            vocab = json.dumps([type(self.tokenizer).__name__, self.tokenizer.init_kwargs.get("do_lower_case"),
+                                sorted(self.tokenizer.get_vocab().items())], ensure_ascii=False)
+            digest.update(vocab.encode())
+            self._fingerprint = f"encoder-sha256:{digest.hexdigest()}|{self.max_length}"
+        return self._fingerprint
 
     def encode(self, texts: Sequence[str], progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
         import torch

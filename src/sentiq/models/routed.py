@@ -1,7 +1,8 @@
 """A multilingual model: one member model per language, each text routed by its script.
 
-``detect_language`` (script counts) picks the member; a text whose language has no member
-(Japanese, no letters at all, ...) goes to the fallback language's member. Members keep
+``detect_language`` (script counts, after NFKC) picks the member; a text whose language has
+no member (Japanese, no letters at all, ...) goes to the fallback: a member language chosen at
+``sentiq route``, or ``unsupported`` (no label; the prediction says "unsupported language"). Members keep
 their own preprocessing (each is a full Predictor), so the routed model receives raw text,
 and their directories are copied inside, so the routed directory is self-contained.
 """
@@ -24,6 +25,7 @@ from sentiq.preprocess.language import LANGUAGES, detect_language
 
 MEMBERS = "members"
 STATE = "routed.json"
+UNSUPPORTED = "unsupported"  # a fallback: texts of other languages get no label
 
 
 def _load_members(paths: Mapping[str, str | Path]) -> dict:
@@ -43,8 +45,9 @@ class RoutedClassifier(SentimentModel):
     capabilities = Capabilities(explain="occlusion", train="none", own_preprocessing=True, languages=True)
 
     def __init__(self, members: dict, labels: LabelSet, *, fallback: str, sources: dict[str, str]):
-        if fallback not in members:
-            raise ModelError(f"the fallback language {fallback!r} has no member model; members: {sorted(members)}")
+        if fallback not in members and fallback != UNSUPPORTED:
+            raise ModelError(f"the fallback {fallback!r} is neither a member language ({', '.join(sorted(members))}) "
+                             f"nor {UNSUPPORTED!r}")
         self.members = members
         self.labels = labels
         self.fallback = fallback
@@ -53,7 +56,7 @@ class RoutedClassifier(SentimentModel):
     @classmethod
     def from_directories(cls, paths: Mapping[str, str | Path], *, fallback: str | None = None) -> "RoutedClassifier":
         members = _load_members(paths)
-        fallback = fallback or ("en" if "en" in members else next(iter(members)))
+        fallback = fallback or UNSUPPORTED
         labels = LabelSet(tuple(next(iter(members.values())).labels))
         return cls(members, labels, fallback=fallback, sources={k: str(v) for k, v in paths.items()})
 
@@ -62,13 +65,35 @@ class RoutedClassifier(SentimentModel):
         return [detect_language(t) for t in texts]
 
     def route(self, language: str) -> str:
-        """The member language that serves texts of ``language``."""
+        """The member language that serves texts of ``language`` (or ``unsupported``)."""
         return language if language in self.members else self.fallback
 
+    def answering(self, texts: Sequence[str]) -> list[str]:
+        """Which member answers each text: ``"zh"`` (its own model), ``"en (fallback)"`` or ``"unsupported"``."""
+        out = []
+        for language in self.languages(texts):
+            member = self.route(language)
+            out.append(member if member == language or member == UNSUPPORTED else f"{member} (fallback)")
+        return out
+
+    def empty_reasons(self, texts: Sequence[str]) -> list[str | None]:
+        """Why each text gets no label (None: it is scored): empty, emptied by its member's preprocessing,
+        or in a language without a member when the fallback is ``unsupported``."""
+        reasons: list[str | None] = []
+        for text, language in zip(texts, self.languages(texts)):
+            member = self.route(language)
+            if member == UNSUPPORTED:
+                reasons.append("empty text" if not text.strip() else f"unsupported language ({language})")
+            else:
+                reasons.append(self.members[member].empty_reasons([text])[0])
+        return reasons
+
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
+        """Rows in input order; a text of an unsupported language gets uniform probabilities here
+        (``Predictor.predict`` gives it no label)."""
         texts = list(texts)
         routes = np.array([self.route(lang) for lang in self.languages(texts)], dtype=object)
-        proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        proba = np.full((len(texts), len(self.labels)), 1.0 / len(self.labels), dtype=np.float32)
         for lang, member in self.members.items():
             idx = np.flatnonzero(routes == lang)
             if len(idx):  # each member sees its texts in one batch; rows go back to input order

@@ -37,10 +37,26 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@contextlib.contextmanager
+def quiet_loading():
+    """No "Loading weights" progress bars from transformers while a model loads (library code never
+    prints); the caller's own progress-bar setting is restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _load_pretrained(source: str, **kwargs):
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
+        with quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         hint = " (HF_HUB_OFFLINE is set: give a local folder)" if hub_offline() else ""
         raise ModelError(f"cannot load model {source!r}: not a local model folder, a known alias, "

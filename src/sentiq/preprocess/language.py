@@ -31,9 +31,12 @@ def _script(ch: str) -> str | None:
 
 
 def detect_language(text: str) -> str:
-    """``zh``, ``ja``, ``ko``, ``en`` (any Latin script), ``other`` or ``unknown`` (no letters)."""
+    """``zh``, ``ja``, ``ko``, ``en`` (any Latin script), ``other`` or ``unknown`` (no letters: emoji only).
+
+    The text is NFKC-normalised first, so full-width Latin (``ｈｅｌｌｏ``) counts as Latin.
+    """
     counts = {"han": 0, "kana": 0, "hangul": 0, "latin": 0, "other": 0}
-    for ch in text:
+    for ch in unicodedata.normalize("NFKC", text):
         script = _script(ch)
         if script:
             counts[script] += 1

@@ -86,7 +86,7 @@ class Service:
         self.loaded: Optional[asyncio.Event] = None  # set when loading ends, either way
 
     def _predict(self, texts: list[str]) -> list:
-        return self.predictor.predict(texts)
+        return self.predictor.predict(texts, on_empty="keep")  # the response schema needs a label per text
 
     def explain_options(self) -> dict:
         from sentiq.explanations import default_method

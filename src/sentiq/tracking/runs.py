@@ -33,9 +33,12 @@ RUNS_ENV = "SENTIQ_RUNS_DIR"
 RUN_FILE = "run.json"
 
 
+DEFAULT_RUNS_DIR = Path(".sentiq") / "runs"  # apart from ./runs/, where the README's examples put models
+
+
 def runs_root(tracking: TrackingConfig | None = None) -> Path:
     configured = tracking.runs_dir if tracking is not None else None
-    return Path(configured or os.environ.get(RUNS_ENV) or "runs")
+    return Path(configured or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR)
 
 
 def flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
@@ -163,6 +166,17 @@ def load_runs(root: str | Path | None = None) -> list[dict]:
         records.append(record)
     # Millisecond timestamps: a train and the evaluate right after it often start in the same second.
     return sorted(records, key=lambda r: (r.get("started", ""), r.get("id", "")), reverse=True)
+
+
+def run_summary(record: dict) -> dict:
+    """The fields ``sentiq runs list`` shows for a record: which approach, which data, how it ended."""
+    params, metrics = record.get("params") or {}, record.get("metrics") or {}
+    return {"id": record.get("id"), "command": record.get("command"), "name": record.get("name"),
+            "approach": params.get("approach"), "data": params.get("data.source") or params.get("data"),
+            "split": params.get("split"), "status": record.get("status"), "error": record.get("error"),
+            "started": record.get("started"), "duration_s": record.get("duration_s"),
+            "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
+            "model_path": record.get("model_path"), "path": record.get("path")}
 
 
 def find_run(ref: str, root: str | Path | None = None) -> dict:

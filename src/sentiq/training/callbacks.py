@@ -67,7 +67,9 @@ class CollapseGuard(TrainerCallback):
 
 
 class ProgressBridge(TrainerCallback):
-    """Calls ``progress("train", step, total)`` so a CLI can draw a bar without knowing the Trainer."""
+    """Calls ``progress("train", step, total)`` so a CLI can draw a bar without knowing the Trainer; a
+    progress function with a ``log_values(phase, dict)`` method also gets the training loss and the samples
+    per step (for plain log lines with loss and samples/s)."""
 
     def __init__(self, progress: Callable[[str, int, int], None]):
         self.progress = progress
@@ -76,6 +78,10 @@ class ProgressBridge(TrainerCallback):
         self.progress("train", state.global_step, state.max_steps)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        report = getattr(self.progress, "log_values", None)
+        if report and logs and "loss" in logs:
+            report("train", {"loss": float(logs["loss"]),
+                             "samples_per_step": args.train_batch_size * args.gradient_accumulation_steps})
         if logs:
             log.info("step %d: %s", state.global_step, {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, float)})
 

@@ -332,11 +332,14 @@ def run_classifier_training(
     labels = list(model.labels.names)
     if cfg.attention_dropout is not None:
         set_attention_dropout(model.model, cfg.attention_dropout)
-    true_majority = float(np.bincount(val_set.labels).max() / len(val_set.labels))
+    validating = len(val_set) > 0
+    if not validating:  # data.validation_size 0: the last step's weights, no evaluation, no early stopping
+        argument_overrides = {"eval_strategy": "no", "load_best_model_at_end": False, **(argument_overrides or {})}
+    true_majority = float(np.bincount(val_set.labels).max() / len(val_set.labels)) if validating else 1.0
     guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
                           true_majority_share=true_majority, labels=labels)
     callbacks = [guard]
-    if cfg.early_stopping_patience:
+    if cfg.early_stopping_patience and validating:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     if progress:
         callbacks.append(ProgressBridge(progress))
@@ -351,7 +354,7 @@ def run_classifier_training(
         args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir, **(argument_overrides or {})),
         data_collator=DataCollatorWithPadding(model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
         train_dataset=train_set,
-        eval_dataset=val_set.sorted_by_length() if cfg.group_by_length else val_set,
+        eval_dataset=(val_set.sorted_by_length() if cfg.group_by_length else val_set) if validating else None,
         processing_class=model.tokenizer,
         compute_metrics=_trainer_metrics,
         callbacks=callbacks,

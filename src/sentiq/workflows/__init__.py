@@ -13,7 +13,7 @@ module             functions
 ``calibrate``      :func:`calibrate`
 ``route``          :func:`route`
 ``serve``          :func:`serve`
-``predict``        :func:`predict_to_file`
+``predict``        :func:`predict_records`, :func:`predict_to_file`
 ``inspect``        :func:`inspect_data`
 ``trust``          :func:`trust_sections`, :func:`fairness_check` (report sections train and evaluate share)
 ``common``         ``ProgressFn``, headline metrics, preprocessing profile choice
@@ -26,7 +26,7 @@ from sentiq.workflows.common import ProgressFn
 from sentiq.workflows.compare import compare
 from sentiq.workflows.evaluate import BehaviourResult, evaluate, evaluate_behaviour
 from sentiq.workflows.inspect import inspect_data
-from sentiq.workflows.predict import predict_to_file
+from sentiq.workflows.predict import predict_records, predict_to_file
 from sentiq.workflows.route import route
 from sentiq.workflows.serve import serve
 from sentiq.workflows.train import TrainResult, augmented_training_split, train, work_dir_for
@@ -34,4 +34,4 @@ from sentiq.workflows.trust import fairness_check, trust_sections
 
 __all__ = ["BehaviourResult", "ProgressFn", "TrainResult", "augmented_training_split", "calibrate", "compare",
            "evaluate", "evaluate_behaviour", "evaluation_frame", "fairness_check", "inspect_data",
-           "predict_to_file", "read_texts", "route", "serve", "train", "trust_sections", "work_dir_for"]
+           "predict_records", "predict_to_file", "read_texts", "route", "serve", "train", "trust_sections", "work_dir_for"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from sentiq.config import EvaluationConfig, TrackingConfig
-from sentiq.data import evaluation_frame
-from sentiq.errors import DataError
+from sentiq.data import default_split, evaluation_data, is_training_data
+from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import write_report
 from sentiq.evaluation.behaviour import behaviour_source, capability_summary, check_behaviour, read_behaviour_file
 from sentiq.evaluation.calibration import apply_temperature
@@ -19,71 +22,167 @@ from sentiq.tracking import tracked_run
 from sentiq.workflows.common import ProgressFn, recorded_tracking, slug
 from sentiq.workflows.trust import trust_sections
 
+log = logging.getLogger(__name__)
+
 
 def evaluate(
     model_dir: str | Path,
     *,
     data: str | None = None,
-    split: str = "test",
+    split: str | None = None,
     report_dir: str | Path | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
     label_map: dict[str, str] | None = None,
+    header: bool | None = None,
+    neutral_band: float | str | None = None,
     fairness: bool | None = None,
     important_words: bool | None = None,
     progress: ProgressFn | None = None,
     tracking: TrackingConfig | None = None,
 ) -> tuple[dict, Path]:
-    """Score a model directory on a split of a dataset; write ``report.html`` and ``metrics.json``.
+    """Score a model directory on a dataset; write ``report.html`` and ``metrics.json``.
 
-    The report covers calibration (before/after the model's temperature), slices, and, as the
-    model's ``evaluation`` settings say unless ``fairness``/``important_words`` override them,
-    the template fairness check and each class's most important words.
-    The run is recorded as ``tracking`` says (default: as the model's training config said).
+    ``split`` defaults to ``test`` (the very test split of training) for the training data and
+    to ``all`` for any other file: a user's file is scored whole. Rows with empty text, rows
+    the model's preprocessing empties and rows whose label maps to ``skip`` are left out and
+    counted in ``metrics["scored"]``, which also says which rows were scored.
+
+    ``neutral_band`` scores a two-class model on data with a third ``neutral`` class: a text is
+    predicted neutral when its top probability is below 0.5 + band. ``"auto"`` chooses the band
+    (best macro-F1) on a seeded, stratified 20% of the rows, which are then not scored.
+
+    The report covers calibration, slices and, as the model's ``evaluation`` settings say unless
+    ``fairness``/``important_words`` override them, the template fairness check and each class's
+    most important words; for data other than the training data both are opt-in (the fairness
+    check does not depend on the data and is in the training report; explanations cost far more
+    than predictions). The run is recorded as ``tracking`` says (default: as the model's training
+    config said), with the data file, split and rows scored.
     """
     predictor = Predictor.load(model_dir)
+    split = split or default_split(predictor.manifest, data)
     if tracking is None:
         tracking = recorded_tracking(predictor.manifest)
-    params = {"model": str(Path(model_dir).resolve()), "data": data or predictor.manifest.config.get("data", {}).get("source"),
+    source = data or predictor.manifest.config.get("data", {}).get("source")
+    params = {"model": str(Path(model_dir).resolve()),
+              "data": str(Path(source).resolve()) if source and Path(source).exists() else source,
               "split": split, "text_column": text_column, "label_column": label_column, "label_map": label_map,
-              "approach": predictor.manifest.approach, "base_model": predictor.manifest.base_model}
+              "neutral_band": neutral_band, "approach": predictor.manifest.approach,
+              "base_model": predictor.manifest.base_model}
     name = f"{predictor.manifest.config.get('name', Path(model_dir).name)}-eval"
     with tracked_run("evaluate", name=name, tracking=tracking, params=params) as run:
         metrics, report = _evaluate(predictor, model_dir, data=data, split=split, report_dir=report_dir,
                                     text_column=text_column, label_column=label_column, label_map=label_map,
-                                    fairness=fairness, important_words=important_words, progress=progress)
-        run.log_metrics(metrics)
+                                    header=header, neutral_band=neutral_band, fairness=fairness,
+                                    important_words=important_words, progress=progress)
+        run.log_metrics({k: v for k, v in metrics.items() if k != "scored"})
+        run.params["rows_scored"] = metrics["scored"]["rows"]
         run.model_path = params["model"]
         run.report_path = str(report.resolve() / "report.html")
     return metrics, report
 
 
-def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map,
-              fairness, important_words, progress) -> tuple[dict, Path]:
+NEUTRAL = "neutral"
+
+
+def _band_labels(model_labels: list[str], data_labels) -> list[str]:
+    if len(model_labels) != 2 or NEUTRAL in model_labels:
+        raise ConfigError(f"neutral_band needs a two-class model without {NEUTRAL!r}; this one has {model_labels}")
+    if NEUTRAL not in set(data_labels):
+        raise ConfigError(f"neutral_band needs rows labelled {NEUTRAL!r} in the data (map a raw value to it, "
+                          f"e.g. --label-map 0=negative,2=neutral,4=positive)")
+    return list(LabelSet.from_names([*model_labels, NEUTRAL]))
+
+
+def with_neutral_band(proba, band: float, model_labels: list[str], labels: list[str]):
+    """Two-class probabilities as three columns (``labels`` order): the neutral column is the threshold
+    0.5 + ``band``, so the argmax is neutral exactly when the top probability falls below it; rows are
+    normalised (the numbers rank, they are not calibrated probabilities)."""
+    import numpy as np
+
+    out = np.zeros((len(proba), 3))
+    for j, name in enumerate(model_labels):
+        out[:, labels.index(name)] = proba[:, j]
+    out[:, labels.index(NEUTRAL)] = 0.5 + band
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def choose_neutral_band(proba, y_true, model_labels: list[str], labels: list[str]) -> float:
+    """The band (0 to 0.5 in steps of 0.01) with the best macro-F1 on these rows; the narrowest on ties."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    best, best_f1 = 0.0, -1.0
+    for band in np.round(np.arange(0.0, 0.501, 0.01), 2):
+        pred = with_neutral_band(proba, float(band), model_labels, labels).argmax(axis=1)
+        f1 = f1_score(y_true, pred, average="macro", labels=list(range(3)), zero_division=0)
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = float(band), f1
+    return best
+
+
+def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map, header,
+              neutral_band, fairness, important_words, progress) -> tuple[dict, Path]:
     settings = EvaluationConfig.model_validate(predictor.manifest.config.get("evaluation", {}))
-    frame, language = evaluation_frame(predictor.manifest, data, split, text_column=text_column,
-                                       label_column=label_column, label_map=label_map,
-                                       keep_columns=settings.slice_columns)
+    frame, loaded = evaluation_data(predictor.manifest, data, split, text_column=text_column, label_column=label_column,
+                                    label_map=label_map, header=header, keep_columns=settings.slice_columns)
+    reasons = predictor.empty_reasons(frame["text"].tolist()) if not frame.empty else []
+    unscored = pd.Series([r for r in reasons if r], dtype=object).value_counts().to_dict()
+    if unscored:
+        log.info("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
+        frame = frame[[r is None for r in reasons]].reset_index(drop=True)
     if frame.empty:
-        raise DataError(f"the {split} split is empty")
-    labels = LabelSet(tuple(predictor.labels))
-    y_true = labels.encode(frame["label"].tolist())
+        raise DataError(f"no rows left to score in the {split} split of {data or 'the training data'}")
+    model_labels = list(predictor.labels)
+    band_rows = 0
+    if neutral_band is not None:
+        labels = _band_labels(model_labels, frame["label"])
+        if neutral_band == "auto":
+            from sentiq.data.splits import stratified_split
+
+            frame, chooser = stratified_split(frame, 0.2, predictor.manifest.config.get("seed", 42))
+            band_rows = len(chooser)
+            with feature_cache():
+                chooser_proba = predictor.predict_proba(chooser["text"].tolist())
+            neutral_band = choose_neutral_band(chooser_proba, LabelSet(tuple(labels)).encode(chooser["label"].tolist()),
+                                               model_labels, labels)
+        neutral_band = float(neutral_band)
+    else:
+        labels = model_labels
+    y_true = LabelSet(tuple(labels)).encode(frame["label"].tolist())
     with feature_cache():
         raw_proba = predictor.predict_proba(frame["text"].tolist(), calibrated=False, progress=progress)
     proba = apply_temperature(raw_proba, predictor.temperature)
-    unit = "chars" if language == "zh" else "words"
-    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, fairness=fairness,
-                            important=important_words, progress=progress)
+    if neutral_band is not None:
+        proba = with_neutral_band(proba, neutral_band, model_labels, labels)
+        raw_proba = None
+    unit = "chars" if loaded.language == "zh" else "words"
+    external = not is_training_data(predictor.manifest, data)
+    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, labels=labels,
+                            fairness=fairness if fairness is not None else (None if not external else False),
+                            important=important_words if important_words is not None else (None if not external else False),
+                            progress=progress)
     source = data or predictor.manifest.config.get("data", {}).get("source", "data")
-    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"{slug(source)}-{split}"
+    scored = {"split": split, "rows": len(frame), "source": source,
+              "left_out": {**{f"label {k} (skip)": v for k, v in loaded.skipped.items()},
+                           **({"empty text (in the file)": loaded.dropped_empty} if loaded.dropped_empty else {}),
+                           **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
+                           **unscored},
+              **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {})}
+    name = f"{slug(source)}-{split}" + ("-neutral-band" if neutral_band is not None else "")
+    report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / name
     metrics = write_report(
-        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=list(labels),
+        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=labels,
         title=f"{Path(model_dir).name} on {source} ({split})",
-        context={"model": str(model_dir), "data": source, "split": split, "rows": len(frame),
+        context={"model": str(model_dir), "data": source, "split": split, "rows scored": len(frame),
+                 **{f"left out: {k}": v for k, v in scored["left_out"].items()},
+                 **({"neutral band": f"top probability < {0.5 + neutral_band:.2f}"
+                     + (f" (chosen on {band_rows} other rows)" if band_rows else "")} if neutral_band is not None else {}),
                  "temperature": "none" if predictor.temperature is None else round(predictor.temperature, 4)},
         length_unit=unit, uncalibrated_proba=raw_proba if predictor.temperature is not None else None,
-        temperature=predictor.temperature, **extras,
+        temperature=predictor.temperature if raw_proba is not None else None, **extras,
     )
+    metrics["scored"] = scored
     return metrics, report_dir
 
 

@@ -19,8 +19,8 @@ def route(
     """Combine model directories into one that routes each text by its detected language.
 
     ``models`` maps a language code (``zh``, ``en``, ...) to a model directory; members must
-    share one label set. Texts in a language without a member go to ``fallback`` (default:
-    ``en`` when present, else the first member). The members are copied inside.
+    share one label set. Texts in a language without a member go to ``fallback``: a member
+    language, or ``"unsupported"`` (the default), which gives them no label. The members are copied inside.
     """
     output_dir = check_output(output_dir, overwrite=overwrite)
     model = RoutedClassifier.from_directories(models, fallback=fallback)

@@ -88,6 +88,11 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
                                     progress=progress)
     if not is_main_process():
         return None  # rank 0 holds the same weights and writes the one model directory
+    if val_df.empty:
+        message = ("data.validation_size is 0: trained on every non-test row with no validation split, so no "
+                   "early stopping, no best-checkpoint choice and no calibration (temperature none)")
+        log.warning(message)
+        result.warnings.append(message)
     manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
                             command=f"sentiq train --config config.yaml --output {output_dir}")
     context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
