@@ -69,8 +69,10 @@ def test_small_text_file_output_keeps_its_json_lines_shape(tfidf_model, tmp_path
                                       str(tmp_path / "out.jsonl")])
     assert result.exit_code == 0, result.output
     rows = _read_output(tmp_path / "out.jsonl")
-    assert [r["text"] for r in rows] == ["great film", "awful plot"]
-    assert all(list(r) == ["text", "label", "score", "scores"] for r in rows)
+    # One line per input line (issue 16's empty-text policy): the blank one gets label null and a note.
+    assert [r["text"] for r in rows] == ["great film", "", "awful plot"]
+    assert all(list(r) == ["text", "label", "score", "scores"] for r in rows[::2])
+    assert rows[1]["label"] is None and rows[1]["scores"] is None and rows[1]["note"]
     assert "rows/s" in result.output  # the plain progress line and the closing table
 
 

@@ -39,8 +39,8 @@ def predict(
     num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
     on_empty: str = typer.Option("null", help="Texts given as arguments that are empty, or that the model's preprocessing "
                                  "empties (a bare URL): null (a result with label null and a note), skip (no output "
-                                 "line) or error (exit 1). With --input, skip also skips malformed rows (as "
-                                 "--skip-bad-rows); otherwise an empty row stops the job, naming its line."),
+                                 "line) or error (exit 1, naming the file and line; --skip-bad-rows then skips and "
+                                 "counts them). --engine ray: empty rows are bad rows."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
     "note" when a text got no label).
@@ -63,8 +63,8 @@ def predict(
             err.print(f"note {len(unscored)} of {len(texts)} texts {what}: {', '.join(unscored[:10])}",
                       style="yellow", highlight=False, markup=False, soft_wrap=True)
         return
-    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows or
-               on_empty == "skip" else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
+    options = {"on_empty": on_empty, "text_column": text_column, "keep": keep, "encoding": encoding,
+               "on_bad_rows": "skip" if skip_bad_rows else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
     if engine not in {"local", "ray"}:
         raise UsageError(f"--engine must be local or ray, not {engine!r}")
     if output is None:
@@ -78,6 +78,7 @@ def predict(
                 raise UsageError("--resume is for --engine local; a Ray job reruns whole (Ray retries failed tasks)")
             from sentiq.inference.raydata import score_file_ray
 
+            options.pop("on_empty")
             result = score_file_ray(model, input, output, address=ray_address, concurrency=concurrency,
                                     batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
         else:
@@ -96,14 +97,15 @@ def predict(
         err.print(f"skipped {example}", style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
-def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on_bad_rows: str, **source) -> None:
+def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on_bad_rows: str, on_empty: str,
+                       **source) -> None:
     from sentiq.data.stream import open_source
     from sentiq.inference import Predictor
     from sentiq.inference.batch import iter_scored, jsonl_lines
 
     predictor = Predictor.load(model)
-    for _, table in iter_scored(predictor, open_source(input, **source), chunk_rows=chunk_rows,
-                                on_bad_rows=on_bad_rows):
+    for _, table in iter_scored(predictor, open_source(input, keep_empty=on_empty != "error", **source),
+                                chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty):
         for line in jsonl_lines(table):
             sys.stdout.write(line + "\n")
 

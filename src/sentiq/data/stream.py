@@ -53,16 +53,18 @@ class Source:
     keep: tuple[str, ...] = ()
     column_names: tuple[str, ...] | None = None  # a headerless CSV's column names
     encoding: str = "utf-8"
+    keep_empty: bool = False  # empty texts (and .txt blank lines) are records to answer, not bad rows
 
     def fingerprint(self) -> dict:
         """What identifies this input for a resumed job: paths, sizes, modification times, options."""
         return {"files": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
                 "format": self.format, "text_column": self.text_column, "keep": list(self.keep),
-                "column_names": list(self.column_names) if self.column_names else None, "encoding": self.encoding}
+                "column_names": list(self.column_names) if self.column_names else None, "encoding": self.encoding,
+                "keep_empty": self.keep_empty}
 
 
 def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
-                column_names: Sequence[str] | None = None, encoding: str = "utf-8") -> Source:
+                column_names: Sequence[str] | None = None, encoding: str = "utf-8", keep_empty: bool = False) -> Source:
     """A file, or a folder of part files of one format (hidden files and ``_SUCCESS`` markers ignored)."""
     path = Path(path)
     if path.is_dir():
@@ -87,7 +89,7 @@ def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[s
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}") from None
     return Source(tuple(files), formats.pop(), text_column, tuple(keep),
-                  tuple(column_names) if column_names else None, encoding)
+                  tuple(column_names) if column_names else None, encoding, keep_empty)
 
 
 def estimate_rows(source: Source) -> int:
@@ -119,7 +121,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         if seen <= first_record:
             continue
         rows_in += 1
-        problem = record if isinstance(record, str) else _text_problem(record, source.text_column)
+        problem = record if isinstance(record, str) else _text_problem(record, source.text_column, source.keep_empty)
         if problem:
             if on_bad_rows == "error":
                 raise DataError(f"{where}: {problem}{_SKIP_HINT}")
@@ -135,13 +137,13 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         yield Chunk(index, texts, columns, rows_in, skipped)
 
 
-def _text_problem(record: dict, text_column: str) -> str | None:
+def _text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
     text = record.get(text_column)
     if text is None:
         return f"no {text_column!r} value"
     if not isinstance(text, str):
         return f"{text_column!r} is a {type(text).__name__}, not a string"
-    if not text.strip():
+    if not text.strip() and not keep_empty:
         return f"{text_column!r} is empty"
     return None
 
@@ -168,7 +170,7 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
 def _txt_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
     for number, line in _lines(path, source.encoding):
         text = line.rstrip("\r\n")
-        if text.strip():  # blank lines separate nothing and are not records
+        if text.strip() or source.keep_empty:  # a blank line is a record only when empty texts are answered
             yield f"{path} line {number}", {source.text_column: text}
 
 

@@ -49,28 +49,43 @@ class ScoreResult:
     skipped_examples: list[str] = field(default_factory=list)  # the first few "file line N: reason"
 
 
-def predictions_table(predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None) -> pa.Table:
+def predictions_table(predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None, *,
+                      on_empty: str = "null") -> pa.Table:
     """One row per text: kept ``columns``, ``text``, ``label``, ``score``, ``scores`` (a struct of
-    label -> probability) and ``language`` for routed models; the same values as ``Predictor.predict``."""
+    label -> probability), ``language`` and ``model`` for routed models and ``note`` (why a text got no
+    label: empty, emptied by preprocessing, unsupported language); the values of ``Predictor.predict``.
+    ``on_empty="skip"`` leaves the unlabelled texts out."""
     texts = list(texts)
     labels = predictor.labels
-    proba = predictor.predict_proba(texts) if texts else np.zeros((0, len(labels)), dtype=np.float32)
-    proba = np.asarray(proba, dtype=np.float64)  # float32 values, widened exactly as float() does
-    data = {name: pa.array(list(values)) for name, values in (columns or {}).items()}
-    data["text"] = pa.array(texts, type=pa.string())
-    data["label"] = pa.array([labels[i] for i in proba.argmax(axis=1)] if len(texts) else [], type=pa.string())
-    data["score"] = pa.array(proba.max(axis=1) if len(texts) else [], type=pa.float64())
-    data["scores"] = pa.StructArray.from_arrays([pa.array(proba[:, j], type=pa.float64()) for j in range(len(labels))],
-                                                names=labels)
-    if predictor.model.capabilities.languages:  # routed models add each text's language
-        data["language"] = pa.array(predictor.languages(texts) if texts else [], type=pa.string())
-    return pa.table(data)
+    predictions = predictor.predict(texts, on_empty="null") if texts else []
+    data = {name: list(values) for name, values in (columns or {}).items()}
+    data["text"] = texts
+    if on_empty == "skip":
+        kept = [i for i, p in enumerate(predictions) if p.label is not None]
+        data = {name: [values[i] for i in kept] for name, values in data.items()}
+        predictions = [predictions[i] for i in kept]
+    table = {name: pa.array(values) for name, values in data.items()}
+    table["text"] = pa.array(data["text"], type=pa.string())
+    table["label"] = pa.array([p.label for p in predictions], type=pa.string())
+    table["score"] = pa.array([p.score for p in predictions], type=pa.float64())
+    missing = np.array([p.scores is None for p in predictions], dtype=bool)
+    table["scores"] = pa.StructArray.from_arrays(
+        [pa.array([None if p.scores is None else p.scores[name] for p in predictions], type=pa.float64())
+         for name in labels], names=labels, mask=pa.array(missing) if missing.any() else None)
+    if predictor.model.capabilities.languages:  # routed models say which language and member answered
+        table["language"] = pa.array([p.language for p in predictions], type=pa.string())
+        table["model"] = pa.array([p.model for p in predictions], type=pa.string())
+    table["note"] = pa.array([p.note for p in predictions], type=pa.string())
+    return pa.table(table)
+
+
+_OPTIONAL = ("language", "model", "note")  # left out of a JSON line when null, as Prediction.to_dict does
 
 
 def jsonl_lines(table: pa.Table) -> Iterator[str]:
     """The table's rows as JSON lines, in the shape ``sentiq predict`` has always printed."""
     for row in table.to_pylist():
-        yield json.dumps(row, ensure_ascii=False)
+        yield json.dumps({k: v for k, v in row.items() if v is not None or k not in _OPTIONAL}, ensure_ascii=False)
 
 
 def output_format(path: str | Path) -> str:
@@ -84,12 +99,12 @@ def partial_dir(output: str | Path) -> Path:
 
 
 def iter_scored(predictor, source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = "error",
-                start_chunk: int = 0) -> Iterator[tuple[Chunk, pa.Table]]:
+                on_empty: str = "null", start_chunk: int = 0) -> Iterator[tuple[Chunk, pa.Table]]:
     """(chunk, its predictions table) for each chunk of ``source``, in input order."""
     for chunk in iter_chunks(source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, start_chunk=start_chunk):
         for problem in chunk.skipped:
             log.warning("skipped %s", problem)
-        yield chunk, predictions_table(predictor, chunk.texts, chunk.columns)
+        yield chunk, predictions_table(predictor, chunk.texts, chunk.columns, on_empty=on_empty)
 
 
 def score_file(
@@ -103,6 +118,7 @@ def score_file(
     encoding: str = "utf-8",
     chunk_rows: int = 10_000,
     on_bad_rows: str = "error",
+    on_empty: str = "null",
     resume: bool = False,
     progress: ProgressFn | None = None,
 ) -> ScoreResult:
@@ -111,14 +127,17 @@ def score_file(
     ``model`` is a model directory or a loaded :class:`~sentiq.inference.Predictor`.
     ``progress("score", rows_done, rows_expected)`` follows the job (rows_expected is exact
     for Parquet, the line count otherwise). A bad record raises :class:`DataError` naming
-    file and line, or with ``on_bad_rows="skip"`` is skipped and counted. Completed chunks
+    file and line, or with ``on_bad_rows="skip"`` is skipped and counted. An empty text gets a
+    row with label null and a note (``on_empty="null"``), is left out (``"skip"``) or is a bad
+    record (``"error"``). Completed chunks
     stay in ``output + ".partial"`` after an interruption; ``resume=True`` continues them.
     """
     from sentiq.inference import Predictor
 
     started = time.perf_counter()
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
-    source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding)
+    source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding,
+                         keep_empty=on_empty != "error")
     output = Path(output)
     fmt = output_format(output)
     work = partial_dir(output)
@@ -130,7 +149,7 @@ def score_file(
     rows_done = sum(c["rows_in"] for c in done)
     if progress:
         progress("score", rows_done, max(expected, rows_done))
-    for chunk, table in iter_scored(predictor, source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows,
+    for chunk, table in iter_scored(predictor, source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty,
                                     start_chunk=len(done)):
         _write_part(work, chunk.index, table, fmt)
         done.append({"index": chunk.index, "rows_in": chunk.rows_in, "rows_out": table.num_rows,
