@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from paired_compare import paired_difference  # noqa: E402 - the sibling script; benchmarks/ is on sys.path
 from sentiq.data import load_data
 from sentiq.inference import Predictor
 from sentiq.models import windows
-
-from paired_compare import paired_difference  # noqa: E402 - the sibling script; benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = {

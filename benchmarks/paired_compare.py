@@ -60,8 +60,8 @@ def main() -> None:
     if len(args.models) < 2:
         parser.error("give at least two model directories")
 
-    from sentiq.models.manifest import Manifest
     from sentiq.data import evaluation_frame
+    from sentiq.models.manifest import Manifest
 
     frame, _ = evaluation_frame(Manifest.load(args.models[0]), None, args.split)
     correct = [correct_per_row(m, frame) for m in args.models]

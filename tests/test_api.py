@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import toy_frame
 
 import sentiq
+from conftest import toy_frame
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

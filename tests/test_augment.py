@@ -8,8 +8,16 @@ import pandas as pd
 import pytest
 
 from sentiq.config import build_config
-from sentiq.data.augment import (NEGATIVE_EMOJI, NEGATIVE_EMOTICONS, POSITIVE_EMOJI, POSITIVE_EMOTICONS,
-                                 augment_frame, augment_text, augment_texts, synonym_table)
+from sentiq.data.augment import (
+    NEGATIVE_EMOJI,
+    NEGATIVE_EMOTICONS,
+    POSITIVE_EMOJI,
+    POSITIVE_EMOTICONS,
+    augment_frame,
+    augment_text,
+    augment_texts,
+    synonym_table,
+)
 from sentiq.errors import ConfigError
 
 

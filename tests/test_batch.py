@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -96,11 +95,13 @@ def test_a_malformed_row_in_the_middle_is_named_and_leaves_no_output(tfidf_model
     lines[int(where.split()[1]) - 1] = bad
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.parquet"
+    # on_empty="error": an empty text is a bad row here (the default answers it with label null)
     with pytest.raises(DataError, match=f"{path.name} {where}: .*skip-bad-rows"):
-        score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000)
+        score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_empty="error")
     assert not out.exists()  # two finished chunks wait in out.parquet.partial, never as out.parquet
 
-    result = score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_bad_rows="skip", resume=True)
+    result = score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_bad_rows="skip", on_empty="error",
+                        resume=True)
     assert (result.rows_in, result.rows_out, result.skipped, result.resumed_chunks) == (5000, 4999, 1, 2)
     assert where in result.skipped_examples[0]
     ids = [r["id"] for r in _read_output(out)]
@@ -131,14 +132,14 @@ def test_resume_refuses_a_changed_input_and_a_fresh_run_refuses_leftovers(tfidf_
     frame.loc[350, "text"] = " "
     frame.to_csv(path, index=False)
     with pytest.raises(DataError):
-        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100)
+        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100, on_empty="error")
     with pytest.raises(ConfigError, match="--resume"):
-        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100)
+        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100, on_empty="error")
     with pytest.raises(ConfigError, match="chunk_rows"):
-        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=50, resume=True)
+        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=50, on_empty="error", resume=True)
     _rows(400).to_csv(path, index=False)
     with pytest.raises(ConfigError, match="input"):
-        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100, resume=True)
+        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=100, on_empty="error", resume=True)
 
 
 def _manifest_chunks(work: Path) -> int:

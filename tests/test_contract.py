@@ -90,10 +90,9 @@ class _Kinds:
             distill(self.trained_model, self.root / kind, config=cfg)
             return self.root / kind
         if kind == "pretrained":  # the built-in's model type, on the tiny encoder with a random head
-            from test_pretrained import tiny_pretrained_model
-
             from sentiq.models.directory import manifest_for, write_model_directory
             from sentiq.preprocess import NoneProfile
+            from test_pretrained import tiny_pretrained_model
 
             model = tiny_pretrained_model(self.tiny_bert, classes="binary")
             write_model_directory(self.root / kind, save=model.save,

@@ -18,7 +18,6 @@ from sentiq.inference import Predictor
 from sentiq.training import distill, pretrain
 from sentiq.training.distillation import distillation_loss, evenly_spaced_layers, teacher_config
 
-
 # --- domain-adaptive pre-training ---------------------------------------------------------------
 
 @pytest.fixture()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import (
     compute_metrics,
@@ -23,10 +24,9 @@ from sentiq.evaluation import (
     plot_confusion_matrix,
     plot_reliability_diagram,
     plot_training_curves,
+    plots,
     write_report,
 )
-from sentiq.evaluation import plots
-from sentiq.atomic import atomic_directory, atomic_write_text
 
 # Binary toy example: predictions = [0, 1, 1, 0, 1, 0]; true = [0, 0, 1, 1, 1, 0]
 Y_BIN = [0, 0, 1, 1, 1, 0]

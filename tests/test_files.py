@@ -13,9 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import SHARED, toy_frame
-from test_chinese import _train_tfidf, zh_en_models, zh_frame  # noqa: F401 (a fixture)
-
 from sentiq.cli import app
+from test_chinese import _train_tfidf, zh_en_models, zh_frame  # noqa: F401 (a fixture)
 
 S140 = SHARED / "sentiment140" / "training.sample.csv"
 HOTEL = SHARED / "chinese" / "ChnSentiCorp_htl_all.csv"
@@ -53,7 +52,8 @@ def _headerless(frame: pd.DataFrame, path: Path) -> Path:
 @needs_shared
 @pytest.mark.parametrize("path, headerless", [(S140, True), (HOTEL, False), (WAIMAI, False)])
 def test_header_detection_on_the_real_files(path, headerless):
-    from sentiq.data.files import HEADERLESS, read_table as _read_file
+    from sentiq.data.files import HEADERLESS
+    from sentiq.data.files import read_table as _read_file
 
     frame = _read_file(path, encoding="latin-1" if path == S140 else None)
     assert bool(frame.attrs.get(HEADERLESS)) is headerless
@@ -79,7 +79,8 @@ def test_sentiment140_layout_is_read_without_column_flags():
     ("review,label\n", False),
 ])
 def test_first_row_is_data_rule(rows, headerless, tmp_path):
-    from sentiq.data.files import HEADERLESS, read_table as _read_file
+    from sentiq.data.files import HEADERLESS
+    from sentiq.data.files import read_table as _read_file
 
     path = tmp_path / "f.csv"
     path.write_text(rows, encoding="utf-8")
@@ -209,13 +210,13 @@ def test_cli_keeps_one_output_row_per_input_row(tfidf_model, tmp_path, suffix):
     result = invoke("predict", tfidf_model, "--input", path)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["label"] for r in rows] == ["positive", None, "negative"]
-    where = "row 2" if suffix == ".csv" else "line 2"
-    assert f"{where} (empty text)" in result.stderr
+    assert [r["label"] for r in rows] == ["positive", None, "negative"] and rows[1]["note"] == "empty text"
+    assert "1 of 3 texts given label null" in result.stderr
+    where = "line 3" if suffix == ".csv" else "line 2"  # file lines, as the streaming reader names them
     skipped = invoke("predict", tfidf_model, "--input", path, "--on-empty", "skip")
     assert [json.loads(x)["text"] for x in skipped.stdout.splitlines()] == ["great film", "awful plot"]
     failed = invoke("predict", tfidf_model, "--input", path, "--on-empty", "error")
-    assert failed.exit_code == 1 and f"{where} is empty" in failed.output and not failed.stdout.strip()
+    assert failed.exit_code == 1 and f"{where}: 'text' is empty" in failed.output and not failed.stdout.strip()
 
 
 def test_texts_preprocessing_empties_are_treated_as_empty(zh_en_models, tmp_path):

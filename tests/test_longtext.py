@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import FILLER, NEGATIVE, POSITIVE
 from sentiq.config import build_config
 from sentiq.errors import ConfigError
 from sentiq.inference import Predictor
@@ -17,8 +18,6 @@ from sentiq.models import windows
 from sentiq.models.transformer import TransformerClassifier
 from sentiq.training.finetune import EncodedDataset
 from sentiq.workflows import train
-
-from conftest import FILLER, NEGATIVE, POSITIVE
 
 
 def long_text(seed: int, n_words: int = 90) -> str:

@@ -30,7 +30,6 @@ def trained_model(tiny_bert, tmp_path_factory):
     """A tiny BERT that really separates the toy classes (the shared fixture stays near chance),
     so parity and accuracy checks compare input-dependent probabilities."""
     from conftest import toy_frame
-
     from sentiq.config import build_config
     from sentiq.workflows import train
 

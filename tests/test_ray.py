@@ -77,7 +77,6 @@ def test_ray_names_empty_texts_or_skips_them(local_ray, tfidf_model, tmp_path):
 def test_ray_fine_tuned_onnx_and_routed_models_match_the_predictor(local_ray, trained_model, tfidf_model, tmp_path):
     from sentiq.export import export_onnx
     from sentiq.workflows import route
-
     from test_chinese import _train_tfidf, zh_frame
 
     frame = _texts(120)

@@ -182,9 +182,9 @@ def test_training_seed_redraws_the_training_randomness_on_the_same_split(tiny_co
     import torch
 
     from sentiq.data import load_splits
+    from sentiq.data.augment import augmented_training_split
     from sentiq.labels import LabelSet
     from sentiq.models.transformer import TransformerClassifier
-    from sentiq.data.augment import augmented_training_split
 
     augment = {"training.augment.ops": "[swap, delete]", "training.augment.n_per_example": 2}
     default, same, other = (tiny_config(**augment), tiny_config(**augment, **{"training.seed": 42}),

@@ -11,8 +11,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sentiq.cli.common import (DATA_FLAGS, err, friendly_errors, metrics_table, out, parse_label_map, progress_bars,
-                               speaks_flags)
+from sentiq.cli.common import (
+    DATA_FLAGS,
+    err,
+    friendly_errors,
+    metrics_table,
+    out,
+    parse_label_map,
+    progress_bars,
+    speaks_flags,
+)
 from sentiq.errors import SentiqError, UsageError
 
 

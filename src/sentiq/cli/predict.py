@@ -104,10 +104,17 @@ def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on
     from sentiq.inference.batch import iter_scored, jsonl_lines
 
     predictor = Predictor.load(model)
-    for _, table in iter_scored(predictor, open_source(input, keep_empty=on_empty != "error", **source),
-                                chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty):
+    rows = unlabelled = 0
+    for chunk, table in iter_scored(predictor, open_source(input, keep_empty=on_empty != "error", **source),
+                                    chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty):
+        rows += chunk.rows_in
+        unlabelled += table.column("label").null_count if on_empty == "null" else len(chunk.texts) - table.num_rows
         for line in jsonl_lines(table):
             sys.stdout.write(line + "\n")
+    if unlabelled:
+        what = "left out" if on_empty == "skip" else "given label null"
+        err.print(f"note {unlabelled} of {rows} texts {what} (empty, emptied by preprocessing or an unsupported "
+                  "language; each line's note says which)", style="yellow", highlight=False, markup=False)
 
 
 # One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.

@@ -1,7 +1,7 @@
 """Read texts to score from files of any size, in fixed-size chunks, in constant memory.
 
 Inputs: one file or a folder of part files (read in name order), all .txt (one text per
-line; blank lines skipped), .csv/.tsv, .jsonl or .parquet. Every chunk holds the next
+line; a blank line is an empty text), .csv/.tsv, .jsonl or .parquet. Every chunk holds the next
 ``chunk_rows`` input *records* (bad ones included), so chunk boundaries depend only on the
 input and ``chunk_rows``: a resumed job meets the same chunks as the one it continues.
 
@@ -170,8 +170,7 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
 def _txt_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
     for number, line in _lines(path, source.encoding):
         text = line.rstrip("\r\n")
-        if text.strip() or source.keep_empty:  # a blank line is a record only when empty texts are answered
-            yield f"{path} line {number}", {source.text_column: text}
+        yield f"{path} line {number}", {source.text_column: text}
 
 
 def _csv_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:

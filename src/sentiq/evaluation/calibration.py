@@ -15,7 +15,6 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from sentiq.errors import DataError
 from sentiq.evaluation.metrics import check_inputs, expected_calibration_error, reliability_bins
 from sentiq.evaluation.temperature import _FLOOR, apply_temperature, log_probabilities  # noqa: F401 (re-exported)
 

@@ -107,7 +107,7 @@ def _per_class(metrics: dict, labels: list[str]) -> str:
 
 
 def _confusion_table(cm: list[list[int]], labels: list[str]) -> str:
-    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{escape(l)}</th>" for l in labels) + "</tr>"
+    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{escape(name)}</th>" for name in labels) + "</tr>"
     rows = "".join(
         f"<tr><th>{escape(label)}</th>" + "".join(f'<td class="num">{v}</td>' for v in row) + "</tr>"
         for label, row in zip(labels, cm))

@@ -13,8 +13,8 @@ import numpy as np
 from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import plots
-from sentiq.evaluation.buckets import length_buckets, text_lengths
 from sentiq.evaluation.behaviour import capability_summary as behaviour_capabilities
+from sentiq.evaluation.buckets import length_buckets, text_lengths
 from sentiq.evaluation.calibration import calibration_summary
 from sentiq.evaluation.html import render_html
 from sentiq.evaluation.metrics import check_inputs, compute_metrics

@@ -13,6 +13,7 @@ import numpy as np
 from sentiq.errors import ModelError
 from sentiq.explanations.words import split_words
 
+
 def class_logits(head, features: np.ndarray, target: int) -> np.ndarray:
     """The head's logit of ``target`` per row (a scikit-learn classifier or pipeline ending in one)."""
     scores = np.asarray(head.decision_function(features), dtype=np.float64)

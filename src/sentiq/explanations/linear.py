@@ -19,7 +19,6 @@ from sentiq.errors import ModelError
 from sentiq.explanations.words import Span, unit_of_position
 
 
-
 def _parts(model):
     pipeline = getattr(model, "pipeline", None)
     if pipeline is None or "features" not in pipeline.named_steps:

@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiq.atomic import atomic_write_text
 from sentiq.data.stream import Chunk, Source, estimate_rows, iter_chunks, open_source
 from sentiq.errors import ConfigError, DataError
-from sentiq.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from sentiq.errors import ConfigError
 from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.errors import ConfigError
 from sentiq.models.base import SentimentModel
 from sentiq.models.card import write_model_card
 from sentiq.models.manifest import Manifest

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
+from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members

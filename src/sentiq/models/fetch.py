@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from sentiq.errors import ModelError
 from sentiq.atomic import atomic_directory
+from sentiq.errors import ModelError
 from sentiq.models.cache import cache_root
 
 log = logging.getLogger(__name__)

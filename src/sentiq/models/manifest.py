@@ -11,8 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
+from sentiq.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiq.errors import ModelError
 from sentiq.atomic import atomic_directory
+from sentiq.errors import ModelError
 
 log = logging.getLogger(__name__)
 

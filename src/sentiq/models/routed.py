@@ -16,8 +16,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
+from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members

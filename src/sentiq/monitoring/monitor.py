@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sentiq.monitoring.drift import (DRIFT, SKIPPED, WARN, Check, Thresholds, categorical_check, numeric_check,
-                                     oov_check, skipped)
+from sentiq.monitoring.drift import (
+    DRIFT,
+    SKIPPED,
+    WARN,
+    Check,
+    Thresholds,
+    categorical_check,
+    numeric_check,
+    oov_check,
+    skipped,
+)
 from sentiq.monitoring.samples import Sample, add_predictions, load_sample
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError
 from sentiq.evaluation.html import CSS, context_table, fmt
 from sentiq.evaluation.plots import new_figure, png_base64, with_fonts
 from sentiq.evaluation.report import jsonable
-from sentiq.atomic import atomic_directory, atomic_write_text
 
 DRIFT_FILES = frozenset({"drift.json", "drift.html"})
 _COLOURS = {"ok": "#1a7f37", "warn": "#b26b00", "drift": "#c62828", "skipped": "#6b7280"}

@@ -33,11 +33,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
-from sentiq.serving.microbatch import MicroBatcher, QueueFull
 from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics, shared_metrics_dir
+from sentiq.serving.microbatch import MicroBatcher, QueueFull
 from sentiq.serving.requestlog import RequestLog, build_records
-from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,
-                                    ValidationErrorResponse, request_model)
+from sentiq.serving.schemas import (
+    ErrorResponse,
+    ExplainedWord,
+    Health,
+    PredictResponse,
+    Ready,
+    TextPrediction,
+    ValidationErrorResponse,
+    request_model,
+)
 from sentiq.serving.settings import ServeSettings
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema,
-                      create_model, model_validator)
-
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 # A text must hold one character that is not "blank": white space, a control character (NUL, \x1e, ...)
 # or an invisible format character (zero-width space, joiners, word joiner, BOM). Written so that it

@@ -23,9 +23,9 @@ from typing import Any, Iterator
 
 import yaml
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import TrackingConfig
 from sentiq.errors import ConfigError
-from sentiq.atomic import atomic_directory, atomic_write_text
 
 log = logging.getLogger(__name__)
 

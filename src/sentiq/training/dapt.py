@@ -28,10 +28,10 @@ from transformers import (
     Trainer,
 )
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import SentiqConfig
 from sentiq.data import load_unlabeled
 from sentiq.errors import ConfigError, DataError, ModelError
-from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.models.directory import work_dir_for
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile

@@ -32,10 +32,15 @@ from sentiq.models import Manifest
 from sentiq.models.attention import implementation as attention_implementation
 from sentiq.models.directory import check_output, manifest_for, work_dir_for
 from sentiq.models.transformer import TransformerClassifier, freeze_encoder_parts
-from sentiq.training.adversarial import make_attack
-from sentiq.training.finetune import (EncodedDataset, _SentiqTrainer, class_weight_tensor, encode_cached,
-                                      run_classifier_training)
 from sentiq.training import distributed
+from sentiq.training.adversarial import make_attack
+from sentiq.training.finetune import (
+    EncodedDataset,
+    _SentiqTrainer,
+    class_weight_tensor,
+    encode_cached,
+    run_classifier_training,
+)
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from sentiq.errors import CollapseError, ConfigError, DivergenceError
 from sentiq.evaluation import compute_metrics
 from sentiq.models.cache import cached_arrays
 from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16, set_attention_dropout
-from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training import distributed
+from sentiq.training.adversarial import EmbeddingAttack, make_attack
 from sentiq.training.callbacks import CollapseGuard, ProgressBridge, SameDecisionOnEveryRank
 from sentiq.training.result import FitResult
 
