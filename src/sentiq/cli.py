@@ -302,14 +302,20 @@ def predict(
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
+    max_chars: int = typer.Option(100_000, min=1, help="Longest text in characters; a longer one is an error "
+                                  "naming its line (or is cut with --truncate)."),
+    truncate: bool = typer.Option(False, help="Cut texts over --max-chars instead of refusing them."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
     from sentiq.inference import Predictor
-    from sentiq.workflows import predict_to_file, read_texts
+    from sentiq.workflows import check_text_lengths, predict_to_file, read_texts
 
     if bool(texts) == bool(input):
         raise SentiqError("give texts as arguments or --input FILE (one of the two)")
-    items = list(texts) if texts else read_texts(input, text_column=text_column)
+    if texts:
+        items = check_text_lengths(texts, max_chars=max_chars, truncate=truncate, where=lambda i: f"text #{i + 1}")
+    else:
+        items = read_texts(input, text_column=text_column, max_chars=max_chars, truncate=truncate)
     predictor = Predictor.load(model_dir)
     if output:
         with _progress() as progress:
@@ -365,6 +371,7 @@ def export_cmd(
                                                    "data's test split; 'none' skips it)."),
     split: str = typer.Option("test", help="Split of --data to check on."),
     eval_rows: int = typer.Option(500, help="Labelled rows to check accuracy on (a seeded sample)."),
+    min_eval_rows: int = typer.Option(100, help="Refuse the export when the accuracy check has fewer labelled rows."),
     max_accuracy_drop: float = typer.Option(0.5, help="Fail when the export loses more accuracy points than this."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
@@ -377,7 +384,7 @@ def export_cmd(
     try:
         with _progress() as progress:
             result = export_onnx(model_dir, output, quantize=quantize, data=data, split=split, eval_rows=eval_rows,
-                                 max_accuracy_drop=max_accuracy_drop, overwrite=overwrite, progress=progress)
+                                 min_eval_rows=min_eval_rows, max_accuracy_drop=max_accuracy_drop, overwrite=overwrite, progress=progress)
     except ExportError as exc:
         if exc.report:
             out.print(_export_table(exc.report, f"{model_dir.name} -> ONNX {quantize or 'fp32'}: parity"))

@@ -8,12 +8,32 @@ The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for
 from __future__ import annotations
 
 
+MAX_MESSAGE_CHARS = 2000  # an error quoting a 100 MB CSV header must not print it
+
+
+def shorten(value, limit: int = 80) -> str:
+    """``str(value)`` cut to ``limit`` characters with a note of how much was left out: for values an
+    error message or a run record echoes (a column name, a text, a file line)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def cap_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    keep = MAX_MESSAGE_CHARS // 2
+    return f"{message[:keep]} ...[{len(message) - 2 * keep:,} characters left out]... {message[-keep:]}"
+
+
 class SentiqError(Exception):
     """Base class of every error sentiq raises on purpose."""
 
     code = "E000"
 
     def __init__(self, message: str):
+        message = cap_message(message)
         super().__init__(message)
         self.message = message
 
@@ -55,6 +75,13 @@ class ModelError(SentiqError, ValueError):
     """A model path or model directory cannot be used."""
 
     code = "E300"
+
+
+class ModelIntegrityError(ModelError):
+    """A model directory is damaged: a file is missing, truncated or swapped, or it no longer predicts
+    what it predicted when it was saved."""
+
+    code = "E310"
 
 
 class ExportError(ModelError):

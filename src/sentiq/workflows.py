@@ -19,10 +19,12 @@ import pandas as pd
 
 from sentiq.config import DataConfig, EvaluationConfig, SentiqConfig, TrackingConfig, save_config
 from sentiq.data import DataReport, build_report, load_from, load_splits, split_from
-from sentiq.errors import ConfigError, DataError
+from sentiq.data.fingerprint import locate_training_data, record_data_files
+from sentiq.errors import ConfigError, DataError, shorten
 from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
+from sentiq.models.integrity import seal
 from sentiq.preprocess import Profile, get_profile
 from sentiq.preprocess.language import detect_language
 
@@ -133,6 +135,7 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
         max_length=getattr(model, "max_length", None), truncation=getattr(model, "truncation", None),
         window=dict(getattr(model, "window_options", None) or {}),
         base_model=getattr(model, "base_model", None), config=config.to_dict(), temperature=temperature,
+        data_files=record_data_files(config.data.model_dump()),
     )
     proba = apply_temperature(raw_proba, temperature)
     y_test = labels.encode(test_df["label"].tolist())
@@ -164,7 +167,7 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
 
             manifest.metrics["ece_uncalibrated"] = expected_calibration_error(y_test, raw_proba)
         manifest.warnings = warnings
-        manifest.save(tmp)
+        seal(tmp, manifest, model)  # last: the file list and checksums cover everything written above
     if not keep_checkpoints:
         shutil.rmtree(work_dir, ignore_errors=True)
     return TrainResult(output_dir, metrics, data_report, warnings)
@@ -297,6 +300,7 @@ def evaluation_frame(manifest: Manifest, data: str | None, split: str, *, keep_c
     seed = manifest.config.get("seed", 42)
     same_source = data is None or data == trained.get("source")
     if same_source and trained:
+        trained = locate_training_data(trained, manifest.data_files)  # from any folder, and unchanged
         base = DataConfig.model_validate({**trained, **{k: v for k, v in columns.items() if v is not None}})
     else:
         if data is None:
@@ -480,17 +484,41 @@ def route(
     members = {lang: p.manifest for lang, p in model.members.items()}
     with atomic_directory(output_dir, overwrite=overwrite) as tmp:
         model.save(tmp)
-        Manifest(
+        seal(tmp, Manifest(
             approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
             config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
             metrics={lang: m.metrics for lang, m in members.items()},
             warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
-        ).save(tmp)
+        ), model)
     return output_dir
 
 
-def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
-    """Texts from a .txt (one per line), .csv/.tsv/.jsonl/.parquet (``text_column``) file."""
+# The CLI's per-text limit in characters (`sentiq predict --max-chars`). A transformer reads 512 tokens
+# (or its windows); 100,000 characters is about 20,000 words. Unbounded, a 10 MB line took 1.84 GB and
+# a 100 MB line aborted the process (exit 134) with no message.
+MAX_TEXT_CHARS = 100_000
+
+
+def check_text_lengths(texts: Sequence[str], *, max_chars: int, truncate: bool, where: Callable[[int], str]) -> list[str]:
+    """``texts`` when none is over ``max_chars``; with ``truncate`` long ones are cut (with a log line);
+    otherwise a DataError naming the first one (``where(i)`` says where text ``i`` came from)."""
+    out = list(texts)
+    for i, text in enumerate(out):
+        if len(text) > max_chars:
+            if not truncate:
+                raise DataError(f"{where(i)}: the text has {len(text):,} characters, over the limit of {max_chars:,} "
+                                "(--max-chars); raise the limit or pass --truncate to cut long texts")
+            log.warning("%s: text cut from %d to %d characters (--truncate)", where(i), len(text), max_chars)
+            out[i] = text[:max_chars]
+    return out
+
+
+def read_texts(path: str | Path, *, text_column: str = "text", max_chars: int = MAX_TEXT_CHARS,
+               truncate: bool = False) -> list[str]:
+    """Texts from a .txt (one per line), .csv/.tsv/.jsonl/.parquet (``text_column``) file.
+
+    A text over ``max_chars`` characters is an error naming its line (row), or is cut with ``truncate``;
+    a file without texts is an error."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"input file {path} does not exist")
@@ -499,13 +527,20 @@ def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
             lines = path.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as exc:
             raise DataError(f"{path} is not valid UTF-8 text (byte {exc.start})") from None
-        return [line for line in lines if line.strip()]
-    from sentiq.data.sources import _read_file
+        numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+        texts = check_text_lengths([line for _, line in numbered], max_chars=max_chars, truncate=truncate,
+                                   where=lambda i: f"{path} line {numbered[i][0]}")
+    else:
+        from sentiq.data.sources import _read_file, shown_columns
 
-    frame = _read_file(path)
-    if text_column not in frame.columns:
-        raise DataError(f"{path} has no column {text_column!r}; columns are {list(frame.columns)}")
-    return frame[text_column].astype(str).tolist()
+        frame = _read_file(path)
+        if text_column not in frame.columns:
+            raise DataError(f"{path} has no column {shorten(text_column)!r}; columns are {shown_columns(frame.columns)}")
+        texts = check_text_lengths(frame[text_column].astype(str).tolist(), max_chars=max_chars, truncate=truncate,
+                                   where=lambda i: f"{path} row {i + 1}")
+    if not texts:
+        raise DataError(f"{path} holds no texts (an empty file, or only blank lines or a header)")
+    return texts
 
 
 def predict_to_file(predictor, texts: Sequence[str], output: str | Path, *, progress: ProgressFn | None = None) -> int:

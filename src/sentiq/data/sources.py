@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.errors import DataError, UnknownLabelError
+from sentiq.errors import DataError, UnknownLabelError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,13 @@ def _read_file(path: Path, *, encoding: str | None = None, **options) -> pd.Data
         raise DataError(f"cannot read {path}: {exc}") from None
 
 
+def shown_columns(columns, *, limit: int = 20) -> list[str]:
+    """Column names as an error shows them: each cut to 60 characters, at most ``limit`` of them (a file
+    without line breaks is one 100 MB header)."""
+    names = [shorten(c, 60) for c in list(columns)[:limit]]
+    return names + ([f"... {len(columns) - limit} more"] if len(columns) > limit else [])
+
+
 def _normalise_raw_label(value) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -139,7 +146,7 @@ def to_labeled_frame(
     """
     missing = [c for c in (text_column, label_column) if c not in raw.columns]
     if missing:
-        raise DataError(f"{where} has no column {missing}; columns are {list(map(str, raw.columns))} "
+        raise DataError(f"{where} has no column {[shorten(c) for c in missing]}; columns are {shown_columns(raw.columns)} "
                         "(set data.text_column / data.label_column)")
     texts = raw[text_column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     labels = raw[label_column].map(_normalise_raw_label)
@@ -150,7 +157,7 @@ def to_labeled_frame(
     if label_map:
         unknown = sorted(set(labels) - set(label_map))
         if unknown:
-            raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
+            raise UnknownLabelError(f"{where}: label values {[shorten(u, 40) for u in unknown[:10]]} are not in the label map "
                                     f"{label_map}; add them to data.label_map")
         labels = labels.map(label_map)
     frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy(),
@@ -278,7 +285,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
 
 def _text_column(frame: pd.DataFrame, column: str, where: str) -> list[str]:
     if column not in frame.columns:
-        raise DataError(f"{where} has no column {column!r}; columns are {list(map(str, frame.columns))} "
+        raise DataError(f"{where} has no column {shorten(column)!r}; columns are {shown_columns(frame.columns)} "
                         "(set the text column)")
     texts = frame[column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     return [t for t in texts if t.strip()]

@@ -22,7 +22,8 @@ import pandas as pd
 
 from sentiq.errors import ConfigError, DataError, ExportError, ModelError
 from sentiq.fsutil import atomic_directory, atomic_write_text
-from sentiq.models import Manifest
+from sentiq.models import Manifest, load_model
+from sentiq.models.integrity import seal
 from sentiq.models.manifest import library_versions
 from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
 
@@ -34,6 +35,9 @@ OPSET = 17
 QUANTIZATIONS = (None, "int8")
 # fp32 ONNX and PyTorch differ only by kernel rounding (about 1e-6); more means a broken graph.
 FP32_MAX_PROB_DIFF = 1e-3
+# The accuracy gate needs this many labelled rows (unless skipped with data="none"): on fewer, a 0.5-point
+# bound means nothing (one row is 1 point at 100 rows).
+MIN_EVAL_ROWS = 100
 # Parity texts beside the labelled set: short, long, punctuation, emoji, non-Latin, markup.
 SAMPLE_TEXTS = (
     "One of the best films I have seen this year.",
@@ -63,6 +67,7 @@ def export_onnx(
     data: str | None = None,
     split: str = "test",
     eval_rows: int = 500,
+    min_eval_rows: int = MIN_EVAL_ROWS,
     max_accuracy_drop: float = 0.5,
     text_column: str | None = None,
     label_column: str | None = None,
@@ -72,14 +77,15 @@ def export_onnx(
     """Export the ``finetune`` model in ``model_dir`` to ``output``; return the parity report.
 
     ``data``/``split`` choose the labelled rows for the accuracy check (default: the test split
-    of the training data, at most ``eval_rows`` of them; ``data="none"`` skips it). The export
+    of the training data, at most ``eval_rows`` of them; ``data="none"`` skips it; fewer than ``min_eval_rows``
+    labelled rows is an error). The export
     fails when it loses more than ``max_accuracy_drop`` accuracy points, or when fp32 drifts.
     """
     model_dir, output = Path(model_dir), Path(output)
     if quantize not in QUANTIZATIONS:
         raise ConfigError(f"--quantize must be int8 or omitted (got {quantize!r})")
-    if max_accuracy_drop < 0 or eval_rows < 1:
-        raise ConfigError("max_accuracy_drop must be >= 0 and eval_rows >= 1")
+    if max_accuracy_drop < 0 or eval_rows < 1 or min_eval_rows < 1:
+        raise ConfigError("max_accuracy_drop must be >= 0, eval_rows and min_eval_rows >= 1")
     if output.resolve() == model_dir.resolve():
         raise ConfigError("the export output must differ from the model directory")
     manifest = Manifest.load(model_dir)
@@ -89,22 +95,23 @@ def export_onnx(
     reference = Predictor.load(model_dir)
     if reference.model.text_tokenizer() is None:
         raise ModelError(f"{model_dir}: the tokenizer has no fast (tokenizers) version, which serving needs")
-    labelled = _labelled_rows(manifest, data, split, eval_rows, text_column=text_column, label_column=label_column)
+    labelled = _labelled_rows(manifest, data, split, eval_rows, min_rows=min_eval_rows, text_column=text_column,
+                              label_column=label_column)
     with atomic_directory(output, overwrite=overwrite) as tmp:
         _write_graph(reference.model, tmp, quantize=quantize)
         reference.model.text_tokenizer().save(str(tmp / TOKENIZER_FILE))
         exported = replace(manifest, approach="onnx", versions=library_versions(), warnings=list(manifest.warnings),
-                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"), integrity={},
                            export={"format": "onnx", "opset": OPSET, "quantize": quantize or "none",
                                    "source": str(model_dir.resolve()), "source_approach": manifest.approach})
         exported.save(tmp)
-        candidate = Predictor.load(tmp)
+        candidate = Predictor(load_model(tmp, exported, verify=False), exported)  # sealed below, once it passed
         report = parity_report(reference, candidate, labelled, quantize=quantize,
                                max_accuracy_drop=max_accuracy_drop, progress=progress)
         report["files"] = {name: (tmp / name).stat().st_size for name in (MODEL_FILE, TOKENIZER_FILE)}
         exported.export["report"] = report
         atomic_write_text(tmp / REPORT_FILE, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        exported.save(tmp)
+        seal(tmp, exported, candidate.model)
         if not report["passed"]:
             # raising inside the block removes the temporary directory: no half-trusted export
             raise ExportError("; ".join(report["failures"]) + f". Nothing was written to {output}", report)
@@ -122,22 +129,26 @@ def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
                          "already serve without torch from their own directory")
 
 
-def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, **columns) -> pd.DataFrame | None:
-    """At most ``rows`` labelled rows (a seeded sample) for the accuracy check, or None."""
+def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, *, min_rows: int,
+                   **columns) -> pd.DataFrame | None:
+    """At most ``rows`` labelled rows (a seeded sample) for the accuracy check, or None when ``data`` is "none".
+
+    The gate never passes on nothing: without labelled rows, or with fewer than ``min_rows``, the export
+    is refused (it used to compare on the 10 sample texts alone and pass)."""
     if data is not None and data.lower() == "none":
+        log.warning("accuracy check skipped (--data none): the export is compared on sample texts only")
         return None
     from sentiq.workflows import evaluation_frame
 
+    skip = "pass --data FILE with labelled rows, or --data none to skip the accuracy check"
     try:
         frame, _ = evaluation_frame(manifest, data, split, **columns)
     except (ConfigError, DataError) as exc:
-        if data is not None:
-            raise
-        log.warning("no labelled data for the accuracy check (%s); comparing on sample texts only", exc)
-        return None
+        raise DataError(f"no labelled data for the export's accuracy check: {exc.message}; {skip}") from None
     frame = frame[frame["label"].isin(manifest.labels)]
-    if frame.empty:
-        raise DataError(f"no {split} rows carry the model's labels {manifest.labels}")
+    if len(frame) < min_rows:
+        raise DataError(f"the export's accuracy check found {len(frame)} labelled {split} rows with the model's labels "
+                        f"{manifest.labels}; it needs at least {min_rows} (--min-eval-rows) to mean anything: {skip}")
     return frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
 
 

@@ -115,11 +115,11 @@ def _read_text_file(path: Path, text_column: str, label_column: str) -> tuple[li
         from sentiq.workflows import read_texts
 
         return read_texts(path), None
-    from sentiq.data.sources import _read_file
+    from sentiq.data.sources import _read_file, shown_columns
 
     frame = _read_file(path)
     if text_column not in frame.columns:
-        raise DataError(f"{path} has no column {text_column!r}; columns are {list(map(str, frame.columns))} "
+        raise DataError(f"{path} has no column {text_column!r}; columns are {shown_columns(frame.columns)} "
                         "(pass --text-column)")
     frame = frame[frame[text_column].astype(str).str.strip() != ""]
     labels = frame[label_column].astype(str).tolist() if label_column in frame.columns else None

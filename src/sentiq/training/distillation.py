@@ -26,10 +26,12 @@ import torch.nn.functional as F
 
 from sentiq.config import SentiqConfig, apply_overrides, build_config, save_config
 from sentiq.data import build_report, load_splits, load_unlabeled
+from sentiq.data.fingerprint import record_data_files
 from sentiq.errors import ConfigError, ModelError
 from sentiq.fsutil import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
+from sentiq.models.integrity import seal
 from sentiq.models.transformer import TransformerClassifier
 from sentiq.training.finetune import EncodedDataset, _SentiqTrainer, run_classifier_training
 
@@ -300,12 +302,12 @@ def distill(
         atomic_write_text(tmp / "data_report.json", json.dumps(build_report(loaded, splits).to_dict(), indent=2,
                                                                ensure_ascii=False))
         atomic_write_text(tmp / "history.json", json.dumps(result.history, indent=2))
-        Manifest(
+        seal(tmp, Manifest(
             approach="finetune", labels=list(labels), preprocess=dict(teacher.manifest.preprocess),
             language=teacher.manifest.language, max_length=student.max_length, truncation=student.truncation,
             base_model=described, config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE},
-            warnings=list(result.warnings),
-        ).save(tmp)
+            warnings=list(result.warnings), data_files=record_data_files(config.data.model_dump()),
+        ), student)
         speed_texts = test_df["text"].tolist()[: config.distill.speed_texts]
         teacher_speed, student_speed = cpu_speeds([teacher_dir, tmp], speed_texts)
         summary = DistillResult(
