@@ -43,7 +43,7 @@ def main() -> None:
     from sentiq.inference import Predictor
     from sentiq.models import Manifest
     from sentiq.models.onnx_runtime import OnnxClassifier, load_tokenizer, open_session
-    from sentiq.workflows import evaluation_frame
+    from sentiq.data import evaluation_frame
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, required=True)

@@ -61,7 +61,7 @@ def main() -> None:
         parser.error("give at least two model directories")
 
     from sentiq.models.manifest import Manifest
-    from sentiq.workflows import evaluation_frame
+    from sentiq.data import evaluation_frame
 
     frame, _ = evaluation_frame(Manifest.load(args.models[0]), None, args.split)
     correct = [correct_per_row(m, frame) for m in args.models]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,12 +28,11 @@ def test_resume_skips_a_checkpoint_missing_its_trainer_state(tiny_config, tmp_pa
     with a traceback; it now warns and continues from the newest complete one."""
     cfg = tiny_config(**{"training.epochs": 2, "training.eval_steps": 4})
     out = tmp_path / "m"
-    from sentiq.fsutil import _remove
 
     train(cfg, out, keep_checkpoints=True)
     checkpoints = _checkpoints(out)
     assert len(checkpoints) >= 2
-    _remove(out)  # the final directory never appeared: the run was killed
+    shutil.rmtree(out)  # the final directory never appeared: the run was killed
     (checkpoints[-1] / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="sentiq.training.finetune"):
         result = train(cfg, out, resume=True)

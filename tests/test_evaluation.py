@@ -1,4 +1,4 @@
-"""Tests for sentiq.evaluation (metrics, plots, report) and sentiq.fsutil."""
+"""Tests for sentiq.evaluation (metrics, plots, report) and sentiq.atomic."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from sentiq.evaluation import (
     write_report,
 )
 from sentiq.evaluation import plots
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 
 # Binary toy example: predictions = [0, 1, 1, 0, 1, 0]; true = [0, 0, 1, 1, 1, 0]
 Y_BIN = [0, 0, 1, 1, 1, 0]
@@ -287,7 +287,7 @@ def test_write_report_refuses_to_replace_foreign_directory(tmp_path):
     assert (model_dir / "model.safetensors").read_bytes() == b"weights"
 
 
-# ---------------------------------------------------------------- fsutil
+# ---------------------------------------------------------------- atomic files
 
 
 def test_atomic_directory_success_overwrite_and_failure(tmp_path):
@@ -323,7 +323,7 @@ def test_atomic_write_text(tmp_path):
 
 
 def test_evaluation_does_not_import_torch():
-    code = ("import sys, sentiq.evaluation, sentiq.fsutil; "
+    code = ("import sys, sentiq.evaluation, sentiq.atomic; "
             "bad = [m for m in ('torch', 'transformers', 'matplotlib.pyplot') if m in sys.modules]; "
             "assert not bad, bad")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sentiq.errors import ModelError
-from sentiq.models import Manifest, batching
+from sentiq.models import Manifest, token_batches
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 TEXTS = ["good", "the movie was really awful and the plot so dull", "i love this film it is a great story",
@@ -55,14 +55,14 @@ def onnx_fp32(trained_model, tmp_path_factory):
 
 def test_token_budget_batches_cover_every_row_once_within_budget():
     lengths = [5, 50, 3, 12, 12, 40, 7, 90, 1, 33]
-    batches = batching.token_budget_batches(lengths, max_batch_tokens=60, max_batch_size=3)
+    batches = token_batches.token_budget_batches(lengths, max_batch_tokens=60, max_batch_size=3)
     flat = np.concatenate(batches)
     assert sorted(flat.tolist()) == list(range(len(lengths)))
     assert [lengths[i] for i in flat] == sorted(lengths)  # length-sorted
     for idx in batches:
         padded = len(idx) * max(lengths[i] for i in idx)
         assert len(idx) <= 3 and (padded <= 60 or len(idx) == 1)  # 90 > budget rides alone
-    assert len(batching.token_budget_batches([], max_batch_tokens=10)) == 0
+    assert len(token_batches.token_budget_batches([], max_batch_tokens=10)) == 0
 
 
 def test_token_budget_batches_equal_one_by_one_predictions(trained_model):
@@ -221,7 +221,7 @@ def test_onnx_predictor_serves_with_torch_and_transformers_unimportable(trained_
 
 def test_importing_sentiq_and_the_predictor_does_not_import_torch():
     proc = _run_python("import sys, sentiq\nfrom sentiq.inference import Predictor\n"
-                       "import sentiq.models.onnx_runtime, sentiq.models.batching\n"
+                       "import sentiq.models.onnx_runtime, sentiq.models.token_batches\n"
                        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
@@ -280,14 +280,14 @@ def test_only_the_last_run_of_a_call_shrinks_the_arena_and_predictions_are_uncha
     from sentiq.models import onnx_runtime
 
     model = _onnx_model(onnx_fp32.output_dir)
-    plain = [model.session.run(None, dict(batching.pad_batch([ids], pad_id=model._pad_id)))[0]
+    plain = [model.session.run(None, dict(token_batches.pad_batch([ids], pad_id=model._pad_id)))[0]
              for ids in model.encode(TEXTS)[0]]
     model.session = recording = _RecordingSession(model.session)
     probas = model.predict_proba(TEXTS, batch_size=2, max_batch_tokens=40)
     assert len(recording.options) >= 3 and all(o is None for o in recording.options[:-1])
     shrink = recording.options[-1]
     assert shrink is not None and shrink.get_run_config_entry(onnx_runtime.SHRINK_ARENA[0]) == "cpu:0"
-    np.testing.assert_allclose(probas, batching.softmax(np.vstack(plain)), atol=1e-5)
+    np.testing.assert_allclose(probas, token_batches.softmax(np.vstack(plain)), atol=1e-5)
     recording.options.clear()
     model.predict_proba(TEXTS[:1])
     assert len(recording.options) == 1 and recording.options[0] is shrink  # one batch: it is the last

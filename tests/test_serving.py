@@ -24,7 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from sentiq.errors import ConfigError  # noqa: E402
 from sentiq.serving import ServeSettings, create_app  # noqa: E402
-from sentiq.serving.batching import MicroBatcher  # noqa: E402
+from sentiq.serving.microbatch import MicroBatcher  # noqa: E402
 from sentiq.serving.requestlog import SCHEMA_KEYS, read_records  # noqa: E402
 
 TEXTS = ["I really love this great movie", "the plot was awful and boring", "it was a film", "fun, superb acting!"]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from sentiq.errors import ConfigError
 from sentiq.evaluation.calibration import apply_temperature, calibration_summary, fit_temperature
-from sentiq.evaluation.fairness import fairness_check, load_templates, shipped_languages
+from sentiq.evaluation.fairness import load_templates, shipped_languages, template_fairness_check
 from sentiq.evaluation.metrics import expected_calibration_error
 from sentiq.evaluation.slices import slice_masks, slice_metrics
 
@@ -66,7 +66,7 @@ def test_linear_explanation_with_ngrams_sums_to_the_logit(tmp_path, tiny_config)
 
 
 def test_global_words_of_a_linear_model_are_its_largest_coefficients(tfidf_model):
-    from sentiq.explain import important_words
+    from sentiq.explanations import important_words
     from sentiq.inference import Predictor
 
     predictor = Predictor.load(tfidf_model)
@@ -114,7 +114,7 @@ def test_lexicon_explanation_gives_lexicon_words_weight(tmp_path, tiny_config):
 
 
 def test_explain_rejects_an_unknown_method_or_target(tfidf_model):
-    from sentiq.explain import explain
+    from sentiq.explanations import explain
 
     with pytest.raises(ConfigError):
         explain(tfidf_model, TEXT, method="shap")
@@ -248,12 +248,12 @@ def test_fairness_check_reports_the_spread_between_groups():
         pos = np.array([0.4 if "Bob" in t else 0.7 for t in texts])
         return np.column_stack([1 - pos, pos])
 
-    result = fairness_check(biased, ["negative", "positive"], templates=templates)
+    result = template_fairness_check(biased, ["negative", "positive"], templates=templates)
     item = result["sets"][0]
     assert result["spread"] == pytest.approx(0.3) and item["lowest"] == "B" and item["highest"] == "A"
     assert item["group_means"] == pytest.approx({"A": 0.7, "B": 0.4}) and item["sentences"] == 6
     assert item["templates_with_label_flips"] == 2  # 0.4 is negative, 0.7 positive
-    fair = fairness_check(lambda texts: np.tile([0.2, 0.8], (len(texts), 1)), ["neg", "pos"], templates=templates)
+    fair = template_fairness_check(lambda texts: np.tile([0.2, 0.8], (len(texts), 1)), ["neg", "pos"], templates=templates)
     assert fair["spread"] == 0
 
 
@@ -312,15 +312,15 @@ def test_evaluation_and_linear_explanations_stay_torch_free():
     import sys
 
     code = ("import sys, sentiq.evaluation.report, sentiq.evaluation.slices, sentiq.evaluation.fairness, "
-            "sentiq.evaluation.calibration, sentiq.explain, sentiq.explain.linear, sentiq.explain.lexicon, "
-            "sentiq.explain.occlusion, sentiq.inference.predictor; "
+            "sentiq.evaluation.calibration, sentiq.explanations, sentiq.explanations.linear, sentiq.explanations.lexicon, "
+            "sentiq.explanations.occlusion, sentiq.inference.predictor; "
             "bad = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; assert not bad, bad")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_important_words_contrast_classes_so_filler_words_cancel():
-    from sentiq.explain import Explanation, WordWeight, _aggregate
+    from sentiq.explanations import Explanation, WordWeight, _aggregate
 
     def e(label, words):
         return Explanation(text="", label=label, score=0.9, method="x",

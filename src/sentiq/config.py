@@ -439,7 +439,7 @@ def _format_validation_error(err: ValidationError) -> str:
     return "invalid config: " + "; ".join(lines)
 
 
-def _read_mapping(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
@@ -497,13 +497,13 @@ def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SentiqConfig:
     """Load a YAML/JSON config file (or defaults when ``path`` is None) and apply overrides."""
-    data = _read_mapping(Path(path)) if path is not None else {}
+    data = read_mapping(Path(path)) if path is not None else {}
     return build_config(data, overrides)
 
 
 def save_config(config: SentiqConfig, path: str | Path) -> None:
     """Write the config as YAML, the format users edit."""
-    from sentiq.fsutil import atomic_write_text
+    from sentiq.atomic import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
 

@@ -1,11 +1,20 @@
 """Data loading, splitting and reporting; pandas only, no torch."""
 
+from __future__ import annotations
+
+import pandas as pd
+
+from sentiq.config import DataConfig
+from sentiq.data.fingerprint import locate_training_data
+from sentiq.data.files import read_table, read_text_table, read_texts
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
+from sentiq.errors import ConfigError
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
-           "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from"]
+           "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
+           "evaluation_frame", "read_table", "read_text_table", "read_texts"]
 
 
 def load_from(d, *, keep_columns=()) -> LoadedData:
@@ -24,3 +33,28 @@ def load_splits(config) -> tuple[LoadedData, Splits]:
     """Load ``config.data`` and split it with ``config.seed`` (config: a SentiqConfig)."""
     loaded = load_from(config.data, keep_columns=config.evaluation.slice_columns)
     return loaded, split_from(loaded, config.data, config.seed)
+
+
+def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),
+                     **columns) -> tuple[pd.DataFrame, str]:
+    """The rows to evaluate on: the training data's split when ``data`` is omitted or the same source,
+    re-split with the training seed so ``test`` is the very test split of training.
+
+    ``manifest`` is a model's :class:`~sentiq.models.Manifest` (only its recorded ``config`` is read)."""
+    trained = manifest.config.get("data", {})
+    seed = manifest.config.get("seed", 42)
+    same_source = data is None or data == trained.get("source")
+    if same_source and trained:
+        # from any folder, and only if unchanged (sentiq.data.fingerprint)
+        trained = locate_training_data(trained, getattr(manifest, "data_files", None) or {})
+        base = DataConfig.model_validate({**trained, **{k: v for k, v in columns.items() if v is not None}})
+    else:
+        if data is None:
+            raise ConfigError("this model records no training data; pass --data")
+        base = DataConfig(source=data, **{k: v for k, v in columns.items() if v is not None})
+    loaded = load_from(base, keep_columns=keep_columns)
+    if split == "all":
+        return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded.language
+    if split not in {"train", "validation", "test"}:
+        raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
+    return dict(split_from(loaded, base, seed).items())[split], loaded.language

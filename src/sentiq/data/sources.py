@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sentiq.data.files import read_table, read_texts, shown_columns
 from sentiq.errors import DataError, UnknownLabelError, shorten
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SENTIQ_DATA_DIR"
-_READABLE = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 
 
 @dataclass(frozen=True)
@@ -91,38 +91,6 @@ def data_dir() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
-
-
-def _read_file(path: Path, *, encoding: str | None = None, **options) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in _READABLE:
-        raise DataError(f"cannot read {path}: expected one of {sorted(_READABLE)}")
-    enc = encoding or options.pop("encoding", None) or "utf-8"
-    options.pop("encoding", None)
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in {".jsonl", ".json"}:
-            with path.open(encoding=enc, errors="strict") as handle:
-                return pd.read_json(handle, lines=suffix == ".jsonl" or None)
-        sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(path, sep=sep, encoding=enc, encoding_errors="strict",
-                           dtype=str, keep_default_na=False, **options)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
-        ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-
-
-def shown_columns(columns, *, limit: int = 20) -> list[str]:
-    """Column names as an error shows them: each cut to 60 characters, at most ``limit`` of them (a file
-    without line breaks is one 100 MB header)."""
-    names = [shorten(c, 60) for c in list(columns)[:limit]]
-    return names + ([f"... {len(columns) - limit} more"] if len(columns) > limit else [])
 
 
 def _normalise_raw_label(value) -> str | None:
@@ -200,7 +168,7 @@ def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
 def _read_builtin(spec: BuiltinDataset, allow_hub: bool) -> dict[str, pd.DataFrame]:
     paths = {split: _builtin_path(spec, split) for split in spec.splits}
     if paths["train"] is not None:
-        return {split: _read_file(p, **spec.read_options) for split, p in paths.items() if p is not None}
+        return {split: read_table(p, **spec.read_options) for split, p in paths.items() if p is not None}
     if allow_hub:
         log.info("dataset %s not found on disk; loading %s from the hub", spec.name, spec.hub_id)
         return _load_from_hub(spec)
@@ -241,11 +209,11 @@ def load_data(
         if not path.exists():
             known = ", ".join(BUILTINS)
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
-        raw_frames = {"train": _read_file(path, encoding=encoding)}
+        raw_frames = {"train": read_table(path, encoding=encoding)}
         text_column = text_column or "text"
         label_column = label_column or "label"
     if test_source:
-        raw_frames["test"] = _read_file(Path(test_source), encoding=encoding)
+        raw_frames["test"] = read_table(Path(test_source), encoding=encoding)
 
     frames, dropped_empty, dropped_label = {}, 0, 0
     for split, raw in raw_frames.items():
@@ -277,7 +245,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
     root = data_dir()
     found = next((root / rel for rel in spec.unlabeled if root is not None and (root / rel).is_file()), None)
     if found is not None:
-        frame = _read_file(found, **spec.read_options)
+        frame = read_table(found, **spec.read_options)
     else:  # no dedicated unlabeled file: the training texts, labels ignored (never the official test split)
         frame = _read_builtin(spec, allow_hub=False)["train"]
     return _text_column(frame, text_column or spec.text_column, spec.name)
@@ -302,14 +270,8 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
         path = Path(source)
         if not path.is_file():
             raise DataError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(BUILTINS)})")
-        if path.suffix.lower() in {".txt", ""}:
-            try:
-                texts = [line for line in path.read_text(encoding=encoding or "utf-8").splitlines() if line.strip()]
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path} is not valid {encoding or 'utf-8'} text (byte {exc.start}); "
-                                "set the encoding") from None
-        else:
-            texts = _text_column(_read_file(path, encoding=encoding), text_column or "text", str(path))
+        texts = read_texts(path, text_column=text_column or "text", encoding=encoding,
+                           column_hint="(set the text column)", encoding_hint="set the encoding")
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:

@@ -16,7 +16,7 @@ _EXPORTS = {
     "calibration_summary": "sentiq.evaluation.calibration",
     "slice_masks": "sentiq.evaluation.slices",
     "slice_metrics": "sentiq.evaluation.slices",
-    "fairness_check": "sentiq.evaluation.fairness",
+    "template_fairness_check": "sentiq.evaluation.fairness",
     "length_buckets": "sentiq.evaluation.report",
     "most_confident_errors": "sentiq.evaluation.report",
     "write_report": "sentiq.evaluation.report",

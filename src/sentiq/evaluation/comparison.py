@@ -7,16 +7,16 @@ import json
 from html import escape
 from pathlib import Path
 
-from sentiq.evaluation._render import _CSS, _context_table, _fmt
-from sentiq.evaluation.plots import _figure
-from sentiq.evaluation.report import _png_base64, jsonable
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
+from sentiq.evaluation.html import CSS, context_table, fmt
+from sentiq.evaluation.plots import new_figure, png_base64
+from sentiq.evaluation.report import jsonable
 
 COLUMNS = ("approach", "accuracy", "macro_f1", "roc_auc", "train_seconds", "predict_texts_per_s")
 
 
 def plot_comparison(rows: list[dict]):
-    fig = _figure(11, 3.6)
+    fig = new_figure(11, 3.6)
     left, right = fig.subplots(1, 2)
     names = [r["approach"] for r in rows]
     x = range(len(rows))
@@ -41,15 +41,15 @@ def write_comparison(out_dir: Path, rows: list[dict], *, title: str, context: di
                       json.dumps(jsonable({"title": title, "context": context, "rows": rows}), indent=2))
     header = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td class=\"num\">{_fmt(r.get(c), 4 if c in ('accuracy', 'macro_f1', 'roc_auc') else 1)}</td>"
+        "<tr>" + "".join(f"<td class=\"num\">{fmt(r.get(c), 4 if c in ('accuracy', 'macro_f1', 'roc_auc') else 1)}</td>"
                          if c != "approach" else f"<td>{escape(r[c])}</td>" for c in COLUMNS) + "</tr>"
         for r in rows
     )
-    chart = _png_base64(plot_comparison(rows))
+    chart = png_base64(plot_comparison(rows))
     generated = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     html = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><main><h1>{escape(title)}</h1>"
-            f"<p class=\"muted\">generated {generated}</p>{_context_table(context)}"
+            f"<style>{CSS}</style></head><body><main><h1>{escape(title)}</h1>"
+            f"<p class=\"muted\">generated {generated}</p>{context_table(context)}"
             f"<h2>Approaches on the same split</h2><table><tr>{header}</tr>{body}</table>"
             f"<img alt=\"comparison\" src=\"data:image/png;base64,{chart}\">"
             "<p class=\"muted\">Each approach has its own full report under models/&lt;approach&gt;/report/.</p>"

@@ -101,8 +101,8 @@ def _check_set(item: Mapping, predict_proba: Callable, column: int) -> dict:
             "templates_with_label_flips": sum(r["label_flips"] for r in rows), "templates": rows}
 
 
-def fairness_check(predict_proba: Callable[[list[str]], np.ndarray], labels: Sequence[str], *,
-                   templates: str | Path | Mapping | None = None, language: str = "en") -> dict:
+def template_fairness_check(predict_proba: Callable[[list[str]], np.ndarray], labels: Sequence[str], *,
+                            templates: str | Path | Mapping | None = None, language: str = "en") -> dict:
     """Score every filled template; return the spread of mean scores across groups per set.
 
     ``predict_proba`` takes a list of texts and returns probabilities whose columns follow

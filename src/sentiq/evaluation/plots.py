@@ -9,9 +9,12 @@ Callers may still ``plt.close(fig)`` or ``fig.clear()`` when done.
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import logging
 import math
+import warnings
 
 import matplotlib
 import numpy as np
@@ -42,7 +45,7 @@ def cjk_fonts() -> tuple[str, ...]:
     return tuple(name for name in _CJK_FONTS if name in installed)
 
 
-def _with_fonts(plot):
+def with_fonts(plot):
     """Build the figure with installed CJK fonts as fallback after the default family."""
 
     @functools.wraps(plot)
@@ -57,13 +60,13 @@ def _with_fonts(plot):
     return wrapper
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-@_with_fonts
+@with_fonts
 def plot_confusion_matrix(cm, labels) -> Figure:
     """Heat map of the row-normalised confusion matrix, annotated with counts and row %."""
     cm = np.asarray(cm, dtype=np.int64)
@@ -74,7 +77,7 @@ def plot_confusion_matrix(cm, labels) -> Figure:
     totals = cm.sum(axis=1, keepdims=True)
     rates = np.divide(cm, totals, out=np.zeros(cm.shape, dtype=float), where=totals > 0)
     size = min(2.2 + 0.9 * k, 14.0)
-    fig = _figure(size + 1.2, size)
+    fig = new_figure(size + 1.2, size)
     ax = fig.add_subplot()
     image = ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
@@ -99,7 +102,7 @@ def _numeric(entry: dict, key: str) -> float | None:
     return None
 
 
-@_with_fonts
+@with_fonts
 def plot_training_curves(history: list[dict] | None) -> Figure | None:
     """Train/eval loss (left) and eval accuracy / macro-F1 (right) against step.
 
@@ -124,7 +127,7 @@ def plot_training_curves(history: list[dict] | None) -> Figure | None:
     if not any(xs for xs, _ in series.values()):
         logger.info("training history has no loss or eval metrics to plot")
         return None
-    fig = _figure(11, 4)
+    fig = new_figure(11, 4)
     left, right = fig.subplots(1, 2)
     for key, name, color in (("loss", "train loss", _BLUE), ("eval_loss", "eval loss", _ORANGE)):
         xs, ys = series[key]
@@ -145,7 +148,7 @@ def plot_training_curves(history: list[dict] | None) -> Figure | None:
     return fig
 
 
-@_with_fonts
+@with_fonts
 def plot_confidence_histogram(y_true, proba) -> Figure:
     """Stacked histogram of the max probability, split into correct and wrong predictions."""
     y, p = check_inputs(y_true, proba)
@@ -153,7 +156,7 @@ def plot_confidence_histogram(y_true, proba) -> Figure:
     correct = p.argmax(axis=1) == y
     lower = min(1.0 / p.shape[1], float(conf.min()))  # the max probability is >= 1/K
     bins = np.linspace(lower, 1.0, 21)
-    fig = _figure(7, 4)
+    fig = new_figure(7, 4)
     ax = fig.add_subplot()
     ax.hist([conf[correct], conf[~correct]], bins=bins, stacked=True, color=[_BLUE, _ORANGE],
             label=[f"correct ({int(correct.sum())})", f"wrong ({int((~correct).sum())})"])
@@ -163,13 +166,13 @@ def plot_confidence_histogram(y_true, proba) -> Figure:
     return fig
 
 
-@_with_fonts
+@with_fonts
 def plot_accuracy_by_length(y_true, proba, lengths, unit: str = "words") -> Figure:
     """Accuracy per length quantile bucket, each bar annotated with its example count."""
     y, p = check_inputs(y_true, proba)
     pred = p.argmax(axis=1)
     buckets = length_buckets(lengths, y, pred)
-    fig = _figure(7, 4)
+    fig = new_figure(7, 4)
     ax = fig.add_subplot()
     xs = np.arange(len(buckets))
     bars = ax.bar(xs, [b["accuracy"] for b in buckets], color=_BLUE, width=0.7)
@@ -186,7 +189,7 @@ def plot_accuracy_by_length(y_true, proba, lengths, unit: str = "words") -> Figu
     return fig
 
 
-@_with_fonts
+@with_fonts
 def plot_reliability_diagram(y_true, proba, n_bins: int = 15) -> Figure:
     """Accuracy against mean confidence per confidence bin, with the diagonal for reference."""
     bins = reliability_bins(y_true, proba, n_bins)
@@ -195,7 +198,7 @@ def plot_reliability_diagram(y_true, proba, n_bins: int = 15) -> Figure:
     mask = count > 0
     centers = (edges[:-1] + edges[1:]) / 2
     width = edges[1] - edges[0]
-    fig = _figure(6, 6.5)
+    fig = new_figure(6, 6.5)
     top, bottom = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], linestyle="--", color=_GREY, label="perfect calibration")
     top.bar(centers[mask], bins["accuracy"][mask], width=width * 0.95, color=_BLUE,
@@ -210,3 +213,22 @@ def plot_reliability_diagram(y_true, proba, n_bins: int = 15) -> Figure:
     bottom.set(xlabel="confidence (max predicted probability)", ylabel="examples")
     bottom.grid(alpha=0.3, axis="y")
     return fig
+
+
+def png_base64(fig) -> str:
+    """Render a figure to base64 PNG (no metadata) and release it."""
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        fig.clear()
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    if missing:
+        logger.warning("%d glyph(s) missing from the plot fonts (e.g. %s); install a CJK font "
+                       "such as Noto Sans CJK to render them", len(missing), missing[0].message)
+    for w in caught:
+        if w not in missing:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

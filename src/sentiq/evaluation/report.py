@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import io
 import json
 import logging
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import plots
 from sentiq.evaluation.buckets import length_buckets, text_lengths
-from sentiq.evaluation._render import render_html
 from sentiq.evaluation.calibration import calibration_summary
+from sentiq.evaluation.html import render_html
 from sentiq.evaluation.metrics import check_inputs, compute_metrics
 from sentiq.evaluation.slices import slice_masks, slice_metrics
-from sentiq.fsutil import atomic_directory, atomic_write_text
 
 __all__ = ["length_buckets", "most_confident_errors", "write_report"]
 
@@ -70,25 +67,6 @@ def jsonable(value):
     return str(value)
 
 
-def _png_base64(fig) -> str:
-    """Render a figure to base64 PNG (no metadata) and release it."""
-    buffer = io.BytesIO()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    finally:
-        fig.clear()
-    missing = [w for w in caught if "missing from font" in str(w.message)]
-    if missing:
-        logger.warning("%d glyph(s) missing from the plot fonts (e.g. %s); install a CJK font "
-                       "such as Noto Sans CJK to render them", len(missing), missing[0].message)
-    for w in caught:
-        if w not in missing:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _check_replaceable(out_dir: Path) -> None:
     """Refuse to replace a directory that holds more than a previous report."""
     if not out_dir.exists():
@@ -114,8 +92,8 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     with ``uncalibrated_proba`` and ``temperature`` the report compares calibration before and
     after temperature scaling. ``slices`` (rows of :func:`~sentiq.evaluation.slices.slice_metrics`)
     default to the built-in slices of ``texts``; ``fairness`` (a
-    :func:`~sentiq.evaluation.fairness.fairness_check` result) and ``important_words`` (from
-    :func:`sentiq.explain.important_words`) add their sections when given.
+    :func:`~sentiq.evaluation.fairness.template_fairness_check` result) and ``important_words`` (from
+    :func:`sentiq.explanations.important_words`) add their sections when given.
 
     The directory is built under a temporary sibling name and renamed into place, so
     a failure leaves the previous ``out_dir`` (or none) and no partial report. An
@@ -152,7 +130,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
                                    if calibration else None),
             "accuracy_by_length": plots.plot_accuracy_by_length(y, p, lengths, unit=length_unit),
         }
-        images = {name: _png_base64(fig) for name, fig in figures.items() if fig is not None}
+        images = {name: plots.png_base64(fig) for name, fig in figures.items() if fig is not None}
         payload = {
             **metrics,
             "length_unit": length_unit,

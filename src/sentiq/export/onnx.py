@@ -21,9 +21,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.data import evaluation_frame
 from sentiq.errors import ConfigError, DataError, ExportError, ModelError
-from sentiq.fsutil import atomic_directory, atomic_write_text
-from sentiq.models import Manifest, load_model
+from sentiq.models import Manifest, load_model, token_batches
 from sentiq.models.integrity import seal
 from sentiq.models.manifest import library_versions
 from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
@@ -139,8 +140,6 @@ def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, 
     if data is not None and data.lower() == "none":
         log.warning("accuracy check skipped (--data none): the export is compared on sample texts only")
         return None
-    from sentiq.workflows import evaluation_frame
-
     skip = "pass --data FILE with labelled rows, or --data none to skip the accuracy check"
     try:
         frame, _ = evaluation_frame(manifest, data, split, **columns)
@@ -166,8 +165,6 @@ def _write_graph(model, directory: Path, *, quantize: str | None) -> None:
 def _torch_export(model, path: Path) -> None:
     import torch
 
-    from sentiq.models import batching
-
     class LogitsOnly(torch.nn.Module):
         """Named tensor inputs in, the logits tensor out: the signature sentiq's runtime feeds."""
 
@@ -179,8 +176,8 @@ def _torch_export(model, path: Path) -> None:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
     tokenizer = model.text_tokenizer()
-    example = batching.pad_batch(batching.encode_texts(tokenizer, SAMPLE_TEXTS[:2]),
-                                 pad_id=batching.pad_token_id(tokenizer))
+    example = token_batches.pad_batch(token_batches.encode_texts(tokenizer, SAMPLE_TEXTS[:2]),
+                                      pad_id=token_batches.pad_token_id(tokenizer))
     wrapper = LogitsOnly(model.model.to("cpu").float()).eval()
     dynamic = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
                "logits": {0: "batch"}}

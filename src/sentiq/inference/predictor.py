@@ -93,8 +93,8 @@ class Predictor:
         return apply_temperature(proba, self.temperature) if calibrated else proba
 
     def explain(self, text: str, **options):
-        """Word importances for one text's predicted class: see :func:`sentiq.explain.explain`."""
-        from sentiq.explain import explain
+        """Word importances for one text's predicted class: see :func:`sentiq.explanations.explain`."""
+        from sentiq.explanations import explain
 
         return explain(self, text, **options)
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models.members import load_members
 

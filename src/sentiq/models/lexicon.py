@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
 from sentiq.models.cache import cached_features

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 
 MANIFEST_NAME = "sentiq.json"
 FORMAT_VERSION = 1

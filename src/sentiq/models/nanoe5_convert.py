@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_directory
+from sentiq.atomic import atomic_directory
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The directory ``sentiq export`` writes holds ``model.onnx`` (logits from ``input_ids`` and
 ``attention_mask``), ``tokenizer.json`` and ``sentiq.json`` (approach ``onnx``). Tokenizing,
-batching and softmax are :mod:`sentiq.models.batching`, the same code the PyTorch model
+batching and softmax are :mod:`sentiq.models.token_batches` (windows: :mod:`sentiq.models.windows`), the same code the PyTorch model
 runs, so only the forward pass differs.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
-from sentiq.models import batching
+from sentiq.models import token_batches, windows
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def session_options(threads: int | None = None):
     only help graphs with parallel branches, which an encoder does not have)."""
     ort = _onnxruntime()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or batching.cpu_threads()
+    options.intra_op_num_threads = threads or token_batches.cpu_threads()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -103,7 +103,7 @@ def load_tokenizer(path: Path, *, max_length: int):
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception for malformed JSON
         raise ModelError(f"{path} is not a readable tokenizer: {str(exc).splitlines()[0] if str(exc) else exc}") from None
-    return batching.configured_tokenizer(tokenizer, max_length=max_length)
+    return token_batches.configured_tokenizer(tokenizer, max_length=max_length)
 
 
 class OnnxClassifier:
@@ -120,7 +120,7 @@ class OnnxClassifier:
         self.max_length = max_length
         self.source = source
         self._inputs = [i.name for i in session.get_inputs()]
-        self._pad_id = batching.pad_token_id(tokenizer)
+        self._pad_id = token_batches.pad_token_id(tokenizer)
         ort = _onnxruntime()
         self._shrink = ort.RunOptions()
         self._shrink.add_run_config_entry(*SHRINK_ARENA)
@@ -147,7 +147,7 @@ class OnnxClassifier:
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids per window and the text of each (the source model's truncation strategy)."""
-        return batching.encode_windows(self.tokenizer, texts, strategy=self.truncation, **self.window_options)
+        return windows.encode_windows(self.tokenizer, texts, strategy=self.truncation, **self.window_options)
 
     def _forward(self, batch: dict[str, np.ndarray], *, last: bool = False) -> np.ndarray:
         """Logits of one padded batch; the ``last`` batch of a call shrinks the arena after it."""
@@ -158,7 +158,7 @@ class OnnxClassifier:
             self._trim(0)
         return logits
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = batching.DEFAULT_MAX_BATCH_SIZE,
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
                       max_batch_tokens: int = ONNX_MAX_BATCH_TOKENS, progress=None) -> np.ndarray:
         """Class probabilities in input order (length-sorted token-budget batches, windows pooled, like PyTorch)."""
         ids, owners = self.encode(texts)
@@ -169,6 +169,6 @@ class OnnxClassifier:
             remaining -= len(batch["input_ids"])
             return self._forward(batch, last=remaining == 0)
 
-        probas = batching.run_batched(ids, forward, n_labels=len(self.labels), pad_id=self._pad_id,
+        probas = token_batches.run_batched(ids, forward, n_labels=len(self.labels), pad_id=self._pad_id,
                                       max_batch_tokens=max_batch_tokens, max_batch_size=batch_size, progress=progress)
-        return batching.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))
+        return windows.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from sentiq.errors import ModelError
-from sentiq.fsutil import atomic_write_text
+from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models.members import load_members
 from sentiq.preprocess.language import LANGUAGES, detect_language

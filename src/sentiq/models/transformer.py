@@ -15,7 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from sentiq.errors import ConfigError, ModelError, ModelIntegrityError
 from sentiq.labels import LabelSet
-from sentiq.models import batching, windows
+from sentiq.models import token_batches, windows
 from sentiq.models.attention import implementation as attention_implementation
 from sentiq.models.resolve import hub_offline, resolve_model_source
 
@@ -170,7 +170,7 @@ class TransformerClassifier:
         """The torch-free tokenizer inference and training share (rebuilt if ``max_length`` changes)."""
         if self._text_tokenizer is None or self._text_tokenizer[0] != self.max_length:
             try:
-                configured = batching.configured_tokenizer(self.tokenizer, max_length=self.max_length)
+                configured = token_batches.configured_tokenizer(self.tokenizer, max_length=self.max_length)
             except TypeError:  # a slow-only tokenizer: transformers tokenizes (no ONNX export then)
                 configured = None
             self._text_tokenizer = (self.max_length, configured)
@@ -222,7 +222,7 @@ class TransformerClassifier:
         if tokenizer is None:
             ids, owners = self._slow_windows(texts)
         else:
-            ids, owners = batching.encode_windows(tokenizer, texts, strategy=self.truncation, **self.window_options)
+            ids, owners = windows.encode_windows(tokenizer, texts, strategy=self.truncation, **self.window_options)
         return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids], "owners": owners}
 
     def _forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
@@ -230,32 +230,32 @@ class TransformerClassifier:
             inputs = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
             return self.model(**inputs).logits.float().cpu().numpy()
 
-    def predict_windows(self, texts: Sequence[str], *, batch_size: int = batching.DEFAULT_MAX_BATCH_SIZE,
-                        max_batch_tokens: int = batching.DEFAULT_MAX_BATCH_TOKENS,
+    def predict_windows(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
+                        max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
                         progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities of every window (rows in window order) and the text of each window."""
         self.model.eval()
         _limit_cpu_threads(self.device)
         tokenizer = self.text_tokenizer()
-        pad_id = batching.pad_token_id(tokenizer) if tokenizer else (self.tokenizer.pad_token_id or 0)
+        pad_id = token_batches.pad_token_id(tokenizer) if tokenizer else (self.tokenizer.pad_token_id or 0)
         encoded = self.encode(texts)
-        probas = batching.run_batched(encoded["input_ids"], self._forward, n_labels=len(self.labels), pad_id=pad_id,
+        probas = token_batches.run_batched(encoded["input_ids"], self._forward, n_labels=len(self.labels), pad_id=pad_id,
                                       max_batch_tokens=max_batch_tokens, max_batch_size=batch_size,
                                       progress=progress)
         return probas, encoded["owners"]
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = batching.DEFAULT_MAX_BATCH_SIZE,
-                      max_batch_tokens: int = batching.DEFAULT_MAX_BATCH_TOKENS,
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
+                      max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
                       progress: ProgressFn | None = None) -> np.ndarray:
         """Class probabilities; windows are length-sorted into batches of at most ``max_batch_tokens``
         padded tokens and ``batch_size`` rows; with ``chunks`` each text's windows are pooled; rows
         come back in input order."""
         probas, owners = self.predict_windows(texts, batch_size=batch_size, max_batch_tokens=max_batch_tokens,
                                               progress=progress)
-        return batching.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))
+        return windows.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))
 
 
 def _limit_cpu_threads(device: torch.device) -> None:
     """torch sizes its pool by the machine; in a container limited to fewer cores that oversubscribes."""
-    if device.type == "cpu" and torch.get_num_threads() > batching.cpu_threads():
-        torch.set_num_threads(batching.cpu_threads())
+    if device.type == "cpu" and torch.get_num_threads() > token_batches.cpu_threads():
+        torch.set_num_threads(token_batches.cpu_threads())

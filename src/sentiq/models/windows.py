@@ -1,9 +1,11 @@
 """Which tokens of a long text the model sees, and how window predictions become one per text.
 
-Torch-free: everything works on lists of token ids *without* special tokens, with a
+Torch-free. :func:`make_windows` and :func:`pool` work on lists of token ids *without* special tokens, with a
 budget of ``max_tokens`` content tokens per window (the model's ``max_length`` minus
 its special tokens). Training (one example per window) and prediction (windows, then
 :func:`pool`) share these functions, so a model sees its inputs the same way in both.
+:func:`encode_windows` (texts -> windows with special tokens) and :func:`pool_windows` are
+what the PyTorch and ONNX backends call at prediction time.
 
 Strategies:
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 from typing import Literal, Sequence
 
 import numpy as np
+
+from sentiq.models.token_batches import encode_texts
 
 Strategy = Literal["head", "tail", "head+tail", "chunks"]
 Pooling = Literal["mean", "max"]
@@ -121,3 +125,47 @@ def pool(probas: np.ndarray, owners: np.ndarray, n_docs: int, *, method: str = "
     order = np.lexsort((np.arange(len(owners)), -confidence, owners))
     first = order[np.r_[0, np.flatnonzero(np.diff(owners[order])) + 1]]
     return probas[first].astype(np.float32)
+
+
+# ---- token ids of whole texts -> windows with special tokens (the one place inference tokenizes windows)
+
+def _untruncated(tokenizer):
+    """A cached copy of a configured tokenizer without truncation, and its special-token frame."""
+    cached = _UNTRUNCATED.get(id(tokenizer))
+    if cached is None or cached[0] is not tokenizer:  # the identity check guards against a reused id
+        from tokenizers import Tokenizer
+
+        copy = Tokenizer.from_str(tokenizer.to_str())
+        copy.no_truncation()
+        bare = copy.encode("a", add_special_tokens=False).ids
+        full = copy.encode("a", add_special_tokens=True).ids
+        at = next(i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare)
+        cached = (tokenizer, copy, full[:at], full[at + len(bare):])
+        _UNTRUNCATED[id(tokenizer)] = cached
+    return cached[1:]
+
+
+_UNTRUNCATED: dict[int, tuple] = {}  # id(configured tokenizer) -> (it, untruncated copy, prefix ids, suffix ids)
+
+
+def encode_windows(tokenizer, texts: Sequence[str], *, strategy: str = "head", head_tokens: int | None = None,
+                   stride: int | None = None, pooling: str | None = None) -> tuple[list[list[int]], np.ndarray]:
+    """Token ids per window (special tokens added, unpadded) and the index of the text each came from:
+    the one place inference tokenizes. ``strategy`` is a strategy above;
+    ``head`` is plain truncation. ``pooling`` is accepted (and ignored) so window options pass as one dict."""
+    if strategy == "head":
+        ids = encode_texts(tokenizer, texts)
+        return ids, np.arange(len(ids))
+    max_length = tokenizer.truncation["max_length"]
+    full, prefix, suffix = _untruncated(tokenizer)
+    content = [encoding.ids for encoding in full.encode_batch(list(texts), add_special_tokens=False)]
+    spans, owners = make_windows(content, strategy=strategy, max_tokens=max_length - len(prefix) - len(suffix),
+                                 head_tokens=head_tokens, stride=stride)
+    return [prefix + span + suffix for span in spans], owners
+
+
+def pool_windows(probas: np.ndarray, owners: np.ndarray, n_texts: int, *, pooling: str | None = None) -> np.ndarray:
+    """One row per text: window rows as they are when each text has one window, else pooled."""
+    if len(probas) == n_texts:
+        return probas
+    return pool(probas, owners, n_texts, method=pooling or "mean")

@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from sentiq.errors import ConfigError
-from sentiq.evaluation._render import _CSS, _context_table, _fmt
-from sentiq.evaluation.plots import _figure, _with_fonts
-from sentiq.evaluation.report import _png_base64, jsonable
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.evaluation.html import CSS, context_table, fmt
+from sentiq.evaluation.plots import new_figure, png_base64, with_fonts
+from sentiq.evaluation.report import jsonable
+from sentiq.atomic import atomic_directory, atomic_write_text
 
 DRIFT_FILES = frozenset({"drift.json", "drift.html"})
 _COLOURS = {"ok": "#1a7f37", "warn": "#b26b00", "drift": "#c62828", "skipped": "#6b7280"}
 
 
-@_with_fonts
+@with_fonts
 def plot_distributions(reference, current):
     """Length and confidence histograms, language and label bars: reference vs current."""
     panels = [("text length (chars)", reference.lengths, current.lengths, "hist"),
@@ -28,7 +28,7 @@ def plot_distributions(reference, current):
         panels.append(("label", reference.labels, current.labels, "bar"))
     if reference.scores is not None and current.scores is not None:
         panels.append(("confidence", reference.scores, current.scores, "hist"))
-    fig = _figure(3.6 * len(panels), 3.2)
+    fig = new_figure(3.6 * len(panels), 3.2)
     for ax, (title, ref, cur, kind) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         if kind == "hist":
             ref, cur = np.asarray(ref, float), np.asarray(cur, float)
@@ -56,9 +56,9 @@ def _checks_table(checks) -> str:
         colour = _COLOURS.get(c.status, "#1d2330")
         rows.append(
             f"<tr><td>{escape(c.name)}</td><td style=\"color:{colour};font-weight:600\">{escape(c.status)}</td>"
-            f"<td>{escape(c.test)}</td><td class=\"num\">{_fmt(c.statistic)}</td>"
-            f"<td class=\"num\">{_p(c.p_value)}</td><td class=\"num\">{_fmt(c.psi)}</td>"
-            f"<td class=\"num\">{_fmt(c.auc)}</td><td>{_summary(c.reference)}</td><td>{_summary(c.current)}</td>"
+            f"<td>{escape(c.test)}</td><td class=\"num\">{fmt(c.statistic)}</td>"
+            f"<td class=\"num\">{_p(c.p_value)}</td><td class=\"num\">{fmt(c.psi)}</td>"
+            f"<td class=\"num\">{fmt(c.auc)}</td><td>{_summary(c.reference)}</td><td>{_summary(c.current)}</td>"
             f"<td>{escape(c.note)}</td></tr>")
     return f'<table class="checks">{head}{"".join(rows)}</table>'
 
@@ -76,12 +76,12 @@ def render_drift_html(result) -> str:
     title = f"Drift: {Path(result.current.source).name} vs {Path(result.reference.source).name}"
     context = {"reference": result.reference.summary(), "current": result.current.summary(),
                "model": result.model or "-", "thresholds": jsonable(result.to_dict()["thresholds"])}
-    chart = _png_base64(plot_distributions(result.reference, result.current))
+    chart = png_base64(plot_distributions(result.reference, result.current))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><main><h1>{escape(title)}</h1>"
+            f"<style>{CSS}</style></head><body><main><h1>{escape(title)}</h1>"
             f"<p class=\"muted\">generated {escape(result.generated)}</p>"
             f"<div class=\"cards\"><div class=\"card\"><div class=\"v\" style=\"color:{_COLOURS.get(status)}\">"
-            f"{escape(status)}</div><div class=\"k\">overall</div></div></div>{_context_table(context)}"
+            f"{escape(status)}</div><div class=\"k\">overall</div></div></div>{context_table(context)}"
             f"<h2>Checks</h2>{_checks_table(result.checks)}"
             "<p class=\"muted\">A check flags drift when its test rejects equal distributions (p &lt; alpha) and "
             "the effect is large (PSI or embedding AUC at or above the drift threshold).</p>"

@@ -16,7 +16,10 @@ from typing import Callable
 
 import numpy as np
 
+from sentiq.data import BUILTINS, evaluation_frame, load_data
+from sentiq.data.files import TABLE_SUFFIXES, TEXT_SUFFIXES, read_text_table, read_texts
 from sentiq.errors import ConfigError, DataError, SentiqError
+from sentiq.models import Manifest
 from sentiq.preprocess.language import detect_language
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,6 @@ log = logging.getLogger(__name__)
 # The request log's fields (written by the service): time, model, request_id, length (chars),
 # language, label, score, latency_ms, and text only when raw-text logging is on.
 LOG_FIELDS = frozenset({"request_id", "length", "language", "label", "score"})
-_TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 
 
 @dataclass
@@ -111,25 +113,14 @@ def read_request_log(path: Path, *, max_rows: int | None = None, seed: int = 0) 
 
 
 def _read_text_file(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str] | None]:
-    if path.suffix.lower() in {".txt", ""}:
-        from sentiq.workflows import read_texts
-
+    if path.suffix.lower() in TEXT_SUFFIXES:
         return read_texts(path), None
-    from sentiq.data.sources import _read_file, shown_columns
-
-    frame = _read_file(path)
-    if text_column not in frame.columns:
-        raise DataError(f"{path} has no column {text_column!r}; columns are {shown_columns(frame.columns)} "
-                        "(pass --text-column)")
-    frame = frame[frame[text_column].astype(str).str.strip() != ""]
+    frame = read_text_table(path, text_column=text_column, column_hint="(pass --text-column)")
     labels = frame[label_column].astype(str).tolist() if label_column in frame.columns else None
-    return frame[text_column].astype(str).tolist(), labels
+    return frame[text_column].tolist(), labels
 
 
 def _model_training_texts(model_dir: Path) -> tuple[list[str], list[str]]:
-    from sentiq.models import Manifest
-    from sentiq.workflows import evaluation_frame
-
     manifest = Manifest.load(model_dir)
     try:
         frame, _ = evaluation_frame(manifest, None, "train")
@@ -142,8 +133,6 @@ def _model_training_texts(model_dir: Path) -> tuple[list[str], list[str]]:
 def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text_column: str = "text",
                 label_column: str = "label") -> Sample:
     """Read one side: a model directory, a request log, a text/data file or a built-in dataset name."""
-    from sentiq.data.sources import BUILTINS, load_data
-
     path = Path(source)
     if path.is_dir():
         if not (path / "sentiq.json").is_file():
@@ -153,8 +142,8 @@ def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text
     if path.is_file():
         if is_request_log(path):
             return read_request_log(path, max_rows=max_rows, seed=seed)
-        if path.suffix.lower() not in _TABLE_SUFFIXES | {".txt", ""}:
-            raise DataError(f"cannot read {path}: expected .txt, {sorted(_TABLE_SUFFIXES)} or a request log")
+        if path.suffix.lower() not in TABLE_SUFFIXES | TEXT_SUFFIXES:
+            raise DataError(f"cannot read {path}: expected .txt, {sorted(TABLE_SUFFIXES)} or a request log")
         texts, labels = _read_text_file(path, text_column, label_column)
         if not texts:
             raise DataError(f"{path} holds no texts")

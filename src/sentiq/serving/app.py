@@ -3,7 +3,7 @@
 Endpoints: ``POST /v1/predict`` (with ``"explain": true``, word weights per prediction), ``GET /health``, ``GET /ready``, ``GET /metrics``,
 ``GET /`` (a page to try the model) and the OpenAPI docs at ``/docs``. The model loads
 once per process, in a background thread at start-up (``/ready`` answers 503 until it is
-loaded); predictions go through the :class:`~sentiq.serving.batching.MicroBatcher`.
+loaded); predictions go through the :class:`~sentiq.serving.microbatch.MicroBatcher`.
 """
 
 import asyncio
@@ -26,7 +26,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentiq.errors import ModelError
-from sentiq.serving.batching import MicroBatcher
+from sentiq.serving.microbatch import MicroBatcher
 from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from sentiq.serving.requestlog import RequestLog, build_records
 from sentiq.serving.schemas import (ErrorResponse, ExplainedWord, Health, PredictResponse, Ready, TextPrediction,

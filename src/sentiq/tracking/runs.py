@@ -26,7 +26,7 @@ import yaml
 
 from sentiq.config import TrackingConfig
 from sentiq.errors import ConfigError, shorten
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from transformers import (
 from sentiq.config import SentiqConfig
 from sentiq.data import load_unlabeled
 from sentiq.errors import ConfigError, DataError, ModelError
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile
 from sentiq.training.callbacks import ProgressBridge

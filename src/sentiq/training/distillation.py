@@ -24,11 +24,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from sentiq.config import SentiqConfig, apply_overrides, build_config, save_config
+from sentiq.config import SentiqConfig, apply_overrides, build_config, read_mapping, save_config
 from sentiq.data import build_report, load_splits, load_unlabeled
 from sentiq.data.fingerprint import record_data_files
 from sentiq.errors import ConfigError, ModelError
-from sentiq.fsutil import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.models.integrity import seal
@@ -173,11 +173,9 @@ def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
                    overrides: list[str] | None = None) -> SentiqConfig:
     """The teacher's own config (same data, split, seed and preprocessing), then a config file's sections
     and ``key=value`` overrides on top."""
-    from sentiq.config import _read_mapping
-
     base = Manifest.load(teacher_dir).config
     if path is not None:
-        base = _merged(base, _read_mapping(Path(path)))
+        base = _merged(base, read_mapping(Path(path)))
     return build_config(apply_overrides(base, overrides or []))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from sentiq.errors import ModelError
-from sentiq.explain.words import split_words, unit_of_position
+from sentiq.explanations.words import split_words, unit_of_position
 
 
 def _token_spans(tokenizer, text: str, encoded) -> list[tuple[int, int]]:

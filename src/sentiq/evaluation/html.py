@@ -1,4 +1,7 @@
-"""HTML rendering of the evaluation report: one file, inline CSS, base64 images, no links."""
+"""HTML pages: the evaluation report, plus the pieces the comparison and drift pages share (CSS, fmt, context_table).
+
+One file per page, inline CSS, base64 images, no links.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from html import escape
 
 MAX_TEXT_CHARS = 400
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif;
 margin:0;background:#f6f7f9;color:#1d2330;line-height:1.45}
 main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
@@ -37,7 +40,7 @@ tr.few td{color:#9ca3af}
 """
 
 
-def _fmt(value, digits: int = 4) -> str:
+def fmt(value, digits: int = 4) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -55,7 +58,7 @@ def _image(images: dict, name: str, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{images[name]}">'
 
 
-def _context_table(context: dict) -> str:
+def context_table(context: dict) -> str:
     if not context:
         return ""
     rows = []
@@ -67,13 +70,13 @@ def _context_table(context: dict) -> str:
 
 def _headline(metrics: dict) -> str:
     items = [
-        ("Accuracy", _fmt(metrics["accuracy"])),
-        ("Macro-F1", _fmt(metrics["macro_f1"])),
-        ("ROC-AUC", _fmt(metrics["roc_auc"])),
-        ("Log-loss", _fmt(metrics["log_loss"])),
-        ("ECE", _fmt(metrics["ece"])),
-        ("n", _fmt(metrics["n"])),
-        ("Majority prediction share", _fmt(metrics["majority_prediction_share"], 3)),
+        ("Accuracy", fmt(metrics["accuracy"])),
+        ("Macro-F1", fmt(metrics["macro_f1"])),
+        ("ROC-AUC", fmt(metrics["roc_auc"])),
+        ("Log-loss", fmt(metrics["log_loss"])),
+        ("ECE", fmt(metrics["ece"])),
+        ("n", fmt(metrics["n"])),
+        ("Majority prediction share", fmt(metrics["majority_prediction_share"], 3)),
     ]
     cards = "".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div></div>'
                     for k, v in items)
@@ -89,16 +92,16 @@ def _per_class(metrics: dict, labels: list[str]) -> str:
     for label in labels:
         c = metrics["per_class"][label]
         rows.append(
-            f"<tr><td>{escape(label)}</td><td class=\"num\">{_fmt(c['precision'])}</td>"
-            f"<td class=\"num\">{_fmt(c['recall'])}</td><td class=\"num\">{_fmt(c['f1'])}</td>"
+            f"<tr><td>{escape(label)}</td><td class=\"num\">{fmt(c['precision'])}</td>"
+            f"<td class=\"num\">{fmt(c['recall'])}</td><td class=\"num\">{fmt(c['f1'])}</td>"
             f"<td class=\"num\">{c['support']}</td>"
-            f"<td class=\"num\">{_fmt(metrics['predicted_share'][label], 3)}</td></tr>")
+            f"<td class=\"num\">{fmt(metrics['predicted_share'][label], 3)}</td></tr>")
     for kind in ("macro", "weighted"):
         rows.append(
             f"<tr class=\"avg\"><td>{kind} avg</td>"
-            f"<td class=\"num\">{_fmt(metrics[kind + '_precision'])}</td>"
-            f"<td class=\"num\">{_fmt(metrics[kind + '_recall'])}</td>"
-            f"<td class=\"num\">{_fmt(metrics[kind + '_f1'])}</td>"
+            f"<td class=\"num\">{fmt(metrics[kind + '_precision'])}</td>"
+            f"<td class=\"num\">{fmt(metrics[kind + '_recall'])}</td>"
+            f"<td class=\"num\">{fmt(metrics[kind + '_f1'])}</td>"
             f"<td class=\"num\">{metrics['n']}</td><td></td></tr>")
     return f'<table class="per-class">{head}{"".join(rows)}</table>'
 
@@ -113,7 +116,7 @@ def _confusion_table(cm: list[list[int]], labels: list[str]) -> str:
 
 def _buckets_table(buckets: list[dict], unit: str) -> str:
     rows = "".join(f"<tr><td>{escape(b['bucket'])}</td><td class=\"num\">{b['n']}</td>"
-                   f"<td class=\"num\">{_fmt(b['accuracy'])}</td></tr>" for b in buckets)
+                   f"<td class=\"num\">{fmt(b['accuracy'])}</td></tr>" for b in buckets)
     return (f"<details><summary>as a table</summary><table><tr><th>length ({escape(unit)})</th>"
             f"<th>n</th><th>accuracy</th></tr>{rows}</table></details>")
 
@@ -124,7 +127,7 @@ def _errors_table(errors: list[dict]) -> str:
     rows = "".join(
         f"<tr><td class=\"num\">{e['index']}</td><td class=\"text\">{escape(_truncate(e['text']))}</td>"
         f"<td>{escape(e['true'])}</td><td>{escape(e['predicted'])}</td>"
-        f"<td class=\"num\">{_fmt(e['confidence'], 3)}</td></tr>" for e in errors)
+        f"<td class=\"num\">{fmt(e['confidence'], 3)}</td></tr>" for e in errors)
     return ("<table class=\"errors\"><tr><th>#</th><th>text</th><th>true</th><th>predicted</th>"
             f"<th>confidence</th></tr>{rows}</table>")
 
@@ -135,9 +138,9 @@ def _calibration(calibration: dict | None, images: dict) -> str:
                 "or with evaluation.calibrate off).</p>" + _image(images, "reliability_diagram", "reliability diagram"))
     before, after = calibration["before"], calibration["after"]
     rows = "".join(
-        f"<tr><th>{name}</th><td class=\"num\">{_fmt(before[key])}</td><td class=\"num\">{_fmt(after[key])}</td></tr>"
+        f"<tr><th>{name}</th><td class=\"num\">{fmt(before[key])}</td><td class=\"num\">{fmt(after[key])}</td></tr>"
         for name, key in (("ECE", "ece"), ("log-loss", "log_loss"), ("mean confidence", "mean_confidence")))
-    table = (f'<table class="calibration"><tr><th></th><th>before</th><th>after (T = {_fmt(calibration["temperature"], 3)})'
+    table = (f'<table class="calibration"><tr><th></th><th>before</th><th>after (T = {fmt(calibration["temperature"], 3)})'
              f"</th></tr>{rows}</table>")
     figures = (f'<div class="row"><figure>{_image(images, "reliability_before", "reliability before scaling")}'
                f"<figcaption>before temperature scaling</figcaption></figure>"
@@ -157,9 +160,9 @@ def _slices(slices: list[dict] | None) -> str:
         cls = "" if delta is None or abs(delta) < 0.005 else (" neg" if delta < 0 else " pos")
         few = "" if r["reliable"] else " class=\"few\""
         rows.append(f"<tr{few}><td>{escape(r['slice'])}</td><td class=\"num\">{r['n']}</td>"
-                    f"<td class=\"num\">{_fmt(r['share'], 3)}</td><td class=\"num\">{_fmt(r['accuracy'])}</td>"
+                    f"<td class=\"num\">{fmt(r['share'], 3)}</td><td class=\"num\">{fmt(r['accuracy'])}</td>"
                     f"<td class=\"num{cls}\">{'' if delta is None else f'{delta:+.4f}'}</td>"
-                    f"<td class=\"num\">{_fmt(r['macro_f1'])}</td><td class=\"num\">{_fmt(r['ece'])}</td></tr>")
+                    f"<td class=\"num\">{fmt(r['macro_f1'])}</td><td class=\"num\">{fmt(r['ece'])}</td></tr>")
     return ("<table class=\"slices\"><tr><th>slice</th><th>n</th><th>share</th><th>accuracy</th>"
             "<th>vs all</th><th>macro-F1</th><th>ECE</th></tr>" + "".join(rows) + "</table>"
             "<p class=\"muted\">Slices overlap. Grey rows hold fewer than 30 examples: their figures are noisy. "
@@ -190,15 +193,15 @@ def _fairness(fairness: dict | None) -> str:
     if not fairness:
         return ""
     parts = [f"<p>Largest spread of group means of {escape(fairness['score'])}: "
-             f"<b>{_fmt(fairness['spread'])}</b> (0 = every group scored alike).</p>"]
+             f"<b>{fmt(fairness['spread'])}</b> (0 = every group scored alike).</p>"]
     for item in fairness["sets"]:
-        groups = "".join(f"<tr><td>{escape(g)}</td><td class=\"num\">{_fmt(m)}</td></tr>"
+        groups = "".join(f"<tr><td>{escape(g)}</td><td class=\"num\">{fmt(m)}</td></tr>"
                          for g, m in sorted(item["group_means"].items(), key=lambda kv: kv[1]))
-        worst = "".join(f"<tr><td>{escape(t['template'])}</td><td class=\"num\">{_fmt(t['spread'])}</td>"
+        worst = "".join(f"<tr><td>{escape(t['template'])}</td><td class=\"num\">{fmt(t['spread'])}</td>"
                         f"<td>{_extremes(t)}</td><td>{'yes' if t['label_flips'] else ''}</td></tr>"
                         for t in item["templates"][:5])
         parts.append(
-            f"<h3>{escape(item['name'])}: spread {_fmt(item['spread'])}, {item['sentences']} sentences, "
+            f"<h3>{escape(item['name'])}: spread {fmt(item['spread'])}, {item['sentences']} sentences, "
             f"{item['templates_with_label_flips']} of {len(item['templates'])} templates flip the label</h3>"
             f'<div class="row"><figure><table><tr><th>group</th><th>mean {escape(fairness["score"])}</th></tr>{groups}'
             f"</table></figure><figure><table><tr><th>template (largest spreads)</th><th>spread</th>"
@@ -212,7 +215,7 @@ def _behaviour_table(cases: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{'pass' if c['passed'] else '<strong>FAIL</strong>'}</td>"
         f"<td class=\"text\">{escape(_truncate(c['text']))}</td><td>{escape(c['expected'])}</td>"
-        f"<td>{escape(c['predicted'])}</td><td class=\"num\">{_fmt(c['confidence'], 3)}</td></tr>" for c in ordered)
+        f"<td>{escape(c['predicted'])}</td><td class=\"num\">{fmt(c['confidence'], 3)}</td></tr>" for c in ordered)
     return (f"<p>{passed} of {len(cases)} sentences pass.</p><table class=\"errors\"><tr><th>result</th>"
             f"<th>text</th><th>expected</th><th>predicted</th><th>confidence</th></tr>{rows}</table>")
 
@@ -225,7 +228,7 @@ def render_html(*, title: str, context: dict, metrics: dict, labels: list[str], 
     """The complete report page as a string."""
     sections = [
         f"<h1>{escape(title)}</h1><p class=\"muted\">generated {escape(generated)}</p>",
-        _context_table(context),
+        context_table(context),
     ]
     if behaviour is not None:
         sections += ["<h2>Behaviour tests</h2>", _behaviour_table(behaviour)]
@@ -250,5 +253,5 @@ def render_html(*, title: str, context: dict, metrics: dict, labels: list[str], 
     body = "\n".join(s for s in sections if s)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
             f"<body><main>\n{body}\n</main></body></html>\n")

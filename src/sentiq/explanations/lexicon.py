@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sentiq.errors import ModelError
-from sentiq.explain.words import split_words
+from sentiq.explanations.words import split_words
 
 def class_logits(head, features: np.ndarray, target: int) -> np.ndarray:
     """The head's logit of ``target`` per row (a scikit-learn classifier or pipeline ending in one)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentiq.explain.words import split_words
+from sentiq.explanations.words import split_words
 
 _FLOOR = 1e-12
 

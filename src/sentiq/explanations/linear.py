@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from sentiq.errors import ModelError
-from sentiq.explain.words import Span, unit_of_position
+from sentiq.explanations.words import Span, unit_of_position
 
 
 

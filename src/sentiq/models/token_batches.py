@@ -56,52 +56,6 @@ def encode_texts(tokenizer, texts: Sequence[str]) -> list[list[int]]:
     return [encoding.ids for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=True)]
 
 
-def _untruncated(tokenizer):
-    """A cached copy of a configured tokenizer without truncation, and its special-token frame."""
-    cached = _UNTRUNCATED.get(id(tokenizer))
-    if cached is None or cached[0] is not tokenizer:  # the identity check guards against a reused id
-        from tokenizers import Tokenizer
-
-        copy = Tokenizer.from_str(tokenizer.to_str())
-        copy.no_truncation()
-        bare = copy.encode("a", add_special_tokens=False).ids
-        full = copy.encode("a", add_special_tokens=True).ids
-        at = next(i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare)
-        cached = (tokenizer, copy, full[:at], full[at + len(bare):])
-        _UNTRUNCATED[id(tokenizer)] = cached
-    return cached[1:]
-
-
-_UNTRUNCATED: dict[int, tuple] = {}  # id(configured tokenizer) -> (it, untruncated copy, prefix ids, suffix ids)
-
-
-def encode_windows(tokenizer, texts: Sequence[str], *, strategy: str = "head", head_tokens: int | None = None,
-                   stride: int | None = None, pooling: str | None = None) -> tuple[list[list[int]], np.ndarray]:
-    """Token ids per window (special tokens added, unpadded) and the index of the text each came from:
-    the one place inference tokenizes. ``strategy`` is a :mod:`sentiq.models.windows` strategy;
-    ``head`` is plain truncation. ``pooling`` is accepted (and ignored) so window options pass as one dict."""
-    from sentiq.models import windows
-
-    if strategy == "head":
-        ids = encode_texts(tokenizer, texts)
-        return ids, np.arange(len(ids))
-    max_length = tokenizer.truncation["max_length"]
-    full, prefix, suffix = _untruncated(tokenizer)
-    content = [encoding.ids for encoding in full.encode_batch(list(texts), add_special_tokens=False)]
-    spans, owners = windows.make_windows(content, strategy=strategy, max_tokens=max_length - len(prefix) - len(suffix),
-                                         head_tokens=head_tokens, stride=stride)
-    return [prefix + span + suffix for span in spans], owners
-
-
-def pool_windows(probas: np.ndarray, owners: np.ndarray, n_texts: int, *, pooling: str | None = None) -> np.ndarray:
-    """One row per text: window rows as they are when each text has one window, else pooled."""
-    from sentiq.models import windows
-
-    if len(probas) == n_texts:
-        return probas
-    return windows.pool(probas, owners, n_texts, method=pooling or "mean")
-
-
 def token_budget_batches(lengths: Sequence[int], *, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                          max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> list[np.ndarray]:
     """Indices of ``lengths`` sorted by length and cut into batches of at most

@@ -37,16 +37,16 @@ log = logging.getLogger(__name__)
 
 # method -> "module:function"; lazy so that explaining a TF-IDF model never imports torch.
 _METHODS = {
-    "linear": "sentiq.explain.linear:explain_linear",
-    "lexicon": "sentiq.explain.lexicon:explain_lexicon",
-    "integrated-gradients": "sentiq.explain.gradients:explain_integrated_gradients",
-    "occlusion": "sentiq.explain.occlusion:explain_occlusion",
+    "linear": "sentiq.explanations.linear:explain_linear",
+    "lexicon": "sentiq.explanations.lexicon:explain_lexicon",
+    "integrated-gradients": "sentiq.explanations.gradients:explain_integrated_gradients",
+    "occlusion": "sentiq.explanations.occlusion:explain_occlusion",
 }
 _DEFAULT_METHOD = {"tfidf": "linear", "lexicon": "lexicon", "finetune": "integrated-gradients"}
 # Cheaper settings when many texts are explained for the report (both are documented there).
 _AGGREGATE_OPTIONS = {"integrated-gradients": {"n_steps": 20}, "occlusion": {"max_words": 60}}
 # Global word importances straight from the model where it has them (linear coefficients).
-_GLOBAL = {"linear": "sentiq.explain.linear:top_coefficients"}
+_GLOBAL = {"linear": "sentiq.explanations.linear:top_coefficients"}
 
 
 @dataclass

@@ -1,0 +1,97 @@
+"""What every command shares: consoles, logging set-up, friendly errors, progress bars, tables."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sentiq.errors import SentiqError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
+    for noisy in ("httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:  # transformers keeps its own handler and progress bars; our bars replace them
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def friendly_errors(fn):
+    """Known errors become one red line and exit code 1; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SentiqError as exc:
+            # markup off: messages quote user input such as "[E300]" or "[哈哈]"
+            err.print(f"error {exc}", style="bold red", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@contextmanager
+def progress_bars() -> Iterator:
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bars.add_task(phase, total=total)
+        bars.update(tasks[phase], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def metrics_table(metrics: dict, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("metric", "value"):
+        table.add_column(column)
+    for key in ("n", "accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece"):
+        value = metrics.get(key)
+        if value is not None:
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    for label, row in metrics.get("per_class", {}).items():
+        table.add_row(f"{label} P/R/F1", f"{row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")
+    return table
+
+
+def parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
+    if not text:
+        return None
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise SentiqError("--label-map must look like 0=negative,1=positive")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
+    return str(value)

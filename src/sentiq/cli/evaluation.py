@@ -1,0 +1,112 @@
+"""Commands that judge a model: evaluate (a split or a behaviour file), calibrate, fairness."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sentiq.cli.common import friendly_errors, metrics_table, out, parse_label_map, progress_bars
+from sentiq.errors import SentiqError
+
+
+@friendly_errors
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
+    split: str = typer.Option("test", help="train, validation, test or all."),
+    report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
+    text_column: Optional[str] = typer.Option(None, help="Text column of a data file."),
+    label_column: Optional[str] = typer.Option(None, help="Label column of a data file."),
+    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,1=positive."),
+    fairness: Optional[bool] = typer.Option(None, "--fairness/--no-fairness",
+                                            help="Run the template fairness check (default: the model's evaluation.fairness)."),
+    important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
+                                                   help="Find each class's most important words (default: the model's config)."),
+    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
+                                             "instead of a dataset split."),
+) -> None:
+    """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
+    (with calibration, slices, fairness and important words)."""
+    from sentiq.workflows import evaluate as run_evaluate
+
+    if behaviour is not None:
+        if data is not None:
+            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+        _evaluate_behaviour(model_dir, behaviour, report)
+        return
+
+    with progress_bars() as progress:
+        metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
+                                           text_column=text_column, label_column=label_column,
+                                           label_map=parse_label_map(label_map), fairness=fairness,
+                                           important_words=important_words, progress=progress)
+    out.print(metrics_table(metrics, f"{model_dir.name} on {data or 'training data'} ({split})"))
+    out.print(f"report: {report_dir / 'report.html'}")
+
+
+def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]) -> None:
+    from sentiq.workflows import evaluate_behaviour
+
+    result = evaluate_behaviour(model_dir, behaviour, report_dir=report)
+    table = Table(title=f"{model_dir.name}: behaviour tests {behaviour.name}")
+    for column in ("result", "text", "expected", "predicted", "confidence"):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for case in result.cases:
+        mark = "[green]pass[/]" if case.passed else "[bold red]FAIL[/]"
+        table.add_row(mark, escape(case.text), case.expected, case.predicted, f"{case.confidence:.3f}")
+    out.print(table)
+    passed = len(result.cases) - len(result.failures)
+    out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
+              highlight=False)
+    out.print(f"report: {result.report_dir / 'report.html'}")
+
+
+@friendly_errors
+def calibrate(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory (its manifest is updated)."),
+    data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
+    split: str = typer.Option("validation", help="Split to fit on: validation (default), train, test or all."),
+) -> None:
+    """Fit temperature scaling for an existing model on a held-out split; record it in sentiq.json."""
+    from sentiq.workflows import calibrate as run_calibrate
+
+    with progress_bars() as progress:
+        result = run_calibrate(model_dir, data=data, split=split, progress=progress)
+    table = Table(title=f"{model_dir.name}: temperature scaling on {result['split']} ({result['n']} texts)")
+    for column in ("", "before", "after"):
+        table.add_column(column, justify="right")
+    for key in ("ece", "log_loss", "mean_confidence"):
+        table.add_row(key, f"{result['before'][key]:.4f}", f"{result['after'][key]:.4f}")
+    out.print(table)
+    t = result["temperature"]
+    out.print("temperature: none (no validation error to fit on)" if t is None else f"temperature: {t:.4f}")
+
+
+@friendly_errors
+def fairness(
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    templates: Optional[Path] = typer.Option(None, help="Your own template JSON (default: shipped en/zh set)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Template fairness check: the same sentences with different names or groups; prints the spread."""
+    from sentiq.workflows import fairness_check
+
+    result = fairness_check(model_dir, templates=templates)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    for item in result["sets"]:
+        table = Table(title=f"{item['name']}: spread {item['spread']:.4f} "
+                            f"({item['templates_with_label_flips']}/{len(item['templates'])} templates flip the label)")
+        table.add_column("group")
+        table.add_column(f"mean {result['score']}", justify="right")
+        for group, mean in sorted(item["group_means"].items(), key=lambda kv: kv[1]):
+            table.add_row(group, f"{mean:.4f}")
+        out.print(table)
+    out.print(f"largest spread: {result['spread']:.4f}")

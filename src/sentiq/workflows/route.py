@@ -1,0 +1,41 @@
+"""``route``: per-language model directories combined into one that routes by detected language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sentiq.atomic import atomic_directory
+from sentiq.errors import ConfigError
+from sentiq.models import Manifest
+from sentiq.models.integrity import seal
+from sentiq.models.routed import RoutedClassifier
+from sentiq.preprocess import get_profile
+
+
+def route(
+    models: dict[str, str | Path],
+    output_dir: str | Path,
+    *,
+    fallback: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Combine model directories into one that routes each text by its detected language.
+
+    ``models`` maps a language code (``zh``, ``en``, ...) to a model directory; members must
+    share one label set. Texts in a language without a member go to ``fallback`` (default:
+    ``en`` when present, else the first member). The members are copied inside.
+    """
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    model = RoutedClassifier.from_directories(models, fallback=fallback)
+    members = {lang: p.manifest for lang, p in model.members.items()}
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        model.save(tmp)
+        seal(tmp, Manifest(
+            approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
+            config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
+            metrics={lang: m.metrics for lang, m in members.items()},
+            warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
+        ), model)
+    return output_dir
