@@ -139,7 +139,10 @@ def test_embedding_approach_caches_vectors_and_round_trips(tiny_config, tiny_ber
     monkeypatch.setattr(embedding.SentenceEncoder, "encode",
                         lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress))
     train(cfg, tmp_path / "e2")  # same encoder, same texts
-    assert calls == []  # training, validation and test vectors all come from the cache
+    from sentiq.models.integrity import SMOKE_TEXTS
+
+    # training, validation and test vectors all come from the cache; only the smoke texts seal records are new
+    assert calls == [len(SMOKE_TEXTS)]
 
     a = Predictor.load(tmp_path / "e1").predict_proba(TEXTS)
     np.testing.assert_allclose(a, Predictor.load(tmp_path / "e2").predict_proba(TEXTS), atol=1e-6)
