@@ -1,9 +1,12 @@
 """Load test of `sentiq serve` on loopback: throughput and latency with batching on and off.
 
 Starts the service (one uvicorn worker) on 127.0.0.1 in a subprocess, once with dynamic
-micro-batching and once without, and at each concurrency level (1, 8 and 32 clients by
-default) sends a bounded number of single-text requests as fast as the clients can. Every
-answer must be a 200; errors are counted and reported. Nothing leaves 127.0.0.1.
+micro-batching and once without, and at each concurrency level (1, 8, 32 and 128 clients by
+default) sends a bounded number of single-text requests as fast as the clients can. An answer
+is a 200, a shed request (429 or 503 with Retry-After: counted apart, and the client waits
+that long, as a well-behaved client does) or an error (any other status, a 5xx above all, or
+a dropped connection): errors make the exit status 1. Latency percentiles are those of the
+admitted (200) requests. Nothing leaves 127.0.0.1.
 Each row also records the server process's resident memory after loading, now and at
 its peak (VmRSS/VmHWM, Linux).
 
@@ -51,6 +54,7 @@ def _start_server(args, batching: bool, port: int) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "SENTIQ_ACCESS_LOG": "false", "SENTIQ_MAX_WAIT_MS": str(args.max_wait_ms),
            "SENTIQ_MAX_BATCH_SIZE": str(args.max_batch_size),
+           **({"SENTIQ_MAX_QUEUE_TEXTS": str(args.max_queue_texts)} if args.max_queue_texts else {}),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "sentiq.cli", "serve", str(args.model), "--host", HOST, "--port", str(port),
                "--batching" if batching else "--no-batching"]
@@ -76,6 +80,7 @@ async def _level(base: str, texts: list[str], clients: int, requests: int, max_s
     """`clients` concurrent clients share `requests` single-text requests (or stop at max_seconds)."""
     latencies: list[float] = []
     errors: list[str] = []
+    shed: list[int] = []
     next_index = 0
     deadline = time.monotonic() + max_seconds
 
@@ -87,6 +92,10 @@ async def _level(base: str, texts: list[str], clients: int, requests: int, max_s
             start = time.perf_counter()
             try:
                 response = await session.post("/v1/predict", json={"texts": [text]})
+                if response.status_code in (429, 503) and "retry-after" in response.headers:
+                    shed.append(response.status_code)
+                    await asyncio.sleep(min(float(response.headers["retry-after"]), 5.0))
+                    continue
                 if response.status_code != 200:
                     errors.append(f"{response.status_code}: {response.text[:200]}")
                     continue
@@ -105,8 +114,10 @@ async def _level(base: str, texts: list[str], clients: int, requests: int, max_s
     def pct(q: float) -> float | None:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
 
-    return {"clients": clients, "requests": len(latencies) + len(errors), "ok": len(latencies),
-            "errors": len(errors), "error_samples": errors[:5], "seconds": round(wall, 2),
+    return {"clients": clients, "requests": len(latencies) + len(errors) + len(shed), "ok": len(latencies),
+            "shed_429": shed.count(429), "shed_503": shed.count(503),
+            "errors": len(errors), "errors_5xx": sum(e[:1] == "5" for e in errors),
+            "error_samples": errors[:5], "seconds": round(wall, 2),
             "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
             "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
@@ -166,7 +177,8 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
 
 def _format(row: dict) -> str:
     return (f"batching={'on ' if row['batching'] else 'off'} clients={row['clients']:>3} "
-            f"ok={row['ok']:>4} errors={row['errors']} {row['throughput_rps']:>7.2f} req/s "
+            f"ok={row['ok']:>4} shed={row['shed_429']}+{row['shed_503']} errors={row['errors']} "
+            f"{row['throughput_rps']:>7.2f} req/s "
             f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']} "
             f"server RSS/peak={row.get('server_rss_mb')}/{row.get('server_peak_rss_mb')} MB")
 
@@ -176,12 +188,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("/tmp/demo"), help="Model directory to serve.")
     parser.add_argument("--texts", type=Path, default=ROOT / "data" / "imdb_sample" / "test.csv",
                         help="CSV with a text column; requests cycle through it.")
-    parser.add_argument("--concurrency", default="1,8,32", help="Comma-separated client counts.")
+    parser.add_argument("--concurrency", default="1,8,32,128", help="Comma-separated client counts.")
     parser.add_argument("--requests", type=int, default=200, help="Requests per concurrency level (bounded).")
     parser.add_argument("--max-seconds", type=float, default=120, help="Time bound per level.")
     parser.add_argument("--warmup", type=int, default=16, help="Requests sent before measuring.")
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="SENTIQ_MAX_WAIT_MS of the batching run.")
     parser.add_argument("--max-batch-size", type=int, default=32, help="SENTIQ_MAX_BATCH_SIZE of the batching run.")
+    parser.add_argument("--max-queue-texts", type=int, default=None,
+                        help="SENTIQ_MAX_QUEUE_TEXTS of the server (default: the service's own default).")
     parser.add_argument("--modes", default="on,off", help="Batching modes to run: on, off or on,off.")
     parser.add_argument("--tag", default="", help="Suffix of the result file name.")
     args = parser.parse_args()
@@ -196,6 +210,7 @@ def main() -> None:
     result = {
         "benchmark": "load_test", "model_dir": str(args.model), "texts": str(args.texts),
         "requests_per_level": args.requests, "max_wait_ms": args.max_wait_ms, "max_batch_size": args.max_batch_size,
+        "max_queue_texts": args.max_queue_texts,
         "started": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
         "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
                     "python": platform.python_version(), "loadavg_before": load_before,

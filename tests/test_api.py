@@ -45,10 +45,11 @@ def test_every_cli_command_has_a_top_level_function():
     from sentiq.cli import app
 
     backing = {"train": "train", "compare": "compare", "pretrain": "pretrain", "distill": "distill",
-               "evaluate": "evaluate", "route": "route", "predict": "predict_to_file", "serve": "serve",
+               "evaluate": "evaluate", "route": "route", "predict": "score_file", "serve": "serve",
                "export": "export_onnx", "explain": "explain", "calibrate": "calibrate", "fairness": "fairness_check",
                "monitor": "monitor", "config": "describe_config", "data inspect": "inspect_data",
-               "runs list": "load_runs", "runs compare": "compare_runs"}
+               "runs list": "load_runs", "runs compare": "compare_runs", "models list": "available_models",
+               "models fetch": "fetch_model"}
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
     commands |= {f"{g.name} {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands}
     assert commands == set(backing)

@@ -1,4 +1,4 @@
-"""Every approach trains on a tiny set, saves, loads and predicts the same through one Predictor."""
+"""Approach-specific behaviour; the contract every approach shares is checked in tests/test_contract.py."""
 
 from __future__ import annotations
 
@@ -15,11 +15,17 @@ from sentiq.workflows import train
 TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)"]
 
 
-@pytest.mark.parametrize("approach", ["tfidf", "tfidf-nb", "lexicon", "hybrid"])
+# Train -> save -> load -> predict for every approach: tests/test_contract.py.
+
+
+# The out-of-core solver variants (the contract suite covers the default ones).
+@pytest.mark.parametrize("approach", ["tfidf-sgd", "hybrid-sgd"])
 def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config, tmp_path):
     weighting = "nb" if approach.endswith("-nb") else "tfidf"
-    approach = approach.removesuffix("-nb")
-    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting})
+    solver = "sgd" if approach.endswith("-sgd") else "lbfgs"
+    approach = approach.removesuffix("-nb").removesuffix("-sgd")
+    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting,
+                         "tfidf.solver": solver})
     result = train(cfg, tmp_path / approach)
     assert result.metrics["accuracy"] >= 0.8
     manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
@@ -231,3 +237,14 @@ def test_lexicon_scores_are_cached_only_inside_the_feature_cache(tmp_path, monke
         second = lexicon_features("vader", texts)
     np.testing.assert_array_equal(plain, first)
     assert (second == 7.0).all()
+
+
+def test_sgd_solver_uses_the_c_of_logistic_regression_per_row_and_explains(tiny_config, tmp_path):
+    """tfidf.solver=sgd: alpha = 1 / (C * rows), fitted coefficients the linear explanation reads."""
+    cfg = tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1, "tfidf.solver": "sgd", "tfidf.C": 4})
+    train(cfg, tmp_path / "sgd")
+    predictor = Predictor.load(tmp_path / "sgd")
+    head = predictor.model.pipeline.named_steps["classifier"]
+    assert head.loss == "log_loss" and head.alpha == pytest.approx(1 / (4 * (head.t_ - 1) / head.n_iter_))
+    explanation = predictor.explain("great wonderful film", method="linear")
+    assert max(explanation.words, key=lambda w: w.weight).word in {"great", "wonderful"}

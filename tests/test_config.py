@@ -338,3 +338,68 @@ def test_describe_fields_every_row_is_documented_and_defaults_match():
 def test_shipped_configs_validate(path):
     config = load_config(path)
     assert isinstance(config, SentiqConfig)
+
+
+# --- names and approach-specific settings, checked when the config is built ---------------------
+
+
+def test_a_misspelt_preprocessing_profile_fails_at_build_with_the_valid_names():
+    with pytest.raises(ConfigError, match=r"preprocess: .*choose auto or one of chinese, chinese-t2s, none, review, "
+                                          r"tweet \(got 'twet'\)"):
+        build_config(overrides=["preprocess=twet"])
+    assert build_config(overrides=["preprocess=tweet"]).preprocess == "tweet"
+
+
+@pytest.mark.parametrize("model, message", [
+    ("./no/such/folder", "model folder ./no/such/folder does not exist"),
+    ("bad name!", "not a model alias"),
+])
+def test_a_bad_model_fails_at_build(model, message):
+    with pytest.raises(ConfigError, match=f"model: .*{message}"):
+        build_config({"model": model})
+
+
+def test_a_model_folder_needs_a_config_json(tmp_path):
+    with pytest.raises(ConfigError, match="no config.json"):
+        build_config({"model": str(tmp_path)})
+    # a model directory's record keeps its path even when the folder has moved since
+    assert build_config({"model": str(tmp_path / "gone")}, recorded=True).model == str(tmp_path / "gone")
+
+
+def test_aliases_and_hub_ids_validate():
+    for name in ("minilm", "e5-multilingual", "bert-base-uncased", "intfloat/multilingual-e5-small"):
+        assert build_config({"model": name}).model == name
+
+
+def test_approach_requirements_fail_at_build():
+    with pytest.raises(ConfigError, match="needs ensemble.members"):
+        build_config({"approach": "ensemble", "ensemble": {"members": ["a"]}})
+    with pytest.raises(ConfigError, match="hybrid.parts must hold lexicon"):
+        build_config({"approach": "hybrid", "hybrid": {"parts": ["tfidf", "nb"]}})
+
+
+def test_settings_the_approach_ignores_are_named_in_a_warning(caplog):
+    from sentiq.config import ignored_settings, warn_ignored_settings
+
+    cfg = build_config({"approach": "tfidf", "model": "bert-base-uncased", "tfidf": {"min_df": 1},
+                        "training": {"epochs": 1, "eval_batch_size": 8, "augment": {"ops": ["swap"]}},
+                        "embedding": {"C": 2.0}})
+    assert ignored_settings(cfg, ["tfidf"]) == ["embedding.C", "model", "training.epochs"]
+    assert ignored_settings(cfg, ["tfidf", "embedding", "finetune"]) == []  # compare trains all three
+    hybrid = build_config({"approach": "hybrid", "tfidf": {"min_df": 1}, "embedding": {"C": 2.0}})
+    assert ignored_settings(hybrid, ["hybrid"]) == ["embedding.C"]  # parts lexicon, tfidf, nb: no embedding
+    with caplog.at_level("WARNING", logger="sentiq.config"):
+        warn_ignored_settings(cfg, ["tfidf"])
+    assert "do not apply to approach tfidf" in caplog.text and "training.epochs" in caplog.text
+
+
+def test_train_warns_about_ignored_settings_and_checks_the_model_before_reading_data(tmp_path, caplog):
+    from sentiq.errors import ModelError
+    from sentiq.workflows import train
+
+    missing = {"data": {"source": str(tmp_path / "missing.csv")}}
+    with pytest.raises(ModelError, match="cannot load model 'nosuch-org/nosuch-model'"):  # not a DataError
+        train(build_config({**missing, "model": "nosuch-org/nosuch-model"}), tmp_path / "m")
+    with caplog.at_level("WARNING", logger="sentiq.config"), pytest.raises(Exception):
+        train(build_config({**missing, "approach": "tfidf", "training": {"epochs": 1}}), tmp_path / "m")
+    assert "training.epochs" in caplog.text

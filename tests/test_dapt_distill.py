@@ -223,3 +223,52 @@ def test_cli_reports_a_missing_teacher_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["distill", "--teacher", str(tmp_path / "nope"), "--output", str(tmp_path / "s")])
     assert result.exit_code == 1
     assert "[E300]" in result.output and "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_class_weights_weigh_the_gold_label_term_of_the_distillation_loss():
+    student, teacher = torch.tensor([[2.0, -1.0], [0.5, 0.3]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    gold = torch.tensor([1, 0])
+    plain = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0)
+    same = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0, class_weights=torch.tensor([1.0, 1.0]))
+    heavy = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0, class_weights=torch.tensor([1.0, 9.0]))
+    assert same.item() == pytest.approx(plain.item())
+    expected = torch.nn.functional.cross_entropy(student, gold, weight=torch.tensor([1.0, 9.0]))
+    assert heavy.item() == pytest.approx(expected.item()) and heavy.item() != pytest.approx(plain.item())
+
+
+def test_distill_honours_the_training_settings_and_writes_what_train_writes(trained_model, tmp_path, monkeypatch):
+    """`sentiq distill` used to ignore windows, freezing, class weights, adversarial training, the token cache
+    and augmentation, crash on truncation=chunks, and skip calibration, the trust sections and the card."""
+    from sentiq.models.card import read_front_matter
+    from sentiq.training import adversarial
+
+    attacks = []
+    original = adversarial.FGM.attack
+    monkeypatch.setattr(adversarial.FGM, "attack", lambda self, backward: attacks.append(1) or original(self, backward))
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = teacher_config(trained_model, overrides=[
+        "distill.student=layers:1", "training.epochs=1", "distill.speed_texts=8", "evaluation.important_words=2",
+        "training.max_length=12", "training.truncation=chunks", "training.chunk_stride=4", "training.chunk_pooling=max",
+        "training.freeze_embeddings=true", "training.class_weights=balanced", "training.adversarial=fgm",
+        "training.augment.ops=[swap]", "training.cache_tokenized=true"])
+    result = distill(trained_model, tmp_path / "s", config=cfg)
+
+    student = Predictor.load(tmp_path / "s")
+    manifest = student.manifest
+    assert manifest.truncation == "chunks" and manifest.window == {"head_tokens": None, "stride": 4, "pooling": "max"}
+    assert manifest.max_length == 12 and student.model.window_options["pooling"] == "max"
+    teacher_weights = load_file(trained_model / "model.safetensors")
+    student_weights = load_file(tmp_path / "s" / "model.safetensors")
+    name = "bert.embeddings.word_embeddings.weight"
+    torch.testing.assert_close(student_weights[name], teacher_weights[name])  # frozen: copied, never trained
+    assert attacks, "training.adversarial=fgm never attacked"
+    assert result.train_rows > 76  # 76 training texts plus their swapped copies
+    assert list((tmp_path / "cache" / "tokenized").iterdir())
+    # what train gives a model directory: calibration, the trust sections, the run files and the card
+    assert manifest.temperature is not None and "ece_uncalibrated" in manifest.metrics
+    metrics = json.loads((tmp_path / "s" / "report" / "metrics.json").read_text())
+    assert all(metrics[section] for section in ("slices", "fairness", "important_words"))
+    assert {"config.yaml", "data_report.json", "history.json", "README.md", "distill.json"} <= {
+        p.name for p in (tmp_path / "s").iterdir()}
+    card = read_front_matter((tmp_path / "s" / "README.md").read_text(encoding="utf-8"))
+    assert card["sentiq"]["approach"] == "finetune" and "sentiq distill --teacher" in (tmp_path / "s" / "README.md").read_text()

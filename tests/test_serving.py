@@ -24,6 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from sentiq.errors import ConfigError  # noqa: E402
 from sentiq.serving import ServeSettings, create_app  # noqa: E402
+from sentiq.serving.app import uvicorn_options  # noqa: E402
 from sentiq.serving.microbatch import MicroBatcher  # noqa: E402
 from sentiq.serving.requestlog import SCHEMA_KEYS, read_records  # noqa: E402
 
@@ -33,12 +34,18 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @contextmanager
-def live_server(**settings):
-    """A real uvicorn server in a thread on a free loopback port; yields its base URL once ready."""
-    app = create_app(ServeSettings(**settings))
+def live_server(prepare=None, **settings):
+    """A real uvicorn server in a thread on a free loopback port; yields its base URL once ready.
+    ``prepare(app)`` may wrap parts of the app (a test's gate on the model thread) before it starts."""
+    access_log = settings.pop("uvicorn_access_log", False)
+    settings = ServeSettings(**settings)
+    app = create_app(settings)
+    if prepare:
+        prepare(app)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info" if access_log else "warning", access_log=access_log,
+                                           **uvicorn_options(settings)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -240,6 +247,14 @@ def test_api_key_is_required_when_set(strict_server):
     ({"text": "good"}, 422, "texts"),
     ({"texts": ["good"], "extra": 1}, 422, "not permitted"),
     ([1, 2], 422, "valid dictionary"),
+    # issue 15 (10): explain takes JSON booleans only; invisible texts are blank
+    ({"texts": ["good"], "explain": 1}, 422, "valid boolean"),
+    ({"texts": ["good"], "explain": 0}, 422, "valid boolean"),
+    ({"texts": ["good"], "explain": "yes"}, 422, "valid boolean"),
+    ({"texts": ["good"], "explain": "off"}, 422, "valid boolean"),
+    ({"texts": ["\x00\x00"]}, 422, "empty or only white space"),
+    ({"texts": ["\u200b\u200d\ufeff"]}, 422, "empty or only white space"),
+    ({"texts": ["\x1e\x1f"]}, 422, "empty or only white space"),
 ])
 def test_bad_input_gets_a_clear_4xx(strict_server, payload, status, words):
     response = httpx.post(f"{strict_server}/v1/predict", json=payload, headers={"X-API-Key": KEY})
@@ -252,6 +267,8 @@ def test_bad_input_gets_a_clear_4xx(strict_server, payload, status, words):
     b'{"texts": ["\\ud800 lone surrogate"]}',  # valid JSON, not encodable text
     b'\xff\xfe not utf-8',
     b'{"texts": ["\xc3\x28 bad utf-8"]}',
+    '{"texts": ["good"]}'.encode("utf-16"),     # UTF-16 with a BOM: Python's json would take it
+    '{"texts": ["good"]}'.encode("utf-16-le"),
 ])
 def test_broken_bodies_get_422(strict_server, body):
     response = httpx.post(f"{strict_server}/v1/predict", content=body,
@@ -440,6 +457,9 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page()
+            violations = []
+            page.on("console", lambda msg: violations.append(msg.text)
+                    if "Content Security Policy" in msg.text or "Refused" in msg.text else None)
             page.goto(f"{server}/")
             page.fill("#text", sentence)
             page.click("#go")
@@ -457,6 +477,16 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
             assert shaded.count() >= 1
             assert set(shaded.all_text_contents()) <= set(sentence.split())
             assert page.locator("#words .hl.for").count() + page.locator("#words .hl.against").count() == shaded.count()
+            assert "support the prediction" in page.text_content("#wordsnote")  # legend reads the right way round
+            # emoji and other characters outside the BMP: the page slices by UTF-16 offsets (issue 15, 11)
+            emoji = "😍😍 Loved it, a great film! 𝒜 ok"
+            page.fill("#text", emoji)
+            page.click("#go")
+            _wait_for(lambda: "Loved" in page.text_content("#words"))  # (wait_for_function's eval: barred by the CSP)
+            assert page.text_content("#words") == emoji
+            spans = page.locator("#words span").all_text_contents()
+            assert "\ufffd" not in "".join(spans) and {"Loved", "film", "ok"} <= set(spans), spans
+            assert not violations, violations  # the page works under its Content-Security-Policy
             page.uncheck("#explain")  # and without it, no explanation is asked for or shown
             page.fill("#text", "the plot was awful and boring")
             page.click("#go")
@@ -498,3 +528,270 @@ def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
         process.wait(timeout=60)
     logs = list(tmp_path.glob("requests-*.jsonl"))
     assert logs and sum(len(read_records(p)) for p in logs) == 12
+
+
+# --- issue 15: concurrency, bounded cost, shedding, cancellation ----------------------
+
+def test_explanations_do_not_break_concurrent_predictions(server):
+    """Integrated gradients once hooked the shared embedding layer: plain predictions sent while
+    an explanation ran got 500s or dropped connections (issue 15, defect 1)."""
+    long_text = " ".join(TEXTS * 6)
+
+    async def fire():
+        async with httpx.AsyncClient(base_url=server, timeout=120) as client:
+            async def explain():
+                return [await client.post("/v1/predict", json={"texts": [long_text] * 4, "explain": True})
+                        for _ in range(3)]
+
+            async def plain(i):
+                await asyncio.sleep(0.002 * i)
+                return await client.post("/v1/predict", json={"texts": [TEXTS[i % 4], long_text]})
+
+            # two explaining clients: the default SENTIQ_MAX_EXPLAIN_QUEUE, so none of them is shed (429)
+            return await asyncio.gather(*(explain() for _ in range(2)), *(plain(i) for i in range(120)),
+                                        return_exceptions=True)
+
+    results = asyncio.run(fire())
+    flat = [r for item in results for r in (item if isinstance(item, list) else [item])]
+    failures = [r if isinstance(r, Exception) else f"{r.status_code}: {r.text[:200]}"
+                for r in flat if isinstance(r, Exception) or r.status_code != 200]
+    assert not failures, failures[:5]
+
+
+def _gate(app, attribute: str):
+    """Makes the service's model call (``_predict``) or explanation wait until the returned event is set."""
+    service, gate = app.state.service, threading.Event()
+    original = getattr(service, attribute)
+
+    def gated(*args):
+        assert gate.wait(60)
+        return original(*args)
+
+    setattr(service, attribute, gated)
+    if attribute == "_predict":
+        service.batcher._predict = gated
+    return gate
+
+
+def _metrics(base: str) -> str:
+    return httpx.get(f"{base}/metrics").text
+
+
+def _wait_for(condition, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _raw_request(port: int, body: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return sock
+
+
+def test_work_of_disconnected_clients_is_dropped_and_counted(trained_model):
+    """The batcher's 'client gone' check never fired: abandoned requests were computed and logged."""
+    gates = {}
+    with live_server(lambda app: gates.setdefault("predict", _gate(app, "_predict")), model_dir=trained_model,
+                     batching=False) as base:
+        assert wait_ready(base).status_code == 200
+        port = int(base.rsplit(":", 1)[1])
+        before = _metrics(base)
+        holder = _raw_request(port, json.dumps({"texts": ["holds the model thread"]}).encode())
+        time.sleep(0.3)
+        gone = [_raw_request(port, json.dumps({"texts": [f"abandoned {i}", "x"]}).encode()) for i in range(5)]
+        time.sleep(0.3)
+        for sock in gone:
+            sock.close()
+        _wait_for(lambda: metric(_metrics(base), "sentiq_requests_total", endpoint="/v1/predict", method="POST",
+                                 status="499") >= 5)  # noticed while still queued, before the model ran
+        gates["predict"].set()
+        assert holder.recv(65536).startswith(b"HTTP/1.1 200")
+        holder.close()
+        _wait_for(lambda: metric(_metrics(base), "sentiq_client_gone_total", stage="queued") >= 5)
+        after = _metrics(base)
+        computed = metric(after, "sentiq_batch_texts_sum") - metric(before, "sentiq_batch_texts_sum")
+        assert computed == 1, "texts of clients that had gone were still run through the model"
+        assert httpx.post(f"{base}/v1/predict", json={"texts": ["still serving"]}).status_code == 200
+
+
+def test_a_full_queue_sheds_requests_with_429_and_retry_after(trained_model):
+    gates = {}
+    with live_server(lambda app: gates.setdefault("predict", _gate(app, "_predict")), model_dir=trained_model,
+                     batching=False, max_queue_texts=4) as base:
+        assert wait_ready(base).status_code == 200
+
+        async def scenario():
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                first = asyncio.ensure_future(client.post("/v1/predict", json={"texts": ["holds the thread"]}))
+                await asyncio.sleep(0.3)
+                queued = [asyncio.ensure_future(client.post("/v1/predict", json={"texts": [f"queued {i}"]}))
+                          for i in range(4)]
+                await asyncio.sleep(0.3)
+                shed = await client.post("/v1/predict", json={"texts": ["one too many"]})
+                gates["predict"].set()
+                return shed, await first, await asyncio.gather(*queued)
+
+        shed, first, queued = asyncio.run(scenario())
+        assert shed.status_code == 429, shed.text
+        assert int(shed.headers["retry-after"]) >= 1 and "busy" in shed.json()["detail"]
+        assert first.status_code == 200 and all(r.status_code == 200 for r in queued)
+        text = _metrics(base)
+        assert metric(text, "sentiq_shed_requests_total", reason="queue_full") == 1
+        assert metric(text, "sentiq_errors_total", endpoint="/v1/predict", status="429") == 1
+        spec = httpx.get(f"{base}/openapi.json").json()["paths"]["/v1/predict"]["post"]["responses"]
+        assert "Retry-After" in spec["429"]["headers"]
+
+
+def test_explanations_have_a_budget_a_queue_limit_and_a_deadline(trained_model):
+    gates = {}
+    with live_server(lambda app: gates.setdefault("explain", _gate(app, "explain")), model_dir=trained_model,
+                     explain_max_tokens=6, explain_steps=4, max_explain_queue=1, explain_timeout_s=1.5) as base:
+        assert wait_ready(base).status_code == 200
+
+        async def scenario():
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                waiting = asyncio.ensure_future(client.post("/v1/predict", json={"texts": ["good"], "explain": True}))
+                await asyncio.sleep(0.4)
+                busy = await client.post("/v1/predict", json={"texts": ["good"], "explain": True})
+                plain = await client.post("/v1/predict", json={"texts": ["good"]})  # predictions go on meanwhile
+                return await waiting, busy, plain
+
+        timed_out, busy, plain = asyncio.run(scenario())
+        assert busy.status_code == 429 and int(busy.headers["retry-after"]) >= 1
+        assert plain.status_code == 200
+        assert timed_out.status_code == 503 and int(timed_out.headers["retry-after"]) >= 1
+        assert "SENTIQ_EXPLAIN_TIMEOUT_S" in timed_out.json()["detail"]
+        gates["explain"].set()
+        _wait_for(lambda: httpx.post(f"{base}/v1/predict", json={"texts": ["good"], "explain": True}).status_code == 200)
+        # the token budget: a long text is explained on its first tokens only, the rest weigh 0
+        long_text = " ".join(["wonderful"] * 200)
+        response = httpx.post(f"{base}/v1/predict", json={"texts": [long_text] * 8, "explain": True})
+        assert response.status_code == 200
+        for prediction in response.json()["predictions"]:
+            weights = [w["weight"] for w in prediction["explanation"]]
+            assert len(weights) == 200 and sum(w != 0 for w in weights) <= 6
+        text = _metrics(base)
+        assert metric(text, "sentiq_shed_requests_total", reason="explain_busy") == 1
+        assert metric(text, "sentiq_shed_requests_total", reason="explain_timeout") == 1
+
+
+def test_slow_headers_are_timed_out(trained_model):
+    with live_server(model_dir=trained_model, header_timeout_s=0.5) as base:
+        port = int(base.rsplit(":", 1)[1])
+        slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+        slow.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n")  # ... and never the rest
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        start = time.monotonic()
+        answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408") and slow.recv(4096) == b""  # then closed
+        assert silent.recv(4096) in (b"", answer)  # a connection that sends nothing is closed too
+        assert silent.recv(4096) == b""
+        assert time.monotonic() - start < 5
+        slow.close(), silent.close()
+        assert httpx.get(f"{base}/health").status_code == 200  # a normal client is not affected
+
+
+def test_request_log_with_raw_text_is_private_whatever_the_umask(trained_model, tmp_path):
+    path = tmp_path / "private.jsonl"
+    old = os.umask(0)
+    try:
+        with live_server(model_dir=trained_model, request_log=path, request_log_text=True) as base:
+            wait_ready(base)
+            assert httpx.post(f"{base}/v1/predict", json={"texts": ["so boring"]}).status_code == 200
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_api_key_in_the_query_string_stays_out_of_the_access_log(trained_model):
+    import logging
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    with live_server(model_dir=trained_model, api_key=KEY, uvicorn_access_log=True) as base:
+        wait_ready(base)
+        handler = Keep()
+        logging.getLogger("uvicorn.access").addHandler(handler)
+        try:
+            answer = httpx.post(f"{base}/v1/predict?api_key={KEY}&x_api_key={KEY}", json={"texts": ["good"]})
+        finally:
+            logging.getLogger("uvicorn.access").removeHandler(handler)
+    assert answer.status_code == 401  # the query string is not a way to authenticate
+    assert records and all(KEY not in line for line in records), records
+    assert any("/v1/predict?api_key=[redacted]" in line for line in records), records
+
+
+def test_docs_are_served_locally_with_security_headers_and_a_favicon(server):
+    for path in ("/docs", "/redoc"):
+        page = httpx.get(f"{server}{path}")
+        assert page.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and not [a for a in assets if "://" in a or a.startswith("//")], assets  # no CDN
+        for asset in assets:
+            assert httpx.get(f"{server}/{asset.lstrip('/')}").status_code == 200, asset
+    for path in ("/", "/docs", "/health", "/openapi.json"):
+        headers = httpx.get(f"{server}{path}").headers
+        assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+    assert "'unsafe-inline'" not in httpx.get(f"{server}/").headers["content-security-policy"]
+    icon = httpx.get(f"{server}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_schema_states_the_explain_limit_and_the_blank_rule(server):
+    from sentiq.serving.schemas import TEXT_PATTERN
+
+    spec = httpx.get(f"{server}/openapi.json").json()
+    request = spec["components"]["schemas"]["PredictRequest"]
+    assert request["then"]["properties"]["texts"]["anyOf"][1]["maxItems"] == 8  # if explain is true
+    assert "at most 8 with explain=true" in request["properties"]["texts"]["description"]
+    pattern = request["properties"]["texts"]["anyOf"][0]["pattern"]
+    assert pattern == TEXT_PATTERN
+    for text in ["\x1e", "\x1f", "\x00", "\u200b", "\ufeff", "\u2060", " \t", "\x85", "\u3000"]:
+        assert not re.search(pattern, text)  # the schema calls it blank ...
+        assert httpx.post(f"{server}/v1/predict", json={"texts": [text]}).status_code == 422  # ... and so does the service
+    for text in ["a", "😍", "好", "\u00e9"]:
+        assert re.search(pattern, text)
+        assert httpx.post(f"{server}/v1/predict", json={"texts": [text]}).status_code == 200
+
+
+def test_explanation_offsets_in_code_points_and_utf16(server):
+    text = "😍😍 Loved it, a great film! 𝒜 ok"
+    response = httpx.post(f"{server}/v1/predict", json={"texts": [text], "explain": True})
+    assert response.status_code == 200
+    prediction = response.json()["predictions"][0]
+    explained = prediction["explained_text"]
+    units = explained.encode("utf-16-le")
+    words = prediction["explanation"]
+    assert {"Loved", "film", "ok"} <= {w["word"] for w in words}
+    for w in words:
+        assert explained[w["start"]:w["end"]] == w["word"]  # code points (Python)
+        assert units[2 * w["start_utf16"]:2 * w["end_utf16"]].decode("utf-16-le") == w["word"]  # UTF-16 (JavaScript)
+    assert any(w["start_utf16"] != w["start"] for w in words)
+
+
+@pytest.mark.slow
+def test_load_test_sheds_with_429_and_answers_no_5xx(trained_model, tmp_path):
+    """benchmarks/load_test.py against `sentiq serve` with a small queue: shed requests are counted
+    as 429s, every other answer is a 200 (the script exits 1 on any 5xx or dropped connection)."""
+    root = Path(__file__).resolve().parents[1]
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\n" + "\n".join(f'"{t} {i}"' for i, t in enumerate(TEXTS * 10)) + "\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    command = [sys.executable, str(root / "benchmarks" / "load_test.py"), "--model", str(trained_model),
+               "--texts", str(texts), "--concurrency", "1,32", "--requests", "96", "--max-seconds", "60",
+               "--max-queue-texts", "4", "--modes", "on", "--tag", "pytest"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = root / "benchmarks" / "results" / f"load_test-{trained_model.name}-pytest.json"
+    rows = json.loads(out.read_text())["rows"]
+    out.unlink()
+    assert all(row["errors"] == 0 and row["errors_5xx"] == 0 for row in rows)
+    assert rows[-1]["shed_429"] > 0 and rows[-1]["ok"] > 0  # 32 clients against a 4-text queue: some shed

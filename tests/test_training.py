@@ -167,7 +167,7 @@ def test_single_class_training_set_is_refused(tiny_config, tmp_path):
 
 
 def test_missing_model_path_is_a_clear_error(tiny_config, tmp_path):
-    with pytest.raises(ModelError, match="does not exist"):
+    with pytest.raises(ConfigError, match="model folder .* does not exist"):  # when the config is built
         train(tiny_config(**{"model": str(tmp_path / "nope")}), tmp_path / "m")
     with pytest.raises(ModelError):
         Predictor.load(tmp_path / "nope")
@@ -184,7 +184,7 @@ def test_training_seed_redraws_the_training_randomness_on_the_same_split(tiny_co
     from sentiq.data import load_splits
     from sentiq.labels import LabelSet
     from sentiq.models.transformer import TransformerClassifier
-    from sentiq.workflows import augmented_training_split
+    from sentiq.data.augment import augmented_training_split
 
     augment = {"training.augment.ops": "[swap, delete]", "training.augment.n_per_example": 2}
     default, same, other = (tiny_config(**augment), tiny_config(**augment, **{"training.seed": 42}),

@@ -31,8 +31,9 @@ _EXPORTS = {
     "calibrate": ("sentiq.workflows", "calibrate"),  # calibrate
     "fairness_check": ("sentiq.workflows", "fairness_check"),  # fairness
     "route": ("sentiq.workflows", "route"),  # route
-    "predict_to_file": ("sentiq.workflows", "predict_to_file"),  # predict (Predictor.load(...).predict for texts)
-    "read_texts": ("sentiq.data", "read_texts"),  # predict --input
+    "score_file": ("sentiq.inference.batch", "score_file"),  # predict --input --output (streamed, resumable)
+    "predict_to_file": ("sentiq.workflows", "predict_to_file"),  # (an in-memory list of texts to a JSONL file)
+    "read_texts": ("sentiq.data", "read_texts"),
     "serve": ("sentiq.workflows", "serve"),  # serve
     "export_onnx": ("sentiq.export", "export_onnx"),  # export
     "explain": ("sentiq.explanations", "explain"),  # explain
@@ -41,6 +42,8 @@ _EXPORTS = {
     "inspect_data": ("sentiq.workflows", "inspect_data"),  # data inspect
     "load_runs": ("sentiq.tracking", "load_runs"),  # runs list
     "compare_runs": ("sentiq.tracking", "compare_runs"),  # runs compare
+    "available_models": ("sentiq.models.builtin", "available_models"),  # models list
+    "fetch_model": ("sentiq.models.fetch", "fetch"),  # models fetch
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

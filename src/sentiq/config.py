@@ -9,14 +9,18 @@ messages that name the bad field.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sentiq.errors import ConfigError
 
+log = logging.getLogger(__name__)
 Approach = Literal["finetune", "tfidf", "lexicon", "embedding", "hybrid", "ensemble"]
 ClassWeights = Union[Literal["none", "balanced"], dict[str, float]]
 
@@ -106,7 +110,9 @@ class TrainingConfig(_Section):
     pgd_steps: int = Field(3, ge=1, le=20, description="PGD: perturbation steps per training step.")
     pgd_alpha: float = Field(0.3, gt=0, description="PGD: size of each step (L2 norm).")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    batch_size: int = Field(16, ge=1, description="Training examples per device per step.")
+    batch_size: int = Field(16, ge=1, description="Training examples per optimiser step (before gradient "
+                            "accumulation), over all processes: under torchrun/accelerate launch with N processes "
+                            "each takes batch_size / N, so it must be a multiple of N.")
     eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
     epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
     learning_rate: float = Field(2e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")
@@ -234,6 +240,10 @@ class TfidfConfig(_Section):
         "weighting, 1 for nb)."
     )
     max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
+    solver: Literal["lbfgs", "sgd"] = Field(
+        "lbfgs", description="lbfgs: exact logistic regression; sgd: the same log loss by stochastic gradient descent "
+        "(a few passes over the rows, L2 penalty 1/(C*rows)): minutes instead of hours on million-row corpora."
+    )
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -246,7 +256,7 @@ class TfidfConfig(_Section):
 class EmbeddingConfig(_Section):
     """A frozen encoder's mean-pooled sentence vectors + a scikit-learn head (approach: embedding)."""
 
-    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), a local folder, or a hub id.")
+    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), 'e5-multilingual', 'mpnet' (after `sentiq models fetch mpnet`), a local folder, or a hub id.")
     max_length: int = Field(256, ge=8, le=8192, description="Tokens per text fed to the encoder.")
     batch_size: int = Field(64, ge=1, description="Texts per encoder batch.")
     head: Literal["logreg", "linear_svm"] = Field("logreg", description="Classifier on the vectors.")
@@ -399,8 +409,8 @@ class SentiqConfig(_Section):
     )
     model: str = Field(
         "minilm",
-        description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), a local folder, "
-        "or a Hugging Face hub id (needs network).",
+        description="Encoder to fine-tune: 'minilm' (all-MiniLM-L6-v2, ships offline), 'e5-multilingual', 'mpnet' "
+        "(after `sentiq models fetch mpnet`), a local folder, or a Hugging Face hub id (needs network).",
     )
     preprocess: str = Field(
         "auto", description="Preprocessing profile: auto (the dataset's own), none, review, tweet or chinese."
@@ -419,6 +429,53 @@ class SentiqConfig(_Section):
     distill: DistillConfig = Field(default_factory=DistillConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
+    @field_validator("preprocess")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value == "auto":
+            return value
+        from sentiq.preprocess import available_profiles  # registers every profile
+
+        names = available_profiles()
+        if value not in names:
+            raise ValueError(f"unknown preprocessing profile; choose auto or one of {', '.join(names)}")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_source(cls, value: str, info: ValidationInfo) -> str:
+        """An alias, an existing model folder, or something shaped like a hub id (owner/name)."""
+        name = value.strip()
+        if name.lower() in MINILM_ALIASES | E5_ALIASES:
+            return name
+        path = Path(name).expanduser()
+        if path.exists() or _looks_like_path(name):
+            if (info.context or {}).get("recorded"):
+                return name  # a model directory's own record: the folder may have moved since
+            if not path.is_dir():
+                raise ValueError(f"model folder {name} does not exist")
+            if not (path / "config.json").is_file():
+                raise ValueError(f"model folder {name} has no config.json: not a Hugging Face model folder")
+            return name
+        if not _HUB_ID.fullmatch(name):
+            raise ValueError(f"not a model alias ({', '.join(MODEL_ALIASES)}), a model folder, or a hub id "
+                             "(owner/name)")
+        return name
+
+    @model_validator(mode="after")
+    def _approach_settings(self) -> "SentiqConfig":
+        """Settings the chosen approach cannot run without, checked before any data is read."""
+        if self.approach == "ensemble" and len(self.ensemble.members) < 2:
+            raise ValueError("approach ensemble needs ensemble.members: two or more trained model directories")
+        if self.approach == "ensemble" and self.ensemble.weights and len(self.ensemble.weights) != len(self.ensemble.members):
+            raise ValueError(f"ensemble.weights has {len(self.ensemble.weights)} values for "
+                             f"{len(self.ensemble.members)} members")
+        if self.approach == "hybrid":
+            parts = set(self.hybrid.parts)
+            if "lexicon" not in parts or len(parts) < 2:
+                raise ValueError("hybrid.parts must hold lexicon and at least one of tfidf, nb, embedding")
+        return self
+
     @property
     def training_seed(self) -> int:
         """``training.seed`` where set, else ``seed`` (the split always uses ``seed``)."""
@@ -426,6 +483,72 @@ class SentiqConfig(_Section):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+MODEL_ALIASES = ("minilm", "e5-multilingual")
+# Every spelling models.resolve maps to the bundled MiniLM or the converted multilingual-e5-small.
+MINILM_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+E5_ALIASES = {"e5-multilingual", "multilingual-e5-small", "intfloat/multilingual-e5-small"}
+# A hub id: name or owner/name of letters, digits, '-', '_' and '.' (the hub's own rule).
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?")
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+
+
+# Settings of one approach; the rest of a config is shared (data, evaluation, tracking) or read by
+# other commands (compare, pretrain, distill).
+_SECTIONS_OF = {"finetune": {"model", "training"}, "tfidf": {"tfidf"}, "lexicon": {"lexicon"},
+                "embedding": {"embedding"}, "ensemble": {"ensemble"}, "hybrid": {"hybrid", "lexicon"}}
+_APPROACH_SECTIONS = {"model", "training", "tfidf", "lexicon", "embedding", "hybrid", "ensemble"}
+# training settings every approach uses: augmentation of the training split, its seed, prediction batches.
+_SHARED_TRAINING = {"augment", "seed", "eval_batch_size"}
+
+
+def _sections_used(config: "SentiqConfig", approach: str) -> set[str]:
+    used = set(_SECTIONS_OF[approach])
+    if approach == "hybrid":
+        parts = set(config.hybrid.parts)
+        used |= {"tfidf"} if parts & {"tfidf", "nb"} else set()
+        used |= {"embedding"} if "embedding" in parts else set()
+    return used
+
+
+def ignored_settings(config: "SentiqConfig", approaches: list[str]) -> list[str]:
+    """Settings that differ from their defaults but that none of ``approaches`` reads, e.g.
+    ``tfidf.min_df`` when only ``finetune`` trains: most likely a mistake in the config."""
+    used = set().union(*(_sections_used(config, a) for a in approaches))
+    defaults = SentiqConfig()
+    found = []
+    for section in sorted(_APPROACH_SECTIONS - used):
+        value, default = getattr(config, section), getattr(defaults, section)
+        if section == "model":
+            if value != default:
+                found.append("model")
+            continue
+        for name in type(value).model_fields:
+            if section == "training" and name in _SHARED_TRAINING:
+                continue
+            if getattr(value, name) != getattr(default, name):
+                found.append(f"{section}.{name}")
+    if "ensemble" in approaches and config.preprocess != "auto":
+        found.append("preprocess")  # ensemble members apply their own profiles
+    return found
+
+
+def warn_ignored_settings(config: "SentiqConfig", approaches: list[str]) -> list[str]:
+    """Log one warning naming the settings ``approaches`` ignore; returns them.
+
+    A warning, not an error: one config file legitimately serves several commands (``compare``
+    trains several approaches from it, ``distill`` and ``pretrain`` read ``training``, and the
+    ``config.yaml`` a model directory keeps holds every section), so only the command that runs
+    knows what applies. The training commands call this before reading any data."""
+    ignored = ignored_settings(config, approaches)
+    if ignored:
+        log.warning("these settings do not apply to approach %s and are ignored: %s", "/".join(approaches),
+                    ", ".join(ignored))
+    return ignored
 
 
 def _format_validation_error(err: ValidationError) -> str:
@@ -486,11 +609,13 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return merged
 
 
-def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None = None) -> SentiqConfig:
-    """Validate a mapping (plus overrides) into a :class:`SentiqConfig`."""
+def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None = None, *,
+                 recorded: bool = False) -> SentiqConfig:
+    """Validate a mapping (plus overrides) into a :class:`SentiqConfig`. ``recorded``: the mapping is a
+    model directory's record of its training config, whose ``model`` folder may since have moved."""
     merged = apply_overrides(data or {}, overrides or [])
     try:
-        return SentiqConfig.model_validate(merged)
+        return SentiqConfig.model_validate(merged, context={"recorded": recorded})
     except ValidationError as err:
         raise ConfigError(_format_validation_error(err)) from None
 

@@ -1,8 +1,10 @@
 """The error catalogue: every failure a user can cause has one class and one message.
 
 Each error carries a short code (``E1xx`` config, ``E2xx`` data, ``E3xx`` model,
-``E4xx`` training, ``E5xx`` preprocessing) so messages can be looked up in the README.
+``E4xx`` training, ``E5xx`` preprocessing) so messages can be looked up in the README,
+whose table :func:`reference_markdown` generates from this module (a test keeps it in sync).
 The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for these.
+The base class has no code and cannot be raised itself: every error names its cause.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ def cap_message(message: str) -> str:
 
 
 class SentiqError(Exception):
-    """Base class of every error sentiq raises on purpose."""
+    """Base class of every error sentiq raises on purpose (raise a subclass: each has a code)."""
 
-    code = "E000"
+    code: str | None = None
 
     def __init__(self, message: str):
+        if type(self).code is None:
+            raise TypeError(f"{type(self).__name__} has no error code; raise one of the classes in sentiq.errors")
         message = cap_message(message)
         super().__init__(message)
         self.message = message
@@ -42,25 +46,31 @@ class SentiqError(Exception):
 
 
 class ConfigError(SentiqError, ValueError):
-    """A configuration value is missing, malformed or out of range."""
+    """A config value is missing, malformed or out of range (the message names the field)."""
 
     code = "E100"
 
 
+class UsageError(ConfigError):
+    """A command-line argument is malformed, or two arguments conflict (the message names the flag)."""
+
+    code = "E101"
+
+
 class DataError(SentiqError, ValueError):
-    """A data source cannot be read or does not have the expected shape."""
+    """A data file cannot be read, lacks a column, has the wrong encoding or the wrong shape."""
 
     code = "E200"
 
 
 class UnknownLabelError(DataError):
-    """A label value is not in the label map or the model's label set."""
+    """A label value is not in the label map or the model's labels."""
 
     code = "E201"
 
 
 class SingleClassError(DataError):
-    """A training set holds only one class: no classifier can be learned from it."""
+    """The training split holds only one class: no classifier can be learned from it."""
 
     code = "E202"
 
@@ -72,7 +82,7 @@ class EmptyTextError(DataError):
 
 
 class ModelError(SentiqError, ValueError):
-    """A model path or model directory cannot be used."""
+    """A model path or model directory cannot be used (missing, incomplete, corrupt or foreign files)."""
 
     code = "E300"
 
@@ -85,7 +95,7 @@ class ModelIntegrityError(ModelError):
 
 
 class ExportError(ModelError):
-    """An exported model failed its parity or accuracy check against the model it came from."""
+    """An ONNX export failed its parity or accuracy check against PyTorch (nothing is written)."""
 
     code = "E330"
 
@@ -107,7 +117,7 @@ class DivergenceError(TrainingError):
 
 
 class CollapseError(TrainingError):
-    """The model predicts (almost) a single class and the guard is set to stop."""
+    """The collapse guard stopped the run: the model predicts (almost) a single class (``on_collapse: stop``)."""
 
     code = "E402"
 
@@ -116,3 +126,23 @@ class PreprocessError(SentiqError, ValueError):
     """A preprocessing profile is unknown or its version is not supported."""
 
     code = "E500"
+
+
+def catalogue() -> list[type[SentiqError]]:
+    """Every error class with a code, in code order."""
+    found, todo = [], [SentiqError]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.code is not None:
+            found.append(cls)
+    return sorted(found, key=lambda cls: cls.code)
+
+
+def reference_markdown() -> str:
+    """The README's error table, from the classes above."""
+    lines = ["| code | class | meaning |", "|---|---|---|"]
+    for cls in catalogue():
+        meaning = " ".join(cls.__doc__.split()).rstrip(".")
+        lines.append(f"| {cls.code} | `{cls.__name__}` | {meaning[0].lower()}{meaning[1:]} |")
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sentiq.cli import config, data, evaluation, export, monitor, predict, runs, serve, training
+from sentiq.cli import config, data, evaluation, export, models, monitor, predict, runs, serve, training
 from sentiq.cli.common import setup_logging
 
 app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_args_is_help=True,
@@ -17,6 +17,8 @@ data_app = typer.Typer(help="Look at datasets before training on them.", no_args
 app.add_typer(data_app, name="data")
 runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+models_app = typer.Typer(help="Built-in models and optional encoders fetched on request.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 
 @app.callback()
@@ -42,3 +44,5 @@ data_app.command("inspect")(data.data_inspect)
 runs_app.command("list")(runs.runs_list)
 runs_app.command("compare")(runs.runs_compare)
 app.command("config")(config.config_cmd)
+models_app.command("list")(models.models_list)
+models_app.command("fetch")(models.models_fetch)

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
-from sentiq.errors import SentiqError
+from sentiq.errors import SentiqError, UsageError
 
 out = Console()
 err = Console(stderr=True)
 
 
 def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+    from sentiq.training.distributed import is_main_process, rank
+
+    # Under torchrun/accelerate launch rank 0 speaks for the run; the other ranks log errors only, or
+    # everything with their rank in front under --verbose.
+    main = is_main_process()
+    level = logging.INFO if verbose else (logging.WARNING if main else logging.ERROR)
+    logging.basicConfig(level=level, format="%(message)s" if main else f"rank {rank()}: %(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
-    for noisy in ("httpx", "urllib3", "filelock"):
+    for noisy in ("httpx", "urllib3", "filelock", "ray", "ray.data"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:  # transformers keeps its own handler and progress bars; our bars replace them
         from transformers.utils import logging as hf_logging
@@ -53,7 +63,13 @@ def friendly_errors(fn):
 
 @contextmanager
 def progress_bars() -> Iterator:
-    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks."""
+    """A rich progress bar per phase (train, predict), fed by the library's progress callbacks (rank 0's only,
+    under a launcher)."""
+    from sentiq.training.distributed import is_main_process
+
+    if not is_main_process():
+        yield lambda phase, done, total: None
+        return
     bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
     tasks: dict[str, int] = {}
@@ -67,11 +83,45 @@ def progress_bars() -> Iterator:
         yield update
 
 
+class _RowsPerSecond(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f} rows/s" if task.speed else "- rows/s")
+
+
+@contextmanager
+def rows_progress(every_s: float = 10.0) -> Iterator:
+    """Rows done, rows/s and ETA: a live bar on a terminal, a plain line every ``every_s`` seconds otherwise."""
+    if err.is_terminal:
+        bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RowsPerSecond(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+        task = bars.add_task("score", total=None)
+        with bars:
+            yield lambda phase, done, total: bars.update(task, completed=done, total=total)
+        return
+    started, last, first = time.monotonic(), [0.0], [None]
+
+    def update(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if first[0] is None:
+            first[0] = done  # rows a resumed job had already done are not part of this run's speed
+        if now - last[0] < every_s and done < total:
+            return
+        last[0] = now
+        rate = (done - first[0]) / max(now - started, 1e-9)
+        eta = f", ETA {timedelta(seconds=round((total - done) / rate))}" if rate > 0 and total > done else ""
+        err.print(f"{phase}: {done:,} / {total:,} rows ({done / max(total, 1):.1%}), {rate:,.0f} rows/s{eta}",
+                  highlight=False, markup=False)
+
+    yield update
+
+
 def metrics_table(metrics: dict, title: str) -> Table:
     table = Table(title=title)
     for column in ("metric", "value"):
         table.add_column(column)
-    for key in ("n", "accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece"):
+    from sentiq.models.directory import HEADLINE_METRICS  # lazy: commands import what they use
+
+    for key in ("n", *HEADLINE_METRICS):
         value = metrics.get(key)
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
@@ -85,7 +135,7 @@ def parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
         return None
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(p) != 2 for p in pairs):
-        raise SentiqError("--label-map must look like 0=negative,1=positive")
+        raise UsageError("--label-map must look like 0=negative,1=positive")
     return {k.strip(): v.strip() for k, v in pairs}
 
 

@@ -12,12 +12,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from sentiq.cli.common import friendly_errors, metrics_table, out, parse_label_map, progress_bars
-from sentiq.errors import SentiqError
+from sentiq.errors import UsageError
 
 
 @friendly_errors
 def evaluate(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory or a built-in (builtin:e5-sentiment-binary)."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
     split: str = typer.Option("test", help="train, validation, test or all."),
     report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
@@ -28,16 +28,20 @@ def evaluate(
                                             help="Run the template fairness check (default: the model's evaluation.fairness)."),
     important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
                                                    help="Find each class's most important words (default: the model's config)."),
-    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected): pass/fail per sentence "
+    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected[,capability]) or a "
+                                             "built-in suite (en): pass/fail per sentence and per capability "
                                              "instead of a dataset split."),
 ) -> None:
     """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
     (with calibration, slices, fairness and important words)."""
+    from sentiq.models.builtin import resolve_model_dir
     from sentiq.workflows import evaluate as run_evaluate
+
+    model_dir = resolve_model_dir(model_dir)  # builtin:NAME -> its folder in the cache
 
     if behaviour is not None:
         if data is not None:
-            raise SentiqError("give --data or --behaviour, not both (run evaluate twice for both)")
+            raise UsageError("give --data or --behaviour, not both (run evaluate twice for both)")
         _evaluate_behaviour(model_dir, behaviour, report)
         return
 
@@ -61,6 +65,14 @@ def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]
         mark = "[green]pass[/]" if case.passed else "[bold red]FAIL[/]"
         table.add_row(mark, escape(case.text), case.expected, case.predicted, f"{case.confidence:.3f}")
     out.print(table)
+    capabilities = result.metrics.get("behaviour_capabilities") or {}
+    if set(capabilities) - {""}:
+        summary = Table(title="pass rate per capability")
+        for column in ("capability", "passed", "pass rate"):
+            summary.add_column(column, justify="left" if column == "capability" else "right")
+        for name, row in capabilities.items():
+            summary.add_row(name, f"{row['passed']}/{row['total']}", f"{100 * row['pass_rate']:.1f}%")
+        out.print(summary)
     passed = len(result.cases) - len(result.failures)
     out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
               highlight=False)

@@ -28,7 +28,8 @@ def _drift_table(result) -> Table:
 def monitor(
     reference: str = typer.Option(..., "--reference", "-r", help="Training data: a built-in dataset, a data file, "
                                   "a model directory (its training data, predicted by it) or an earlier request log."),
-    current: str = typer.Option(..., "--current", "-c", help="Live data: the service's request log (JSON lines) "
+    current: str = typer.Option(..., "--current", "-c", help="Live data: the service's request log (JSON lines; "
+                                "the per-worker files of serve --workers N are read as one: requests.jsonl) "
                                 "or a .txt/.csv/.jsonl/.parquet file of texts."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model that predicts texts without predictions "
                                          "(default: the reference, when it is a model directory)."),

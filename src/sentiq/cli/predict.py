@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -10,41 +11,117 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sentiq.cli.common import err, friendly_errors, out, progress_bars
-from sentiq.errors import SentiqError
+from sentiq.cli.common import err, friendly_errors, out, rows_progress
+from sentiq.errors import UsageError
 
 
 @friendly_errors
 def predict(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="A sentiq model directory or a built-in "
+                                          "(builtin:e5-sentiment, builtin:e5-sentiment-binary); when the first "
+                                          "argument is neither, every argument is a text for the built-in model."),
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File of texts (.txt lines, .csv/.jsonl/.parquet)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of stdout."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File or folder of part files: .txt lines, "
+                                         ".csv/.tsv, .jsonl or .parquet; streamed in chunks, any size."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout: Parquet for "
+                                          ".parquet, JSON lines otherwise. Written whole or not at all."),
     text_column: str = typer.Option("text", help="Text column of a table input."),
+    keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
+    columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
+    encoding: str = typer.Option("utf-8", help="Encoding of text inputs (Sentiment140: latin-1)."),
+    chunk_rows: int = typer.Option(10_000, min=1, help="Rows per chunk (memory and resume granularity)."),
+    skip_bad_rows: bool = typer.Option(False, help="Skip malformed or empty rows and count them, instead of stopping."),
+    resume: bool = typer.Option(False, help="Continue an interrupted --output job from its last finished chunk."),
+    engine: str = typer.Option("local", help="local (this process) or ray (Ray Data actor pool)."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: start a local Ray)."),
+    concurrency: int = typer.Option(1, min=1, help="Ray: model actors (one model each)."),
+    batch_size: int = typer.Option(256, min=1, help="Ray: rows per batch sent to an actor."),
+    num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
     max_chars: int = typer.Option(100_000, min=1, help="Longest text in characters; a longer one is an error "
-                                  "naming its line (or is cut with --truncate)."),
+                                  "naming its line (a bad row: skipped with --skip-bad-rows) or is cut with --truncate."),
     truncate: bool = typer.Option(False, help="Cut texts over --max-chars instead of refusing them."),
 ) -> None:
-    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models)."""
-    from sentiq.data import read_texts
-    from sentiq.data.files import check_text_lengths
-    from sentiq.inference import Predictor
-    from sentiq.workflows import predict_to_file
+    """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language" for routed models).
 
+    `sentiq predict "I love it"` uses the built-in model (no training needed)."""
+    from sentiq.inference import Predictor
+
+    model, texts = _model_and_texts(model, list(texts or []))
     if bool(texts) == bool(input):
-        raise SentiqError("give texts as arguments or --input FILE (one of the two)")
+        raise UsageError("give texts as arguments or --input FILE (one of the two)")
     if texts:
-        items = check_text_lengths(texts, max_chars=max_chars, truncate=truncate)
-    else:
-        items = read_texts(input, text_column=text_column, keep_empty_rows=True, max_chars=max_chars, truncate=truncate)
-    predictor = Predictor.load(model_dir)
-    if output:
-        with progress_bars() as progress:
-            n = predict_to_file(predictor, items, output, progress=progress)
-        err.print(f"wrote {n} predictions to {output}")
+        from sentiq.data.files import check_text_lengths
+
+        texts = check_text_lengths(texts, max_chars=max_chars, truncate=truncate)
+        predictor = Predictor.load(model)
+        for text, pred in zip(texts, predictor.predict(list(texts))):
+            sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
         return
-    for text, pred in zip(items, predictor.predict(items)):
-        sys.stdout.write(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False) + "\n")
+    options = {"text_column": text_column, "keep": keep, "encoding": encoding, "on_bad_rows": "skip" if skip_bad_rows
+               else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None,
+               "max_chars": max_chars, "truncate": truncate}
+    if engine not in {"local", "ray"}:
+        raise UsageError(f"--engine must be local or ray, not {engine!r}")
+    if output is None:
+        if engine == "ray" or resume:
+            raise UsageError("--engine ray and --resume need --output")
+        _predict_to_stdout(model, input, chunk_rows=chunk_rows, **options)
+        return
+    with rows_progress() as progress:
+        if engine == "ray":
+            if resume:
+                raise UsageError("--resume is for --engine local; a Ray job reruns whole (Ray retries failed tasks)")
+            from sentiq.inference.raydata import score_file_ray
+
+            if truncate:
+                raise UsageError("--truncate is for --engine local (Ray reads the files with its own readers)")
+            options = {k: v for k, v in options.items() if k not in ("max_chars", "truncate")}  # TODO: Ray limits
+
+            result = score_file_ray(model, input, output, address=ray_address, concurrency=concurrency,
+                                    batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
+        else:
+            from sentiq.inference.batch import score_file
+
+            result = score_file(model, input, output, chunk_rows=chunk_rows, resume=resume, progress=progress,
+                                **options)
+    table = Table(title=f"scored {input}")
+    for column in ("rows read", "rows written", "skipped", "seconds", "rows/s", "output"):
+        table.add_column(column)
+    rate = result.rows_out / max(result.seconds, 1e-9)
+    table.add_row(f"{result.rows_in:,}", f"{result.rows_out:,}", f"{result.skipped:,}", f"{result.seconds:.1f}",
+                  f"{rate:,.0f}", str(result.output))
+    err.print(table)
+    for example in result.skipped_examples:
+        err.print(f"skipped {example}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on_bad_rows: str, **source) -> None:
+    from sentiq.data.stream import open_source
+    from sentiq.inference import Predictor
+    from sentiq.inference.batch import iter_scored, jsonl_lines
+
+    predictor = Predictor.load(model)
+    for _, table in iter_scored(predictor, open_source(input, **source), chunk_rows=chunk_rows,
+                                on_bad_rows=on_bad_rows):
+        for line in jsonl_lines(table):
+            sys.stdout.write(line + "\n")
+
+
+# One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.
+_PATH_LIKE = re.compile(r"[\w.~/\\:+-]+", re.ASCII)
+
+
+def _model_and_texts(model: Optional[str], texts: list[str]) -> tuple[Optional[str], list[str]]:
+    """`predict MODEL TEXT...` or `predict TEXT...` (the built-in model): a first argument that exists,
+    names a built-in or looks like a path is the model; anything else (a sentence, Chinese text,
+    emoji) is the first text."""
+    from sentiq.models.builtin import DEFAULT, PREFIX
+
+    if model is None or Path(model).exists() or _PATH_LIKE.fullmatch(model):
+        return model, texts
+    err.print(f"using the built-in model {PREFIX}{DEFAULT} (the first argument is not a model directory)",
+              style="dim", highlight=False, markup=False)
+    return None, [model, *texts]
 
 
 def _coloured(explanation):

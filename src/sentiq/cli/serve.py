@@ -12,7 +12,7 @@ from sentiq.cli.common import friendly_errors
 
 @friendly_errors
 def serve(
-    model_dir: Path = typer.Argument(..., help="A sentiq model directory."),
+    model_dir: Path = typer.Argument(..., help="A sentiq model directory or a built-in (builtin:e5-sentiment)."),
     host: Optional[str] = typer.Option(None, help="Interface to listen on (env SENTIQ_HOST; default 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, help="TCP port (env SENTIQ_PORT; default 8000)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes, each loading the model (env SENTIQ_WORKERS; default 1)."),
@@ -23,6 +23,7 @@ def serve(
 
     Every other setting is an environment variable (SENTIQ_API_KEY, SENTIQ_MAX_TEXTS, ...; see the README).
     """
+    from sentiq.models.builtin import resolve_model_dir
     from sentiq.workflows import serve as run_serve
 
-    run_serve(model_dir, host=host, port=port, workers=workers, batching=batching, request_log=request_log)
+    run_serve(resolve_model_dir(model_dir), host=host, port=port, workers=workers, batching=batching, request_log=request_log)

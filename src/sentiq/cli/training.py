@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sentiq.cli.common import err, friendly_errors, metrics_table, out, progress_bars
-from sentiq.errors import SentiqError
+from sentiq.errors import UsageError
 
 
 @friendly_errors
@@ -18,7 +18,7 @@ def train(
     output: Path = typer.Option(Path("runs/model"), "--output", "-o", help="Model directory to write."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: training.epochs=2 (repeatable)."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
-    resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run."),
+    resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run (also under another number of processes)."),
 ) -> None:
     """Train a model (any approach) from a config; write a model directory with its report."""
     from sentiq.config import load_config
@@ -27,6 +27,8 @@ def train(
     cfg = load_config(config, set_)
     with progress_bars() as progress:
         result = run_train(cfg, output, overwrite=overwrite, resume=resume, progress=progress)
+    if result is None:  # a rank other than 0 under torchrun/accelerate launch: rank 0 reports
+        return
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     out.print(metrics_table(result.metrics, f"{cfg.name}: test split"))
@@ -71,6 +73,8 @@ def pretrain(
     cfg = load_config(config, set_)
     with progress_bars() as progress:
         result = run_pretrain(cfg, output, overwrite=overwrite, progress=progress)
+    if result is None:  # a rank other than 0 under a launcher
+        return
     table = Table(title=f"{cfg.model} pre-trained on {cfg.pretrain.source}")
     for column in ("texts", "held out", "steps", "whole-word mask", "MLM loss before", "MLM loss after", "seconds"):
         table.add_column(column, justify="right")
@@ -102,6 +106,8 @@ def distill(
     cfg = teacher_config(teacher, path=config, overrides=overrides)
     with progress_bars() as progress:
         result = run_distill(teacher, output, config=cfg, overwrite=overwrite, progress=progress)
+    if result is None:  # a rank other than 0 under a launcher
+        return
     for warning in result.warnings:
         err.print(f"warning {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
     table = Table(title=f"distillation on {cfg.data.source}: test split")
@@ -132,9 +138,9 @@ def route_cmd(
     for item in model:
         lang, sep, path = item.partition("=")
         if not sep or not lang.strip() or not path.strip():
-            raise SentiqError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
+            raise UsageError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
         if lang.strip() in routes:
-            raise SentiqError(f"--model gives language {lang.strip()!r} twice")
+            raise UsageError(f"--model gives language {lang.strip()!r} twice")
         routes[lang.strip()] = path.strip()
     from sentiq.models import Manifest
 

@@ -174,3 +174,17 @@ def augment_frame(frame: pd.DataFrame, *, ops: Sequence[str], n_per_example: int
         return frame
     extra = frame.iloc[[i for i, _ in made]].assign(text=[t for _, t in made])
     return pd.concat([frame, extra], ignore_index=True)
+
+
+def augmented_training_split(train: pd.DataFrame, config) -> pd.DataFrame:
+    """The raw training split plus ``config.training.augment``'s new rows (validation and test never come
+    here); shared by ``train`` and ``distill``, seeded with the training seed."""
+    import logging
+
+    aug = config.training.augment
+    if not aug.ops:
+        return train
+    out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.training_seed)
+    logging.getLogger(__name__).info("augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train),
+                                     len(out) - len(train))
+    return out

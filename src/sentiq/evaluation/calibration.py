@@ -17,28 +17,12 @@ from scipy.special import log_softmax
 
 from sentiq.errors import DataError
 from sentiq.evaluation.metrics import check_inputs, expected_calibration_error, reliability_bins
+from sentiq.evaluation.temperature import _FLOOR, apply_temperature, log_probabilities  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
-# Probabilities of exactly 0 (a class a scikit-learn head never saw) stay finite in log space.
-_FLOOR = 1e-12
 # Search log(T) in [log 0.05, log 20]: wider than any sensible model needs.
 _LOG_T_BOUNDS = (float(np.log(0.05)), float(np.log(20.0)))
-
-
-def log_probabilities(proba) -> np.ndarray:
-    p = np.asarray(proba, dtype=np.float64)
-    return np.log(np.clip(p, _FLOOR, 1.0))
-
-
-def apply_temperature(proba, temperature: float | None) -> np.ndarray:
-    """``softmax(log p / T)``, rows following the columns of ``proba``; ``None`` or 1 returns ``proba``."""
-    if temperature is None or temperature == 1.0:
-        return np.asarray(proba)
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise DataError(f"temperature must be a positive number; got {temperature!r}")
-    scaled = np.exp(log_softmax(log_probabilities(proba) / float(temperature), axis=1))
-    return scaled.astype(np.asarray(proba).dtype if np.asarray(proba).dtype.kind == "f" else np.float64)
 
 
 def _nll(log_t: float, logp: np.ndarray, y: np.ndarray) -> float:

@@ -216,7 +216,15 @@ def _behaviour_table(cases: list[dict]) -> str:
         f"<tr><td>{'pass' if c['passed'] else '<strong>FAIL</strong>'}</td>"
         f"<td class=\"text\">{escape(_truncate(c['text']))}</td><td>{escape(c['expected'])}</td>"
         f"<td>{escape(c['predicted'])}</td><td class=\"num\">{fmt(c['confidence'], 3)}</td></tr>" for c in ordered)
-    return (f"<p>{passed} of {len(cases)} sentences pass.</p><table class=\"errors\"><tr><th>result</th>"
+    from sentiq.evaluation.behaviour import capability_summary
+
+    summary = capability_summary(cases)
+    per_capability = "" if set(summary) == {""} else (
+        "<table><tr><th>capability</th><th>passed</th><th>pass rate</th></tr>" + "".join(
+            f"<tr><td>{escape(name)}</td><td class=\"num\">{row['passed']}/{row['total']}</td>"
+            f"<td class=\"num\">{100 * row['pass_rate']:.1f}%</td></tr>" for name, row in summary.items())
+        + "</table>")
+    return (f"<p>{passed} of {len(cases)} sentences pass.</p>{per_capability}<table class=\"errors\"><tr><th>result</th>"
             f"<th>text</th><th>expected</th><th>predicted</th><th>confidence</th></tr>{rows}</table>")
 
 

@@ -14,6 +14,7 @@ from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, DataError
 from sentiq.evaluation import plots
 from sentiq.evaluation.buckets import length_buckets, text_lengths
+from sentiq.evaluation.behaviour import capability_summary as behaviour_capabilities
 from sentiq.evaluation.calibration import calibration_summary
 from sentiq.evaluation.html import render_html
 from sentiq.evaluation.metrics import check_inputs, compute_metrics
@@ -146,7 +147,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
         }
         if behaviour is not None:
             payload["behaviour"] = {"passed": sum(c["passed"] for c in behaviour), "total": len(behaviour),
-                                    "cases": behaviour}
+                                    "capabilities": behaviour_capabilities(behaviour), "cases": behaviour}
         atomic_write_text(tmp / "metrics.json",
                           json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False))
         html = render_html(title=title, context=context, metrics=metrics, labels=labels,

@@ -16,8 +16,8 @@ Methods (chosen by the model's approach unless ``method`` is given):
 
 Weights are in logit (log-odds) units of the uncalibrated model; positive pushes towards
 the explained class. Explanations work on the text as the model sees it (preprocessed).
-A model type may offer its own ``explain(text, target, language=..., **options)`` hook,
-which takes precedence over the registry.
+The default method is the one a model type declares (``capabilities.explain``); a type that
+declares ``"model"`` explains itself through ``explain(text, target, language=..., **options)``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ _METHODS = {
     "integrated-gradients": "sentiq.explanations.gradients:explain_integrated_gradients",
     "occlusion": "sentiq.explanations.occlusion:explain_occlusion",
 }
-_DEFAULT_METHOD = {"tfidf": "linear", "lexicon": "lexicon", "finetune": "integrated-gradients"}
 # Cheaper settings when many texts are explained for the report (both are documented there).
 _AGGREGATE_OPTIONS = {"integrated-gradients": {"n_steps": 20}, "occlusion": {"max_words": 60}}
 # Global word importances straight from the model where it has them (linear coefficients).
@@ -91,7 +90,10 @@ def methods() -> list[str]:
 
 
 def default_method(approach: str) -> str:
-    return _DEFAULT_METHOD.get(approach, "occlusion")
+    """The explanation method the model type of ``approach`` declares."""
+    from sentiq.models import model_type
+
+    return model_type(approach).capabilities.explain
 
 
 def _function(table: dict, name: str):
@@ -130,9 +132,9 @@ def explain(model: "str | Path | Any", text: str, *, method: str = "auto", targe
     proba = predictor.predict_proba([text])[0]
     t = _target_index(target, predictor.labels, proba)
     language = predictor.manifest.language
-    hook = getattr(predictor.model, "explain", None)
-    if method == "auto" and callable(hook):
-        name, (words, details) = "model", hook(cleaned, t, language=language, **options)
+    declared = predictor.model.capabilities.explain
+    if method == "auto" and declared == "model":
+        name, (words, details) = "model", predictor.model.explain(cleaned, t, language=language, **options)
     else:
         name = default_method(predictor.manifest.approach) if method == "auto" else method
         if name not in _METHODS:

@@ -1,5 +1,10 @@
 """Integrated gradients for fine-tuned transformers (captum), attributed to the word embeddings.
 
+The path is integrated over ``inputs_embeds`` (captum's ``IntegratedGradients``), not with a
+hook on the embedding layer (``LayerIntegratedGradients``): the same attribution, but the
+model is never modified, so a service can predict with it in another thread meanwhile (a
+hook on the shared layer broke those predictions: issue 15).
+
 The baseline keeps the special tokens ([CLS], [SEP]) and replaces every other token by
 padding; positions and attention mask are those of the text. By completeness the token
 attributions sum to logit(text) - logit(baseline) of the explained class; the reported
@@ -30,18 +35,23 @@ def _token_spans(tokenizer, text: str, encoded) -> list[tuple[int, int]]:
 
 
 def explain_integrated_gradients(model, text: str, target: int, *, language: str = "en", n_steps: int = 50,
-                                 internal_batch_size: int | None = None) -> tuple[list, dict]:
-    from captum.attr import LayerIntegratedGradients
+                                 internal_batch_size: int | None = None,
+                                 max_tokens: int | None = None) -> tuple[list, dict]:
+    """``max_tokens`` caps the tokens explained (default the model's ``max_length``; words past it weigh 0
+    and ``truncated`` is set); ``internal_batch_size`` caps the path points run at once (memory)."""
+    from captum.attr import IntegratedGradients
 
     network, tokenizer = getattr(model, "model", None), getattr(model, "tokenizer", None)
     if network is None or tokenizer is None or not hasattr(network, "get_input_embeddings"):
         raise ModelError("integrated gradients need a fine-tuned transformer; use method='occlusion' for this one")
-    network.eval()
+    if network.training:
+        network.eval()
+    length = min(model.max_length, max_tokens) if max_tokens else model.max_length
     try:
-        encoded = tokenizer(text, truncation=True, max_length=model.max_length, return_tensors="pt",
+        encoded = tokenizer(text, truncation=True, max_length=length, return_tensors="pt",
                             return_offsets_mapping=True)
     except (NotImplementedError, TypeError, ValueError):  # slow tokenizers have no offsets
-        encoded = tokenizer(text, truncation=True, max_length=model.max_length, return_tensors="pt")
+        encoded = tokenizer(text, truncation=True, max_length=length, return_tensors="pt")
     device = next(network.parameters()).device
     ids = encoded["input_ids"].to(device)
     mask = encoded["attention_mask"].to(device)
@@ -50,16 +60,18 @@ def explain_integrated_gradients(model, text: str, target: int, *, language: str
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     baseline = torch.where(special, ids[0], torch.full_like(ids[0], pad)).unsqueeze(0)
 
-    def forward(input_ids, attention_mask):
-        return network(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+    def forward(inputs_embeds, attention_mask):
+        return network(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits.float()
 
-    attributor = LayerIntegratedGradients(forward, network.get_input_embeddings())
-    attributions, delta = attributor.attribute(ids, baselines=baseline, target=target, additional_forward_args=(mask,),
-                                               n_steps=n_steps, internal_batch_size=internal_batch_size or n_steps,
-                                               return_convergence_delta=True)
+    with torch.no_grad():
+        embed = network.get_input_embeddings()
+        inputs, baselines = embed(ids), embed(baseline)
+    attributions, delta = IntegratedGradients(forward).attribute(
+        inputs, baselines=baselines, target=target, additional_forward_args=(mask,), n_steps=n_steps,
+        internal_batch_size=internal_batch_size or n_steps, return_convergence_delta=True)
     per_token = attributions.sum(dim=-1)[0].detach().float().cpu().numpy()
     with torch.no_grad():
-        logit, baseline_logit = forward(torch.cat([ids, baseline]), mask.repeat(2, 1))[:, target].tolist()
+        logit, baseline_logit = forward(torch.cat([inputs, baselines]), mask.repeat(2, 1))[:, target].tolist()
 
     spans = split_words(text, language)
     owner = unit_of_position(spans, len(text))

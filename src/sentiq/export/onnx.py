@@ -21,11 +21,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.atomic import atomic_write_text
 from sentiq.data import evaluation_frame
 from sentiq.errors import ConfigError, DataError, ExportError, ModelError
-from sentiq.models import Manifest, load_model, token_batches
-from sentiq.models.integrity import seal
+from sentiq.models import Manifest, load_model, model_type, token_batches
+from sentiq.models.directory import check_output, write_model_directory
 from sentiq.models.manifest import library_versions
 from sentiq.models.onnx_runtime import MODEL_FILE, TOKENIZER_FILE
 
@@ -97,35 +97,45 @@ def export_onnx(
     reference = Predictor.load(model_dir)
     if reference.model.text_tokenizer() is None:
         raise ModelError(f"{model_dir}: the tokenizer has no fast (tokenizers) version, which serving needs")
+    check_output(output, overwrite=overwrite)
     labelled = _labelled_rows(manifest, data, split, eval_rows, min_rows=min_eval_rows, text_column=text_column,
                               label_column=label_column)
-    with atomic_directory(output, overwrite=overwrite) as tmp:
+    loaded: dict = {}
+
+    def save(tmp: Path) -> None:
         _write_graph(reference.model, tmp, quantize=quantize)
         reference.model.text_tokenizer().save(str(tmp / TOKENIZER_FILE))
-        exported = replace(manifest, approach="onnx", versions=library_versions(), warnings=list(manifest.warnings),
-                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"), integrity={},
-                           export={"format": "onnx", "opset": OPSET, "quantize": quantize or "none",
-                                   "source": str(model_dir.resolve()), "source_approach": manifest.approach})
-        exported.save(tmp)
-        candidate = Predictor(load_model(tmp, exported, verify=False), exported)  # sealed below, once it passed
-        report = parity_report(reference, candidate, labelled, quantize=quantize,
+
+    def check(tmp: Path) -> dict:
+        # not verified yet: the writer seals the directory (with this model's smoke texts) once it passed
+        loaded["model"] = load_model(tmp, exported, verify=False)
+        report = parity_report(reference, Predictor(loaded["model"], exported), labelled, quantize=quantize,
                                max_accuracy_drop=max_accuracy_drop, progress=progress)
         report["files"] = {name: (tmp / name).stat().st_size for name in (MODEL_FILE, TOKENIZER_FILE)}
         exported.export["report"] = report
         atomic_write_text(tmp / REPORT_FILE, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        seal(tmp, exported, candidate.model)
         if not report["passed"]:
-            # raising inside the block removes the temporary directory: no half-trusted export
+            # raising inside the writer removes the temporary directory: no half-trusted export
             raise ExportError("; ".join(report["failures"]) + f". Nothing was written to {output}", report)
+        return {}  # the test metrics stay the source model's
+
+    quant = f" --quantize {quantize}" if quantize else ""
+    exported = replace(manifest, approach="onnx", versions=library_versions(), warnings=list(manifest.warnings),
+                       created=datetime.now(timezone.utc).isoformat(timespec="seconds"), integrity={},
+                       command=f"sentiq export {model_dir} --format onnx{quant} --output {output}",
+                       export={"format": "onnx", "opset": OPSET, "quantize": quantize or "none",
+                               "source": str(model_dir.resolve()), "source_approach": manifest.approach})
+    write_model_directory(output, manifest=exported, save=save, report=check, overwrite=overwrite,
+                          model=lambda: loaded["model"])
     log.info("exported %s to %s (%s)", model_dir, output, quantize or "fp32")
-    return ExportResult(output, report)
+    return ExportResult(output, exported.export["report"])
 
 
 def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
     if manifest.approach == "onnx":
         raise ModelError(f"{model_dir} is already an ONNX export; export its source model instead "
                          f"({manifest.export.get('source', 'the fine-tuned directory')})")
-    if manifest.approach != "finetune":
+    if not model_type(manifest.approach).capabilities.export:
         raise ModelError(f"{model_dir} is a {manifest.approach!r} model; only fine-tuned transformers "
                          "(approach finetune) export to ONNX. TF-IDF, lexicon and embedding models "
                          "already serve without torch from their own directory")

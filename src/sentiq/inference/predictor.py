@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sentiq.errors import DataError, EmptyTextError
-from sentiq.evaluation.calibration import apply_temperature
+from sentiq.evaluation.temperature import apply_temperature
 from sentiq.models import Manifest, load_model
 from sentiq.preprocess import profile_from_spec
 
@@ -56,16 +56,23 @@ class Predictor:
         self.max_batch_tokens = max_batch_tokens
 
     @classmethod
-    def load(cls, path: str | Path, *, batch_size: int = 64, max_batch_tokens: int | None = None) -> "Predictor":
-        """``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
+    def load(cls, path: str | Path | None = None, *, batch_size: int = 64,
+             max_batch_tokens: int | None = None) -> "Predictor":
+        """A model directory, or a built-in model: no ``path`` (or ``"general"``) is the default
+        built-in, ``"builtin:NAME"`` a named one (see :mod:`sentiq.models.builtin`).
+
+        ``batch_size`` caps texts per batch; transformer models (PyTorch or ONNX) also cap the padded
         tokens per batch at ``max_batch_tokens`` (default 4096; 2048 on ONNX Runtime, for memory), sorting texts by length first."""
+        from sentiq.models.builtin import resolve_model_dir
+
+        path = resolve_model_dir(path)
         manifest = Manifest.load(path)
         return cls(load_model(path, manifest), manifest, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 
     @property
     def backend(self) -> str:
         """What runs the model: "pytorch", "onnxruntime" or the approach (tfidf, lexicon, ...)."""
-        return getattr(self.model, "backend", self.manifest.approach)
+        return self.model.capabilities.backend or self.manifest.approach
 
     @property
     def labels(self) -> list[str]:
@@ -87,7 +94,7 @@ class Predictor:
         """
         # A text that preprocessing empties (only a URL, say) still gets a prediction: the model sees "".
         options = {"batch_size": self.batch_size, "progress": progress}
-        if self.max_batch_tokens and getattr(self.model, "accepts_token_budget", False):
+        if self.max_batch_tokens and self.model.capabilities.token_budget:
             options["max_batch_tokens"] = self.max_batch_tokens
         proba = self.model.predict_proba(self.clean(texts), **options)
         return apply_temperature(proba, self.temperature) if calibrated else proba
@@ -110,6 +117,4 @@ class Predictor:
 
     def languages(self, texts: str | Sequence[str]) -> list[str | None]:
         """Each text's detected language for a routed model; ``None`` for single-language models."""
-        texts = validate_texts(texts)
-        detect = getattr(self.model, "languages", None)
-        return detect(texts) if detect else [None] * len(texts)
+        return self.model.languages(validate_texts(texts))

@@ -1,5 +1,6 @@
-"""Model types by approach. Each type offers ``labels``, ``predict_proba(texts)``,
-``save(directory)`` and ``load(directory, manifest)``; heavy imports happen on first use."""
+"""Model types by approach. Each type implements :class:`~sentiq.models.base.SentimentModel`
+(``labels``, ``predict_proba(texts)``, ``save(directory)``, ``load(directory, manifest)``) and
+declares its :class:`~sentiq.models.base.Capabilities`; heavy imports happen on first use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from importlib import import_module
 from pathlib import Path
 
 from sentiq.errors import ModelError, ModelIntegrityError, SentiqError
+from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.manifest import Manifest
 
 # approach -> "module:Class"; lazy so that a TF-IDF model never imports torch.
@@ -19,10 +21,16 @@ _MODEL_TYPES = {
     "ensemble": "sentiq.models.ensemble:EnsembleClassifier",
     "onnx": "sentiq.models.onnx_runtime:OnnxClassifier",  # written by `sentiq export`; needs no torch
     "routed": "sentiq.models.routed:RoutedClassifier",  # built by `sentiq route`, not trained
+    "pretrained": "sentiq.models.pretrained:PretrainedHeadClassifier",  # built-in, not trained (models.builtin)
 }
 
 
-def model_type(approach: str):
+def approaches() -> list[str]:
+    """Every approach a model directory can have (trained, exported or combined)."""
+    return list(_MODEL_TYPES)
+
+
+def model_type(approach: str) -> type[SentimentModel]:
     try:
         module, cls = _MODEL_TYPES[approach].split(":")
     except KeyError:
@@ -56,4 +64,4 @@ def load_model(directory: str | Path, manifest: Manifest | None = None, *, verif
     return model
 
 
-__all__ = ["Manifest", "load_model", "model_type"]
+__all__ = ["Capabilities", "Manifest", "SentimentModel", "approaches", "load_model", "model_type"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
@@ -79,7 +80,8 @@ def cached_arrays(kind: str, fingerprint: str, texts: Sequence[str],
         except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
             log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
     arrays = compute()
-    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
+    # pid and a random tag: processes on two nodes sharing a file system may have the same pid
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(tmp, **arrays)

@@ -18,6 +18,7 @@ import pandas as pd
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.base import Capabilities, SentimentModel, require_fields
 from sentiq.models.cache import cached_features
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,9 @@ def build_head(params, seed: int):
     return CalibratedClassifierCV(LinearSVC(C=params.C, random_state=seed), cv=3)
 
 
-class EmbeddingClassifier:
+class EmbeddingClassifier(SentimentModel):
     approach = "embedding"
+    capabilities = Capabilities(explain="occlusion", encoder=True)
 
     def __init__(self, encoder: SentenceEncoder, head, labels: LabelSet, *, base_model: str | None = None):
         self.encoder = encoder
@@ -125,6 +127,10 @@ class EmbeddingClassifier:
         directory = Path(directory)
         if not (directory / HEAD).is_file() or not (directory / ENCODER_DIR).is_dir():
             raise ModelError(f"{directory} lacks {HEAD} or {ENCODER_DIR}/: not an embedding model directory")
-        encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length or 256)
+        require_fields(manifest, directory, "max_length")
+        encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length)
         return cls(encoder, joblib.load(directory / HEAD), LabelSet(tuple(manifest.labels)),
                    base_model=manifest.base_model)
+
+    def manifest_fields(self) -> dict:
+        return {"max_length": self.encoder.max_length, "base_model": self.base_model}

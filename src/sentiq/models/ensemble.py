@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members
 
 MEMBERS = "members"
@@ -33,9 +34,9 @@ def _load_members(paths: Sequence[str | Path]):
     return list(load_members({f"member {i}": path for i, path in enumerate(paths)}, kind="ensemble").values())
 
 
-class EnsembleClassifier:
+class EnsembleClassifier(SentimentModel):
     approach = "ensemble"
-    owns_preprocessing = True  # members apply their own profiles
+    capabilities = Capabilities(explain="occlusion", own_preprocessing=True)  # members apply their own profiles
 
     def __init__(self, members, labels: LabelSet, *, method: str, weights: list[float] | None, sources: list[str]):
         self.members = members

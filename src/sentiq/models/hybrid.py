@@ -23,6 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.base import Capabilities, SentimentModel, require_fields
 from sentiq.models.embedding import ENCODER_DIR, SentenceEncoder, build_head, cached_encode
 from sentiq.models.lexicon import choose_lexicon, lexicon_features
 from sentiq.models.tfidf import build_features, ngram_head
@@ -36,8 +37,9 @@ def _log_proba(head, features) -> np.ndarray:
     return np.log(np.clip(head.predict_proba(features), 1e-6, 1.0))
 
 
-class HybridClassifier:
+class HybridClassifier(SentimentModel):
     approach = "hybrid"
+    capabilities = Capabilities(explain="occlusion")
 
     def __init__(self, labels: LabelSet, *, lexicon: str, heads: dict, vectorizer=None,
                  encoder: SentenceEncoder | None = None, C: float = 1.0, seed: int = 42):
@@ -49,7 +51,6 @@ class HybridClassifier:
         self.seed = seed
         self.scaler = StandardScaler()
         self.meta = LogisticRegression(C=C, max_iter=1000, random_state=seed)
-        self.max_length = encoder.max_length if encoder else None
         self.base_model = None
 
     @property
@@ -121,8 +122,15 @@ class HybridClassifier:
             raise ModelError(f"{directory} holds a hybrid from an older sentiq (before stacking v2): retrain it")
         encoder = None
         if "embedding" in state["heads"]:
-            encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length or 256)
+            require_fields(manifest, directory, "max_length")
+            encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length)
         model = cls(LabelSet(tuple(manifest.labels)), lexicon=state["lexicon"], heads=state["heads"],
                     vectorizer=state["vectorizer"], encoder=encoder)
         model.scaler, model.meta = state["scaler"], state["meta"]
+        model.base_model = manifest.base_model
         return model
+
+    def manifest_fields(self) -> dict:
+        if self.encoder is None:
+            return {}
+        return {"max_length": self.encoder.max_length, "base_model": self.base_model}

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 INTEGRITY_VERSION = 1
 # Beside the model, not part of it: reports are rewritten by `evaluate`, the manifest holds the record.
-_NOT_MODEL_FILES = {"sentiq.json", "export_report.json"}
+# README.md is the model card, written from the manifest after sealing (and users edit it).
+_NOT_MODEL_FILES = {"sentiq.json", "export_report.json", "README.md"}
 _NOT_MODEL_DIRS = {"report", "evaluations"}
 # Fixed texts whose probabilities are recorded at save and compared at load.
 SMOKE_TEXTS = ("A wonderful film, I loved every minute.", "Dull, predictable and far too long.", "ok")
@@ -83,13 +84,15 @@ def smoke_probabilities(model) -> list[list[float]]:
     return [[round(float(p), 6) for p in row] for row in proba]
 
 
-def seal(directory: Path, manifest, model) -> None:
-    """Record ``directory``'s files and ``model``'s smoke probabilities in ``manifest`` and save it.
+def seal(directory: Path, manifest, model=None) -> None:
+    """Record ``directory``'s files and ``model``'s smoke probabilities (none without a model) in
+    ``manifest`` and save it.
 
     Call it last, once every model file is in place (reports may follow: they are not listed)."""
     directory = Path(directory)
-    manifest.integrity = {"version": INTEGRITY_VERSION, "files": file_records(directory),
-                          "smoke": {"texts": list(SMOKE_TEXTS), "proba": smoke_probabilities(model)}}
+    manifest.integrity = {"version": INTEGRITY_VERSION, "files": file_records(directory)}
+    if model is not None:
+        manifest.integrity["smoke"] = {"texts": list(SMOKE_TEXTS), "proba": smoke_probabilities(model)}
     manifest.save(directory)
 
 

@@ -25,6 +25,7 @@ from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.cache import cached_features
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,9 @@ def choose_lexicon(requested: str, language: str) -> str:
     return name
 
 
-class LexiconClassifier:
+class LexiconClassifier(SentimentModel):
     approach = "lexicon"
+    capabilities = Capabilities(explain="lexicon")
 
     def __init__(self, lexicon: str, labels: LabelSet, head: LogisticRegression | None = None):
         self.lexicon = lexicon

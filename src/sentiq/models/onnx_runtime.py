@@ -19,6 +19,7 @@ from sentiq.allocator import malloc_trim
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import token_batches, windows
+from sentiq.models.base import Capabilities, SentimentModel, require_fields
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,13 @@ def load_tokenizer(path: Path, *, max_length: int):
     return token_batches.configured_tokenizer(tokenizer, max_length=max_length)
 
 
-class OnnxClassifier:
+class OnnxClassifier(SentimentModel):
     """ONNX Runtime session + tokenizer; ``predict_proba`` columns follow ``labels``."""
 
     approach = "onnx"
-    backend = "onnxruntime"
-    accepts_token_budget = True
+    # Exported already; explained by occlusion (no gradients through ONNX Runtime).
+    capabilities = Capabilities(explain="occlusion", backend="onnxruntime", train="none", token_budget=True,
+                                windows=True, encoder=True)
 
     def __init__(self, session, tokenizer, labels: LabelSet, *, max_length: int, source: Path | None = None):
         self.session = session
@@ -127,17 +129,24 @@ class OnnxClassifier:
         self._trim = malloc_trim()
         self.truncation = "head"  # the source model's windows strategy and settings, from the manifest
         self.window_options: dict = {}
+        self.base_model: str | None = None
 
     @classmethod
     def load(cls, directory: Path, manifest) -> "OnnxClassifier":
         directory = Path(directory)
+        require_fields(manifest, directory, "max_length", "truncation")
         labels = LabelSet(tuple(manifest.labels))
-        max_length = manifest.max_length or 512
+        max_length = manifest.max_length
         session = open_session(directory / MODEL_FILE, n_labels=len(labels))
         tokenizer = load_tokenizer(directory / TOKENIZER_FILE, max_length=max_length)
         loaded = cls(session, tokenizer, labels, max_length=max_length, source=directory)
-        loaded.truncation, loaded.window_options = manifest.truncation or "head", dict(manifest.window or {})
+        loaded.truncation, loaded.window_options = manifest.truncation, dict(manifest.window or {})
+        loaded.base_model = manifest.base_model
         return loaded
+
+    def manifest_fields(self) -> dict:
+        return {"max_length": self.max_length, "truncation": self.truncation, "window": dict(self.window_options),
+                "base_model": self.base_model}
 
     def save(self, directory: Path) -> None:
         if self.source is None:

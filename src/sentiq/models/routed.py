@@ -18,6 +18,7 @@ import numpy as np
 from sentiq.errors import ModelError
 from sentiq.atomic import atomic_write_text
 from sentiq.labels import LabelSet
+from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members
 from sentiq.preprocess.language import LANGUAGES, detect_language
 
@@ -34,11 +35,12 @@ def _load_members(paths: Mapping[str, str | Path]) -> dict:
     return load_members(paths, kind="routed")
 
 
-class RoutedClassifier:
+class RoutedClassifier(SentimentModel):
     """Routes each text to the member model of its detected language."""
 
     approach = "routed"
-    owns_preprocessing = True  # members apply their own profiles
+    # members apply their own profiles; built by `sentiq route`, not trained
+    capabilities = Capabilities(explain="occlusion", train="none", own_preprocessing=True, languages=True)
 
     def __init__(self, members: dict, labels: LabelSet, *, fallback: str, sources: dict[str, str]):
         if fallback not in members:

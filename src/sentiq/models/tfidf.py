@@ -15,13 +15,14 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from sentiq.errors import ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
+from sentiq.models.base import Capabilities, SentimentModel
 
 log = logging.getLogger(__name__)
 WEIGHTS = "model.joblib"
@@ -68,11 +69,28 @@ class NBWeighting(TransformerMixin, BaseEstimator):
         return (X > 0).astype(np.float32).multiply(self.scale_).tocsr()
 
 
+class ScaledSGD(SGDClassifier):
+    """Logistic regression by SGD with LogisticRegression's C: sklearn's ``alpha`` is 1 / (C * rows),
+    known only at fit time. Five passes with averaging reach lbfgs' accuracy on tweets within a point
+    (docs/benchmarks.md); the explanations read ``coef_`` / ``intercept_`` like any linear model."""
+
+    def __init__(self, C: float = 1.0, seed: int = 42, max_iter: int = 5):
+        self.C, self.seed = C, seed
+        super().__init__(loss="log_loss", alpha=1.0, max_iter=max_iter, tol=None, average=True, random_state=seed)
+
+    def fit(self, X, y, **kwargs):
+        self.alpha = 1.0 / (self.C * X.shape[0])
+        return super().fit(X, y, **kwargs)
+
+
 def ngram_head(params, seed: int, *, weighting: str) -> Pipeline:
     """The classifier on the n-gram features: logistic regression, after NB scaling if asked."""
     # Measured defaults on IMDB: TF-IDF values want little regularisation, NB features more.
     C = params.C if params.C is not None else (1.0 if weighting == "nb" else 16.0)
-    classifier = ("classifier", LogisticRegression(C=C, max_iter=params.max_iter, random_state=seed))
+    if getattr(params, "solver", "lbfgs") == "sgd":
+        classifier = ("classifier", ScaledSGD(C=C, seed=seed))
+    else:
+        classifier = ("classifier", LogisticRegression(C=C, max_iter=params.max_iter, random_state=seed))
     return Pipeline([("nb", NBWeighting()), classifier] if weighting == "nb" else [classifier])
 
 
@@ -93,10 +111,11 @@ def _vectorizers(params, language: str) -> list:
     ]
 
 
-class TfidfClassifier:
+class TfidfClassifier(SentimentModel):
     """``predict_proba`` columns follow ``labels`` (the pipeline is fitted on label ids)."""
 
     approach = "tfidf"
+    capabilities = Capabilities(explain="linear")
 
     def __init__(self, pipeline: Pipeline, labels: LabelSet):
         self.pipeline = pipeline

@@ -17,6 +17,7 @@ from sentiq.errors import ConfigError, ModelError, ModelIntegrityError
 from sentiq.labels import LabelSet
 from sentiq.models import token_batches, windows
 from sentiq.models.attention import implementation as attention_implementation
+from sentiq.models.base import Capabilities, SentimentModel, require_fields
 from sentiq.models.resolve import hub_offline, resolve_model_source
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,12 @@ def check_vocabulary(tokenizer, model, directory) -> None:
                                   f"{rows:,} rows: the tokenizer files are missing or belong to another model")
 
 
-class TransformerClassifier:
+class TransformerClassifier(SentimentModel):
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
     approach = "finetune"
-    backend = "pytorch"
-    accepts_token_budget = True  # predict_proba takes max_batch_tokens
+    capabilities = Capabilities(explain="integrated-gradients", backend="pytorch", train="loop", token_budget=True,
+                                windows=True, encoder=True, export=True)
 
     def __init__(self, model, tokenizer, labels: LabelSet, *, max_length: int, device: torch.device | None = None):
         self.model = model
@@ -113,6 +114,7 @@ class TransformerClassifier:
         self.window_options: dict = {}  # head_tokens, stride, pooling (None or absent: the defaults)
         self.base_model: str | None = None
         self.bf16 = False  # trained under bfloat16 autocast: predict the same way where the hardware has it
+        self.attention: str | None = None  # the attention kernel setting it was built with
         self.device = device or default_device()
         self._text_tokenizer: tuple[int, object] | None = None
         self.model.to(self.device)
@@ -129,6 +131,7 @@ class TransformerClassifier:
         model.window_options = {"head_tokens": config.training.head_tokens, "stride": config.training.chunk_stride,
                                 "pooling": config.training.chunk_pooling}
         model.bf16 = config.training.bf16
+        model.attention = config.training.attention
         freeze_encoder_parts(model.model, embeddings=config.training.freeze_embeddings,
                              layers=config.training.freeze_layers)
         return model
@@ -143,12 +146,15 @@ class TransformerClassifier:
             resolve_model_source(name), num_labels=len(labels), id2label=labels.id2label,
             label2id=labels.label2id, ignore_mismatched_sizes=True, **extra,
         )
-        return cls(model, tokenizer, labels, max_length=max_length)
+        built = cls(model, tokenizer, labels, max_length=max_length)
+        built.attention = attention
+        return built
 
     @classmethod
     def load(cls, directory: Path, manifest) -> "TransformerClassifier":
+        require_fields(manifest, directory, "max_length", "truncation")
         # The kernel it trained with (the same function either way; auto is the faster one on a CPU).
-        attention = manifest.config.get("training", {}).get("attention")
+        attention = manifest.attention
         extra = {"attn_implementation": attention_implementation(attention)} if attention == "auto" else {}
         model, tokenizer = _load_pretrained(str(directory), **extra)
         labels = LabelSet(tuple(manifest.labels))
@@ -156,11 +162,15 @@ class TransformerClassifier:
             raise ModelError(f"{directory}: the weights have {model.config.num_labels} classes but the manifest "
                              f"lists {len(labels)} labels")
         check_vocabulary(tokenizer, model, directory)
-        loaded = cls(model, tokenizer, labels, max_length=manifest.max_length or 512)
-        loaded.truncation, loaded.base_model = manifest.truncation or "head", manifest.base_model
+        loaded = cls(model, tokenizer, labels, max_length=manifest.max_length)
+        loaded.truncation, loaded.base_model = manifest.truncation, manifest.base_model
         loaded.window_options = dict(manifest.window or {})
-        loaded.bf16 = bool(manifest.config.get("training", {}).get("bf16", False))
+        loaded.bf16, loaded.attention = manifest.bf16, attention
         return loaded
+
+    def manifest_fields(self) -> dict:
+        return {"max_length": self.max_length, "truncation": self.truncation, "window": dict(self.window_options),
+                "attention": self.attention, "bf16": self.bf16, "base_model": self.base_model}
 
     def save(self, directory: Path) -> None:
         self.model.save_pretrained(directory)

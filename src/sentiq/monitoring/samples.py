@@ -83,31 +83,54 @@ def is_request_log(path: Path) -> bool:
     return False
 
 
-def read_request_log(path: Path, *, max_rows: int | None = None, seed: int = 0) -> Sample:
-    """Parse the service's JSON-lines log; lines that are not complete records are counted and skipped
-    (a log cut off mid-write ends with a partial line)."""
+def request_log_parts(source: str) -> list[Path]:
+    """The files of a request log written by several service workers, one per worker: ``requests.jsonl``
+    stands for itself and its ``requests.<pid>.jsonl`` parts, ``requests.{pid}.jsonl`` or a ``*`` pattern
+    for the files it matches. Sorted by name; empty when ``source`` names no such log."""
+    path = Path(source)
+    if "{pid}" in path.name or "*" in path.name:
+        pattern = path.name.replace("{pid}", "*")
+        candidates = sorted(path.parent.glob(pattern))
+    else:
+        parts = [p for p in sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"))
+                 if p.name[len(path.stem) + 1:len(p.name) - len(path.suffix)].isdigit()] if path.suffix else []
+        if not parts:
+            return []
+        candidates = ([path] if path.is_file() else []) + parts
+    return [p for p in candidates if p.is_file() and is_request_log(p)]
+
+
+def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, seed: int = 0,
+                     source: str | None = None) -> Sample:
+    """Parse the service's JSON-lines log (one file, or the per-worker files of one log read as one); lines
+    that are not complete records are counted and skipped (a log cut off mid-write ends with a partial line)."""
+    paths = [path] if isinstance(path, Path) else list(path)
     records, skipped = [], 0
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    records.append((int(row["length"]), str(row["language"]), str(row["label"]),
-                                    float(row["score"]), row.get("text")))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                    skipped += 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    for part in paths:
+        try:
+            with part.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                        records.append((int(row["length"]), str(row["language"]), str(row["label"]),
+                                        float(row["score"]), row.get("text")))
+                    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                        skipped += 1
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{part} is not valid UTF-8 (byte {exc.start})") from None
+    source = source or str(paths[0])
     if skipped:
-        log.warning("skipped %d malformed lines of %s", skipped, path)
+        log.warning("skipped %d malformed lines of %s", skipped, source)
     if not records:
-        raise DataError(f"{path} holds no request-log records (fields {sorted(LOG_FIELDS)})")
+        raise DataError(f"{source} holds no request-log records (fields {sorted(LOG_FIELDS)})")
+    if len(paths) > 1:
+        log.info("request log %s: %d records from %d files", source, len(records), len(paths))
     keep = _pick(len(records), max_rows, seed)
     rows = [records[i] for i in keep]
     texts = [r[4] for r in rows if isinstance(r[4], str) and r[4].strip()]
-    return Sample(str(path), "request log", np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows],
+    return Sample(source, "request log", np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows],
                   texts=texts or None, labels=[r[2] for r in rows], scores=np.array([r[3] for r in rows]),
                   label_basis="predicted", skipped_lines=skipped, total_rows=len(records))
 
@@ -134,6 +157,9 @@ def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text
                 label_column: str = "label") -> Sample:
     """Read one side: a model directory, a request log, a text/data file or a built-in dataset name."""
     path = Path(source)
+    parts = request_log_parts(source)
+    if parts:  # a log of several service workers, read as one
+        return read_request_log(parts, max_rows=max_rows, seed=seed, source=source)
     if path.is_dir():
         if not (path / "sentiq.json").is_file():
             raise DataError(f"{path} is a directory but not a sentiq model directory (no sentiq.json)")

@@ -8,12 +8,19 @@ slice of the results. Under load the batches grow, so throughput grows with load
 request pays at most ``max_wait_ms``.
 
 With batching off every request is run on its own, one after another, in the same thread.
+
+The queue is bounded (``max_queue_texts``): a request that would overfill it is refused at
+once with :class:`QueueFull` (the service answers 429 with ``Retry-After``), so overload
+sheds requests instead of growing every request's latency. A request whose caller stopped
+waiting (its future cancelled: the client went away) is dropped before its batch runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -21,6 +28,14 @@ from typing import Callable, Sequence
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[list[str]], Sequence]
+
+
+class QueueFull(Exception):
+    """The batcher's queue cannot take the request now; ``retry_after`` is a whole number of seconds."""
+
+    def __init__(self, queued: int, limit: int, retry_after: int):
+        super().__init__(f"the service is busy: {queued} texts are waiting (limit {limit}); retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -33,8 +48,13 @@ class MicroBatcher:
     """Gathers ``submit`` calls into batches for ``predict`` (a blocking function of a list of texts)."""
 
     def __init__(self, predict: PredictFn, *, max_batch_size: int = 32, max_wait_ms: float = 5.0,
-                 enabled: bool = True, on_batch: Callable[[int], None] | None = None):
+                 enabled: bool = True, on_batch: Callable[[int], None] | None = None,
+                 max_queue_texts: int | None = None, on_dropped: Callable[[int], None] | None = None):
         self._predict = predict
+        self.max_queue_texts = max_queue_texts
+        self.queued_texts = 0  # texts submitted and not yet taken into a model call
+        self._on_dropped = on_dropped  # called with the texts of a request dropped because its caller left
+        self._seconds_per_text = 0.05  # running estimate, for Retry-After
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.enabled = enabled
@@ -62,12 +82,21 @@ class MicroBatcher:
         """The predictions for ``texts``, in order, once their batch has run."""
         if self._queue is None:
             raise RuntimeError("MicroBatcher.start() was not called")
+        if self.max_queue_texts is not None and self.queued_texts + len(texts) > self.max_queue_texts \
+                and self.queued_texts > 0:
+            wait = (self.queued_texts + len(texts)) * self._seconds_per_text
+            raise QueueFull(self.queued_texts, self.max_queue_texts, max(1, math.ceil(wait)))
         job = _Job(list(texts), asyncio.get_running_loop().create_future())
-        await self._queue.put(job)
+        self.queued_texts += len(job.texts)
+        self._queue.put_nowait(job)
         return await job.future
 
+    def _take(self, job: _Job) -> _Job:
+        self.queued_texts -= len(job.texts)
+        return job
+
     async def _next_batch(self) -> list[_Job]:
-        first = self._held or await self._queue.get()
+        first = self._held or self._take(await self._queue.get())
         self._held = None
         jobs, size = [first], len(first.texts)
         if not self.enabled:
@@ -79,6 +108,7 @@ class MicroBatcher:
                 job = self._queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(self._queue.get(), timeout)
             except (asyncio.QueueEmpty, asyncio.TimeoutError):
                 break
+            self._take(job)
             if size + len(job.texts) > self.max_batch_size:
                 self._held = job  # starts the next batch; requests are never split
                 break
@@ -90,14 +120,19 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             jobs = await self._next_batch()
-            jobs = [job for job in jobs if not job.future.done()]  # clients that went away
+            for job in jobs:
+                if job.future.done() and self._on_dropped:  # cancelled: the caller went away
+                    self._on_dropped(len(job.texts))
+            jobs = [job for job in jobs if not job.future.done()]
             if not jobs:
                 continue
             texts = [text for job in jobs for text in job.texts]
             if self._on_batch:
                 self._on_batch(len(texts))
+            started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self._predict, texts)
+                self._seconds_per_text = 0.8 * self._seconds_per_text + 0.2 * (time.perf_counter() - started) / len(texts)
             except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
                 if len(jobs) == 1:
                     log.error("prediction failed for a request of %d texts: %r", len(texts), exc)

@@ -61,14 +61,25 @@ def read_records(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-class RequestLog:
-    """Writes records as JSON lines to a rotated file from a background thread."""
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every file it opens (the first and each after a rotation) is readable by its owner only (0600),
+    whatever the umask: the records hold the users' raw text."""
 
-    def __init__(self, path: str | Path, *, max_bytes: int = 50_000_000, backups: int = 5):
+    def _open(self):
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)  # also an existing file, and not reduced by the umask
+        return open(descriptor, self.mode, encoding=self.encoding, errors=self.errors)
+
+
+class RequestLog:
+    """Writes records as JSON lines to a rotated file from a background thread; ``private`` (set when the
+    raw text is logged) makes the files 0600."""
+
+    def __init__(self, path: str | Path, *, max_bytes: int = 50_000_000, backups: int = 5, private: bool = False):
         self.path = Path(str(path).replace("{pid}", str(os.getpid())))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(self.path, maxBytes=max_bytes, backupCount=backups,
-                                                       encoding="utf-8")
+        handler_class = _PrivateRotatingFileHandler if private else logging.handlers.RotatingFileHandler
+        handler = handler_class(self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._queue: queue.Queue = queue.Queue()
         self._listener = logging.handlers.QueueListener(self._queue, handler)

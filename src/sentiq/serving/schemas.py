@@ -7,16 +7,26 @@ characters per text) are settings; they appear in the OpenAPI schema as ``maxIte
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema,
+                      create_model, model_validator)
+
+
+# A text must hold one character that is not "blank": white space, a control character (NUL, \x1e, ...)
+# or an invisible format character (zero-width space, joiners, word joiner, BOM). Written so that it
+# means the same in Python's re and in the ECMA-262 dialect of JSON Schema (`pattern`): each dialect's
+# \s lacks some characters the other has, and every one of them is listed explicitly.
+BLANK_CHARS = r"\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064\ufeff"
+TEXT_PATTERN = f"[^{BLANK_CHARS}]"
+_VISIBLE = re.compile(TEXT_PATTERN)
 
 
 def _check_text(text: str) -> str:
-    # The same rule as Predictor.validate_texts (str.strip), so nothing valid here fails there.
-    if not text.strip():
-        raise ValueError("text is empty or only white space")
+    # Stricter than Predictor.validate_texts (str.strip), so nothing valid here fails there.
+    if not _VISIBLE.search(text):
+        raise ValueError("text is empty or only white space, control or invisible characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -37,12 +47,18 @@ def _one_or_many(value: Any) -> Any:
 
 def request_model(*, max_texts: int, max_chars: int, max_explain_texts: int = 8) -> type[BaseModel]:
     """``{"texts": "one text"}`` or ``{"texts": ["one", "or many"], "explain": true}`` with the service's limits."""
-    text_schema = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
+    text_schema = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": TEXT_PATTERN}
     texts_schema = {
         "anyOf": [text_schema, {"type": "array", "items": text_schema, "minItems": 1, "maxItems": max_texts}],
         "title": "Texts",
-        "description": f"One text, or a list of 1 to {max_texts} texts; each non-blank, at most {max_chars} characters.",
+        "description": f"One text, or a list of 1 to {max_texts} texts (at most {max_explain_texts} with explain=true); "
+                       f"each at most {max_chars} characters and not blank (it needs a character other than white "
+                       "space, control characters and invisible format characters such as U+200B).",
     }
+    # The explain limit depends on `explain`: JSON Schema says it with if/then (OpenAPI 3.1).
+    explain_rule = {"if": {"properties": {"explain": {"const": True}}, "required": ["explain"]},
+                    "then": {"properties": {"texts": {"anyOf": [
+                        {"type": "string"}, {"type": "array", "maxItems": max_explain_texts}]}}}}
     Text = Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_check_text)]
     Texts = Annotated[list[Text], Field(min_length=1, max_length=max_texts), BeforeValidator(_one_or_many),
                       WithJsonSchema(texts_schema)]
@@ -59,9 +75,12 @@ def request_model(*, max_texts: int, max_chars: int, max_explain_texts: int = 8)
                              f"(got {len(request.texts)}); send fewer texts or explain=false")
         return request
 
-    return create_model("PredictRequest", __config__=ConfigDict(extra="forbid", strict=False),
+    return create_model("PredictRequest", __config__=ConfigDict(extra="forbid", strict=False,
+                                                                json_schema_extra=explain_rule),
                         __validators__={"explain_limit": model_validator(mode="after")(explain_limit)},
-                        texts=(Texts, ...), explain=(bool, Field(False, description=explain_help + ".")))
+                        texts=(Texts, ...),
+                        # strict: a JSON true or false only (not 0, 1, "yes", "off")
+                        explain=(StrictBool, Field(False, description=explain_help + " (a JSON boolean).")))
 
 
 class ExplainedWord(BaseModel):
@@ -70,9 +89,13 @@ class ExplainedWord(BaseModel):
     word: str = Field(..., description="The word, as it appears in `explained_text`.")
     weight: float = Field(..., description="Its importance in logit units of the uncalibrated model: positive pushes "
                                            "towards the predicted label, negative against it.")
-    start: int = Field(..., ge=0, description="Character offset of the word's start in `explained_text` "
-                                              "(the preprocessed text, not necessarily the request's text).")
-    end: int = Field(..., ge=0, description="Character offset just past the word's end in `explained_text`.")
+    start: int = Field(..., ge=0, description="Offset of the word's start in `explained_text` (the preprocessed "
+                                              "text, not necessarily the request's text), counted in Unicode code "
+                                              "points: an index into a Python str (an emoji counts 1).")
+    end: int = Field(..., ge=0, description="Code-point offset just past the word's end in `explained_text`.")
+    start_utf16: int = Field(..., ge=0, description="The same start counted in UTF-16 code units: an index into a "
+                                                    "JavaScript, Java or C# string (an emoji outside the BMP counts 2).")
+    end_utf16: int = Field(..., ge=0, description="The same end counted in UTF-16 code units.")
 
 
 class TextPrediction(BaseModel):
@@ -88,7 +111,7 @@ class TextPrediction(BaseModel):
     explanation: list[ExplainedWord] | None = Field(
         None, description="Only with explain=true: every word of `explained_text` in order, with its weight towards "
                           "`label` (the method follows the model's approach: exact linear contributions for "
-                          "tfidf, integrated gradients for finetune, ...; see sentiq.explain).")
+                          "tfidf, integrated gradients for finetune, ...; see sentiq.explanations).")
     explanation_method: str | None = Field(None, description="Only with explain=true: the method that explained it "
                                                              "(linear, integrated-gradients, occlusion, ...).")
 

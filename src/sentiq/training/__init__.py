@@ -24,7 +24,7 @@ def fit_model(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FitResult:
     """Train ``model`` in place on preprocessed frames (``text``, ``label`` names)."""
-    if model.approach == "finetune":
+    if model.capabilities.train == "loop":
         from sentiq.training.finetune import fine_tune
 
         return fine_tune(model, train, validation, config.training, seed=config.training_seed, work_dir=work_dir,

@@ -78,3 +78,16 @@ class ProgressBridge(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
             log.info("step %d: %s", state.global_step, {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, float)})
+
+
+class SameDecisionOnEveryRank(TrainerCallback):
+    """Under several processes, training stops when any process's callbacks asked it to (early stopping, the
+    collapse guard): one all-reduced flag after each evaluation, so no process trains on alone while the
+    others wait for it in the next gradient all-reduce. Every process computes the same gathered validation
+    metrics, so the flags agree anyway; this makes it a guarantee rather than a float-for-float coincidence.
+    Added after every callback that may stop; a no-op in one process."""
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        from sentiq.training.distributed import any_rank
+
+        control.should_training_stop = any_rank(bool(control.should_training_stop))

@@ -32,8 +32,10 @@ from sentiq.config import SentiqConfig
 from sentiq.data import load_unlabeled
 from sentiq.errors import ConfigError, DataError, ModelError
 from sentiq.atomic import atomic_directory, atomic_write_text
+from sentiq.models.directory import work_dir_for
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile
+from sentiq.training import distributed
 from sentiq.training.callbacks import ProgressBridge
 from sentiq.training.finetune import cpu_training_memory, training_arguments
 
@@ -209,7 +211,8 @@ def pretrain(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> PretrainResult:
     """Continue masked-LM training of ``config.model`` on ``config.pretrain.source``; write an encoder folder
-    (weights, tokenizer, ``pretrain.json``) that ``train`` accepts as ``model``."""
+    (weights, tokenizer, ``pretrain.json``) that ``train`` accepts as ``model``. Under ``torchrun``/``accelerate
+    launch`` every process trains and rank 0 writes the folder; the other ranks return None."""
     from transformers import set_seed
 
     cfg = config.pretrain
@@ -237,7 +240,7 @@ def pretrain(
     eval_batches = [masker([eval_set[i] for i in range(s, min(s + 64, len(eval_set)))]) for s in range(0, len(eval_set), 64)]
     before = masked_lm_loss(model, eval_batches)
 
-    work_dir = output_dir.with_name(output_dir.name + ".partial")
+    work_dir = work_dir_for(output_dir)
     steps = config.training.model_copy(update={
         "max_length": cfg.max_length, "batch_size": cfg.batch_size, "epochs": cfg.epochs,
         "learning_rate": cfg.learning_rate, "warmup_ratio": cfg.warmup_ratio, "warmup_steps": None,
@@ -252,6 +255,8 @@ def pretrain(
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     with cpu_training_memory(steps):
         trainer.train()
+    if not distributed.is_main_process():
+        return None  # under a launcher rank 0 writes the encoder folder
     after = masked_lm_loss(trainer.model, eval_batches)
     log.info("masked-LM loss on %d held-out texts: %s -> %s", len(eval_texts), before, after)
 

@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,22 +23,25 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from sentiq.config import SentiqConfig, apply_overrides, build_config, read_mapping, save_config
+from sentiq.atomic import atomic_write_text
+from sentiq.config import SentiqConfig, TrainingConfig, apply_overrides, build_config, read_mapping
 from sentiq.data import build_report, load_splits, load_unlabeled
 from sentiq.data.fingerprint import record_data_files
 from sentiq.errors import ConfigError, ModelError
-from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
-from sentiq.models.integrity import seal
-from sentiq.models.transformer import TransformerClassifier
-from sentiq.training.finetune import EncodedDataset, _SentiqTrainer, run_classifier_training
+from sentiq.models.attention import implementation as attention_implementation
+from sentiq.models.directory import check_output, manifest_for, work_dir_for
+from sentiq.models.transformer import TransformerClassifier, freeze_encoder_parts
+from sentiq.training.adversarial import make_attack
+from sentiq.training.finetune import (EncodedDataset, _SentiqTrainer, class_weight_tensor, encode_cached,
+                                      run_classifier_training)
+from sentiq.training import distributed
 
 log = logging.getLogger(__name__)
 
 SUMMARY_NAME = "distill.json"
 _LAYER_INDEX = re.compile(r"(\.layer\.)(\d+)(\.)")  # encoder.layer.N. (BERT, RoBERTa, XLM-R), transformer.layer.N.
-_HEADLINE = ("accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece")
 
 
 @dataclass
@@ -69,22 +71,27 @@ class _DistillTrainer(_SentiqTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels, teacher_logits = inputs.pop("labels"), inputs.pop("teacher_logits").float()
         outputs = model(**inputs)
+        weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
         loss = distillation_loss(outputs.logits.float(), teacher_logits, labels,
-                                 temperature=self.temperature, alpha=self.alpha)
+                                 temperature=self.temperature, alpha=self.alpha, class_weights=weight)
         loss = self.checked(loss)
         return (loss, outputs) if return_outputs else loss
 
+    def whole_set_loss(self, logits, labels) -> None:
+        return None  # the loss needs the teacher's logits, which evaluation does not gather: the Trainer's figure
+
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, *,
-                      temperature: float, alpha: float) -> torch.Tensor:
-    """``alpha * T^2 * KL + (1 - alpha) * CE``; T^2 keeps the soft term's gradients on the hard term's scale."""
+                      temperature: float, alpha: float, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``alpha * T^2 * KL + (1 - alpha) * CE``; T^2 keeps the soft term's gradients on the hard term's scale.
+    ``class_weights`` (``training.class_weights``) weigh the gold-label term, as in fine-tuning."""
     t = temperature
     soft = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
                     log_target=True, reduction="batchmean") * t * t
     gold = labels >= 0
     if not gold.any():  # a batch of teacher-labelled extra texts only
         return alpha * soft
-    hard = F.cross_entropy(student_logits[gold], labels[gold])
+    hard = F.cross_entropy(student_logits[gold], labels[gold], weight=class_weights)
     return alpha * soft + (1 - alpha) * hard
 
 
@@ -95,7 +102,8 @@ def evenly_spaced_layers(total: int, keep: int) -> list[int]:
     return [i * total // keep for i in range(keep)]
 
 
-def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_length: int) -> TransformerClassifier:
+def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_length: int,
+                        attention: str | None = None) -> TransformerClassifier:
     """A student of ``student_config`` initialised from the teacher: embeddings, head and evenly spaced layers."""
     from transformers import AutoModelForSequenceClassification
 
@@ -117,7 +125,8 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
             state[key] = value
         elif int(match.group(2)) in keep:
             state[key[:match.start(2)] + str(keep.index(int(match.group(2)))) + key[match.end(2):]] = value
-    student = AutoModelForSequenceClassification.from_config(student_config)
+    extra = {"attn_implementation": attention_implementation(attention)} if attention else {}
+    student = AutoModelForSequenceClassification.from_config(student_config, **extra)
     try:
         missing, unexpected = student.load_state_dict(state, strict=False)
     except RuntimeError as exc:
@@ -126,8 +135,10 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
         raise ModelError(f"the student's architecture ({student_config.model_type}) does not match the teacher's "
                          f"({t_cfg.model_type}): missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
     log.info("student: layers %s of the teacher's %d", keep, t_cfg.num_hidden_layers)
-    return TransformerClassifier(student, copy.deepcopy(teacher.tokenizer), teacher.labels, max_length=max_length,
-                                 device=teacher.device)
+    copied = TransformerClassifier(student, copy.deepcopy(teacher.tokenizer), teacher.labels, max_length=max_length,
+                                   device=teacher.device)
+    copied.attention = attention
+    return copied
 
 
 def _config_from_json(path: Path, teacher: TransformerClassifier):
@@ -144,8 +155,10 @@ def _config_from_json(path: Path, teacher: TransformerClassifier):
     return student_config
 
 
-def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int) -> tuple[TransformerClassifier, str]:
-    """The student described by ``spec`` (see ``distill.student``) and a short description of it."""
+def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int,
+                  attention: str | None = None) -> tuple[TransformerClassifier, str]:
+    """The student described by ``spec`` (see ``distill.student``) and a short description of it;
+    ``attention`` is the kernel setting (``training.attention``)."""
     spec = spec.strip()
     copies = spec.startswith("layers:") or spec.endswith(".json")
     if copies and not isinstance(teacher, TransformerClassifier):
@@ -159,14 +172,36 @@ def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int) -> t
         student_config = copy.deepcopy(teacher.model.config)
         student_config.num_hidden_layers = n
         described = f"{teacher.base_model or 'teacher'} with {n} of {teacher.model.config.num_hidden_layers} layers"
-        return copy_teacher_layers(teacher, student_config, max_length=max_length), described
+        return copy_teacher_layers(teacher, student_config, max_length=max_length, attention=attention), described
     if spec.endswith(".json"):
         path = Path(spec).expanduser()
         if not path.is_file():
             raise ConfigError(f"student config {path} does not exist")
         student_config = _config_from_json(path, teacher)
-        return copy_teacher_layers(teacher, student_config, max_length=max_length), f"{path.name} (teacher layers)"
-    return TransformerClassifier.from_encoder(spec, labels, max_length=max_length), spec
+        return (copy_teacher_layers(teacher, student_config, max_length=max_length, attention=attention),
+                f"{path.name} (teacher layers)")
+    return TransformerClassifier.from_encoder(spec, labels, max_length=max_length, attention=attention), spec
+
+
+def configure_student(student: TransformerClassifier, cfg: TrainingConfig, *, described: str) -> None:
+    """Apply the ``training`` settings that shape the student itself, as ``train`` does for a fine-tuned model:
+    windows (truncation and its options), bf16 prediction, and frozen embeddings/layers. The rest (attention
+    kernel, attention dropout, class weights, adversarial training, token cache, augmentation and every Trainer
+    argument) is applied where the student is built and trained."""
+    student.base_model = described
+    student.truncation = cfg.truncation
+    student.window_options = {"head_tokens": cfg.head_tokens, "stride": cfg.chunk_stride, "pooling": cfg.chunk_pooling}
+    student.bf16 = cfg.bf16
+    freeze_encoder_parts(student.model, embeddings=cfg.freeze_embeddings, layers=cfg.freeze_layers)
+
+
+def _distill_set(student: TransformerClassifier, texts: list[str], label_ids: list[int], soft: list[list[float]], *,
+                 cache: bool) -> EncodedDataset:
+    """One example per window (several per text with truncation=chunks), each with its text's gold label
+    (-100: none) and teacher logits."""
+    encodings = encode_cached(student, texts) if cache else student.encode(texts)
+    owners = list(encodings["owners"])
+    return EncodedDataset(encodings, [label_ids[i] for i in owners], extra={"teacher_logits": [soft[i] for i in owners]})
 
 
 def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
@@ -176,7 +211,7 @@ def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
     base = Manifest.load(teacher_dir).config
     if path is not None:
         base = _merged(base, read_mapping(Path(path)))
-    return build_config(apply_overrides(base, overrides or []))
+    return build_config(apply_overrides(base, overrides or []), recorded=True)
 
 
 def _merged(base: dict, update: dict) -> dict:
@@ -243,72 +278,74 @@ def distill(
     """Train ``config.distill.student`` on the teacher's soft labels; write a sentiq model directory.
 
     ``config`` defaults to the teacher's own (:func:`teacher_config`), so the student trains and is tested on
-    the teacher's splits; its ``training`` section sets the student's epochs, learning rate and batch size.
+    the teacher's splits. Its ``training`` section applies to the student as to any fine-tuned model (windows,
+    freezing, attention, class weights, adversarial training, augmentation, token cache, Trainer settings), and
+    the directory gets what ``train`` gives: a temperature fitted on validation, the report with its trust
+    sections, the run files and a model card.
+    Under ``torchrun``/``accelerate launch`` every process trains and rank 0 writes; the others return None.
     """
-    from sentiq.evaluation import compute_metrics, write_report
+    from sentiq.data.augment import augmented_training_split
+    from sentiq.evaluation import compute_metrics
     from sentiq.inference import Predictor
+    from sentiq.training.output import write_trained_model
 
-    teacher_dir, output_dir = Path(teacher_dir), Path(output_dir)
-    if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    teacher_dir = Path(teacher_dir)
+    output_dir = check_output(output_dir, overwrite=overwrite)
     config = config or teacher_config(teacher_dir)
     teacher = Predictor.load(teacher_dir)
     labels = LabelSet(tuple(teacher.labels))
+    cfg = config.training
     from transformers import set_seed
 
     set_seed(config.training_seed)  # the student's fresh weights (a new head) are part of the run's reproducibility
-    student, described = build_student(config.distill.student, teacher.model, labels,
-                                        max_length=config.training.max_length)
-    student.base_model, student.truncation = described, config.training.truncation
+    student, described = build_student(config.distill.student, teacher.model, labels, max_length=cfg.max_length,
+                                        attention=cfg.attention)
+    configure_student(student, cfg, described=described)
     loaded, splits = load_splits(config)
-    train_df, val_df, test_df = (f.assign(text=teacher.profile.apply(f["text"].tolist())) for _, f in splits.items())
+    augmented = augmented_training_split(splits.train, config)
+    clean = teacher.profile.apply
+    train_df, val_df, test_df = (f.assign(text=clean(f["text"].tolist())) for f in (augmented, splits.validation,
+                                                                                     splits.test))
     extra = _extra_texts(config, teacher.profile, set(pd.concat([train_df, val_df, test_df])["text"]))
     log.info("distilling on %d training rows and %d teacher-labelled extra texts", len(train_df), len(extra))
 
     predict = teacher.model.predict_proba  # texts are preprocessed already
-    batch = config.training.eval_batch_size
+    batch = cfg.eval_batch_size
     train_texts = train_df["text"].tolist() + extra
     soft_train = _soft_targets(predict(train_texts, batch_size=batch, progress=progress))
     soft_val = _soft_targets(predict(val_df["text"].tolist(), batch_size=batch))
     teacher_test = predict(test_df["text"].tolist(), batch_size=batch)
 
-    train_ids = labels.encode(train_df["label"].tolist()) + [-100] * len(extra)
+    gold = labels.encode(train_df["label"].tolist())
+    train_ids = gold + [-100] * len(extra)
     val_ids = labels.encode(val_df["label"].tolist())
-    work_dir = output_dir.with_name(output_dir.name + ".partial")
     result = run_classifier_training(
-        student, EncodedDataset(student.encode(train_texts), train_ids, extra={"teacher_logits": soft_train}),
-        EncodedDataset(student.encode(val_df["text"].tolist()), val_ids, extra={"teacher_logits": soft_val}),
-        config.training, seed=config.training_seed, work_dir=work_dir, progress=progress, trainer_class=_DistillTrainer,
-        temperature=config.distill.temperature, alpha=config.distill.alpha,
+        student, _distill_set(student, train_texts, train_ids, soft_train, cache=cfg.cache_tokenized),
+        _distill_set(student, val_df["text"].tolist(), val_ids, soft_val, cache=cfg.cache_tokenized),
+        cfg, seed=config.training_seed, work_dir=work_dir_for(output_dir), progress=progress,
+        trainer_class=_DistillTrainer, temperature=config.distill.temperature, alpha=config.distill.alpha,
+        class_weights=class_weight_tensor(cfg.class_weights, list(labels.names), gold),
+        attack=make_attack(student.model, cfg),
         argument_overrides={"remove_unused_columns": False},  # keep teacher_logits for the loss
     )
-    student_test = student.predict_proba(test_df["text"].tolist(), batch_size=batch, progress=progress)
+    if not distributed.is_main_process():
+        return None  # under a launcher rank 0 evaluates and writes the student
     y_test = labels.encode(test_df["label"].tolist())
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
+    manifest = manifest_for(student, preprocess=dict(teacher.manifest.preprocess), language=teacher.manifest.language,
+                            config=config.to_dict(), data_files=record_data_files(config.data.model_dump()),
+                            command=f"sentiq distill --teacher {teacher_dir} --config config.yaml --output {output_dir}")
+    context = {"approach": "finetune (distilled)", "model": described, "teacher": str(teacher_dir),
+               "data": config.data.source, "split": "test", "preprocess": teacher.profile.name,
+               "train rows": len(splits.train), "extra texts": len(extra),
+               **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}
+    summary: dict = {}
 
-    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
-        student.save(tmp)
-        metrics = write_report(
-            tmp / "report", texts=test_df["text"].tolist(), y_true=y_test, proba=student_test, labels=list(labels),
-            history=result.history, title=f"{config.name} (distilled): test split",
-            context={"approach": "finetune (distilled)", "model": described, "teacher": str(teacher_dir),
-                     "data": config.data.source, "split": "test", "preprocess": teacher.profile.name,
-                     "train rows": len(train_df), "extra texts": len(extra), "steps": result.global_step},
-            length_unit="chars" if loaded.language == "zh" else "words",
-        )
-        save_config(config, tmp / "config.yaml")
-        atomic_write_text(tmp / "data_report.json", json.dumps(build_report(loaded, splits).to_dict(), indent=2,
-                                                               ensure_ascii=False))
-        atomic_write_text(tmp / "history.json", json.dumps(result.history, indent=2))
-        seal(tmp, Manifest(
-            approach="finetune", labels=list(labels), preprocess=dict(teacher.manifest.preprocess),
-            language=teacher.manifest.language, max_length=student.max_length, truncation=student.truncation,
-            base_model=described, config=config.to_dict(), metrics={k: metrics.get(k) for k in _HEADLINE},
-            warnings=list(result.warnings), data_files=record_data_files(config.data.model_dump()),
-        ), student)
+    def time_and_summarise(tmp: Path, metrics: dict, student_test: np.ndarray) -> None:
+        # On the finished directory: the student is timed as a user would load it.
         speed_texts = test_df["text"].tolist()[: config.distill.speed_texts]
         teacher_speed, student_speed = cpu_speeds([teacher_dir, tmp], speed_texts)
-        summary = DistillResult(
+        summary["result"] = DistillResult(
             output_dir=output_dir,
             teacher=_side(teacher_metrics, teacher_speed, teacher.model, str(teacher_dir)),
             student=_side(metrics, student_speed, student, described),
@@ -316,14 +353,20 @@ def distill(
             speedup=student_speed[0] / max(teacher_speed[0], 1e-9),
             speedup_cpu=student_speed[1] / max(teacher_speed[1], 1e-9),
             agreement=float(np.mean(student_test.argmax(1) == teacher_test.argmax(1))),
-            train_rows=len(train_df), extra_rows=len(extra), warnings=list(result.warnings),
+            train_rows=len(train_df), extra_rows=len(extra), warnings=list(manifest.warnings),
         )
         atomic_write_text(tmp / SUMMARY_NAME, json.dumps(
-            summary.to_dict() | {"temperature": config.distill.temperature, "alpha": config.distill.alpha,
-                                 "speed_texts": len(speed_texts), "device": "cpu",
-                                 "torch_threads": torch.get_num_threads()}, indent=2))
-    shutil.rmtree(work_dir, ignore_errors=True)
-    return summary
+            summary["result"].to_dict() | {"temperature": config.distill.temperature, "alpha": config.distill.alpha,
+                                           "speed_texts": len(speed_texts), "device": "cpu",
+                                           "torch_threads": torch.get_num_threads()}, indent=2))
+
+    write_trained_model(
+        output_dir, model=student, manifest=manifest, config=config, val_df=val_df, test_df=test_df,
+        raw_test=splits.test, fit=result, data_report=build_report(loaded, splits),
+        title=f"{config.name} (distilled): test split", context=context, overwrite=overwrite,
+        after=time_and_summarise, progress=progress,
+    )
+    return summary["result"]
 
 
 def _side(metrics: dict, speed: tuple[float, float], model, name: str) -> dict:

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from sentiq.allocator import keep_freed_memory
@@ -31,7 +32,8 @@ from sentiq.evaluation import compute_metrics
 from sentiq.models.cache import cached_arrays
 from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16, set_attention_dropout
 from sentiq.training.adversarial import EmbeddingAttack, make_attack
-from sentiq.training.callbacks import CollapseGuard, ProgressBridge
+from sentiq.training import distributed
+from sentiq.training.callbacks import CollapseGuard, ProgressBridge, SameDecisionOnEveryRank
 from sentiq.training.result import FitResult
 
 log = logging.getLogger(__name__)
@@ -89,11 +91,27 @@ def encode_cached(model: TransformerClassifier, texts: list[str]) -> dict:
                 "owners": np.asarray(encoded["owners"], dtype=np.int64)}
 
     fingerprint = f"v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}"
-    arrays, hit = cached_arrays("tokenized", fingerprint, texts, compute)
+    # Under a launcher the node's first process tokenises and writes the entry; the others then read it.
+    with distributed.main_process_first(desc="tokenising"):
+        arrays, hit = cached_arrays("tokenized", fingerprint, texts, compute)
     flat, offsets = arrays["ids"].tolist(), arrays["offsets"].tolist()
     ids = [flat[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
     log.info("tokenized %d texts into %d windows (%s)", len(texts), len(ids), "from the cache" if hit else "cached")
     return {"input_ids": ids, "attention_mask": [[1] * len(seq) for seq in ids], "owners": arrays["owners"]}
+
+
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches in an order drawn from ``seed + epoch``: the same on every process, and the same
+    again for an epoch resumed from a checkpoint (whatever the number of processes then), where a generator
+    that just runs on would start that epoch over with another order."""
+
+    def __init__(self, batch_size: int, *, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
 
 
 class _SentiqTrainer(Trainer):
@@ -109,7 +127,11 @@ class _SentiqTrainer(Trainer):
     def _save_checkpoint(self, model, trial):
         """Atomic checkpoints: the Trainer writes ``checkpoint-N`` into a staging folder, which is renamed into
         place only once weights, optimizer, scheduler, RNG and trainer state are all on disk. A kill while
-        saving leaves a staging folder that resume ignores, never a half checkpoint."""
+        saving leaves a staging folder that resume ignores, never a half checkpoint. Under a multi-process
+        launch every rank writes into the checkpoint (its RNG state), so it is written in place there and
+        resume's completeness check (:func:`last_complete_checkpoint`) skips a torn one."""
+        if distributed.world_size() > 1:
+            return super()._save_checkpoint(model, trial)
         run_dir = Path(super()._get_output_dir(trial))
         name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         staging = run_dir / STAGING_DIR
@@ -154,11 +176,44 @@ class _SentiqTrainer(Trainer):
         loss = self.checked(F.cross_entropy(outputs.logits.float(), labels, weight=weight))
         return (loss, outputs) if return_outputs else loss
 
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if isinstance(sampler, LengthGroupedSampler):
+            # Sized by the global batch: under N processes the Trainer would sort "megabatches" of 50 per-process
+            # batches, and each optimiser step would gather other examples than one process does; this way the N
+            # per-process slices of a step are the one-process batch, split.
+            return SeededLengthGroupedSampler(sampler.batch_size * distributed.world_size(), lengths=sampler.lengths,
+                                              seed=self.args.data_seed if self.args.data_seed is not None
+                                              else self.args.seed)
+        return sampler
+
+    def evaluation_loop(self, *args, **kwargs):
+        output = super().evaluation_loop(*args, **kwargs)
+        key = f"{kwargs.get('metric_key_prefix', 'eval')}_loss"
+        exact = self.whole_set_loss(output.predictions, output.label_ids)
+        if exact is not None and key in output.metrics:
+            output.metrics[key] = exact
+        return output
+
+    def whole_set_loss(self, logits, labels) -> float | None:
+        """The validation loss over the whole set, from the gathered logits. Under N processes the Trainer's
+        figure averages per-batch means in which each process's last batch is padded with repeated examples
+        (so that all processes run as many batches), and would differ from one process's."""
+        logits = np.asarray(logits) if not isinstance(logits, tuple) else None
+        if logits is None or logits.ndim != 2 or labels is None:
+            return None
+        weight = None if self.class_weights is None else self.class_weights.float()
+        return float(F.cross_entropy(torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(np.asarray(labels)),
+                                     weight=weight))
+
     def checked(self, loss: torch.Tensor) -> torch.Tensor:
-        """``loss`` itself, or a DivergenceError when it is NaN or infinite."""
-        if not torch.isfinite(loss):
+        """``loss`` itself, or a DivergenceError when it is NaN or infinite on this or any other process (all
+        processes raise at the same step; one raising alone would leave the others in the gradient all-reduce)."""
+        diverged_here = not bool(torch.isfinite(loss))
+        if distributed.any_rank(diverged_here):
+            value = loss.item() if diverged_here else "NaN or infinite on another process"
             raise DivergenceError(
-                f"the training loss became {loss.item()} at step {self.state.global_step}: training diverged. "
+                f"the training loss became {value} at step {self.state.global_step}: training diverged. "
                 "Lower training.learning_rate, keep training.max_grad_norm=1.0, or use bf16 instead of fp16"
             )
         return loss
@@ -289,8 +344,9 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, 
     metric = "eval_loss" if cfg.metric_for_best_model == "loss" else f"eval_{cfg.metric_for_best_model}"
     arguments = dict(
         output_dir=str(checkpoint_dir),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.eval_batch_size,
+        # training.batch_size is the batch of one optimiser step over all processes (torchrun/accelerate launch).
+        per_device_train_batch_size=distributed.per_process_batch(cfg.batch_size),
+        per_device_eval_batch_size=max(1, cfg.eval_batch_size // distributed.world_size()),
         num_train_epochs=cfg.epochs,
         learning_rate=cfg.learning_rate,
         warmup_steps=cfg.warmup_steps if cfg.warmup_steps is not None else (cfg.warmup_ratio or 0.0),
@@ -310,6 +366,8 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, 
         # Move evaluation outputs to the CPU every few batches: a large eval set never fills GPU memory.
         eval_accumulation_steps=8,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        # Every weight of a sequence classifier takes part in each step: DDP need not search for unused ones.
+        ddp_find_unused_parameters=False,
         dataloader_num_workers=cfg.dataloader_workers,
         seed=seed,
         data_seed=seed,
@@ -376,6 +434,7 @@ def run_classifier_training(
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     if progress:
         callbacks.append(ProgressBridge(progress))
+    callbacks.append(SameDecisionOnEveryRank())  # last: after every callback that may ask to stop
 
     checkpoint_dir = work_dir / "checkpoints"
     resume_from = last_complete_checkpoint(checkpoint_dir) if resume else None
@@ -393,8 +452,13 @@ def run_classifier_training(
         **trainer_kwargs,
     )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
+    if distributed.world_size() > 1:
+        log.info("data-parallel training (%s): %d examples per process and step, %d per step in all",
+                 distributed.describe(), trainer.args.per_device_train_batch_size, cfg.batch_size)
     with cpu_training_memory(cfg):
         trainer.train(resume_from_checkpoint=resume_from)
+    # Every process has loaded the best checkpoint before rank 0 goes on (and removes the checkpoints).
+    distributed.barrier()
     if guard.events and guard.stop:
         raise CollapseError(guard.events[-1] + ". Training was stopped (training.on_collapse=stop)")
     model.model = trainer.model

@@ -1,4 +1,4 @@
-"""Pieces the workflows share: the progress callback type, headline metrics, preprocessing, names."""
+"""Pieces the workflows share: the progress callback type, preprocessing, names."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from sentiq.preprocess import Profile, get_profile
 
 ProgressFn = Callable[[str, int, int], None]
 
-HEADLINE_METRICS = ("accuracy", "macro_f1", "weighted_f1", "roc_auc", "log_loss", "ece")
-
 
 def profile_for(config: SentiqConfig, default: str) -> Profile:
-    if getattr(model_type(config.approach), "owns_preprocessing", False):
+    if model_type(config.approach).capabilities.own_preprocessing:
         return get_profile("none")  # an ensemble's members clean text their own way
     return get_profile(default if config.preprocess == "auto" else config.preprocess)
 

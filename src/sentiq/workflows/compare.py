@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 from sentiq.atomic import atomic_directory
-from sentiq.config import SentiqConfig
+from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import load_splits
+from sentiq.errors import ConfigError
 from sentiq.evaluation.comparison import write_comparison
 from sentiq.inference import Predictor
 from sentiq.tracking import tracked_run
+from sentiq.training.distributed import world_size
 from sentiq.workflows.common import ProgressFn
 from sentiq.workflows.train import _train
 
@@ -34,6 +36,7 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
     ``comparison.html`` sit beside them. Nothing appears at ``output_dir`` unless all succeed.
     One run is recorded (metrics keyed ``<approach>.<metric>``), not one per approach.
     """
+    warn_ignored_settings(config, list(config.compare.approaches))
     with tracked_run("compare", name=config.name, tracking=config.tracking, params=config.to_dict(),
                      config=config.to_dict()) as run:
         rows = _compare(config, output_dir, overwrite=overwrite, progress=progress)
@@ -44,6 +47,9 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
 
 
 def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
+    if world_size() > 1:
+        raise ConfigError("compare trains its approaches one after another in one process; run it without "
+                          "torchrun/accelerate launch (train a fine-tuned model under a launcher with `sentiq train`)")
     output_dir = Path(output_dir)
     _, splits = load_splits(config)
     speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]

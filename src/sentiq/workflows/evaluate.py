@@ -9,7 +9,7 @@ from sentiq.config import EvaluationConfig, TrackingConfig
 from sentiq.data import evaluation_frame
 from sentiq.errors import DataError
 from sentiq.evaluation import write_report
-from sentiq.evaluation.behaviour import check_behaviour, read_behaviour_file
+from sentiq.evaluation.behaviour import behaviour_source, capability_summary, check_behaviour, read_behaviour_file
 from sentiq.evaluation.calibration import apply_temperature
 from sentiq.inference import Predictor
 from sentiq.labels import LabelSet
@@ -105,8 +105,10 @@ def evaluate_behaviour(
     report_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> BehaviourResult:
-    """Run a behaviour file (``text, expected``) through a model: pass/fail per sentence, plus a
-    report (``report.html`` lists every sentence, failures first; ``metrics.json`` holds them)."""
+    """Run a behaviour file (``text, expected[, capability]``) or a built-in suite (``en``) through a
+    model: pass/fail per sentence and the pass rate per capability, plus a report (``report.html``
+    lists every sentence, failures first; ``metrics.json`` holds them)."""
+    behaviour_file = behaviour_source(behaviour_file)  # a path, or a shipped suite's name (en)
     frame = read_behaviour_file(behaviour_file)
     predictor = Predictor.load(model_dir)
     proba = predictor.predict_proba(frame["text"].tolist(), progress=progress)
@@ -120,4 +122,5 @@ def evaluate_behaviour(
         context={"model": str(model_dir), "behaviour file": str(behaviour_file), "sentences": len(frame)},
         length_unit="chars" if languages == {"zh"} else "words", behaviour=[c.to_dict() for c in cases],
     )
+    metrics["behaviour_capabilities"] = capability_summary([c.to_dict() for c in cases])
     return BehaviourResult(cases, metrics, report_dir)

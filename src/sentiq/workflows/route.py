@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sentiq.atomic import atomic_directory
-from sentiq.errors import ConfigError
-from sentiq.models import Manifest
-from sentiq.models.integrity import seal
+from sentiq.models.directory import check_output, manifest_for, write_model_directory
 from sentiq.models.routed import RoutedClassifier
 from sentiq.preprocess import get_profile
 
@@ -25,17 +22,16 @@ def route(
     share one label set. Texts in a language without a member go to ``fallback`` (default:
     ``en`` when present, else the first member). The members are copied inside.
     """
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+    output_dir = check_output(output_dir, overwrite=overwrite)
     model = RoutedClassifier.from_directories(models, fallback=fallback)
     members = {lang: p.manifest for lang, p in model.members.items()}
-    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
-        model.save(tmp)
-        seal(tmp, Manifest(
-            approach="routed", labels=list(model.labels), preprocess=get_profile("none").spec(), language="multi",
-            config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
-            metrics={lang: m.metrics for lang, m in members.items()},
-            warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
-        ), model)
+    routes = " ".join(f"--model {lang}={path}" for lang, path in models.items())
+    manifest = manifest_for(
+        model, preprocess=get_profile("none").spec(), language="multi",
+        config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
+        metrics={lang: m.metrics for lang, m in members.items()},
+        warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
+        command=f"sentiq route {routes} --fallback {model.fallback} --output {output_dir}",
+    )
+    write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite, model=model)
     return output_dir

@@ -1,47 +1,13 @@
-"""The trust sections of a report (slices, fairness check, important words), shared by train and evaluate."""
+"""The template fairness check for a model directory, and the trust sections of a report (slices, fairness
+check, important words), whose home is :mod:`sentiq.evaluation.trust` (``distill`` writes them too)."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-import pandas as pd
-
-from sentiq.errors import ConfigError
 from sentiq.evaluation.fairness import template_fairness_check
-from sentiq.evaluation.slices import slice_masks, slice_metrics
-from sentiq.explanations import important_words
+from sentiq.evaluation.trust import trust_sections
 from sentiq.inference import Predictor
-from sentiq.workflows.common import ProgressFn
-
-log = logging.getLogger(__name__)
-
-
-def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
-                   fairness: bool | None = None, important: bool | None = None,
-                   progress: ProgressFn | None = None) -> dict:
-    """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
-
-    ``settings`` is an :class:`~sentiq.config.EvaluationConfig`; ``fairness``/``important``
-    override its switches. A part that cannot run here (no templates for the language) is
-    left out with a log line, never failing the report.
-    """
-    texts = frame["text"].tolist()
-    missing = [c for c in settings.slice_columns if c not in frame.columns]
-    if missing:
-        log.warning("slice columns %s are not in the data; those slices are left out", missing)
-    masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
-                        columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
-    out: dict = {"slices": slice_metrics(masks, y_true, proba, predictor.labels)}
-    if settings.fairness if fairness is None else fairness:
-        try:
-            out["fairness"] = fairness_check(predictor, templates=settings.fairness_templates)
-        except ConfigError as exc:
-            log.info("fairness check skipped: %s", exc)
-    n_words = settings.important_words if important is None else (settings.important_words or 40) * bool(important)
-    if n_words:
-        out["important_words"] = important_words(predictor, texts, sample=n_words, progress=progress)
-    return out
 
 
 def fairness_check(model, *, templates: str | Path | dict | None = None, language: str | None = None) -> dict:
@@ -49,3 +15,6 @@ def fairness_check(model, *, templates: str | Path | dict | None = None, languag
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
     return template_fairness_check(predictor.predict_proba, predictor.labels, templates=templates,
                                    language=language or predictor.manifest.language)
+
+
+__all__ = ["fairness_check", "trust_sections"]

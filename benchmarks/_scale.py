@@ -1,0 +1,62 @@
+"""Shared by the scale benchmarks: the synthetic 1.6M-row corpus as Parquet subsets, and the
+wall time and peak RSS of a command run as a child process.
+
+The corpus comes from ``scripts/make_big_corpus.py`` (perturbed copies of the Sentiment140
+sample's training part; not real data). Subsets are random (seeded), so every size holds
+both labels; the test file is the sample's own held-out 20%, never perturbed into the corpus.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+COLUMNS = ["polarity", "id", "date", "query", "user", "text"]
+LABELS = {"0": "negative", "4": "positive"}
+
+
+def read_sentiment140(path: Path) -> pa.Table:
+    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=COLUMNS, encoding="latin-1"),
+                           parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                           convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}))
+    labels = pa.array([LABELS[p] for p in table.column("polarity").to_pylist()])
+    return pa.table({"id": table.column("id"), "text": table.column("text"), "label": labels})
+
+
+def subsets(corpus_dir: Path, sizes: list[int], seed: int = 0) -> dict[int, Path]:
+    """``{n: corpus_dir/subset-n.parquet}``, made once (a random n-row subset of the 1.6M rows) and the test file."""
+    out = {n: corpus_dir / f"subset-{n}.parquet" for n in sizes}
+    test = corpus_dir / "test.parquet"
+    if not test.is_file():
+        pq.write_table(read_sentiment140(corpus_dir / "test.csv"), test)
+    if all(p.is_file() for p in out.values()):
+        return out
+    full = read_sentiment140(next(corpus_dir.glob("training.1600000.csv")))
+    order = np.random.default_rng(seed).permutation(full.num_rows)
+    for n, path in out.items():
+        if not path.is_file():
+            pq.write_table(full.take(pa.array(np.sort(order[:n]))), path, row_group_size=50_000)
+    return out
+
+
+def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
+    """Wall seconds and peak RSS (MiB) of ``cmd``'s own process (children it spawns, such as Ray
+    workers, are not counted); stdout and stderr go to ``log``."""
+    log = log or Path(os.devnull)
+    started = time.perf_counter()
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        tail = Path(log).read_text()[-3000:] if log != Path(os.devnull) else ""
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({code}):\n{tail}")
+    return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024)}

@@ -1,0 +1,250 @@
+"""Read texts to score from files of any size, in fixed-size chunks, in constant memory.
+
+Inputs: one file or a folder of part files (read in name order), all .txt (one text per
+line; blank lines skipped), .csv/.tsv, .jsonl or .parquet. Every chunk holds the next
+``chunk_rows`` input *records* (bad ones included), so chunk boundaries depend only on the
+input and ``chunk_rows``: a resumed job meets the same chunks as the one it continues.
+
+CSV goes through the standard :mod:`csv` reader and JSONL through :mod:`json` line by line
+rather than pyarrow's block readers, because those cannot say on which line a malformed
+record sits; Parquet is read per record batch with pyarrow. A bad record (wrong field
+count, invalid JSON, missing or empty text, undecodable bytes) raises :class:`DataError`
+naming file and line, or, with ``on_bad_rows="skip"``, is left out and reported in
+:attr:`Chunk.skipped`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from sentiq.errors import DataError
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".txt": "txt", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+_SKIP_HINT = "; pass --skip-bad-rows (on_bad_rows='skip') to skip and count such rows"
+csv.field_size_limit(1 << 26)  # long reviews are fine; a runaway quote still ends at 64 MiB
+
+
+@dataclass
+class Chunk:
+    """``rows_in`` input records, of which the good ones are ``texts`` (+ ``columns`` kept alongside)."""
+
+    index: int
+    texts: list[str]
+    columns: dict[str, list]
+    rows_in: int
+    skipped: list[str] = field(default_factory=list)  # "file line N: reason", one per record left out
+
+
+@dataclass(frozen=True)
+class Source:
+    """What to read: the files (in order), their format and how to find the text."""
+
+    files: tuple[Path, ...]
+    format: str
+    text_column: str = "text"
+    keep: tuple[str, ...] = ()
+    column_names: tuple[str, ...] | None = None  # a headerless CSV's column names
+    encoding: str = "utf-8"
+    max_chars: int | None = None  # longest text: a longer one is a bad row (or is cut with ``truncate``)
+    truncate: bool = False
+
+    def fingerprint(self) -> dict:
+        """What identifies this input for a resumed job: paths, sizes, modification times, options."""
+        return {"files": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
+                "format": self.format, "text_column": self.text_column, "keep": list(self.keep),
+                "column_names": list(self.column_names) if self.column_names else None, "encoding": self.encoding,
+                "max_chars": self.max_chars, "truncate": self.truncate}
+
+
+def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
+                column_names: Sequence[str] | None = None, encoding: str = "utf-8", max_chars: int | None = None,
+                truncate: bool = False) -> Source:
+    """A file, or a folder of part files of one format (hidden files and ``_SUCCESS`` markers ignored)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        if not files:
+            raise DataError(f"input folder {path} holds no files")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DataError(f"input {path} does not exist")
+    suffixes = {p.suffix.lower() or ".txt" for p in files}
+    unknown = sorted(suffixes - set(FORMATS))
+    if unknown:
+        raise DataError(f"cannot read {unknown[0]} files ({path}): expected one of {sorted(FORMATS)}")
+    formats = {FORMATS[s] for s in suffixes}
+    if len(formats) > 1:
+        raise DataError(f"input folder {path} mixes formats {sorted(formats)}; keep one format per folder")
+    if column_names and text_column not in column_names:
+        raise DataError(f"--columns {','.join(column_names)} names no {text_column!r} column")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    if max_chars is not None and max_chars < 1:
+        raise DataError(f"max_chars must be at least 1, got {max_chars}")
+    return Source(tuple(files), formats.pop(), text_column, tuple(keep),
+                  tuple(column_names) if column_names else None, encoding, max_chars, truncate)
+
+
+def estimate_rows(source: Source) -> int:
+    """Rows to expect: exact for Parquet (file metadata), the line count for text formats (for ETAs)."""
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in source.files)
+    lines = 0
+    for path in source.files:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+    headers = len(source.files) if source.format == "csv" and not source.column_names else 0
+    return max(lines - headers, 0)
+
+
+def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = "error",
+                start_chunk: int = 0) -> Iterator[Chunk]:
+    """Chunks of ``chunk_rows`` records from ``start_chunk`` on; earlier records are read past, not kept."""
+    if on_bad_rows not in {"error", "skip"}:
+        raise ValueError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    first_record = start_chunk * chunk_rows
+    texts, columns, skipped, rows_in, index, seen = [], {k: [] for k in source.keep}, [], 0, start_chunk, 0
+    for where, record in _records(source):
+        seen += 1
+        if seen <= first_record:
+            continue
+        rows_in += 1
+        problem = record if isinstance(record, str) else _text_problem(record, source.text_column)
+        if not problem and source.max_chars is not None and len(record[source.text_column]) > source.max_chars:
+            problem = _over_limit(where, record, source)
+        if problem:
+            if on_bad_rows == "error":
+                raise DataError(f"{where}: {problem}{_SKIP_HINT}")
+            skipped.append(f"{where}: {problem}")
+        else:
+            texts.append(record[source.text_column])
+            for k in source.keep:
+                columns[k].append(record.get(k))
+        if rows_in == chunk_rows:
+            yield Chunk(index, texts, columns, rows_in, skipped)
+            texts, columns, skipped, rows_in, index = [], {k: [] for k in source.keep}, [], 0, index + 1
+    if rows_in:
+        yield Chunk(index, texts, columns, rows_in, skipped)
+
+
+def _over_limit(where: str, record: dict, source: Source) -> str | None:
+    """A text over ``source.max_chars``: cut in place with ``truncate`` (None), else the problem to report."""
+    text = record[source.text_column]
+    if source.truncate:
+        log.warning("%s: text cut from %d to %d characters (--truncate)", where, len(text), source.max_chars)
+        record[source.text_column] = text[: source.max_chars]
+        return None
+    return (f"the text has {len(text):,} characters, over the limit of {source.max_chars:,} (--max-chars); "
+            "raise the limit or pass --truncate to cut long texts")
+
+
+def _text_problem(record: dict, text_column: str) -> str | None:
+    text = record.get(text_column)
+    if text is None:
+        return f"no {text_column!r} value"
+    if not isinstance(text, str):
+        return f"{text_column!r} is a {type(text).__name__}, not a string"
+    if not text.strip():
+        return f"{text_column!r} is empty"
+    return None
+
+
+def _records(source: Source) -> Iterator[tuple[str, dict | str]]:
+    """(where, record) per input record; a record that cannot be parsed comes as (where, reason)."""
+    reader = {"txt": _txt_records, "csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}
+    for path in source.files:
+        yield from reader[source.format](path, source)
+
+
+def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) in ``encoding``, naming the line that holds undecodable bytes."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path} line {number} is not valid {encoding.upper()} (byte {exc.start} of the line); "
+                                "pass the file's encoding (--encoding latin-1, say)") from None
+
+
+def _txt_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
+    for number, line in _lines(path, source.encoding):
+        text = line.rstrip("\r\n")
+        if text.strip():  # blank lines separate nothing and are not records
+            yield f"{path} line {number}", {source.text_column: text}
+
+
+def _csv_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
+    lines = (line for _, line in _lines(path, source.encoding))
+    reader = csv.reader(lines, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", strict=True)
+    header = list(source.column_names) if source.column_names else None
+    while True:
+        start = reader.line_num + 1  # a record may span lines (quoted newlines): name its first
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield f"{path} line {start}", f"not valid CSV ({exc})"
+            continue
+        if header is None:
+            header = fields
+            missing = [c for c in (source.text_column, *source.keep) if c not in header]
+            if missing:
+                raise DataError(f"{path} has no column {missing[0]!r}; columns are {header} "
+                                "(a file without a header row needs --columns)")
+            continue
+        if not fields:
+            continue  # an empty line
+        if len(fields) != len(header):
+            yield f"{path} line {start}", f"expected {len(header)} fields, got {len(fields)}"
+            continue
+        yield f"{path} line {start}", dict(zip(header, fields))
+
+
+def _jsonl_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
+    for number, line in _lines(path, source.encoding):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield where, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        yield (where, record) if isinstance(record, dict) else (where, "not a JSON object")
+
+
+def _parquet_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(f"cannot read {path}: {exc}") from None
+    names = handle.schema_arrow.names
+    missing = [c for c in (source.text_column, *source.keep) if c not in names]
+    if missing:
+        raise DataError(f"{path} has no column {missing[0]!r}; columns are {names}")
+    row = 0
+    for batch in handle.iter_batches(batch_size=8192, columns=list(dict.fromkeys([source.text_column, *source.keep]))):
+        for record in batch.to_pylist():
+            row += 1
+            yield f"{path} row {row}", record
