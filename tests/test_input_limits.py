@@ -55,7 +55,7 @@ def test_a_csv_row_over_the_limit_names_the_row(tfidf_dir, tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("text\nfine\n" + "y" * 500 + "\n")
     result = _invoke("predict", str(tfidf_dir), "--input", str(table), "--max-chars", "100")
-    assert result.exit_code == 1 and f"{table} row 2" in result.output
+    assert result.exit_code == 1 and f"{table} line 3" in result.output  # streaming reader names the file line
 
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n", "text\n"])
