@@ -165,9 +165,9 @@ def test_contract(kind, kinds, tmp_path):
     assert explained.words and explained.label in predictor.labels
 
     # bad input gives the documented errors
-    with pytest.raises(EmptyTextError, match=r"\[E203\] text #1 is empty"):
+    with pytest.raises(EmptyTextError, match=r"\[E203\] text 2 is empty"):
         predictor.predict_proba(["fine", "  "])
-    with pytest.raises(DataError, match=r"text #0 is a int"):
+    with pytest.raises(DataError, match=r"text 1 is a int"):
         predictor.predict_proba([3])
 
     # the model card carries the headline metrics in its front matter
