@@ -120,7 +120,8 @@ def test_torchrun_two_processes_train_like_one(tmp_path, monkeypatch):
     log = " ".join(done.stderr.split())
     # rank 0 reports (one table, one bar per phase); rank 1 (under -v) logs with its rank in front, reads the
     # token cache rank 0 wrote, and trains its half of each batch of 4 with one thread
-    assert done.stdout.count("toy: test split") == 1 and log.count("train ━") == 1
+    # (off a terminal progress is plain periodic lines, not bars; rank 1's progress callback is a no-op)
+    assert done.stdout.count("toy (finetune): test split") == 1
     assert "rank 1: tokenized 76 texts into 76 windows (from the cache)" in log
     assert "rank 1: data-parallel training (rank 1 of 2, 1 threads): 2 examples per process and step" in log
     assert len(list((tmp_path / "cache" / "two" / "tokenized").glob("*.npz"))) == 2  # train and validation

@@ -21,7 +21,7 @@ from sentiq.cli.common import (
     progress_bars,
     speaks_flags,
 )
-from sentiq.errors import SentiqError, UsageError
+from sentiq.errors import UsageError
 
 
 def _scored_line(metrics: dict) -> str:
@@ -47,7 +47,7 @@ def _neutral_band(value: Optional[str]):
     except ValueError:
         band = -1.0
     if not 0 <= band < 0.5:
-        raise SentiqError("--neutral-band must be auto or a number from 0 to 0.5 (e.g. 0.15)")
+        raise UsageError("--neutral-band must be auto or a number from 0 to 0.5 (e.g. 0.15)")
     return band
 
 
