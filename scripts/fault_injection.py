@@ -75,7 +75,7 @@ def kill_training(work: Path, *, kills: int, seed: int, epochs: int) -> list[dic
     results = []
     for i in range(kills):
         out = work / f"killed-{i}"
-        delay = rng.uniform(0.3, 0.95) * full
+        delay = rng.uniform(0.15, 0.85) * full
         proc = subprocess.Popen(CLI + ["train", "-c", str(config), "-o", str(out)], env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
@@ -84,9 +84,13 @@ def kill_training(work: Path, *, kills: int, seed: int, epochs: int) -> list[dic
             proc.send_signal(signal.SIGKILL)
         proc.wait()
         checkpoints = sorted(p.name for p in (out.with_name(out.name + ".partial") / "checkpoints").glob("checkpoint-*"))
+        if finished_before_kill:  # the run beat the kill: nothing to resume
+            results.append({"kill": i, "after_s": round(delay, 1), "killed": False, "checkpoints_left": checkpoints,
+                            "resume_exit": None, "resume_error": None, "final_model_predicts": _predicts(out)})
+            continue
         resumed = subprocess.run(CLI + ["train", "-c", str(config), "-o", str(out), "--resume"], env=ENV,
                                  capture_output=True, text=True, timeout=1800)
-        results.append({"kill": i, "after_s": round(delay, 1), "killed": not finished_before_kill,
+        results.append({"kill": i, "after_s": round(delay, 1), "killed": True,
                         "checkpoints_left": checkpoints, "resume_exit": resumed.returncode,
                         "resume_error": resumed.stderr.strip().splitlines()[-1][:200] if resumed.returncode else None,
                         "final_model_predicts": resumed.returncode == 0 and _predicts(out)})
@@ -130,10 +134,19 @@ def _wait_ready(port: int, deadline: float) -> bool:
 
 
 def _children(pid: int) -> list[int]:
+    """The server's worker processes (multiprocessing spawn children; not its resource tracker)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        pids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    workers = []
+    for child in pids:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+        except OSError:
+            continue
+    return workers
 
 
 def kill_worker_and_flood(model_dir: Path, *, requests: int, burst: int) -> dict:
@@ -150,8 +163,12 @@ def kill_worker_and_flood(model_dir: Path, *, requests: int, burst: int) -> dict
         if victim:
             os.kill(victim, signal.SIGKILL)
         after = Counter(_post(port, ["a wonderful film"]) for _ in range(requests // 2))
+        replaced: list[int] = []
+        deadline = time.time() + 60
+        while not replaced and time.time() < deadline:  # the supervisor starts a new worker
+            replaced = [pid for pid in _children(server.pid) if pid not in workers]
+            time.sleep(1)
         _wait_ready(port, time.time() + 120)
-        replaced = [pid for pid in _children(server.pid) if pid not in workers]
         # Burst: every thread posts at once.
         codes: Counter = Counter()
         lock = threading.Lock()
@@ -202,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     survived_training = sum(r["final_model_predicts"] for r in training)
     print(f"{'kill':>4} {'after s':>8} {'killed':>6} {'checkpoints left':<34} {'resume':>6} {'predicts':>8}")
     for r in training:
+        resume = "-" if r["resume_exit"] is None else r["resume_exit"]
         print(f"{r['kill']:>4} {r['after_s']:>8} {str(r['killed']):>6} {', '.join(r['checkpoints_left']) or '-':<34} "
-              f"{r['resume_exit']:>6} {str(r['final_model_predicts']):>8}")
-    print(f"training: {survived_training}/{len(training)} killed runs resumed into a model that loads and predicts; "
+              f"{resume:>6} {str(r['final_model_predicts']):>8}")
+    print(f"training: {survived_training}/{len(training)} runs (killed ones resumed) end in a model that loads and predicts; "
           f"run records: {records}")
     if serving.get("started"):
         b = serving["burst"]
