@@ -1,19 +1,109 @@
 """The error catalogue (src/sentiq/errors.py): one code per cause, every raise site names its cause from
 the catalogue with exactly the template's fields and the cause's category class, docs/errors.md is
-generated from it, and no error without a code (the old ``E000``) can reach a user. (The raise-site
-rules are checked once every site is migrated.)"""
+generated from it, and no error without a code (the old ``E000``) can reach a user."""
 
 from __future__ import annotations
 
+import ast
 import pickle
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from sentiq import errors
 from sentiq.errors import Errors
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "sentiq"
+
+
+def _categories() -> dict[str, type[errors.SentiqError]]:
+    found, todo = {}, [errors.SentiqError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+CATEGORIES = _categories()
+
+
+def violations(source: str, where: str = "<source>") -> tuple[list[str], set[str]]:
+    """The rule breaks among the SentiqError constructions in ``source``, and the codes it uses."""
+    problems, used = [], set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Errors":
+            used.add(node.attr)
+        if isinstance(node, ast.Raise) and isinstance(node.exc, (ast.Name, ast.Attribute)):
+            name = node.exc.id if isinstance(node.exc, ast.Name) else node.exc.attr
+            if name in CATEGORIES:
+                problems.append(f"{where}:{node.lineno}: raise {name} without a cause")
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name not in CATEGORIES:
+            continue
+        at = f"{where}:{node.lineno}: {name}"
+        first = node.args[0] if node.args else None
+        if (len(node.args) != 1 or not isinstance(first, ast.Attribute) or not isinstance(first.value, ast.Name)
+                or first.value.id != "Errors"):
+            problems.append(f"{at} is not given exactly one catalogue entry (Errors.Exxx) and named fields")
+            continue
+        cause = getattr(Errors, first.attr, None)
+        if not isinstance(cause, errors.Cause):
+            problems.append(f"{at}: Errors.{first.attr} is not in the catalogue")
+            continue
+        if cause.category is not CATEGORIES[name]:
+            problems.append(f"{at}: {cause.code} is a {cause.category.__name__} ({cause.category.codes})")
+        given = {kw.arg for kw in node.keywords} - ({"report"} if name == "ExportError" else set())
+        if None in given or given != cause.fields:
+            problems.append(f"{at}: {cause.code} takes the fields {sorted(cause.fields)}, "
+                            f"got {sorted(g or '**' for g in given)}")
+    return problems, used
+
+
+def _scan_src() -> tuple[list[str], set[str], int]:
+    problems, used, sites = [], set(), 0
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "errors.py" and path.parent == SRC:
+            continue
+        text = path.read_text(encoding="utf-8")
+        found, codes = violations(text, str(path.relative_to(ROOT)))
+        problems += found
+        used |= codes
+        sites += sum(1 for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Call)
+                     and getattr(node.func, "id", getattr(node.func, "attr", None)) in CATEGORIES)
+    return problems, used, sites
+
+
+def test_every_raise_site_names_a_catalogue_cause_with_its_fields_and_class():
+    problems, _, sites = _scan_src()
+    assert sites > 200  # the scan sees the package
+    assert not problems, "\n".join(problems)
+
+
+def test_every_catalogue_entry_is_raised_somewhere():
+    _, used, _ = _scan_src()
+    unused = sorted(c.code for c in errors.causes() if c.code not in used)
+    assert not unused, f"catalogue entries nothing raises: {unused}"
+
+
+def test_the_checker_rejects_free_text_wrong_class_and_wrong_fields():
+    source = '''
+raise ModelError(f"model directory {path} does not exist")
+raise ModelError("no such model", code="E300")
+raise DataError(Errors.E342, directory=path)
+raise ModelError(Errors.E342, path=path)
+raise ModelError(Errors.E999)
+raise ModelError
+raise ModelError(Errors.E342, directory=path)
+'''
+    problems, used = violations(source)
+    assert sorted(int(p.split(":")[1]) for p in problems) == [2, 3, 4, 5, 6, 7]  # not line 8
+    assert "E342" in used
 
 
 def test_codes_are_unique_in_range_and_every_entry_explains_itself():
@@ -44,7 +134,11 @@ def test_an_error_carries_its_cause_code_and_message_and_pickles():
     assert pickle.loads(pickle.dumps(export)).report == {"passed": False}
 
 
-def test_wrong_class_and_wrong_fields_fail_when_raised():
+def test_free_text_wrong_class_and_wrong_fields_fail_when_raised():
+    with pytest.raises(TypeError, match="takes a cause"):
+        errors.ModelError("model directory x does not exist")
+    with pytest.raises(TypeError, match="takes a cause"):
+        errors.SentiqError("something")
     with pytest.raises(TypeError, match="E342 is a ModelError"):
         errors.DataError(Errors.E342, directory="x")
     with pytest.raises(TypeError, match="takes the fields"):
@@ -60,3 +154,16 @@ def test_docs_error_reference_is_generated_from_the_catalogue():
         assert f"| {cause.code} | `{cause.category.__name__}` |" in docs
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/errors.md" in readme and "| E330 |" not in readme
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["predict", "no-model"], "E155"),  # neither texts nor --input
+    (["route", "--model", "zh", "--output", "out"], "E109"),
+])
+def test_cli_usage_errors_carry_their_own_code(args, code, tmp_path, monkeypatch):
+    from sentiq.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert f"[{code}]" in result.output and "E000" not in result.output and "Traceback" not in result.output

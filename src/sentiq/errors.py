@@ -30,10 +30,6 @@ class SentiqError(Exception):
     codes: ClassVar[str | None] = None  # the category's range, e.g. "E3xx"
 
     def __init__(self, cause: Cause, /, **fields: Any):
-        if isinstance(cause, str):  # transition: a site not migrated yet keeps its category's old code
-            self.cause, self.code, self.fields, self.message = None, _LEGACY[type(self).__name__], {}, cause
-            super().__init__(cause)
-            return
         if not isinstance(cause, Cause):
             raise TypeError(f"{type(self).__name__} takes a cause from sentiq.errors.Errors (no error code "
                             f"otherwise), not {type(cause).__name__}")
@@ -108,10 +104,9 @@ class ExportError(ModelError):
 
     codes = "E3xx"
 
-    def __init__(self, cause: Cause, legacy_report: dict | None = None, /, *, report: dict | None = None,
-                 **fields: Any):
+    def __init__(self, cause: Cause, /, *, report: dict | None = None, **fields: Any):
         super().__init__(cause, **fields)
-        self.report = report or legacy_report or {}
+        self.report = report or {}
 
 
 class TrainingError(SentiqError, RuntimeError):
@@ -136,12 +131,6 @@ class PreprocessError(SentiqError, ValueError):
     """A preprocessing profile is unknown, its version is not supported, or it lacks a package."""
 
     codes = "E5xx"
-
-
-# transition only: the old one-code-per-class codes of sites not migrated yet (removed with the last site)
-_LEGACY = {"ConfigError": "E100", "UsageError": "E101", "DataError": "E200", "UnknownLabelError": "E201",
-           "SingleClassError": "E202", "EmptyTextError": "E203", "ModelError": "E300", "ExportError": "E330",
-           "TrainingError": "E400", "DivergenceError": "E401", "CollapseError": "E402", "PreprocessError": "E500"}
 
 
 @dataclass(frozen=True)
