@@ -210,7 +210,7 @@ def test_drift_monitor_reads_the_service_log(server, log_path):
     records = read_records(log_path)
     sample = load_sample(str(log_path), max_rows=None)
     assert sample.kind == "request log" and sample.label_basis == "predicted"
-    assert len(sample) == len(records) and sample.skipped_lines == 0
+    assert len(sample) == sum(r["label"] is not None for r in records) and sample.skipped_lines == 0
     assert sample.texts is None  # raw text is not logged by default
 
 
@@ -412,14 +412,30 @@ def test_explain_returns_the_exact_linear_contributions(tfidf_model):
         assert httpx.post(url, json={"texts": ["good"], "explain": "maybe"}).status_code == 422
 
 
-def test_explain_on_a_transformer_and_on_a_text_preprocessing_empties(server):
-    """Integrated gradients through the service; a text that is only HTML tags is explained as ""."""
-    response = httpx.post(f"{server}/v1/predict", json={"texts": [TEXTS[0], "<br /><br />"], "explain": True})
+def test_explain_on_a_transformer_and_a_text_preprocessing_empties_is_not_scored(server, log_path):
+    """Integrated gradients through the service; a text that is only HTML tags gets label null and a note,
+    as from the CLI and Predictor (it used to be scored as if it were text), is logged as unscored, and
+    the drift monitor leaves it out."""
+    from sentiq.monitoring.samples import load_sample
+
+    texts = [TEXTS[0], "<br /><br />"]
+    response = httpx.post(f"{server}/v1/predict", json={"texts": texts, "explain": True},
+                          headers={"X-Request-ID": "emptied"})
     assert response.status_code == 200, response.text
     full, empty = response.json()["predictions"]
     assert full["explanation_method"] == "integrated-gradients"
     assert [w["word"] for w in full["explanation"]] == TEXTS[0].split()
-    assert empty["explained_text"] == "" and empty["explanation"] == []
+    assert "note" not in full
+    assert empty == {"label": None, "score": None, "scores": None, "note": "empty after preprocessing"}
+    deadline = time.monotonic() + 10
+    while sum(r["request_id"] == "emptied" for r in read_records(log_path)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    logged = [r for r in read_records(log_path) if r["request_id"] == "emptied"]
+    assert [r["label"] is None for r in logged] == [False, True] and logged[1]["score"] is None
+    scored = sum(r["label"] is not None for r in read_records(log_path))
+    sample = load_sample(str(log_path), max_rows=None)
+    assert len(sample) == scored and sample.skipped_lines == 0
     too_many = httpx.post(f"{server}/v1/predict", json={"texts": ["good"] * 9, "explain": True})
     assert too_many.status_code == 422 and "limited to 8" in too_many.json()["message"]  # the default limit
 
