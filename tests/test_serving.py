@@ -22,6 +22,7 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 
+from conftest import serve_command  # noqa: E402
 from sentiq.errors import ConfigError  # noqa: E402
 from sentiq.serving import ServeSettings, create_app  # noqa: E402
 from sentiq.serving.app import uvicorn_options  # noqa: E402
@@ -514,34 +515,13 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
 @pytest.mark.slow
 def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
     """`sentiq serve` end to end in its own process: workers rebuild the settings from SENTIQ_*."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "SENTIQ_MAX_TEXTS": "2",
-           "SENTIQ_ACCESS_LOG": "false"}
-    command = [sys.executable, "-m", "sentiq.cli", "serve", str(trained_model), "--port", str(port), "--workers", "2",
-               "--request-log", str(tmp_path / "requests-{pid}.jsonl")]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "sentiq serve did not become ready"
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+    with serve_command(trained_model, "--workers", "2", "--request-log", str(tmp_path / "requests-{pid}.jsonl"),
+                       env={"SENTIQ_MAX_TEXTS": "2"}) as base:
         for _ in range(6):  # whichever worker answers has the same settings and model
             response = httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:2]})
             assert response.status_code == 200
             assert_same(response.json()["predictions"][0], predictor.predict(TEXTS[:1])[0])
             assert httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:3]}).status_code == 422
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
     logs = list(tmp_path.glob("requests-*.jsonl"))
     assert logs and sum(len(read_records(p)) for p in logs) == 12
 
