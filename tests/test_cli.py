@@ -110,7 +110,7 @@ def test_console_script_exit_code(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sentiq.cli", "predict", str(tmp_path / "nope"), "x"],
                           capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "E300" in proc.stderr
+    assert "[E342]" in proc.stderr  # model directory does not exist
 
 
 def test_readme_config_reference_is_current():

@@ -110,7 +110,7 @@ def test_config_error_is_a_value_error_with_code():
     with pytest.raises(ValueError) as info:
         build_config(None, ["training.batch_size=0"])
     assert isinstance(info.value, ConfigError)
-    assert str(info.value).startswith("[E100]")
+    assert str(info.value).startswith("[E116] invalid config: training.batch_size")
 
 
 # --- overrides ---------------------------------------------------------------------------

@@ -221,7 +221,7 @@ def test_distilled_student_is_an_ordinary_model_directory(trained_model, tmp_pat
 def test_cli_reports_a_missing_teacher_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["distill", "--teacher", str(tmp_path / "nope"), "--output", str(tmp_path / "s")])
     assert result.exit_code == 1
-    assert "[E300]" in result.output and "does not exist" in result.output and "Traceback" not in result.output
+    assert "[E342]" in result.output and "does not exist" in result.output and "Traceback" not in result.output
 
 
 def test_class_weights_weigh_the_gold_label_term_of_the_distillation_loss():

@@ -113,7 +113,7 @@ def test_cli_exit_codes_and_files(corpora, tmp_path):
     assert drift.exit_code == DRIFT_EXIT_CODE, drift.output
     assert "drift" in drift.output and (tmp_path / "b" / "drift.html").is_file()
     missing = runner.invoke(app, [*base, "--current", str(tmp_path / "nope.jsonl")])
-    assert missing.exit_code == 1 and "E200" in missing.output
+    assert missing.exit_code == 1 and "[E255]" in missing.output  # not a file, model directory or dataset
 
 
 def test_statistics_behave():

@@ -169,7 +169,7 @@ def test_corrupt_onnx_file_is_a_clear_error(onnx_fp32, tmp_path):
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
         Predictor.load(broken)
     result = CliRunner().invoke(app, ["predict", str(broken), "great film"])
-    assert result.exit_code == 1 and "E300" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "[E355]" in result.output and "Traceback" not in result.output
     (broken / "model.onnx").unlink()
     with pytest.raises(ModelError, match="has no model.onnx"):
         Predictor.load(broken)

@@ -322,7 +322,7 @@ def test_serve_command_refuses_a_missing_model(tmp_path):
 
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
-    assert "E300" in result.output
+    assert "[E342]" in result.output  # model directory does not exist
 
 
 def test_micro_batcher_gathers_requests_without_splitting_them():

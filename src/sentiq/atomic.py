@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def atomic_directory(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
     path = Path(path)
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise ConfigError(f"{path} already exists; pass overwrite=True to replace it")
+            raise ConfigError(Errors.E102, path=path)
         if not path.is_dir():
-            raise ConfigError(f"{path} exists and is not a directory")
+            raise ConfigError(Errors.E103, path=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(path, "tmp")
     tmp.mkdir()
@@ -79,7 +79,7 @@ def _swap_into_place(tmp: Path, path: Path, *, overwrite: bool) -> None:
     old = None
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise ConfigError(f"{path} already exists; pass overwrite=True to replace it")
+            raise ConfigError(Errors.E102, path=path)
         old = _sibling(path, "old")
         os.replace(path, old)
     try:

@@ -18,7 +18,7 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 log = logging.getLogger(__name__)
 Approach = Literal["finetune", "tfidf", "lexicon", "embedding", "hybrid", "ensemble"]
@@ -570,28 +570,28 @@ def _format_validation_error(err: ValidationError) -> str:
         got = item.get("input")
         shown = "" if item["type"] in {"extra_forbidden", "missing"} else f" (got {got!r})"
         lines.append(f"{where}: {msg}{shown}")
-    return "invalid config: " + "; ".join(lines)
+    return "; ".join(lines)
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(Errors.E111, path=path)
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"config file {path} cannot be parsed: {exc}") from exc
+        raise ConfigError(Errors.E112, path=path, detail=exc) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        raise ConfigError(Errors.E113, path=path)
     return data
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {item!r} must look like key=value (e.g. training.epochs=2)")
+        raise ConfigError(Errors.E114, item=item)
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
@@ -614,7 +614,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             if isinstance(child, str) and node is merged and part in _SHORTHANDS:
                 child = node[part] = {_SHORTHANDS[part]: child}  # `tracking: mlflow` plus `tracking.x=...`
             if not isinstance(child, dict):
-                raise ConfigError(f"override {item!r}: {part} is not a section")
+                raise ConfigError(Errors.E115, item=item, part=part)
             node = child
         node[path[-1]] = value
     return merged
@@ -628,7 +628,7 @@ def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None
     try:
         return SentiqConfig.model_validate(merged, context={"recorded": recorded})
     except ValidationError as err:
-        raise ConfigError(_format_validation_error(err)) from None
+        raise ConfigError(Errors.E116, problems=_format_validation_error(err)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SentiqConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sentiq.errors import UnknownLabelError
+from sentiq.errors import Errors, UnknownLabelError
 
 # Sentiment names in the order people expect to read them.
 _CANONICAL_ORDER = ["negative", "neutral", "positive"]
@@ -37,11 +37,7 @@ class LabelSet:
         index = {name: i for i, name in enumerate(self.names)}
         unknown = sorted({label for label in labels if label not in index})
         if unknown:
-            raise UnknownLabelError(
-                f"labels {unknown} are not among the model's labels {list(self.names)}; "
-                "check the label map (data.label_map) or the label column; a raw value mapped to 'skip' "
-                "leaves its rows out (a two-class model can also score a neutral class with a neutral band)"
-            )
+            raise UnknownLabelError(Errors.E248, unknown=unknown, model_labels=list(self.names))
         return [index[label] for label in labels]
 
     def decode(self, ids: Iterable[int]) -> list[str]:

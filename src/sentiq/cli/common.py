@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sentiq.errors import SentiqError, UsageError
+from sentiq.errors import Errors, SentiqError, UsageError
 
 # Outside a terminal rich would cut every table to 80 columns: piped output gets room instead.
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
@@ -220,7 +220,7 @@ def parse_label_map(text: Optional[str]) -> Optional[dict[str, str]]:
         return None
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(p) != 2 for p in pairs):
-        raise UsageError("--label-map must look like 0=negative,1=positive")
+        raise UsageError(Errors.E104)
     return {k.strip(): v.strip() for k, v in pairs}
 
 

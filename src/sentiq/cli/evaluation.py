@@ -21,7 +21,7 @@ from sentiq.cli.common import (
     progress_bars,
     speaks_flags,
 )
-from sentiq.errors import UsageError
+from sentiq.errors import Errors, UsageError
 
 
 def _scored_line(metrics: dict) -> str:
@@ -49,7 +49,7 @@ def _neutral_band(value: Optional[str]):
     except ValueError:
         band = -1.0
     if not 0 <= band < 0.5:
-        raise UsageError("--neutral-band must be auto or a number from 0 to 0.5 (e.g. 0.15)")
+        raise UsageError(Errors.E105)
     return band
 
 
@@ -89,7 +89,7 @@ def evaluate(
 
     if behaviour is not None:
         if data is not None:
-            raise UsageError("give --data or --behaviour, not both (run evaluate twice for both)")
+            raise UsageError(Errors.E106)
         _evaluate_behaviour(model_dir, behaviour, report)
         return
 

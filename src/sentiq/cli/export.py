@@ -39,11 +39,11 @@ def export_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Export to ONNX (served without torch); check parity with PyTorch before writing anything."""
-    from sentiq.errors import ConfigError, ExportError
+    from sentiq.errors import ConfigError, Errors, ExportError
     from sentiq.export import export_onnx
 
     if format_ != "onnx":
-        raise ConfigError(f"--format must be onnx (got {format_!r})")
+        raise ConfigError(Errors.E107, format_=format_)
     try:
         with progress_bars() as progress:
             result = export_onnx(model_dir, output, quantize=quantize, data=data, split=split, eval_rows=eval_rows,

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from sentiq.cli.common import err, friendly_errors, out, rows_progress
-from sentiq.errors import UsageError
+from sentiq.errors import Errors, UsageError
 
 
 @friendly_errors
@@ -53,7 +53,7 @@ def predict(
     check_on_empty(on_empty)
     model, texts = _model_and_texts(model, list(texts or []))
     if bool(texts) == bool(input):
-        raise UsageError("give texts as arguments or --input FILE (one of the two)")
+        raise UsageError(Errors.E155)
     if texts:
         records, unscored = predict_records(Predictor.load(model), list(texts), on_empty=on_empty)
         for record in records:
@@ -66,16 +66,16 @@ def predict(
     options = {"on_empty": on_empty, "text_column": text_column, "keep": keep, "encoding": encoding,
                "on_bad_rows": "skip" if skip_bad_rows else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
     if engine not in {"local", "ray"}:
-        raise UsageError(f"--engine must be local or ray, not {engine!r}")
+        raise UsageError(Errors.E156, engine=engine)
     if output is None:
         if engine == "ray" or resume:
-            raise UsageError("--engine ray and --resume need --output")
+            raise UsageError(Errors.E157)
         _predict_to_stdout(model, input, chunk_rows=chunk_rows, **options)
         return
     with rows_progress() as progress:
         if engine == "ray":
             if resume:
-                raise UsageError("--resume is for --engine local; a Ray job reruns whole (Ray retries failed tasks)")
+                raise UsageError(Errors.E158)
             from sentiq.inference.raydata import score_file_ray
 
             options.pop("on_empty")

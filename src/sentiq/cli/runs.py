@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from sentiq.cli.common import cell, friendly_errors, out
-from sentiq.errors import UsageError
+from sentiq.errors import Errors, UsageError
 
 
 @friendly_errors
@@ -26,7 +26,7 @@ def runs_list(
     from sentiq.tracking.runs import duration, run_summary
 
     if status not in (None, "finished", "failed"):
-        raise UsageError(f"--status must be finished or failed (got {status!r})")
+        raise UsageError(Errors.E108, status=status)
     root = runs_dir or runs_root()
     records = [run_summary(r) for r in load_runs(root) if status is None or r.get("status") == status]
     if as_json:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sentiq.cli.common import ConfigFile, Overwrite, err, friendly_errors, metrics_table, out, progress_bars
-from sentiq.errors import UsageError
+from sentiq.errors import Errors, UsageError
 
 
 @friendly_errors
@@ -140,9 +140,9 @@ def route_cmd(
     for item in model:
         lang, sep, path = item.partition("=")
         if not sep or not lang.strip() or not path.strip():
-            raise UsageError(f"--model {item!r} must look like LANG=MODEL_DIR (e.g. zh=runs/chnsenticorp)")
+            raise UsageError(Errors.E109, item=item)
         if lang.strip() in routes:
-            raise UsageError(f"--model gives language {lang.strip()!r} twice")
+            raise UsageError(Errors.E110, language=lang.strip())
         routes[lang.strip()] = path.strip()
     from sentiq.models import Manifest
 

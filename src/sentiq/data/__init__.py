@@ -11,7 +11,7 @@ from sentiq.data.files import read_table, read_text_table, read_texts, text_posi
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
-from sentiq.errors import ConfigError, UnknownLabelError
+from sentiq.errors import ConfigError, Errors, UnknownLabelError
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
@@ -63,7 +63,7 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
         base = DataConfig.model_validate({**trained, **given})
     else:
         if data is None:
-            raise ConfigError("this model records no training data; pass --data")
+            raise ConfigError(Errors.E117)
         base = DataConfig(source=data, **given)
     columns = training_columns(trained)
     loaded = _load_with_recorded_map(base, trained, keep_columns, columns) if "label_map" not in given else None
@@ -71,9 +71,9 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
-        raise ConfigError(f"split must be train, validation, test or all (got {split!r})")
+        raise ConfigError(Errors.E118, split=split)
     if base.validation_size == 0 and split == "validation":
-        raise ConfigError("this data config holds out no validation split (data.validation_size is 0)")
+        raise ConfigError(Errors.E119)
     return dict(split_from(loaded, base, seed).items())[split], loaded
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,10 @@ def columns_hint(raw: pd.DataFrame) -> str:
 def read_table(path: Path, *, encoding: str | None = None, header: bool | None = None, **options) -> pd.DataFrame:
     """A .csv/.tsv (all cells as strings)/.jsonl/.json/.parquet file as a frame; bad files raise DataError."""
     if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
+        raise DataError(Errors.E260, path=path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise DataError(f"cannot read {path}: expected one of {sorted(TABLE_SUFFIXES)}")
+        raise DataError(Errors.E261, path=path, suffixes=sorted(TABLE_SUFFIXES))
     enc = encoding or options.pop("encoding", None) or "utf-8"
     options.pop("encoding", None)
     try:
@@ -109,11 +109,9 @@ def read_table(path: Path, *, encoding: str | None = None, header: bool | None =
                 return pd.read_json(handle, lines=suffix == ".jsonl" or None)
         return _read_csv(path, sep="\t" if suffix == ".tsv" else ",", enc=enc, header=header, **options)
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path} is not valid {enc} text (byte {exc.start}); set data.encoding, e.g. latin-1"
-        ) from None
+        raise DataError(Errors.E262, path=path, enc=enc, byte=exc.start) from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(Errors.E263, path=path, detail=exc) from None
 
 
 def read_text_table(path: str | Path, *, text_column: str = "text", encoding: str | None = None,
@@ -125,7 +123,8 @@ def read_text_table(path: str | Path, *, text_column: str = "text", encoding: st
     found = resolve_column(frame, str(text_column))
     if found is None:
         hint = columns_hint(frame) if frame.attrs.get(HEADERLESS) else f"columns are {list(map(str, frame.columns))}"
-        raise DataError(f"{path} has no column {text_column!r}; {hint}" + (f" {column_hint}" if column_hint else ""))
+        raise DataError(Errors.E264, path=path, column=text_column, hint=hint,
+                        column_hint=f" {column_hint}" if column_hint else "")
     texts = frame[found].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     frame = frame.assign(**{str(text_column): texts})
     return frame if keep_empty_rows else frame[texts.str.strip() != ""]
@@ -137,13 +136,13 @@ def read_texts(path: str | Path, *, text_column: str = "text", encoding: str | N
     """Texts from a .txt file (one per line) or a table file's ``text_column`` (see the module doc)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"input file {path} does not exist")
+        raise DataError(Errors.E265, path=path)
     if path.suffix.lower() in TEXT_SUFFIXES:
         try:
             lines = path.read_text(encoding=encoding or "utf-8").splitlines()
         except UnicodeDecodeError as exc:
-            raise DataError(f"{path} is not valid {encoding or 'UTF-8'} text (byte {exc.start})"
-                            + (f"; {encoding_hint}" if encoding_hint else "")) from None
+            raise DataError(Errors.E266, path=path, encoding=encoding or 'UTF-8', byte=exc.start,
+                            hint=f"; {encoding_hint}" if encoding_hint else "") from None
         return lines if keep_empty_rows else [line for line in lines if line.strip()]
     frame = read_text_table(path, text_column=text_column, encoding=encoding, keep_empty_rows=keep_empty_rows,
                             column_hint=column_hint, header=header)

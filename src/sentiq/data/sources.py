@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column
-from sentiq.errors import DataError, UnknownLabelError
+from sentiq.errors import DataError, Errors, UnknownLabelError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def to_labeled_frame(
     text_col, label_col = resolve_column(raw, str(text_column)), resolve_column(raw, str(label_column))
     missing = [c for c, found in ((text_column, text_col), (label_column, label_col)) if found is None]
     if missing:
-        raise DataError(f"{where} has no column {missing}; {columns_hint(raw)}")
+        raise DataError(Errors.E204, where=where, missing=missing, hint=columns_hint(raw))
     texts = raw[text_col].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     labels = raw[label_col].map(_normalise_raw_label)
     empty = texts.str.strip() == ""
@@ -129,9 +129,7 @@ def to_labeled_frame(
     if label_map:
         unknown = sorted(set(labels[keep]) - set(label_map))
         if unknown:
-            raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
-                                    f"{label_map}; add them to data.label_map (a value mapped to {SKIP!r} "
-                                    "leaves its rows out)")
+            raise UnknownLabelError(Errors.E201, where=where, unknown=unknown[:10], label_map=label_map, skip=SKIP)
         skip = keep & labels.map(lambda v: label_map.get(v) == SKIP)
         if skipped is not None:
             for value, n in labels[skip].value_counts().items():
@@ -158,15 +156,15 @@ def _builtin_path(spec: BuiltinDataset, split: str) -> Path | None:
 
 def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
     if spec.hub_id is None:
-        raise DataError(f"dataset {spec.name!r} is not on disk and has no hub source; set {DATA_DIR_ENV}")
+        raise DataError(Errors.E205, name=spec.name, env=DATA_DIR_ENV)
     try:
         import datasets  # optional: pip install 'sentiq[hub]'
     except ImportError:
-        raise DataError("loading from the Hugging Face Hub needs the 'datasets' package: pip install 'sentiq[hub]'") from None
+        raise DataError(Errors.E206) from None
     try:
         loaded = datasets.load_dataset(spec.hub_id)
     except Exception as exc:  # network, auth, missing dataset: all mean the same to the user
-        raise DataError(f"cannot load {spec.hub_id} from the Hugging Face Hub: {exc}") from None
+        raise DataError(Errors.E207, hub_id=spec.hub_id, detail=exc) from None
     frames = {}
     for split in ("train", "test"):
         if split in loaded:
@@ -185,8 +183,7 @@ def _read_builtin(spec: BuiltinDataset, allow_hub: bool) -> dict[str, pd.DataFra
         log.info("dataset %s not found on disk; loading %s from the hub", spec.name, spec.hub_id)
         return _load_from_hub(spec)
     where = data_dir() or f"${DATA_DIR_ENV} (unset)"
-    raise DataError(f"built-in dataset {spec.name!r} was not found under {where}; set {DATA_DIR_ENV} "
-                    "to the folder that holds it, or set data.allow_hub=true with network access")
+    raise DataError(Errors.E208, name=spec.name, where=where, env=DATA_DIR_ENV)
 
 
 def guess_language(texts: pd.Series) -> str:
@@ -230,7 +227,7 @@ def load_data(
         path = Path(source)
         if not path.exists():
             known = ", ".join(BUILTINS)
-            raise DataError(f"{source!r} is neither a file nor a built-in dataset ({known})")
+            raise DataError(Errors.E209, source=source, known=known)
         raw_frames = {"train": read_table(path, encoding=encoding, header=header)}
         if text_column is None and label_column is None and _sentiment140_layout(raw_frames["train"]):
             log.info("%s has Sentiment140's headerless layout: text column 5, label column 0", source)
@@ -293,8 +290,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
 
 def _text_column(frame: pd.DataFrame, column: str, where: str) -> list[str]:
     if column not in frame.columns:
-        raise DataError(f"{where} has no column {column!r}; columns are {list(map(str, frame.columns))} "
-                        "(set the text column)")
+        raise DataError(Errors.E210, where=where, column=column, columns=list(map(str, frame.columns)))
     texts = frame[column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     return [t for t in texts if t.strip()]
 
@@ -309,11 +305,11 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
     else:
         path = Path(source)
         if not path.is_file():
-            raise DataError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(BUILTINS)})")
+            raise DataError(Errors.E211, source=source, builtins=', '.join(BUILTINS))
         texts = read_texts(path, text_column=text_column or "text", encoding=encoding,
                            column_hint="(set the text column)", encoding_hint="set the encoding")
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:
-        raise DataError(f"{source} holds no non-empty texts")
+        raise DataError(Errors.E212, source=source)
     return UnlabeledTexts(texts, source, language, preprocess)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from sentiq.errors import SingleClassError
+from sentiq.errors import Errors, SingleClassError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,4 @@ def check_classes(frame: pd.DataFrame, what: str) -> None:
     labels = sorted(frame["label"].unique())
     if len(labels) < 2:
         found = labels[0] if labels else "nothing"
-        raise SingleClassError(
-            f"{what} holds a single class ({found!r}, {len(frame)} rows): a classifier needs at least two; "
-            "check the label column and label map"
-        )
+        raise SingleClassError(Errors.E202, what=what, found=found, n_rows=len(frame))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +70,24 @@ def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[s
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
         if not files:
-            raise DataError(f"input folder {path} holds no files")
+            raise DataError(Errors.E267, path=path)
     elif path.is_file():
         files = [path]
     else:
-        raise DataError(f"input {path} does not exist")
+        raise DataError(Errors.E268, path=path)
     suffixes = {p.suffix.lower() or ".txt" for p in files}
     unknown = sorted(suffixes - set(FORMATS))
     if unknown:
-        raise DataError(f"cannot read {unknown[0]} files ({path}): expected one of {sorted(FORMATS)}")
+        raise DataError(Errors.E269, unknown=unknown[0], path=path, known=sorted(FORMATS))
     formats = {FORMATS[s] for s in suffixes}
     if len(formats) > 1:
-        raise DataError(f"input folder {path} mixes formats {sorted(formats)}; keep one format per folder")
+        raise DataError(Errors.E270, path=path, formats=sorted(formats))
     if column_names and text_column not in column_names:
-        raise DataError(f"--columns {','.join(column_names)} names no {text_column!r} column")
+        raise DataError(Errors.E271, column_names=','.join(column_names), text_column=text_column)
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}") from None
+        raise DataError(Errors.E272, encoding=encoding) from None
     return Source(tuple(files), formats.pop(), text_column, tuple(keep),
                   tuple(column_names) if column_names else None, encoding, keep_empty)
 
@@ -113,7 +113,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
     if on_bad_rows not in {"error", "skip"}:
         raise ValueError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")
     if chunk_rows < 1:
-        raise DataError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        raise DataError(Errors.E273, chunk_rows=chunk_rows)
     first_record = start_chunk * chunk_rows
     texts, columns, skipped, rows_in, index, seen = [], {k: [] for k in source.keep}, [], 0, start_chunk, 0
     for where, record in _records(source):
@@ -124,7 +124,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         problem = record if isinstance(record, str) else _text_problem(record, source.text_column, source.keep_empty)
         if problem:
             if on_bad_rows == "error":
-                raise DataError(f"{where}: {problem}{_SKIP_HINT}")
+                raise DataError(Errors.E274, where=where, problem=problem, hint=_SKIP_HINT)
             skipped.append(f"{where}: {problem}")
         else:
             texts.append(record[source.text_column])
@@ -163,8 +163,8 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
             try:
                 yield number, decoder.decode(raw)
             except UnicodeDecodeError as exc:
-                raise DataError(f"{path} line {number} is not valid {encoding.upper()} (byte {exc.start} of the line); "
-                                "pass the file's encoding (--encoding latin-1, say)") from None
+                raise DataError(Errors.E275, path=path, number=number, encoding=encoding.upper(),
+                                byte=exc.start) from None
 
 
 def _txt_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:
@@ -190,8 +190,7 @@ def _csv_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]
             header = fields
             missing = [c for c in (source.text_column, *source.keep) if c not in header]
             if missing:
-                raise DataError(f"{path} has no column {missing[0]!r}; columns are {header} "
-                                "(a file without a header row needs --columns)")
+                raise DataError(Errors.E276, path=path, missing=missing[0], header=header)
             continue
         if not fields:
             continue  # an empty line
@@ -220,11 +219,11 @@ def _parquet_records(path: Path, source: Source) -> Iterator[tuple[str, dict | s
     try:
         handle = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(Errors.E263, path=path, detail=exc) from None
     names = handle.schema_arrow.names
     missing = [c for c in (source.text_column, *source.keep) if c not in names]
     if missing:
-        raise DataError(f"{path} has no column {missing[0]!r}; columns are {names}")
+        raise DataError(Errors.E277, path=path, missing=missing[0], names=names)
     row = 0
     for batch in handle.iter_batches(batch_size=8192, columns=list(dict.fromkeys([source.text_column, *source.keep]))):
         for record in batch.to_pylist():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 
 SUITES_DIR = Path(__file__).parent / "behaviour_suites"
 
@@ -58,22 +58,22 @@ def read_behaviour_file(path: str | Path) -> pd.DataFrame:
     """The ``text, expected`` rows of a behaviour file, validated."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"behaviour file {path} does not exist (built-in suites: {', '.join(builtin_suites())})")
+        raise DataError(Errors.E213, path=path, suites=', '.join(builtin_suites()))
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"behaviour file {path} cannot be read as UTF-8 CSV: {str(exc).splitlines()[0]}") from None
+        raise DataError(Errors.E214, path=path, detail=str(exc).splitlines()[0]) from None
     missing = {"text", "expected"} - set(frame.columns)
     if missing:
-        raise DataError(f"behaviour file {path} needs the columns text,expected; missing {sorted(missing)}")
+        raise DataError(Errors.E215, path=path, missing=sorted(missing))
     if "capability" not in frame.columns:
         frame["capability"] = ""
     frame = frame[["text", "expected", "capability"]].apply(lambda col: col.str.strip())
     empty = frame.index[(frame["text"] == "") | (frame["expected"] == "")].tolist()
     if empty:
-        raise DataError(f"behaviour file {path}: row(s) {[i + 2 for i in empty]} have an empty text or expected label")
+        raise DataError(Errors.E216, path=path, rows=[i + 2 for i in empty])
     if frame.empty:
-        raise DataError(f"behaviour file {path} has no rows")
+        raise DataError(Errors.E217, path=path)
     return frame
 
 
@@ -81,7 +81,7 @@ def check_behaviour(frame: pd.DataFrame, proba: np.ndarray, labels: list[str]) -
     """One case per row: the predicted label against the expected one."""
     unknown = sorted(set(frame["expected"]) - set(labels))
     if unknown:
-        raise DataError(f"the behaviour file expects labels {unknown} that the model does not have ({labels})")
+        raise DataError(Errors.E218, unknown=unknown, labels=labels)
     best = proba.argmax(axis=1)
     return [BehaviourCase(text, expected, labels[int(i)], float(row[i]), capability)
             for text, expected, i, row, capability in zip(frame["text"], frame["expected"], best, proba,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 
 
 def text_lengths(texts, unit: str = "words") -> np.ndarray:
@@ -13,7 +13,7 @@ def text_lengths(texts, unit: str = "words") -> np.ndarray:
         return np.array([len(str(t).split()) for t in texts], dtype=np.int64)
     if unit == "chars":
         return np.array([len(str(t)) for t in texts], dtype=np.int64)
-    raise ConfigError(f"length unit must be 'words' or 'chars'; got {unit!r}")
+    raise ConfigError(Errors.E120, unit=unit)
 
 
 def length_buckets(lengths, y_true, y_pred, n_buckets: int = 5) -> list[dict]:
@@ -26,12 +26,9 @@ def length_buckets(lengths, y_true, y_pred, n_buckets: int = 5) -> list[dict]:
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if not (lengths.ndim == y_true.ndim == y_pred.ndim == 1):
-        raise DataError("lengths, y_true and y_pred must be 1-D")
+        raise DataError(Errors.E219)
     if not (len(lengths) == len(y_true) == len(y_pred)):
-        raise DataError(
-            f"lengths ({len(lengths)}), y_true ({len(y_true)}) and y_pred ({len(y_pred)}) "
-            "must have the same length"
-        )
+        raise DataError(Errors.E220, n_lengths=len(lengths), n_y_true=len(y_true), n_y_pred=len(y_pred))
     if len(lengths) == 0:
         return []
     lengths = np.round(lengths.astype(np.float64)).astype(np.int64)

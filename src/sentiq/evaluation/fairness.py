@@ -17,7 +17,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,14 @@ def load_templates(source: str | Path | Mapping | None = None, *, language: str 
     elif source is not None:
         path = Path(source)
         if not path.is_file():
-            raise ConfigError(f"fairness template file {path} does not exist")
+            raise ConfigError(Errors.E121, path=path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"fairness template file {path} cannot be parsed: {exc}") from None
+            raise ConfigError(Errors.E122, path=path, detail=exc) from None
     else:
         if language not in shipped_languages():
-            raise ConfigError(f"no fairness templates for language {language!r}; sentiq ships "
-                              f"{shipped_languages()} (or pass your own template file)")
+            raise ConfigError(Errors.E123, language=language, languages=shipped_languages())
         data = json.loads((TEMPLATE_DIR / f"{language}.json").read_text(encoding="utf-8"))
     _validate(data)
     return data
@@ -53,19 +52,19 @@ def load_templates(source: str | Path | Mapping | None = None, *, language: str 
 def _validate(data: Mapping) -> None:
     sets = data.get("sets")
     if not isinstance(sets, list) or not sets:
-        raise ConfigError("fairness templates need a non-empty list 'sets'")
+        raise ConfigError(Errors.E124)
     for i, item in enumerate(sets):
         name = item.get("name", f"set #{i}")
         placeholder, groups, templates = item.get("placeholder"), item.get("groups"), item.get("templates")
         if not isinstance(placeholder, str) or not placeholder:
-            raise ConfigError(f"fairness set {name!r}: 'placeholder' must be a string such as '{{person}}'")
+            raise ConfigError(Errors.E125, name=name)
         if not isinstance(groups, dict) or len(groups) < 2 or not all(isinstance(v, list) and v for v in groups.values()):
-            raise ConfigError(f"fairness set {name!r}: 'groups' must map at least two group names to lists of fillers")
+            raise ConfigError(Errors.E126, name=name)
         if not isinstance(templates, list) or not templates:
-            raise ConfigError(f"fairness set {name!r}: 'templates' must be a non-empty list")
+            raise ConfigError(Errors.E127, name=name)
         missing = [t for t in templates if placeholder not in t]
         if missing:
-            raise ConfigError(f"fairness set {name!r}: template {missing[0]!r} lacks the placeholder {placeholder}")
+            raise ConfigError(Errors.E128, name=name, missing=missing[0], placeholder=placeholder)
 
 
 def positive_column(labels: Sequence[str]) -> int:
@@ -82,7 +81,7 @@ def _check_set(item: Mapping, predict_proba: Callable, column: int) -> dict:
     cells = [(t, g, f) for t in templates for g, fillers in groups.items() for f in fillers]
     proba = np.asarray(predict_proba([t.replace(placeholder, f) for t, _, f in cells]))
     if proba.ndim != 2 or len(proba) != len(cells) or proba.shape[1] <= column:
-        raise DataError(f"the model returned probabilities of shape {proba.shape} for {len(cells)} sentences")
+        raise DataError(Errors.E221, shape=proba.shape, n_sentences=len(cells))
     scores = proba[:, column]
     predicted = proba.argmax(axis=1)
     by_group = {g: float(np.mean([s for (_, cg, _), s in zip(cells, scores) if cg == g])) for g in groups}

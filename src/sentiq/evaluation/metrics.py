@@ -20,7 +20,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 
 logger = logging.getLogger(__name__)
 
@@ -38,35 +38,32 @@ def check_inputs(y_true, proba, n_labels: int | None = None) -> tuple[np.ndarray
     try:
         p = np.asarray(proba, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"proba must be a numeric array of shape (n, K): {exc}") from None
+        raise DataError(Errors.E222, detail=exc) from None
     if p.ndim != 2:
-        raise DataError(f"proba must have shape (n, K); got shape {p.shape}")
+        raise DataError(Errors.E223, shape=p.shape)
     if y.ndim != 1:
-        raise DataError(f"y_true must be 1-D; got shape {y.shape}")
+        raise DataError(Errors.E224, shape=y.shape)
     n, k = p.shape
     if len(y) != n:
-        raise DataError(f"y_true has {len(y)} entries but proba has {n} rows")
+        raise DataError(Errors.E225, n_true=len(y), n=n)
     if n == 0:
-        raise DataError("cannot evaluate an empty set (0 examples)")
+        raise DataError(Errors.E226)
     if n_labels is not None and k != n_labels:
-        raise DataError(f"proba has {k} columns but there are {n_labels} labels")
+        raise DataError(Errors.E227, k=k, n_labels=n_labels)
     if k < 2:
-        raise DataError(f"need at least 2 classes; proba has {k} column(s)")
+        raise DataError(Errors.E228, k=k)
     y = _as_class_ids(y)
     if y.min() < 0 or y.max() >= k:
         bad = sorted({int(v) for v in y if v < 0 or v >= k})[:5]
-        raise DataError(f"y_true holds class ids outside 0..{k - 1}: {bad}")
+        raise DataError(Errors.E229, max_id=k - 1, bad=bad)
     if not np.all(np.isfinite(p)):
-        raise DataError("proba contains NaN or infinite values")
+        raise DataError(Errors.E230)
     if p.min() < -_SUM_TOLERANCE or p.max() > 1 + _SUM_TOLERANCE:
-        raise DataError("proba values must lie in [0, 1]")
+        raise DataError(Errors.E231)
     sums = p.sum(axis=1)
     worst = int(np.argmax(np.abs(sums - 1.0)))
     if abs(sums[worst] - 1.0) > _SUM_TOLERANCE:
-        raise DataError(
-            f"proba rows must sum to 1 (row {worst} sums to {sums[worst]:.4f}); "
-            "pass probabilities, not logits"
-        )
+        raise DataError(Errors.E232, worst=worst, total=sums[worst])
     p = np.clip(p, 0.0, None)
     return y, p / p.sum(axis=1, keepdims=True)
 
@@ -76,7 +73,7 @@ def _as_class_ids(y: np.ndarray) -> np.ndarray:
         return y.astype(np.int64)
     if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
         return y.astype(np.int64)
-    raise DataError(f"y_true must hold integer class ids; got dtype {y.dtype}")
+    raise DataError(Errors.E233, dtype=y.dtype)
 
 
 def reliability_bins(y_true, proba, n_bins: int = 15) -> dict:
@@ -86,7 +83,7 @@ def reliability_bins(y_true, proba, n_bins: int = 15) -> dict:
     first bin). Empty bins have ``count`` 0 and NaN confidence/accuracy.
     """
     if int(n_bins) != n_bins or n_bins < 1:
-        raise ConfigError(f"n_bins must be a positive integer; got {n_bins!r}")
+        raise ConfigError(Errors.E129, n_bins=n_bins)
     y, p = check_inputs(y_true, proba)
     conf = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
@@ -135,7 +132,7 @@ def compute_metrics(y_true: Sequence[int], proba: np.ndarray, labels: Sequence[s
     whose columns follow ``labels``. Predictions are the argmax. JSON-serialisable."""
     labels = [str(label) for label in labels]
     if len(set(labels)) != len(labels):
-        raise DataError(f"labels must be unique; got {labels}")
+        raise DataError(Errors.E234, labels=labels)
     y, p = check_inputs(y_true, proba, n_labels=len(labels))
     k = len(labels)
     ids = list(range(k))

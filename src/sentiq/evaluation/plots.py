@@ -22,7 +22,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 from sentiq.evaluation.buckets import length_buckets
 from sentiq.evaluation.metrics import check_inputs, expected_calibration_error, reliability_bins
 
@@ -73,7 +73,7 @@ def plot_confusion_matrix(cm, labels) -> Figure:
     labels = [str(label) for label in labels]
     k = len(labels)
     if cm.shape != (k, k):
-        raise DataError(f"confusion matrix has shape {cm.shape}; expected ({k}, {k})")
+        raise DataError(Errors.E235, shape=cm.shape, k=k)
     totals = cm.sum(axis=1, keepdims=True)
     rates = np.divide(cm, totals, out=np.zeros(cm.shape, dtype=float), where=totals > 0)
     size = min(2.2 + 0.9 * k, 14.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sentiq.atomic import atomic_directory, atomic_write_text
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 from sentiq.evaluation import plots
 from sentiq.evaluation.behaviour import capability_summary as behaviour_capabilities
 from sentiq.evaluation.buckets import length_buckets, text_lengths
@@ -36,7 +36,7 @@ def most_confident_errors(texts, y_true, proba, labels, k: int = 20) -> list[dic
     y, p = check_inputs(y_true, proba, n_labels=len(labels))
     texts = list(texts)
     if len(texts) != len(y):
-        raise DataError(f"got {len(texts)} texts but {len(y)} labels")
+        raise DataError(Errors.E236, n_texts=len(texts), n_labels=len(y))
     pred = p.argmax(axis=1)
     conf = p.max(axis=1)
     wrong = np.flatnonzero(pred != y)
@@ -73,13 +73,10 @@ def _check_replaceable(out_dir: Path) -> None:
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise ConfigError(f"report directory {out_dir} exists and is not a directory")
+        raise ConfigError(Errors.E130, out_dir=out_dir)
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in REPORT_FILES)
     if foreign:
-        raise ConfigError(
-            f"report directory {out_dir} holds other files ({', '.join(foreign[:5])}); "
-            "write_report replaces the whole directory, so choose an empty or new one"
-        )
+        raise ConfigError(Errors.E131, out_dir=out_dir, foreign=', '.join(foreign[:5]))
 
 
 def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
@@ -107,7 +104,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     metrics = compute_metrics(y_true, proba, labels)
     texts = list(texts)
     if len(texts) != metrics["n"]:
-        raise DataError(f"got {len(texts)} texts but {metrics['n']} labels")
+        raise DataError(Errors.E237, n_texts=len(texts), n_labels=metrics['n'])
     lengths = text_lengths(texts, length_unit)
     _check_replaceable(out_dir)
     y, p = check_inputs(y_true, proba, n_labels=len(labels))

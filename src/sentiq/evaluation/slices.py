@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 from sentiq.evaluation.buckets import length_buckets, text_lengths
 from sentiq.evaluation.metrics import check_inputs, expected_calibration_error
 
@@ -86,11 +86,11 @@ def slice_masks(texts: Sequence[str], *, length_unit: str = "words", regexes: Ma
         try:
             compiled = re.compile(pattern, re.I)
         except re.error as exc:
-            raise ConfigError(f"slice {name!r}: invalid regular expression {pattern!r}: {exc}") from None
+            raise ConfigError(Errors.E132, name=name, pattern=pattern, detail=exc) from None
         masks[name] = np.fromiter((bool(compiled.search(t)) for t in texts), dtype=bool, count=len(texts))
     for name, values in (columns or {}).items():
         if len(values) != len(texts):
-            raise DataError(f"slice column {name!r} has {len(values)} values for {len(texts)} texts")
+            raise DataError(Errors.E238, name=name, n_values=len(values), n_texts=len(texts))
         masks[name] = _truthy(values)
     return masks
 
@@ -105,7 +105,7 @@ def slice_metrics(masks: Mapping[str, np.ndarray], y_true, proba, labels: Sequen
     for name, mask in {"all": np.ones(len(y), dtype=bool), **masks}.items():
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != y.shape:
-            raise DataError(f"slice {name!r} has {mask.size} entries for {len(y)} examples")
+            raise DataError(Errors.E239, name=name, n_entries=mask.size, n_examples=len(y))
         n = int(mask.sum())
         row = {"slice": name, "n": n, "share": n / len(y), "accuracy": None, "macro_f1": None, "ece": None,
                "delta_accuracy": None, "reliable": n >= MIN_RELIABLE}

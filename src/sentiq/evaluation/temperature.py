@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 
 # Probabilities of exactly 0 (a class a scikit-learn head never saw) stay finite in log space.
 _FLOOR = 1e-12
@@ -27,6 +27,6 @@ def apply_temperature(proba, temperature: float | None) -> np.ndarray:
     if temperature is None or temperature == 1.0:
         return np.asarray(proba)
     if not np.isfinite(temperature) or temperature <= 0:
-        raise DataError(f"temperature must be a positive number; got {temperature!r}")
+        raise DataError(Errors.E240, temperature=temperature)
     scaled = np.exp(log_softmax(log_probabilities(proba) / float(temperature), axis=1))
     return scaled.astype(np.asarray(proba).dtype if np.asarray(proba).dtype.kind == "f" else np.float64)

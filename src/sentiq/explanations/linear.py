@@ -15,15 +15,14 @@ import re
 
 import numpy as np
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.explanations.words import Span, unit_of_position
 
 
 def _parts(model):
     pipeline = getattr(model, "pipeline", None)
     if pipeline is None or "features" not in pipeline.named_steps:
-        raise ModelError("the linear explanation needs a TF-IDF model (approach tfidf); "
-                         "use method='occlusion' for this one")
+        raise ModelError(Errors.E303)
     return pipeline.named_steps["features"], pipeline.named_steps["classifier"]
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from sentiq.atomic import atomic_write_text
 from sentiq.data import evaluation_frame
-from sentiq.errors import ConfigError, DataError, ExportError, ModelError
+from sentiq.errors import ConfigError, DataError, Errors, ExportError, ModelError
 from sentiq.models import Manifest, model_type, token_batches
 from sentiq.models.directory import check_output, write_model_directory
 from sentiq.models.manifest import library_versions
@@ -79,18 +79,18 @@ def export_onnx(
     """
     model_dir, output = Path(model_dir), Path(output)
     if quantize not in QUANTIZATIONS:
-        raise ConfigError(f"--quantize must be int8 or omitted (got {quantize!r})")
+        raise ConfigError(Errors.E159, quantize=quantize)
     if max_accuracy_drop < 0 or eval_rows < 1:
-        raise ConfigError("max_accuracy_drop must be >= 0 and eval_rows >= 1")
+        raise ConfigError(Errors.E160)
     if output.resolve() == model_dir.resolve():
-        raise ConfigError("the export output must differ from the model directory")
+        raise ConfigError(Errors.E161)
     manifest = Manifest.load(model_dir)
     _check_exportable(manifest, model_dir)
     from sentiq.inference import Predictor
 
     reference = Predictor.load(model_dir)
     if reference.model.text_tokenizer() is None:
-        raise ModelError(f"{model_dir}: the tokenizer has no fast (tokenizers) version, which serving needs")
+        raise ModelError(Errors.E387, model_dir=model_dir)
     check_output(output, overwrite=overwrite)
     labelled = _labelled_rows(manifest, data, split, eval_rows, text_column=text_column, label_column=label_column)
 
@@ -106,7 +106,7 @@ def export_onnx(
         atomic_write_text(tmp / REPORT_FILE, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         if not report["passed"]:
             # raising inside the writer removes the temporary directory: no half-trusted export
-            raise ExportError("; ".join(report["failures"]) + f". Nothing was written to {output}", report)
+            raise ExportError(Errors.E330, failures="; ".join(report["failures"]), output=output, report=report)
         return {}  # the test metrics stay the source model's
 
     quant = f" --quantize {quantize}" if quantize else ""
@@ -122,12 +122,10 @@ def export_onnx(
 
 def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
     if manifest.approach == "onnx":
-        raise ModelError(f"{model_dir} is already an ONNX export; export its source model instead "
-                         f"({manifest.export.get('source', 'the fine-tuned directory')})")
+        raise ModelError(Errors.E388, model_dir=model_dir,
+                         source=manifest.export.get('source', 'the fine-tuned directory'))
     if not model_type(manifest.approach).capabilities.export:
-        raise ModelError(f"{model_dir} is a {manifest.approach!r} model; only fine-tuned transformers "
-                         "(approach finetune) export to ONNX. TF-IDF, lexicon and embedding models "
-                         "already serve without torch from their own directory")
+        raise ModelError(Errors.E389, model_dir=model_dir, approach=manifest.approach)
 
 
 def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, **columns) -> pd.DataFrame | None:
@@ -143,7 +141,7 @@ def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, 
         return None
     frame = frame[frame["label"].isin(manifest.labels)]
     if frame.empty:
-        raise DataError(f"no {split} rows carry the model's labels {manifest.labels}")
+        raise DataError(Errors.E278, split=split, labels=manifest.labels)
     return frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
 
 
@@ -185,7 +183,7 @@ def _torch_export(model, path: Path) -> None:
                               str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
                               dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
         except Exception as exc:  # torch raises many unrelated types for unsupported operators
-            raise ModelError(f"torch.onnx.export failed for this model: {str(exc).splitlines()[0]}") from None
+            raise ModelError(Errors.E390, detail=str(exc).splitlines()[0]) from None
         finally:
             model.model.to(model.device)
 

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from sentiq.atomic import atomic_write_text
 from sentiq.data.stream import Chunk, Source, estimate_rows, iter_chunks, open_source
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
@@ -179,8 +179,7 @@ def _prepare(work: Path, identity: dict, *, resume: bool) -> list[dict]:
     """The chunks an earlier run finished (resume) or none (a fresh ``work`` folder)."""
     manifest = work / MANIFEST
     if work.exists() and not resume:
-        raise ConfigError(f"{work} holds an interrupted job's finished chunks: pass --resume (resume=True) to "
-                          f"continue it, or delete {work} to start over")
+        raise ConfigError(Errors.E137, work=work)
     if not work.exists() or not manifest.is_file():
         if resume and not work.exists():
             log.info("nothing to resume in %s: starting afresh", work)
@@ -191,20 +190,19 @@ def _prepare(work: Path, identity: dict, *, resume: bool) -> list[dict]:
     try:
         state = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {manifest} ({exc}); delete {work} to start over") from None
+        raise DataError(Errors.E241, manifest=manifest, detail=exc, work=work) from None
     changed = [key for key in ("version", "input", "model", "chunk_rows", "format") if state.get(key) != identity[key]]
     if changed:
-        raise ConfigError(f"cannot resume {work}: its {', '.join(changed)} differ from this job's (the input file, "
-                          f"model, --chunk-rows or output format changed); delete {work} to start over")
+        raise ConfigError(Errors.E138, work=work, changed=', '.join(changed))
     done = state["chunks"]
     if [c["index"] for c in done] != list(range(len(done))):
-        raise DataError(f"{manifest} lists chunks out of order; delete {work} to start over")
+        raise DataError(Errors.E242, manifest=manifest, work=work)
     for part in work.glob("part-*"):  # written, but the run died before recording it: redone
         if int(part.name.split("-")[1].split(".")[0]) >= len(done):
             part.unlink()
     missing = [c["index"] for c in done if not _part_path(work, c["index"], identity["format"]).is_file()]
     if missing:
-        raise DataError(f"{work} lacks part {missing[0]} that its manifest lists; delete {work} to start over")
+        raise DataError(Errors.E243, work=work, missing=missing[0])
     log.info("resuming %s after %d finished chunks", work, len(done))
     return done
 

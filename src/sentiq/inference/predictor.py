@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from sentiq.errors import DataError, EmptyTextError
+from sentiq.errors import DataError, EmptyTextError, Errors
 from sentiq.evaluation.temperature import apply_temperature
 from sentiq.models import Manifest, load_model
 from sentiq.preprocess import profile_from_spec
@@ -54,16 +54,16 @@ def validate_texts(texts: Sequence[str], *, allow_empty: bool = False, positions
     checked = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise DataError(f"{_position(i, positions)} is a {type(text).__name__}, not a string")
+            raise DataError(Errors.E244, position=_position(i, positions), type_name=type(text).__name__)
         if not allow_empty and not text.strip():
-            raise EmptyTextError(f"{_position(i, positions)} is empty")
+            raise EmptyTextError(Errors.E203, position=_position(i, positions), reason="empty")
         checked.append(text)
     return checked
 
 
 def check_on_empty(on_empty: str) -> str:
     if on_empty not in ON_EMPTY + ("keep",):
-        raise DataError(f"on_empty must be one of {', '.join(ON_EMPTY)} (got {on_empty!r})")
+        raise DataError(Errors.E245, choices=', '.join(ON_EMPTY), on_empty=on_empty)
     return on_empty
 
 
@@ -158,8 +158,8 @@ class Predictor:
         if on_empty == "error":
             first = next((i for i, r in enumerate(reasons) if r), None)
             if first is not None:
-                raise EmptyTextError(f"{_position(first, positions)} is {'empty' if reasons[first] == EMPTY else reasons[first]}"
-                                     " (skip such texts or give them a null result instead of failing)")
+                raise EmptyTextError(Errors.E203, position=_position(first, positions),
+                                     reason='empty' if reasons[first] == EMPTY else reasons[first])
         scored = [i for i, r in enumerate(reasons) if r is None]
         proba = self.predict_proba([texts[i] for i in scored], **kwargs) if scored else np.zeros((0, len(self.labels)))
         labels = self.labels

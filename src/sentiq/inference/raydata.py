@@ -24,7 +24,7 @@ from typing import Sequence
 import pyarrow as pa
 
 from sentiq.data.stream import Source, estimate_rows, open_source
-from sentiq.errors import DataError, SentiqError, UsageError
+from sentiq.errors import DataError, Errors, SentiqError, UsageError
 from sentiq.inference.batch import ProgressFn, ScoreResult, jsonl_lines, output_format, predictions_table
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ class PredictorActor:
         if not all(good):
             bad = good.index(False)
             if self.on_bad_rows == "error" and not (self.drop_blank and isinstance(texts[bad], str)):
-                raise DataError(f"a row's {self.text_column!r} is {'empty' if isinstance(texts[bad], str) else 'missing'}"
-                                " (Ray cannot name the row: find it with --engine local, or pass --skip-bad-rows)")
+                raise DataError(Errors.E246, text_column=self.text_column,
+                                state='empty' if isinstance(texts[bad], str) else 'missing')
             batch = batch.filter(pa.array(good))
             texts = [t for t, ok in zip(texts, good) if ok]
         columns = {name: batch.column(name) for name in self.keep}
@@ -121,7 +121,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> None
     try:
         import ray
     except ImportError:
-        raise UsageError("--engine ray needs Ray: pip install 'sentiq[ray]'") from None
+        raise UsageError(Errors.E139) from None
     if ray.is_initialized():
         return
     if address:
@@ -167,7 +167,7 @@ def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path,
         known = _sentiq_cause(exc)
         if known is not None:
             raise known from None
-        raise DataError(f"scoring {input} on Ray failed: {exc}") from None
+        raise DataError(Errors.E247, input=input, detail=exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

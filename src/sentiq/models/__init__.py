@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.manifest import Manifest
 
@@ -34,7 +34,7 @@ def model_type(approach: str) -> type[SentimentModel]:
     try:
         module, cls = _MODEL_TYPES[approach].split(":")
     except KeyError:
-        raise ModelError(f"unknown approach {approach!r}; this sentiq knows {sorted(_MODEL_TYPES)}") from None
+        raise ModelError(Errors.E304, approach=approach, approaches=sorted(_MODEL_TYPES)) from None
     return getattr(import_module(module), cls)
 
 

@@ -71,9 +71,8 @@ class SentimentModel(ABC):
 
 def require_fields(manifest, directory: Path, *names: str) -> None:
     """A loader's check that the manifest holds what it needs (the compatibility reader fills old ones)."""
-    from sentiq.errors import ModelError
+    from sentiq.errors import Errors, ModelError
 
     missing = [name for name in names if getattr(manifest, name) in (None, "")]
     if missing:
-        raise ModelError(f"{directory}: the manifest of this {manifest.approach} model lacks {missing}, which "
-                         "loading needs; the directory is incomplete or was edited by hand")
+        raise ModelError(Errors.E305, directory=directory, approach=manifest.approach, missing=missing)

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.models.cache import cache_root
 from sentiq.models.manifest import MANIFEST_NAME, Manifest
 from sentiq.models.pretrained import BINARY, OPTIONS_FILE, SOURCE_DIST, THREE_CLASS, read_source_head, write_head
@@ -63,8 +63,7 @@ def builtin_name(spec: str | Path | None) -> str | None:
     if text.startswith(PREFIX):
         name = text[len(PREFIX):]
         if name not in BUILTINS:
-            raise ModelError(f"unknown built-in model {text!r}; this sentiq has "
-                             f"{', '.join(PREFIX + n for n in BUILTINS)}")
+            raise ModelError(Errors.E306, text=text, choices=', '.join(PREFIX + n for n in BUILTINS))
         return name
     if text in _ALIASES and not Path(text).exists():
         return _ALIASES[text]
@@ -91,7 +90,7 @@ def ensure_builtin(name: str = DEFAULT) -> Path:
     from sentiq.models.directory import write_model_directory
 
     if name not in BUILTINS:
-        raise ModelError(f"unknown built-in model {name!r}; choose from {sorted(BUILTINS)}")
+        raise ModelError(Errors.E307, name=name, choices=sorted(BUILTINS))
     recipe, directory = BUILTINS[name], builtin_dir(name)
     if _up_to_date(directory, recipe):
         return directory

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sentiq.atomic import atomic_directory, atomic_write_text
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 from sentiq.models.base import SentimentModel
 from sentiq.models.card import write_model_card
 from sentiq.models.manifest import Manifest
@@ -33,7 +33,7 @@ def check_output(output_dir: str | Path, *, overwrite: bool) -> Path:
     """``output_dir`` as a Path; a ConfigError before any work when it exists and ``overwrite`` is off."""
     output_dir = Path(output_dir)
     if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+        raise ConfigError(Errors.E140, output_dir=output_dir)
     return output_dir
 
 

@@ -17,7 +17,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
 from sentiq.models.base import Capabilities, SentimentModel, require_fields
@@ -45,8 +45,8 @@ class SentenceEncoder:
                 self.tokenizer = AutoTokenizer.from_pretrained(self.source)
                 self.model = AutoModel.from_pretrained(self.source).eval()
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load encoder {source!r}: not a local model folder, a known alias, or a "
-                             f"reachable hub id. Details: {str(exc).splitlines()[0]}") from None
+            raise ModelError(Errors.E308, what="encoder", source=source, hint="",
+                             detail=str(exc).splitlines()[0]) from None
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
         self.max_length = max_length
@@ -141,7 +141,8 @@ class EmbeddingClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "EmbeddingClassifier":
         directory = Path(directory)
         if not (directory / HEAD).is_file() or not (directory / ENCODER_DIR).is_dir():
-            raise ModelError(f"{directory} lacks {HEAD} or {ENCODER_DIR}/: not an embedding model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=f"{HEAD} or {ENCODER_DIR}/",
+                             approach="embedding")
         require_fields(manifest, directory, "max_length")
         encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length)
         return cls(encoder, joblib.load(directory / HEAD), LabelSet(tuple(manifest.labels)),

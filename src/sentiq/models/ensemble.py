@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from sentiq.atomic import atomic_write_text
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members
@@ -30,7 +30,7 @@ STACKER = "stacker.joblib"
 
 def _load_members(paths: Sequence[str | Path]):
     if len(paths) < 2:
-        raise ModelError("an ensemble needs at least two member model directories (ensemble.members)")
+        raise ModelError(Errors.E320)
     return list(load_members({f"member {i}": path for i, path in enumerate(paths)}, kind="ensemble").values())
 
 
@@ -52,9 +52,9 @@ class EnsembleClassifier(SentimentModel):
         members = _load_members(params.members)
         member_labels = LabelSet(tuple(members[0].labels))
         if member_labels != labels:
-            raise ModelError(f"ensemble members predict {list(member_labels)} but the data has {list(labels)}")
+            raise ModelError(Errors.E321, member_labels=list(member_labels), labels=list(labels))
         if params.weights and len(params.weights) != len(members):
-            raise ModelError(f"ensemble.weights has {len(params.weights)} values for {len(members)} members")
+            raise ModelError(Errors.E322, n_weights=len(params.weights), n_members=len(members))
         return cls(members, labels, method=params.method, weights=params.weights,
                    sources=[str(p) for p in params.members])
 
@@ -95,7 +95,7 @@ class EnsembleClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "EnsembleClassifier":
         directory = Path(directory)
         if not (directory / STATE).is_file():
-            raise ModelError(f"{directory} has no {STATE}: not an ensemble model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=STATE, approach="ensemble")
         state = json.loads((directory / STATE).read_text())
         paths = [directory / MEMBERS / str(i) for i in range(state["members"])]
         model = cls(_load_members(paths), LabelSet(tuple(manifest.labels)), method=state["method"],

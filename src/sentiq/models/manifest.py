@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiq.atomic import atomic_write_text
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +74,19 @@ class Manifest:
     def load(cls, directory: str | Path) -> "Manifest":
         directory = Path(directory)
         if not directory.exists():
-            raise ModelError(f"model directory {directory} does not exist")
+            raise ModelError(Errors.E342, directory=directory)
         path = directory / MANIFEST_NAME
         if not path.is_file():
-            raise ModelError(f"{directory} is not a sentiq model directory (no {MANIFEST_NAME}); "
-                             "train one with `sentiq train` or point at the folder it wrote")
+            raise ModelError(Errors.E343, directory=directory, manifest=MANIFEST_NAME)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path} is corrupt: {exc}") from None
+            raise ModelError(Errors.E344, path=path, detail=exc) from None
         if not isinstance(data, dict):
-            raise ModelError(f"{path} is corrupt: it holds a {type(data).__name__}, not a mapping")
+            raise ModelError(Errors.E345, path=path, type_name=type(data).__name__)
         version = data.get("format_version", 1)
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ModelError(f"{directory} was written by a newer sentiq (format {version}); upgrade sentiq")
+            raise ModelError(Errors.E346, directory=directory, version=version)
         if version < FORMAT_VERSION:
             data = upgrade_format_1(data, directory)
         names = {f.name for f in fields(cls)} - {"extra"}
@@ -95,7 +94,7 @@ class Manifest:
         try:
             return cls(**known, extra={k: v for k, v in data.items() if k not in names})
         except TypeError as exc:
-            raise ModelError(f"{path} is missing fields: {exc}") from None
+            raise ModelError(Errors.E347, path=path, detail=exc) from None
 
 
 # What format-1 loaders guessed when the manifest had no value (transformer and ONNX 512, encoders 256).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 
 
 def load_members(paths: Mapping[str, str | Path], *, kind: str) -> dict:
@@ -16,6 +16,7 @@ def load_members(paths: Mapping[str, str | Path], *, kind: str) -> dict:
     first_name, first = next(iter(members.items()))
     for name, member in members.items():
         if member.labels != first.labels:
-            raise ModelError(f"{kind} members must share one label set (same names, same order): {first_name} "
-                             f"({paths[first_name]}) has {first.labels} but {name} ({paths[name]}) has {member.labels}")
+            raise ModelError(Errors.E348, kind=kind, first_name=first_name, first_path=paths[first_name],
+                             first_labels=first.labels, name=name,
+                             path=paths[name], labels=member.labels)
     return members

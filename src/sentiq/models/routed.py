@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from sentiq.atomic import atomic_write_text
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.members import load_members
@@ -30,10 +30,10 @@ UNSUPPORTED = "unsupported"  # a fallback: texts of other languages get no label
 
 def _load_members(paths: Mapping[str, str | Path]) -> dict:
     if not paths:
-        raise ModelError("a routed model needs at least one member: --model LANG=DIR")
+        raise ModelError(Errors.E375)
     unknown = sorted(set(paths) - set(LANGUAGES))
     if unknown:
-        raise ModelError(f"unknown language code(s) {unknown}; routing knows {list(LANGUAGES)}")
+        raise ModelError(Errors.E376, unknown=unknown, known=list(LANGUAGES))
     return load_members(paths, kind="routed")
 
 
@@ -46,8 +46,8 @@ class RoutedClassifier(SentimentModel):
 
     def __init__(self, members: dict, labels: LabelSet, *, fallback: str, sources: dict[str, str]):
         if fallback not in members and fallback != UNSUPPORTED:
-            raise ModelError(f"the fallback {fallback!r} is neither a member language ({', '.join(sorted(members))}) "
-                             f"nor {UNSUPPORTED!r}")
+            raise ModelError(Errors.E377, fallback=fallback, members=', '.join(sorted(members)),
+                             unsupported=UNSUPPORTED)
         self.members = members
         self.labels = labels
         self.fallback = fallback
@@ -113,7 +113,7 @@ class RoutedClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "RoutedClassifier":
         directory = Path(directory)
         if not (directory / STATE).is_file():
-            raise ModelError(f"{directory} has no {STATE}: not a routed model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=STATE, approach="routed")
         state = json.loads((directory / STATE).read_text(encoding="utf-8"))
         paths = {lang: directory / MEMBERS / lang for lang in state["languages"]}
         members = _load_members(paths)

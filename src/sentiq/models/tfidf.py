@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models._sklearn import aligned_proba
 from sentiq.models.base import Capabilities, SentimentModel
@@ -40,7 +40,7 @@ def _ngram_settings(params, language: str) -> list[tuple[str, str, tuple[int, in
     if char:
         settings.append(("char", "char" if chinese else "char_wb", tuple(char)))
     if not settings:
-        raise ModelError("tfidf needs word_ngrams or char_ngrams; both are off")
+        raise ModelError(Errors.E378)
     return settings
 
 
@@ -142,9 +142,9 @@ class TfidfClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "TfidfClassifier":
         path = Path(directory) / WEIGHTS
         if not path.is_file():
-            raise ModelError(f"{directory} has no {WEIGHTS}: not a tfidf model directory")
+            raise ModelError(Errors.E309, directory=directory, missing=WEIGHTS, approach="tfidf")
         try:
             pipeline = joblib.load(path)  # a pickle: load model directories you trust
         except Exception as exc:
-            raise ModelError(f"cannot read {path}: {exc}") from None
+            raise ModelError(Errors.E379, path=path, detail=exc) from None
         return cls(pipeline, LabelSet(tuple(manifest.labels)))

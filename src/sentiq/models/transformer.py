@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sentiq.errors import ConfigError, ModelError
+from sentiq.errors import ConfigError, Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import token_batches, windows
 from sentiq.models.attention import implementation as attention_implementation
@@ -59,8 +59,7 @@ def _load_pretrained(source: str, **kwargs):
             model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         hint = " (HF_HUB_OFFLINE is set: give a local folder)" if hub_offline() else ""
-        raise ModelError(f"cannot load model {source!r}: not a local model folder, a known alias, "
-                         f"or a reachable hub id{hint}. Details: {str(exc).splitlines()[0]}") from None
+        raise ModelError(Errors.E308, what="model", source=source, hint=hint, detail=str(exc).splitlines()[0]) from None
     return model, tokenizer
 
 
@@ -73,10 +72,9 @@ def freeze_encoder_parts(model, *, embeddings: bool, layers: int) -> int:
     base = model.base_model
     blocks = getattr(getattr(base, "encoder", None), "layer", None)
     if getattr(base, "embeddings", None) is None or (layers and blocks is None):
-        raise ConfigError(f"training.freeze_embeddings/freeze_layers: {type(model).__name__} does not have the "
-                          "BERT layout (embeddings + encoder.layer); turn freezing off for this model")
+        raise ConfigError(Errors.E141, model_class=type(model).__name__)
     if layers > len(blocks):
-        raise ConfigError(f"training.freeze_layers={layers} but the model has {len(blocks)} layers")
+        raise ConfigError(Errors.E142, layers=layers, n_layers=len(blocks))
     parts = [base.embeddings, *list(blocks)[:layers]]
     frozen = 0
     for part in parts:
@@ -93,8 +91,7 @@ def set_attention_dropout(model, p: float) -> int:
     layers = [module for name, module in model.named_modules() if isinstance(module, torch.nn.Dropout)
               and (name.endswith("attention.self.dropout") or name.endswith(".attention.dropout"))]
     if not layers:
-        raise ConfigError(f"training.attention_dropout: {type(model).__name__} has no BERT-style attention dropout "
-                          "layer; leave attention_dropout unset for this model")
+        raise ConfigError(Errors.E143, model_class=type(model).__name__)
     for layer in layers:
         layer.p = p
     for field in ("attention_probs_dropout_prob", "attention_dropout"):
@@ -164,8 +161,8 @@ class TransformerClassifier(SentimentModel):
         model, tokenizer = _load_pretrained(str(directory), **extra)
         labels = LabelSet(tuple(manifest.labels))
         if model.config.num_labels != len(labels):
-            raise ModelError(f"{directory}: the weights have {model.config.num_labels} classes but the manifest "
-                             f"lists {len(labels)} labels")
+            raise ModelError(Errors.E380, directory=directory, n_classes=model.config.num_labels,
+                             n_labels=len(labels))
         loaded = cls(model, tokenizer, labels, max_length=manifest.max_length)
         loaded.truncation, loaded.base_model = manifest.truncation, manifest.base_model
         loaded.window_options = dict(manifest.window or {})

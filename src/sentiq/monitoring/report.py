@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from sentiq.atomic import atomic_directory, atomic_write_text
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 from sentiq.evaluation.html import CSS, context_table, fmt
 from sentiq.evaluation.plots import new_figure, png_base64, with_fonts
 from sentiq.evaluation.report import jsonable
@@ -94,11 +94,10 @@ def write_drift_report(out_dir: Path, result) -> None:
     out_dir = Path(out_dir)
     if out_dir.exists():
         if not out_dir.is_dir():
-            raise ConfigError(f"report directory {out_dir} exists and is not a directory")
+            raise ConfigError(Errors.E130, out_dir=out_dir)
         foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in DRIFT_FILES)
         if foreign:
-            raise ConfigError(f"report directory {out_dir} holds other files ({', '.join(foreign[:5])}); "
-                              "choose an empty or new one")
+            raise ConfigError(Errors.E131, out_dir=out_dir, foreign=', '.join(foreign[:5]))
     with atomic_directory(out_dir, overwrite=True) as tmp:
         atomic_write_text(tmp / "drift.json", json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False))
         atomic_write_text(tmp / "drift.html", render_drift_html(result))

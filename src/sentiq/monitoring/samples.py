@@ -18,7 +18,7 @@ import numpy as np
 
 from sentiq.data import BUILTINS, evaluation_frame, load_data
 from sentiq.data.files import TABLE_SUFFIXES, TEXT_SUFFIXES, read_text_table, read_texts
-from sentiq.errors import ConfigError, DataError, SentiqError
+from sentiq.errors import ConfigError, DataError, Errors, SentiqError
 from sentiq.models import Manifest
 from sentiq.preprocess.language import detect_language
 
@@ -122,14 +122,14 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
                     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                         skipped += 1
         except UnicodeDecodeError as exc:
-            raise DataError(f"{part} is not valid UTF-8 (byte {exc.start})") from None
+            raise DataError(Errors.E249, part=part, byte=exc.start) from None
     source = source or str(paths[0])
     if skipped:
         log.warning("skipped %d malformed lines of %s", skipped, source)
     if unscored:
         log.info("%s: %d texts were not scored by the service (label null); left out", source, unscored)
     if not records:
-        raise DataError(f"{source} holds no request-log records (fields {sorted(LOG_FIELDS)})")
+        raise DataError(Errors.E250, source=source, log_fields=sorted(LOG_FIELDS))
     if len(paths) > 1:
         log.info("request log %s: %d records from %d files", source, len(records), len(paths))
     keep = _pick(len(records), max_rows, seed)
@@ -153,8 +153,7 @@ def _model_training_texts(model_dir: Path) -> tuple[list[str], list[str]]:
     try:
         frame, _ = evaluation_frame(manifest, None, "train")
     except ConfigError:
-        raise DataError(f"model directory {model_dir} records no training data; pass its data file as the "
-                        "reference and the model as --model") from None
+        raise DataError(Errors.E251, model_dir=model_dir) from None
     return frame["text"].tolist(), frame["label"].tolist()
 
 
@@ -167,23 +166,23 @@ def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text
         return read_request_log(parts, max_rows=max_rows, seed=seed, source=source)
     if path.is_dir():
         if not (path / "sentiq.json").is_file():
-            raise DataError(f"{path} is a directory but not a sentiq model directory (no sentiq.json)")
+            raise DataError(Errors.E252, path=path)
         texts, labels = _model_training_texts(path)
         return from_texts(texts, source=source, kind="model", labels=labels, max_rows=max_rows, seed=seed)
     if path.is_file():
         if is_request_log(path):
             return read_request_log(path, max_rows=max_rows, seed=seed)
         if path.suffix.lower() not in TABLE_SUFFIXES | TEXT_SUFFIXES:
-            raise DataError(f"cannot read {path}: expected .txt, {sorted(TABLE_SUFFIXES)} or a request log")
+            raise DataError(Errors.E253, path=path, suffixes=sorted(TABLE_SUFFIXES))
         texts, labels = _read_text_file(path, text_column, label_column)
         if not texts:
-            raise DataError(f"{path} holds no texts")
+            raise DataError(Errors.E254, path=path)
         return from_texts(texts, source=source, kind="texts", labels=labels, max_rows=max_rows, seed=seed)
     if source.lower() in BUILTINS:
         frame = load_data(source).frames["train"]
         return from_texts(frame["text"].tolist(), source=source, kind="dataset", labels=frame["label"].tolist(),
                           max_rows=max_rows, seed=seed)
-    raise DataError(f"{source!r} is not a file, a model directory or a built-in dataset ({', '.join(BUILTINS)})")
+    raise DataError(Errors.E255, source=source, builtins=', '.join(BUILTINS))
 
 
 def add_predictions(sample: Sample, predict_proba: Callable, labels: list[str],
@@ -195,7 +194,7 @@ def add_predictions(sample: Sample, predict_proba: Callable, labels: list[str],
     try:
         proba = np.asarray(predict_proba(sample.texts, progress=progress))
     except SentiqError as exc:
-        raise DataError(f"cannot predict {sample.source} with the model: {exc.message}") from None
+        raise DataError(Errors.E256, source=sample.source, message=exc.message) from None
     sample.labels = [labels[i] for i in proba.argmax(axis=1)]
     sample.scores = proba.max(axis=1)
     sample.label_basis = "predicted"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from sentiq.errors import PreprocessError
+from sentiq.errors import Errors, PreprocessError
 
 _REGISTRY: dict[str, type[Profile]] = {}
 
@@ -43,16 +43,10 @@ class Profile:
         if version is None:
             version = current
         if isinstance(version, bool) or not isinstance(version, int):
-            raise PreprocessError(
-                f"preprocessing profile {self.name!r} version must be an integer, got {version!r} "
-                f"(knows version {known})"
-            )
+            raise PreprocessError(Errors.E501, name=self.name, version=version, known=known)
         if version not in supported:
             hint = "; upgrade sentiq" if version > current else ""
-            raise PreprocessError(
-                f"preprocessing profile {self.name!r} version {version} is not supported "
-                f"by this sentiq (knows version {known}){hint}"
-            )
+            raise PreprocessError(Errors.E502, name=self.name, version=version, known=known, hint=hint)
         self.version = version
 
     def __call__(self, text: str) -> str:
@@ -98,17 +92,12 @@ def get_profile(name: str, version: int | None = None) -> Profile:
     """The profile ``name`` at ``version`` (None: the current version)."""
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise PreprocessError(
-            f"unknown preprocessing profile {name!r}; "
-            f"known profiles: {', '.join(available_profiles())}"
-        )
+        raise PreprocessError(Errors.E503, name=name, profiles=', '.join(available_profiles()))
     return cls(version)
 
 
 def profile_from_spec(spec: dict) -> Profile:
     """Inverse of ``Profile.spec()``: rebuild the profile a model was trained with."""
     if not isinstance(spec, dict) or "name" not in spec or "version" not in spec:
-        raise PreprocessError(
-            f"malformed preprocessing spec {spec!r}; expected {{'name': ..., 'version': ...}}"
-        )
+        raise PreprocessError(Errors.E504, spec=spec)
     return get_profile(spec["name"], spec["version"])

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from sentiq.errors import PreprocessError
+from sentiq.errors import Errors, PreprocessError
 from sentiq.preprocess.base import Profile, register, squash
 
 _URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~/?#@!$&*+=%:-]+", re.IGNORECASE)
@@ -57,7 +57,7 @@ def _t2s():
     try:
         from opencc import OpenCC
     except ImportError:
-        raise PreprocessError("the chinese-t2s profile needs OpenCC: pip install opencc-python-reimplemented") from None
+        raise PreprocessError(Errors.E505) from None
     return OpenCC("t2s")
 
 

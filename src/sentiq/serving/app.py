@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentiq.allocator import malloc_trim
-from sentiq.errors import ModelError
+from sentiq.errors import Errors, ModelError
 from sentiq.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics, shared_metrics_dir
 from sentiq.serving.microbatch import MicroBatcher, QueueFull
 from sentiq.serving.requestlog import RequestLog, build_records
@@ -417,7 +417,7 @@ def _retry_after(seconds: float) -> dict:
 def create_app(settings: ServeSettings) -> FastAPI:
     """A FastAPI app serving ``settings.model_dir``; the model loads when the app starts."""
     if not settings.model_dir.is_dir():
-        raise ModelError(f"model directory {settings.model_dir} does not exist")
+        raise ModelError(Errors.E342, directory=settings.model_dir)
     service = Service(settings)
 
     @asynccontextmanager

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 ENV_PREFIX = "SENTIQ_"
 
@@ -73,7 +73,7 @@ class ServeSettings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{ENV_PREFIX}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid service settings: {problems}") from None
+            raise ConfigError(Errors.E144, problems=problems) from None
 
     def to_env(self) -> dict[str, str]:
         """The ``SENTIQ_*`` variables that rebuild these settings in another process."""

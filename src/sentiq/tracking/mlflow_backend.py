@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sentiq.config import TrackingConfig
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 _PARAM_CHARS = 500  # MLflow caps a param value (6000 in MLflow 2.x+, 500 in older servers)
 _BATCH = 100  # params per log_batch call (MLflow's limit)
@@ -24,7 +24,7 @@ _BATCH = 100  # params per log_batch call (MLflow's limit)
 
 def require_mlflow() -> None:
     if importlib.util.find_spec("mlflow") is None:
-        raise ConfigError("tracking: mlflow needs MLflow: pip install 'sentiq[tracking]' (mlflow-skinny)")
+        raise ConfigError(Errors.E145)
 
 
 def tracking_uri(tracking: TrackingConfig) -> str:

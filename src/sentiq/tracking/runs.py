@@ -25,7 +25,7 @@ import yaml
 
 from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import TrackingConfig
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,8 @@ def find_run(ref: str, root: str | Path | None = None) -> dict:
         return (exact or matches)[0]
     where = Path(root) if root is not None else runs_root()
     if not matches:
-        raise ConfigError(f"no run {ref!r} under {where} (see `sentiq runs list`)")
-    raise ConfigError(f"{ref!r} matches {len(matches)} runs under {where}; give more of the id")
+        raise ConfigError(Errors.E162, ref=ref, where=where)
+    raise ConfigError(Errors.E163, ref=ref, n_matches=len(matches), where=where)
 
 
 def compare_runs(a: dict, b: dict) -> list[tuple[str, str, Any, Any, bool]]:

@@ -31,7 +31,7 @@ from transformers import (
 from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import SentiqConfig
 from sentiq.data import load_unlabeled
-from sentiq.errors import ConfigError, DataError, ModelError
+from sentiq.errors import ConfigError, DataError, Errors, ModelError
 from sentiq.models.directory import work_dir_for
 from sentiq.models.resolve import hub_offline, resolve_model_source
 from sentiq.preprocess import get_profile
@@ -137,9 +137,9 @@ def load_masked_lm(name: str):
         model, info = AutoModelForMaskedLM.from_pretrained(source, output_loading_info=True)
     except (OSError, ValueError) as exc:
         hint = " (HF_HUB_OFFLINE is set: give a local folder)" if hub_offline() else ""
-        raise ModelError(f"cannot load {name!r} as a masked language model{hint}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(Errors.E381, name=name, hint=hint, detail=str(exc).splitlines()[0]) from None
     if tokenizer.mask_token is None:
-        raise ModelError(f"the tokenizer of {name!r} has no mask token: it cannot be pre-trained with masked-LM")
+        raise ModelError(Errors.E382, name=name)
     initialised = sorted(info["missing_keys"])
     if initialised:
         log.warning("%s ships without a masked-LM head: initialised %d weights (%s); the decoder is tied to the "
@@ -199,7 +199,7 @@ def _texts(config: SentiqConfig) -> tuple[list[str], list[str], str]:
     texts = [t for t in profile.apply(texts) if t.strip()]
     n_eval = min(cfg.eval_texts, len(texts) // 2)
     if len(texts) - n_eval < 1:
-        raise DataError(f"{cfg.source} leaves no texts to pre-train on after cleaning")
+        raise DataError(Errors.E257, source=cfg.source)
     return texts[n_eval:], texts[:n_eval], corpus.language
 
 
@@ -218,7 +218,7 @@ def pretrain(
     cfg = config.pretrain
     output_dir = Path(output_dir)
     if output_dir.exists() and not overwrite:
-        raise ConfigError(f"output directory {output_dir} already exists; choose another or pass overwrite")
+        raise ConfigError(Errors.E140, output_dir=output_dir)
     start = time.perf_counter()
     train_texts, eval_texts, language = _texts(config)
     set_seed(config.seed)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from sentiq.atomic import atomic_write_text
 from sentiq.config import SentiqConfig, TrainingConfig, apply_overrides, build_config, read_mapping
 from sentiq.data import build_report, load_splits, load_unlabeled
-from sentiq.errors import ConfigError, ModelError
+from sentiq.errors import ConfigError, Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
 from sentiq.models.attention import implementation as attention_implementation
@@ -102,7 +102,7 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
 def evenly_spaced_layers(total: int, keep: int) -> list[int]:
     """Indices of ``keep`` of ``total`` layers: every other one for 6 -> 3 ([0, 2, 4]), [0, 3] for 6 -> 2."""
     if not 1 <= keep <= total:
-        raise ConfigError(f"a student can keep 1 to {total} of the teacher's {total} layers (got {keep})")
+        raise ConfigError(Errors.E146, total=total, keep=keep)
     return [i * total // keep for i in range(keep)]
 
 
@@ -114,13 +114,12 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
     t_cfg = teacher.model.config
     vocab = len(teacher.tokenizer)
     if student_config.vocab_size != t_cfg.vocab_size:
-        raise ModelError(f"the student's vocabulary ({student_config.vocab_size} tokens) differs from the teacher's "
-                         f"tokenizer ({vocab} tokens, embeddings {t_cfg.vocab_size}): layers can only be copied between "
-                         "models that share a tokenizer. Use 'layers:N', or give an encoder folder with its own tokenizer")
+        raise ModelError(Errors.E383, student_vocab=student_config.vocab_size, tokenizer_vocab=vocab,
+                         teacher_vocab=t_cfg.vocab_size)
     for name in ("hidden_size", "intermediate_size", "num_attention_heads"):
         if getattr(student_config, name, None) != getattr(t_cfg, name, None):
-            raise ModelError(f"the student's {name} ({getattr(student_config, name, None)}) differs from the teacher's "
-                             f"({getattr(t_cfg, name, None)}): layers can only be copied between models of the same width")
+            raise ModelError(Errors.E384, name=name, student_value=getattr(student_config, name, None),
+                             teacher_value=getattr(t_cfg, name, None))
     keep = evenly_spaced_layers(t_cfg.num_hidden_layers, student_config.num_hidden_layers)
     state = {}
     for key, value in teacher.model.state_dict().items():
@@ -134,10 +133,11 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
     try:
         missing, unexpected = student.load_state_dict(state, strict=False)
     except RuntimeError as exc:
-        raise ModelError(f"the teacher's weights do not fit the student: {str(exc).splitlines()[0]}") from None
+        raise ModelError(Errors.E385, detail=str(exc).splitlines()[0]) from None
     if missing or unexpected:
-        raise ModelError(f"the student's architecture ({student_config.model_type}) does not match the teacher's "
-                         f"({t_cfg.model_type}): missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
+        raise ModelError(Errors.E386, student_type=student_config.model_type, teacher_type=t_cfg.model_type,
+                         missing=sorted(missing)[:3],
+                         unexpected=sorted(unexpected)[:3])
     log.info("student: layers %s of the teacher's %d", keep, t_cfg.num_hidden_layers)
     copied = TransformerClassifier(student, copy.deepcopy(teacher.tokenizer), teacher.labels, max_length=max_length,
                                    device=teacher.device)
@@ -151,7 +151,7 @@ def _config_from_json(path: Path, teacher: TransformerClassifier):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"student config {path} cannot be parsed: {exc}") from None
+        raise ConfigError(Errors.E147, path=path, detail=exc) from None
     model_type = data.pop("model_type", None) or teacher.model.config.model_type
     student_config = AutoConfig.for_model(model_type, **data)
     for name in ("num_labels", "id2label", "label2id"):
@@ -166,13 +166,12 @@ def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int,
     spec = spec.strip()
     copies = spec.startswith("layers:") or spec.endswith(".json")
     if copies and not isinstance(teacher, TransformerClassifier):
-        raise ConfigError(f"distill.student={spec!r} copies the teacher's layers, but the teacher is a "
-                          f"{teacher.approach} model; give an encoder name or folder as the student")
+        raise ConfigError(Errors.E148, spec=spec, approach=teacher.approach)
     if spec.startswith("layers:"):
         try:
             n = int(spec.split(":", 1)[1])
         except ValueError:
-            raise ConfigError(f"distill.student={spec!r}: expected layers:N with a whole number N") from None
+            raise ConfigError(Errors.E149, spec=spec) from None
         student_config = copy.deepcopy(teacher.model.config)
         student_config.num_hidden_layers = n
         described = f"{teacher.base_model or 'teacher'} with {n} of {teacher.model.config.num_hidden_layers} layers"
@@ -180,7 +179,7 @@ def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int,
     if spec.endswith(".json"):
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise ConfigError(f"student config {path} does not exist")
+            raise ConfigError(Errors.E150, path=path)
         student_config = _config_from_json(path, teacher)
         return (copy_teacher_layers(teacher, student_config, max_length=max_length, attention=attention),
                 f"{path.name} (teacher layers)")

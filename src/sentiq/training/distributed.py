@@ -27,7 +27,7 @@ import os
 from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ def per_process_batch(global_batch: int, *, what: str = "training.batch_size") -
     n = world_size()
     if global_batch % n:
         lower, upper = global_batch - global_batch % n, global_batch + n - global_batch % n
-        raise ConfigError(f"{what}={global_batch} is the batch of one optimiser step over all processes and does "
-                          f"not split evenly over {n} processes; use a multiple of {n} (say {lower or upper} "
-                          f"or {upper})")
+        raise ConfigError(Errors.E151, what=what, global_batch=global_batch, n=n, lower=lower or upper, upper=upper)
     return global_batch // n
 
 

@@ -22,7 +22,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from sentiq.allocator import keep_freed_memory
 from sentiq.config import TrainingConfig
-from sentiq.errors import CollapseError, ConfigError, DivergenceError
+from sentiq.errors import CollapseError, ConfigError, DivergenceError, Errors
 from sentiq.evaluation import compute_metrics
 from sentiq.models.cache import cached_arrays
 from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16, set_attention_dropout
@@ -177,10 +177,7 @@ class _SentiqTrainer(Trainer):
         diverged_here = not bool(torch.isfinite(loss))
         if distributed.any_rank(diverged_here):
             value = loss.item() if diverged_here else "NaN or infinite on another process"
-            raise DivergenceError(
-                f"the training loss became {value} at step {self.state.global_step}: training diverged. "
-                "Lower training.learning_rate, keep training.max_grad_norm=1.0, or use bf16 instead of fp16"
-            )
+            raise DivergenceError(Errors.E401, loss=value, global_step=self.state.global_step)
         return loss
 
 
@@ -193,7 +190,7 @@ def class_weight_tensor(setting, labels: list[str], train_ids: list[int]) -> tor
         return torch.tensor(len(train_ids) / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32)
     unknown = sorted(set(setting) - set(labels))
     if unknown:
-        raise ConfigError(f"training.class_weights names unknown labels {unknown}; labels are {labels}")
+        raise ConfigError(Errors.E164, unknown=unknown, labels=labels)
     return torch.tensor([float(setting.get(name, 1.0)) for name in labels], dtype=torch.float32)
 
 
@@ -369,7 +366,7 @@ def run_classifier_training(
     # Every process has loaded the best checkpoint before rank 0 goes on (and removes the checkpoints).
     distributed.barrier()
     if guard.events and guard.stop:
-        raise CollapseError(guard.events[-1] + ". Training was stopped (training.on_collapse=stop)")
+        raise CollapseError(Errors.E402, event=guard.events[-1])
     model.model = trainer.model
     return FitResult(trainer.state.log_history, trainer.state.global_step, resumed_from=resume_from,
                      warnings=list(guard.events))

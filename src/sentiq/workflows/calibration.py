@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sentiq.data import evaluation_frame
-from sentiq.errors import DataError
+from sentiq.errors import DataError, Errors
 from sentiq.evaluation.calibration import calibration_summary, fit_temperature
 from sentiq.inference import Predictor
 from sentiq.labels import LabelSet
@@ -22,7 +22,7 @@ def calibrate(model_dir: str | Path, *, data: str | None = None, split: str = "v
     predictor = Predictor.load(model_dir)
     frame, _ = evaluation_frame(predictor.manifest, data, split)
     if frame.empty:
-        raise DataError(f"the {split} split is empty: nothing to fit a temperature on")
+        raise DataError(Errors.E258, split=split)
     y = LabelSet(tuple(predictor.labels)).encode(frame["label"].tolist())
     raw = predictor.predict_proba(frame["text"].tolist(), calibrated=False, progress=progress)
     temperature = fit_temperature(y, raw)

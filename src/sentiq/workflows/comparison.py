@@ -9,7 +9,7 @@ from pathlib import Path
 from sentiq.atomic import atomic_directory
 from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import load_splits
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, Errors
 from sentiq.evaluation.comparison import write_comparison
 from sentiq.inference import Predictor
 from sentiq.tracking import tracked_run
@@ -48,8 +48,7 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
 
 def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
     if world_size() > 1:
-        raise ConfigError("compare trains its approaches one after another in one process; run it without "
-                          "torchrun/accelerate launch (train a fine-tuned model under a launcher with `sentiq train`)")
+        raise ConfigError(Errors.E152)
     output_dir = Path(output_dir)
     _, splits = load_splits(config)
     speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]

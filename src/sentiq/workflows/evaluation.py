@@ -10,7 +10,7 @@ import pandas as pd
 
 from sentiq.config import EvaluationConfig, TrackingConfig
 from sentiq.data import default_split, evaluation_data, is_training_data
-from sentiq.errors import ConfigError, DataError
+from sentiq.errors import ConfigError, DataError, Errors
 from sentiq.evaluation import write_report
 from sentiq.evaluation.behaviour import behaviour_source, capability_summary, check_behaviour, read_behaviour_file
 from sentiq.evaluation.calibration import apply_temperature
@@ -87,10 +87,9 @@ NEUTRAL = "neutral"
 
 def _band_labels(model_labels: list[str], data_labels) -> list[str]:
     if len(model_labels) != 2 or NEUTRAL in model_labels:
-        raise ConfigError(f"neutral_band needs a two-class model without {NEUTRAL!r}; this one has {model_labels}")
+        raise ConfigError(Errors.E153, neutral=NEUTRAL, model_labels=model_labels)
     if NEUTRAL not in set(data_labels):
-        raise ConfigError(f"neutral_band needs rows labelled {NEUTRAL!r} in the data (map a raw value to it, "
-                          f"e.g. --label-map 0=negative,2=neutral,4=positive)")
+        raise ConfigError(Errors.E154, neutral=NEUTRAL)
     return list(LabelSet.from_names([*model_labels, NEUTRAL]))
 
 
@@ -132,7 +131,7 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
         log.info("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
         frame = frame[[r is None for r in reasons]].reset_index(drop=True)
     if frame.empty:
-        raise DataError(f"no rows left to score in the {split} split of {data or 'the training data'}")
+        raise DataError(Errors.E259, split=split, data=data or 'the training data')
     model_labels = list(predictor.labels)
     band_rows = 0
     if neutral_band is not None:
