@@ -15,18 +15,13 @@ Writes benchmarks/results/attention_kernels-<model>.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import train_speed  # noqa: E402 - the machine description
+from harness import write_result
 
-RESULTS = Path(__file__).resolve().parent / "results"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 BATCH = {32: 32, 64: 32, 128: 16, 256: 16, 384: 8, 512: 8}  # samples per step at each length
 
 
@@ -88,13 +83,8 @@ def main() -> None:
                                  "precision": "bf16" if bf16 else "fp32", "cpu_ms_per_sample": ms})
                     print(f"{length:>5} {kernel:>6} dropout {dropout:<4} {rows[-1]['precision']:>5} {ms:8.1f} ms/sample",
                           flush=True)
-    summary = {"benchmark": "attention_kernels", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "command": " ".join(["python", "benchmarks/attention_kernels.py"] + sys.argv[1:]),
-               "machine": train_speed._machine(), "threads": torch.get_num_threads(), "model": args.model,
-               "steps": args.steps, "rows": rows}
-    out = args.out or RESULTS / f"attention_kernels-{args.model}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out = write_result(f"attention_kernels-{args.model}{'-quick' if args.quick else ''}",
+                       {"model": args.model, "steps": args.steps, "rows": rows}, path=args.out)
     print(f"wrote {out}")
 
 

@@ -11,7 +11,7 @@ rows; each with the local engine, Ray with 1 actor and Ray with 2 actors (a loca
 CPUs started by the command). rows/s = rows / wall seconds of the whole command, startup
 included, as a user would time it. memory: the local engine on 100k / 400k / 1.6M rows of
 the synthetic corpus (Parquet), peak RSS of the `sentiq predict` process. Results go to
-benchmarks/results/batch_scoring-{engines,memory}.json.
+benchmarks/results/batch_scoring-{engines,memory}-<time>.json.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _scale import measure, subsets  # noqa: E402
+from _scale import measure, subsets
+from harness import write_result
 
 PREDICT = [sys.executable, "-m", "sentiq.cli", "predict"]
 
@@ -37,7 +37,7 @@ def train(corpus: Path, name: str, sets: list[str]) -> Path:
     return model
 
 
-def engines(corpus: Path, out: Path) -> None:
+def engines(corpus: Path) -> None:
     files = subsets(corpus, [200_000])
     small = corpus / "subset-3000.parquet"
     if not small.is_file():
@@ -64,10 +64,10 @@ def engines(corpus: Path, out: Path) -> None:
         for r in results:
             if r["model"] == name:
                 r["vs_local"] = round(r["rows_per_s"] / base, 2)
-    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {write_result('batch_scoring-engines', {'corpus': str(corpus), 'runs': results})}")
 
 
-def memory(corpus: Path, out: Path, sizes: list[int]) -> None:
+def memory(corpus: Path, sizes: list[int]) -> None:
     files = subsets(corpus, sizes)
     model = train(corpus, "tfidf", ["approach=tfidf"])
     results = []
@@ -79,7 +79,7 @@ def memory(corpus: Path, out: Path, sizes: list[int]) -> None:
         print(json.dumps(row), flush=True)
         results.append(row)
         target.unlink()
-    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {write_result('batch_scoring-memory', {'corpus': str(corpus), 'runs': results})}")
 
 
 def main() -> None:
@@ -88,8 +88,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/s140big"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 400_000, 1_600_000])
     args = parser.parse_args()
-    out = Path(f"benchmarks/results/batch_scoring-{args.what}.json")
-    engines(args.corpus, out) if args.what == "engines" else memory(args.corpus, out, args.sizes)
+    engines(args.corpus) if args.what == "engines" else memory(args.corpus, args.sizes)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _scale import measure, subsets  # noqa: E402
+from _scale import measure, subsets
+from harness import write_result
 
 APPROACHES = {
     "tfidf": ["approach=tfidf"],
@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/classical_scale.json"))
     args = parser.parse_args()
     files = subsets(args.corpus, args.sizes)
-    results = json.loads(args.out.read_text()) if args.out.is_file() else []
+    earlier = json.loads(args.out.read_text()) if args.out.is_file() else []
+    results = earlier["fits"] if isinstance(earlier, dict) else earlier  # files before the harness: a bare list
     for n in args.sizes:
         for approach in args.approaches:
             model = args.corpus / "models" / f"{approach}-{n}"
@@ -49,7 +50,8 @@ def main() -> None:
                        settings=sets[:-3] + args.extra)
             print(json.dumps(row), flush=True)
             results = [r for r in results if (r["approach"], r["rows"]) != (approach, n)] + [row]
-            args.out.write_text(json.dumps(results, indent=1))
+            # One file, rewritten after each fit: sizes and approaches may be run in separate commands.
+            write_result("classical_scale", {"corpus": str(args.corpus), "fits": results}, path=args.out)
 
 
 if __name__ == "__main__":

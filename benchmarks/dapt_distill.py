@@ -21,16 +21,14 @@ benchmarks/results/:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from harness import write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _progress():
@@ -52,15 +50,9 @@ def _progress():
     return update
 
 
-def _machine() -> dict:
-    return {"machine": platform.machine(), "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()[0]}
-
-
 def _write(name: str, payload: dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **_machine(), **payload}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
-    print(json.dumps(payload, indent=2))
+    path = write_result(name, payload)
+    print(path.read_text())
 
 
 def pretrain(args) -> None:

@@ -17,18 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
+from harness import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def config(args) -> dict:
@@ -92,14 +91,8 @@ def main() -> None:
     for s in sides:
         print(f"{s['side']:32} {s['train_samples_per_s']:16.2f} {s['command_wall_s']:10.1f} {s['accuracy']:9.4f}")
     print(f"DDP / threads: {ratio:.2f}x training samples/s")
-    RESULTS.mkdir(exist_ok=True)
-    record = {"benchmark": "ddp_speed", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(["python", "benchmarks/ddp_speed.py", *sys.argv[1:]]), "args": vars(args),
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                          "load_average_at_end": os.getloadavg()},
-              "sides": sides, "ddp_over_threads": ratio}
-    path = RESULTS / f"ddp_speed-{'quick' if args.quick else 'full'}.json"
-    path.write_text(json.dumps(record, indent=2))
+    path = write_result(f"ddp_speed-{'quick' if args.quick else 'full'}",
+                        {"args": vars(args), "sides": sides, "ddp_over_threads": ratio})
     print(f"wrote {path}")
 
 

@@ -9,24 +9,21 @@ one random half of IMDB train vs the other half (should not), with every check o
 (the model for the last line: ``sentiq train --set approach=tfidf --set data.source=data/imdb_sample/train.csv
 -o runs/imdb-sample-tfidf``)
 
-Writes benchmarks/results/drift.json and the two reports under runs/drift-benchmark/.
+Writes benchmarks/results/drift-<time>.json and the two reports under runs/drift-benchmark/.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from harness import write_result
 from sentiq.data import data_dir
 from sentiq.monitoring import monitor
-
-RESULTS = Path(__file__).resolve().parent / "results" / "drift.json"
 
 
 def corpora(folder: Path, seed: int) -> dict[str, Path]:
@@ -48,7 +45,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--model", help="model directory that predicts both sides (label-mix and confidence checks)")
     args = parser.parse_args()
-    out = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}", "texts": args.texts,
+    out = {"texts": args.texts,
            "embedding_texts": args.embedding_texts, "model": args.model, "comparisons": {}}
     with tempfile.TemporaryDirectory() as tmp:
         paths = corpora(Path(tmp), args.seed)
@@ -63,8 +60,7 @@ def main() -> None:
             print(f"{name}: {result.status} in {seconds:.0f}s")
             for c in result.checks:
                 print(f"  {c.name:24s} {c.status:7s} stat={c.statistic} p={c.p_value} psi={c.psi} auc={c.auc}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {write_result('drift', out)}")
 
 
 if __name__ == "__main__":

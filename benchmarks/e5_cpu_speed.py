@@ -8,7 +8,7 @@ depends on what else runs.
 
     OMP_NUM_THREADS=1 python benchmarks/e5_cpu_speed.py --data chnsenticorp --max-length 128 --rows 48
 
-Writes benchmarks/results/e5_cpu_speed-<data>-<max_length>.json.
+Writes benchmarks/results/e5_cpu_speed-<data>-<max_length>-<time>.json.
 """
 
 from __future__ import annotations
@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
+
+from harness import write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-RESULTS = Path(__file__).resolve().parent / "results"
 SETTINGS = [  # (threads, bf16)
     (2, False), (1, False), (1, True),
 ]
@@ -104,13 +102,8 @@ def main() -> None:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    result = {"benchmark": "e5_cpu_speed", "data": args.data, "max_length": args.max_length, "rows": args.rows,
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "load_average": os.getloadavg(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "results": rows}
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"e5_cpu_speed-{args.data}-{args.max_length}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    result = {"data": args.data, "max_length": args.max_length, "rows": args.rows, "results": rows}
+    out = write_result(f"e5_cpu_speed-{args.data}-{args.max_length}", result)
     print(f"wrote {out}")
 
 

@@ -19,16 +19,15 @@ import argparse
 import importlib.abc
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from harness import describe_machine, write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-RESULTS = Path(__file__).resolve().parent / "results"
 BACKENDS = ("pipeline-b1", "pipeline-b32", "sentiq-pytorch", "sentiq-onnx-fp32", "sentiq-onnx-int8")
 
 
@@ -125,21 +124,8 @@ def child(args) -> None:
         "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
         "accuracy": float(np.mean(np.array(labels) == np.array(gold))), "load_s": load_s,
         "rss_loaded_mb": rss_loaded, "peak_rss_mb": _proc_status_mb("VmHWM"),
-        "torch_loaded": torch_module is not None, "machine": _machine(),
+        "torch_loaded": torch_module is not None, "machine": describe_machine(),
     }))
-
-
-def _machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    with open("/proc/meminfo") as fh:
-        mem = int(fh.readline().split()[1]) / 2**20
-    return f"{platform.machine()}, {cores} cores, {mem:.0f} GiB, python {platform.python_version()}"
-
-
-def _versions() -> dict:
-    from importlib import metadata
-
-    return {d: metadata.version(d) for d in ("torch", "transformers", "onnxruntime", "tokenizers")}
 
 
 def _run_child(backend: str, args) -> dict:
@@ -181,9 +167,7 @@ def main() -> None:
     labels = {b: json.loads((args.work / f"{b}.labels.json").read_text()) for b in BACKENDS}
     reference = labels["sentiq-pytorch"]
     summary = {
-        "benchmark": "inference_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/inference_speed.py"] + sys.argv[1:]),
-        "machine": results["sentiq-pytorch"]["machine"], "versions": _versions(), "model": str(args.model_dir),
+        "machine_summary": results["sentiq-pytorch"]["machine"], "model": str(args.model_dir),
         "data": args.data, "texts": len(texts), "latency_texts": args.latency_texts, "backends": results,
         "agreement_with_pytorch": {b: sum(x == y for x, y in zip(labels[b], reference)) / len(reference)
                                    for b in BACKENDS},
@@ -194,9 +178,7 @@ def main() -> None:
         "cpu_speedup_vs_pipeline_b1": {b: results[b]["texts_per_cpu_s"] / results["pipeline-b1"]["texts_per_cpu_s"]
                                        for b in BACKENDS},
     }
-    out = args.out or RESULTS / f"inference_speed-{Path(args.data).stem}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out = write_result(f"inference_speed-{Path(args.data).stem}{'-quick' if args.quick else ''}", summary, path=args.out)
     header = ("backend", "texts/s", "x pipe b1", "x pipe b32", "x b1 (CPU)", "p50 ms", "p95 ms", "accuracy", "agree", "peak RSS MB")
     print(f"{header[0]:18}" + "".join(f"{h:>12}" for h in header[1:]))
     for b in BACKENDS:
@@ -206,7 +188,7 @@ def main() -> None:
                  f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
                  f"{r['accuracy']:.4f}", f"{summary['agreement_with_pytorch'][b]:.4f}", f"{r['peak_rss_mb']:.0f}")
         print(f"{b:18}" + "".join(f"{c:>12}" for c in cells))
-    print(f"{len(texts)} texts from {args.data}; machine: {summary['machine']}; wrote {out}")
+    print(f"{len(texts)} texts from {args.data}; machine: {summary['machine_summary']}; wrote {out}")
 
 
 if __name__ == "__main__":

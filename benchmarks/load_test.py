@@ -21,22 +21,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
+from harness import load_average, utc_now, write_result
+
 HOST = "127.0.0.1"  # loopback only, by design
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _free_port() -> int:
@@ -202,24 +200,18 @@ def main() -> None:
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     texts = _texts(args.texts, 500)
 
-    started = datetime.now(timezone.utc)
-    load_before = os.getloadavg()
+    started = utc_now()
+    load_before = load_average()
     rows = []
     for mode in args.modes.split(","):
         rows += run_mode(args, mode.strip() == "on", texts)
     result = {
-        "benchmark": "load_test", "model_dir": str(args.model), "texts": str(args.texts),
+        "model_dir": str(args.model), "texts": str(args.texts),
         "requests_per_level": args.requests, "max_wait_ms": args.max_wait_ms, "max_batch_size": args.max_batch_size,
         "max_queue_texts": args.max_queue_texts,
-        "started": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "loadavg_before": load_before,
-                    "loadavg_after": os.getloadavg()},
-        "rows": rows,
+        "started": started, "loadavg_before": load_before, "loadavg_after": load_average(), "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}", result)
     print(f"wrote {out}")
     if any(row["errors"] for row in rows):
         sys.exit(1)

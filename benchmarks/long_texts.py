@@ -7,7 +7,7 @@ head+tail, chunks (mean) and chunks (max). Reviews are drawn seeded: ``--long`` 
 those longer than 512 tokens and ``--short`` of the rest. Predictions go through the
 model's own ``predict_windows`` and ``windows.pool`` (what ``predict_proba`` does);
 chunks-max pools the windows chunks-mean predicted instead of predicting them again. Writes
-``benchmarks/results/long_texts-<name>.json`` with accuracy per length bucket and the
+``benchmarks/results/long_texts-<name>-<time>.json`` with accuracy per length bucket and the
 seconds each strategy took (wall and process CPU). Each accuracy comes with its standard
 error, and each strategy's gain over ``head`` on the long reviews with a paired bootstrap
 95% interval and the counts of reviews only it / only head gets right, so a difference can
@@ -20,16 +20,14 @@ be told from the noise of the sample.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from paired_compare import paired_difference  # noqa: E402 - the sibling script; benchmarks/ is on sys.path
+from harness import write_result
 from sentiq.data import load_data
+from sentiq.evaluation import mcnemar, paired_bootstrap
 from sentiq.inference import Predictor
 from sentiq.models import windows
 
@@ -54,12 +52,13 @@ def accuracy_with_se(correct: np.ndarray) -> dict:
     return {"n": int(correct.size), "accuracy": p, "se": float(np.sqrt(p * (1 - p) / correct.size))}
 
 
-def paired_gain(correct: np.ndarray, baseline: np.ndarray, *, resamples: int, seed: int) -> dict:
-    """Accuracy of ``correct`` minus ``baseline`` on the same reviews: paired_compare's bootstrap 95% interval
-    and discordant counts (plus McNemar's p), under this script's key names."""
-    paired = paired_difference(baseline, correct, rounds=resamples, seed=seed)
-    return {"gain": paired["difference"], "ci95": paired["ci95"], "only_this_right": paired["only_this_right"],
-            "only_head_right": paired["only_first_right"], "mcnemar_p": paired["mcnemar_p"]}
+def paired_gain(y: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, *, resamples: int, seed: int) -> dict:
+    """Accuracy of ``predicted`` minus ``baseline`` on the same reviews: the paired bootstrap 95% interval and
+    the discordant counts with McNemar's p (``sentiq.evaluation.significance``)."""
+    boot = paired_bootstrap(y, baseline, predicted, n_resamples=resamples, seed=seed)
+    test = mcnemar(y, baseline, predicted)
+    return {"gain": boot.difference, "ci95": list(boot.ci), "only_this_right": test.only_b_right,
+            "only_head_right": test.only_a_right, "mcnemar_p": test.p_value, "mcnemar_method": test.method}
 
 
 def sample_reviews(predictor: Predictor, *, n_long: int, n_short: int, seed: int):
@@ -96,7 +95,7 @@ def main() -> None:
     results = {}
     chunk_windows = chunk_owners = chunk_seconds = chunk_cpu = None  # set by chunks-mean, reused by chunks-max
     long = lengths > 512
-    head_correct = None
+    head_predicted = None
     for name in args.strategies:
         strategy, options = STRATEGIES[name]
         predictor.model.truncation, predictor.model.window_options = strategy, options
@@ -111,7 +110,8 @@ def main() -> None:
             if strategy == "chunks":
                 chunk_windows, chunk_owners, chunk_seconds, chunk_cpu = window_probas, owners, seconds, cpu_seconds
             probas = windows.pool(window_probas, owners, len(texts), method=options.get("pooling", "mean"))
-        correct = probas.argmax(1) == y
+        predicted = probas.argmax(1)
+        correct = predicted == y
         row = {"long": accuracy_with_se(correct[long]), "short": accuracy_with_se(correct[~long]) if (~long).any() else None,
                "all": accuracy_with_se(correct), "windows": n_windows, "seconds": round(seconds, 1),
                "cpu_seconds": round(cpu_seconds, 1), "buckets": {}}
@@ -120,10 +120,10 @@ def main() -> None:
             if mask.any():
                 row["buckets"][bucket_name(lo, hi)] = accuracy_with_se(correct[mask])
         if name == "head":
-            head_correct = correct
-        elif head_correct is not None:
-            row["gain_over_head_long"] = paired_gain(correct[long], head_correct[long], resamples=args.resamples,
-                                                     seed=args.seed)
+            head_predicted = predicted
+        elif head_predicted is not None:
+            row["gain_over_head_long"] = paired_gain(y[long], predicted[long], head_predicted[long],
+                                                     resamples=args.resamples, seed=args.seed)
         results[name] = row
         gain = row.get("gain_over_head_long")
         print(f"{name:12s} long {row['long']['accuracy']:.4f} (se {row['long']['se']:.4f}) all {row['all']['accuracy']:.4f}"
@@ -131,13 +131,11 @@ def main() -> None:
               + f" {seconds:.0f}s wall {cpu_seconds:.0f}s cpu", flush=True)
 
     name = args.name or f"{Path(args.model).name}-{predictor.model.max_length}"
-    out = ROOT / "benchmarks" / "results" / f"long_texts-{name}.json"
-    out.write_text(json.dumps({
+    out = write_result(f"long_texts-{name}", {
         "model": str(args.model), "max_length": predictor.model.max_length, "n_long": args.long, "n_short": args.short,
         "seed": args.seed, "token_lengths": {"long_median": float(np.median(lengths[long]))},
-        "truncation_trained": predictor.manifest.truncation, "resamples": args.resamples,
-        "machine": platform.machine(), "threads": torch.get_num_threads(), "results": results,
-    }, indent=2) + "\n")
+        "truncation_trained": predictor.manifest.truncation, "resamples": args.resamples, "results": results,
+    })
     print(f"wrote {out}")
 
 

@@ -1,5 +1,5 @@
 """Two or more trained models on the very same test rows: accuracy, the paired difference with a
-bootstrap interval, and McNemar's exact test — is model B really better than model A?
+bootstrap interval, and McNemar's test (both from sentiq.evaluation.significance) — is model B really better than model A?
 
 Every model is scored on the test split of the FIRST model's training data (re-split with its
 training seed, as `sentiq evaluate` does), so the rows are identical for all of them.
@@ -13,40 +13,34 @@ Prints one line per model against the first and writes JSON into benchmarks/resu
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from harness import write_result
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def correct_per_row(model_dir: Path, frame) -> np.ndarray:
+def predicted_labels(model_dir: Path, frame) -> np.ndarray:
     from sentiq.inference import Predictor
 
     predictor = Predictor.load(model_dir)
-    labels = [p.label for p in predictor.predict(frame["text"].tolist())]
-    return np.asarray(labels) == frame["label"].astype(str).to_numpy()
+    return np.asarray([p.label for p in predictor.predict(frame["text"].tolist())], dtype=object)
 
 
-def paired_difference(base: np.ndarray, other: np.ndarray, *, rounds: int, seed: int) -> dict:
-    """Accuracy difference (other - base) with a 95% paired bootstrap interval and McNemar's exact p."""
-    from scipy.stats import binomtest
+def paired_difference(gold: np.ndarray, base: np.ndarray, other: np.ndarray, *, rounds: int, seed: int) -> dict:
+    """Accuracy difference (other - base) with a 95% paired bootstrap interval and McNemar's test
+    (``sentiq.evaluation.significance``: exact binomial under 25 discordant rows, else chi-square)."""
+    from sentiq.evaluation import mcnemar, paired_bootstrap
 
-    rng = np.random.default_rng(seed)
-    diff = other.astype(float) - base.astype(float)
-    draws = rng.integers(0, len(diff), size=(rounds, len(diff)))
-    boot = diff[draws].mean(axis=1)
-    only_other, only_base = int(np.sum(other & ~base)), int(np.sum(base & ~other))
-    discordant = only_other + only_base
-    p_value = binomtest(only_other, discordant, 0.5).pvalue if discordant else 1.0
-    return {"difference": float(diff.mean()), "ci95": [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))],
-            "only_this_right": only_other, "only_first_right": only_base, "mcnemar_p": float(p_value)}
+    boot = paired_bootstrap(gold, base, other, n_resamples=rounds, seed=seed)
+    test = mcnemar(gold, base, other)
+    return {"difference": boot.difference, "ci95": list(boot.ci), "bootstrap_p": boot.p_value,
+            "only_this_right": test.only_b_right, "only_first_right": test.only_a_right,
+            "mcnemar_p": test.p_value, "mcnemar_method": test.method}
 
 
 def main() -> None:
@@ -64,11 +58,12 @@ def main() -> None:
     from sentiq.models.manifest import Manifest
 
     frame, _ = evaluation_frame(Manifest.load(args.models[0]), None, args.split)
-    correct = [correct_per_row(m, frame) for m in args.models]
-    rows = [{"model": str(args.models[0]), "accuracy": float(correct[0].mean())}]
-    for model, right in zip(args.models[1:], correct[1:]):
-        rows.append({"model": str(model), "accuracy": float(right.mean()),
-                     **paired_difference(correct[0], right, rounds=args.rounds, seed=args.seed)})
+    gold = frame["label"].astype(str).to_numpy(dtype=object)
+    predicted = [predicted_labels(m, frame) for m in args.models]
+    rows = [{"model": str(args.models[0]), "accuracy": float(np.mean(predicted[0] == gold))}]
+    for model, labels in zip(args.models[1:], predicted[1:]):
+        rows.append({"model": str(model), "accuracy": float(np.mean(labels == gold)),
+                     **paired_difference(gold, predicted[0], labels, rounds=args.rounds, seed=args.seed)})
     for row in rows:
         extra = ""
         if "difference" in row:
@@ -77,11 +72,8 @@ def main() -> None:
                      f"McNemar p={row['mcnemar_p']:.3g}")
         print(f"{row['accuracy']:.4f}  {row['model']}{extra}")  # noqa: T201 - a script's result table
 
-    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.machine(),
-              "cpus": os.cpu_count(), "split": args.split, "rows": len(frame), "models": rows}
-    out = args.out or RESULTS / f"paired-{args.models[0].name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(f"paired-{args.models[0].name}", {"split": args.split, "rows": len(frame), "rounds": args.rounds,
+                                                          "seed": args.seed, "models": rows}, path=args.out)
     print(f"wrote {out}")  # noqa: T201
 
 

@@ -12,7 +12,7 @@ Two phases, on the splits sentiq's own configs make (``configs/imdb.yaml``,
                     (Chinese) on the very same rows, with 95% bootstrap intervals.
 
 Binary datasets are scored with the documented binary mapping (neutral dropped, the other two
-renormalised). Results go to ``benchmarks/results/pretrained-<phase>.json``.
+renormalised). Results go to ``benchmarks/results/pretrained-<phase>-<time>.json``.
 
     OMP_NUM_THREADS=2 SENTIQ_DATA_DIR=/work/shared/datasets python benchmarks/pretrained.py --phase select
     OMP_NUM_THREADS=2 SENTIQ_DATA_DIR=/work/shared/datasets python benchmarks/pretrained.py --phase test \
@@ -22,14 +22,13 @@ renormalised). Results go to ``benchmarks/results/pretrained-<phase>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
+from harness import write_result
 from sentiq.config import load_config
 from sentiq.data import load_splits
 from sentiq.data.splits import subsample
@@ -170,12 +169,10 @@ def main() -> None:
     with feature_cache():  # re-runs reuse the sentence vectors
         results = select(args) if args.phase == "select" else test(args)
     payload = {"phase": args.phase, "args": {k: str(v) for k, v in vars(args).items()},
-               "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                "wall_s": round(time.perf_counter() - start, 1), "results": results}
     tag = "" if args.phase == "select" or args.datasets == list(DATASETS) else "-" + "-".join(args.datasets)
-    output = args.output or ROOT / "benchmarks" / "results" / f"pretrained-{args.phase}{tag}.json"
-    output.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
-    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    output = write_result(f"pretrained-{args.phase}{tag}", payload, path=args.output)
+    print(output.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

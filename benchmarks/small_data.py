@@ -3,7 +3,7 @@
 Every variant fine-tunes the same encoder on the same seeded split (``--train-rows``
 training rows, ``--eval-rows`` validation and test rows) with the same
 hyper-parameters; only the option under test differs. Writes
-``benchmarks/results/small_data-<data>.json`` (accuracy, macro-F1, ROC-AUC, training
+``benchmarks/results/small_data-<data>[-<tag>].json`` (rewritten after each variant) (accuracy, macro-F1, ROC-AUC, training
 rows after augmentation, wall seconds per variant).
 
     python benchmarks/small_data.py --data sentiment140 --train-rows 1000 --eval-rows 1000
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
+from harness import write_result
 from sentiq.config import load_config
 from sentiq.data import load_splits
 from sentiq.workflows import augmented_training_split, train
@@ -75,8 +75,8 @@ def main() -> None:
                             "seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1)}
         print(f"{variant:12s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} "
               f"AUC {m['roc_auc']:.4f} {seconds:.0f}s wall {cpu_seconds:.0f}s cpu", flush=True)
-        out.write_text(json.dumps({"data": args.data, "common": common, "machine": platform.machine(),
-                                   "results": results}, indent=2) + "\n")
+        # One file per data set and tag, rewritten after each variant (variants may run in separate processes).
+        write_result(out.stem, {"data": args.data, "common": common, "results": results}, path=out)
     print(f"wrote {out}")
 
 

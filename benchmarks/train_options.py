@@ -21,11 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import train_speed  # noqa: E402 - the shared row loading, accuracy and machine helpers
+import train_speed  # the sibling script: shared row loading and accuracy
+from harness import describe_machine, write_result
 
 # name -> TrainingConfig fields over the baseline (the defaults: auto attention, fused AdamW, fp32, freed
 # memory kept, no compile).
@@ -142,14 +141,11 @@ def main() -> None:
             # The whole child process, model loading and inductor's compile workers included.
             results[name] = json.loads(line[7:]) | {"process_tree_cpu_seconds": _children_cpu() - before}
         print(f"{name}: {results[name]}", flush=True)
-    summary = {"benchmark": "train_options", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "command": " ".join(["python", "benchmarks/train_options.py"] + sys.argv[1:]),
-               "machine": train_speed._machine(), "threads": train_speed._threads(), "data": args.data,
+    summary = {"machine_summary": describe_machine(), "torch_threads": train_speed._threads(), "data": args.data,
                "model": args.model, "train_rows": args.train_rows, "max_length": args.max_length,
                "batch_size": args.batch_size, "epochs": args.epochs, "variants": results}
-    out = args.out or train_speed.RESULTS / f"train_options-{args.data}-{args.max_length}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out = write_result(f"train_options-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary,
+                       path=args.out)
     base = results.get("baseline", {})
     print(f"{'variant':22}{'wall s':>8}{'CPU s':>8}{'CPU ms/sample':>15}{'vs base':>9}{'accuracy':>10}"
           f"{'process CPU s':>15}")

@@ -23,17 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from harness import describe_machine, write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {"seed": "seed-style", "sentiq": "sentiq best", "sentiq-fp32": "sentiq fp32"}
 
 
@@ -173,13 +172,6 @@ def _threads() -> int:
     return torch.get_num_threads()
 
 
-def _machine() -> str:
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}"
-
-
 def child(args) -> None:
     train, validation, test = _rows(args)
     if args.child == "seed":
@@ -189,7 +181,7 @@ def child(args) -> None:
     samples = len(train) * args.epochs
     result.update(samples=samples, train_rows=len(train), test_rows=len(test), threads=_threads(),
                   samples_per_s=samples / result["seconds"], cpu_s_per_sample=result["cpu_seconds"] / samples,
-                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, machine=_machine())
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, machine=describe_machine())
     if _cuda():
         import torch
 
@@ -304,9 +296,8 @@ def main() -> None:
 
     results = _run_children(args)
     summary = {
-        "benchmark": "train_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]),
-        "machine": next(iter(results.values()))["machine"], "threads": next(iter(results.values()))["threads"],
+        "machine_summary": next(iter(results.values()))["machine"],
+        "torch_threads": next(iter(results.values()))["threads"],
         "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
         "batch_size": args.batch_size, "epochs": args.epochs, "sentiq_set": _overrides(args.sentiq_set),
     }
@@ -314,9 +305,8 @@ def main() -> None:
         if mode in results:
             summary[key] = results[mode]
     summary.update(_ratios(results))
-    out = args.out or RESULTS / f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out = write_result(f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary,
+                       path=args.out)
     print(f"{'':14}{'precision':>10}{'samples/s':>10}{'CPU ms/sample':>15}{'accuracy':>10}{'peak RSS MB':>13}")
     for mode, name in MODES.items():
         if mode in results:

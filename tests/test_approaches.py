@@ -194,8 +194,16 @@ def test_compare_writes_its_table_and_page(tiny_config, tmp_path):
     rows = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["rows"]
     assert [r["approach"] for r in rows] == ["lexicon", "tfidf", "hybrid", "ensemble"]
     assert all(0 <= r["accuracy"] <= 1 and r["predict_texts_per_s"] > 0 for r in rows)
+    # Paired tests against the most accurate approach, on the same test rows.
+    best = max(rows, key=lambda r: r["accuracy"])
+    assert best["vs_best_diff"] is None and best["mcnemar_p"] is None
+    for r in rows:
+        if r is not best and r["approach"] != best["approach"]:
+            assert abs(r["vs_best_diff"] - (r["accuracy"] - best["accuracy"])) < 1e-9
+            assert r["vs_best_ci_low"] <= r["vs_best_diff"] <= r["vs_best_ci_high"] and 0 < r["mcnemar_p"] <= 1
     html = (tmp_path / "cmp" / "comparison.html").read_text()
-    assert "data:image/png;base64" in html and "hybrid" in html
+    assert "data:image/png;base64" in html and "hybrid" in html and "Paired tests against" in html
+    assert "McNemar p" in result.output
     for approach in ("lexicon", "tfidf", "hybrid", "ensemble"):
         assert (tmp_path / "cmp" / "models" / approach / "sentiq.json").is_file()
 

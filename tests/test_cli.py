@@ -113,15 +113,18 @@ def test_console_script_exit_code(tmp_path):
     assert "[E342]" in proc.stderr  # model directory does not exist
 
 
-def test_readme_config_reference_is_current():
+def test_config_reference_page_is_current():
+    import runpy
     from pathlib import Path
 
     from sentiq.config import describe_fields
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- config-reference:start -->")[1].split("<!-- config-reference:end -->")[0]
+    root = Path(__file__).resolve().parents[1]
+    script = runpy.run_path(str(root / "scripts" / "config_reference.py"))
+    page = (root / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert page == script["page_markdown"](), "docs/configuration.md is stale: run scripts/config_reference.py --write"
     for key, default, _ in describe_fields():
-        assert f"| `{key}` | `{default}` |" in section, f"README config reference misses {key}; run scripts/config_reference.py"
+        assert f"| `{key}` | `{default}` |" in page
 
 
 def test_top_level_api_is_importable():

@@ -16,23 +16,26 @@ from conftest import train_on_toy_corpus
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paired_compare.py"
 
 
-def _module():
+def _module(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # as `python benchmarks/paired_compare.py` sees its siblings
     spec = importlib.util.spec_from_file_location("paired_compare", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_paired_difference_counts_discordant_rows():
-    paired = _module().paired_difference
-    base = np.array([True] * 80 + [False] * 20)
-    same = paired(base, base.copy(), rounds=200, seed=0)
+def test_paired_difference_counts_discordant_rows(monkeypatch):
+    paired = _module(monkeypatch).paired_difference
+    gold = np.array(["pos"] * 100, dtype=object)
+    base = np.array(["pos"] * 80 + ["neg"] * 20, dtype=object)
+    same = paired(gold, base, base.copy(), rounds=200, seed=0)
     assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0] and same["mcnemar_p"] == 1.0
     better = base.copy()
-    better[80:95] = True  # 15 rows only the second model gets right
-    result = paired(base, better, rounds=2000, seed=0)
+    better[80:95] = "pos"  # 15 rows only the second model gets right
+    result = paired(gold, base, better, rounds=2000, seed=0)
     assert result["only_this_right"] == 15 and result["only_first_right"] == 0
     assert abs(result["difference"] - 0.15) < 1e-12 and result["ci95"][0] > 0 and result["mcnemar_p"] < 0.001
+    assert result["mcnemar_method"] == "exact"  # 15 discordant rows: the exact binomial test
 
 
 @pytest.mark.slow

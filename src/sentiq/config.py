@@ -1,6 +1,6 @@
 """One typed configuration for a sentiq run.
 
-Every field has a description: they become the README's config reference and the
+Every field has a description: they become docs/configuration.md and the
 output of ``sentiq config``. Configs load from YAML or JSON, take ``key=value``
 overrides with dotted keys (``training.learning_rate=3e-5``), and fail with
 messages that name the bad field.

@@ -21,7 +21,7 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: POST /v1/predict, /health, /ready, /metrics, a try-it page at /, docs at /docs.
 
-    Every other setting is an environment variable (SENTIQ_API_KEY, SENTIQ_MAX_TEXTS, ...; see the README).
+    Every other setting is an environment variable (SENTIQ_API_KEY, SENTIQ_MAX_TEXTS, ...; see docs/serving.md).
     """
     from sentiq.models.builtin import resolve_model_dir
     from sentiq.workflows import serve as run_serve

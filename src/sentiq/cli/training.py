@@ -50,11 +50,15 @@ def compare(
     with progress_bars() as progress:
         rows = run_compare(cfg, output, overwrite=overwrite, progress=progress)
     table = Table(title=f"{cfg.name}: approaches on {cfg.data.source}")
-    for column in ("approach", "accuracy", "macro-F1", "ROC-AUC", "train s", "predict texts/s"):
+    for column in ("approach", "accuracy", "macro-F1", "ROC-AUC", "train s", "predict texts/s", "vs best (pt, 95% CI)",
+                   "McNemar p"):
         table.add_column(column, justify="left" if column == "approach" else "right")
     for r in rows:
+        paired = ("best", "") if r.get("vs_best_diff") is None else (
+            f"{100 * r['vs_best_diff']:+.2f} [{100 * r['vs_best_ci_low']:+.2f}, {100 * r['vs_best_ci_high']:+.2f}]",
+            f"{r['mcnemar_p']:.3g}")
         table.add_row(r["approach"], *(f"{r[k]:.4f}" if r[k] is not None else "n/a" for k in ("accuracy", "macro_f1", "roc_auc")),
-                      f"{r['train_seconds']:.1f}", f"{r['predict_texts_per_s']:.0f}")
+                      f"{r['train_seconds']:.1f}", f"{r['predict_texts_per_s']:.0f}", *paired)
     out.print(table)
     out.print(f"page: {output / 'comparison.html'}")
 

@@ -1,4 +1,5 @@
-"""Evaluation layer: metrics, calibration, slices, fairness, plots and a self-contained HTML report.
+"""Evaluation layer: metrics, calibration, slices, fairness, significance tests, plots and a self-contained HTML
+report.
 
 Depends on numpy, scipy, pandas, scikit-learn and matplotlib only (never torch/transformers).
 Names are imported lazily so that the predictor can use calibration without loading matplotlib.
@@ -14,6 +15,9 @@ _EXPORTS = {
     "apply_temperature": "sentiq.evaluation.calibration",
     "fit_temperature": "sentiq.evaluation.calibration",
     "calibration_summary": "sentiq.evaluation.calibration",
+    "paired_bootstrap": "sentiq.evaluation.significance",
+    "mcnemar": "sentiq.evaluation.significance",
+    "mcnemar_from_counts": "sentiq.evaluation.significance",
     "slice_masks": "sentiq.evaluation.slices",
     "slice_metrics": "sentiq.evaluation.slices",
     "template_fairness_check": "sentiq.evaluation.fairness",

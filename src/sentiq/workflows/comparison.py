@@ -11,6 +11,7 @@ from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import load_splits
 from sentiq.errors import ConfigError, Errors
 from sentiq.evaluation.comparison import write_comparison
+from sentiq.evaluation.significance import against_reference
 from sentiq.inference import Predictor
 from sentiq.tracking import tracked_run
 from sentiq.training.distributed import world_size
@@ -53,6 +54,8 @@ def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, p
     _, splits = load_splits(config)
     speed_texts = splits.test["text"].tolist()[: config.compare.speed_texts]
     rows: list[dict] = []
+    gold: list[str] = []
+    predictions: dict[str, list[str]] = {}
     with atomic_directory(output_dir, overwrite=overwrite) as tmp:
         trained: list[str] = []
         for approach in config.compare.approaches:
@@ -66,10 +69,15 @@ def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, p
                             progress=progress)
             seconds = time.perf_counter() - start
             trained.append(str(tmp / "models" / approach))
+            gold, predictions[approach] = result.test_labels, result.test_predictions
             rows.append({"approach": approach, **{k: result.metrics.get(k) for k in ("accuracy", "macro_f1", "roc_auc")},
                          "train_seconds": seconds, "predict_texts_per_s": _timed_speed(tmp / "models" / approach,
                                                                                          speed_texts)})
-        write_comparison(tmp, rows, title=f"{config.name}: approaches compared",
+        # Every approach predicted the same test rows: is the best one really better than each other?
+        best, paired = against_reference(gold, predictions, seed=config.seed)
+        for row in rows:
+            row.update(paired[row["approach"]])
+        write_comparison(tmp, rows, reference=best, title=f"{config.name}: approaches compared",
                          context={"data": config.data.source, "seed": config.seed, "train rows": len(splits.train),
                                   "test rows": len(splits.test)})
     return rows

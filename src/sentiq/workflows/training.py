@@ -30,6 +30,9 @@ class TrainResult:
     metrics: dict
     data_report: DataReport
     warnings: list[str] = field(default_factory=list)
+    # The test split's gold labels and the model's predicted labels, row by row (paired tests in `compare`).
+    test_labels: list[str] = field(default_factory=list)
+    test_predictions: list[str] = field(default_factory=list)
 
 
 def train(
@@ -102,7 +105,8 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
                                   test_df=test_df, raw_test=splits.test, fit=result, data_report=data_report,
                                   title=f"{config.name}: test split", context=context, overwrite=overwrite,
                                   keep_work_dir=keep_checkpoints, progress=progress)
-    return TrainResult(output_dir, written.metrics, data_report, written.warnings)
+    predicted = [manifest.labels[i] for i in written.raw_test_proba.argmax(axis=1)]  # calibration keeps the argmax
+    return TrainResult(output_dir, written.metrics, data_report, written.warnings, test_df["label"].tolist(), predicted)
 
 
 __all__ = ["TrainResult", "augmented_training_split", "train", "work_dir_for"]

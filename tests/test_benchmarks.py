@@ -1,0 +1,59 @@
+"""benchmarks/: every script imports, records its run through the shared harness, and needs no sys.path set-up."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py") if p.stem != "harness" and not p.stem.startswith("_"))
+
+
+def _load(path: Path, monkeypatch):
+    """Import a script the way ``python benchmarks/NAME.py`` sees its siblings: its folder first on sys.path."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"benchmark_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_script_is_checked():
+    assert len(SCRIPTS) >= 16 and {"paired_compare", "train_speed", "inference_speed"} <= {p.stem for p in SCRIPTS}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.stem)
+def test_script_uses_the_harness(path, monkeypatch):
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    from_harness = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "harness"
+                    for a in node.names}
+    assert "write_result" in from_harness, f"{path.name} does not write its result through harness.write_result"
+    assert "sys.path" not in source, f"{path.name} edits sys.path"
+    assert "import platform" not in source and "getloadavg" not in source, f"{path.name} describes the machine itself"
+    module = _load(path, monkeypatch)
+    harness = sys.modules["harness"]
+    assert module.write_result is harness.write_result and callable(module.main)
+
+
+def test_write_result_records_the_run(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import harness
+
+    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / "drift.py"), "--texts", "10"])
+    path = harness.write_result("unit", {"figure": 1.5}, path=tmp_path / "r.json")
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == "unit" and record["figure"] == 1.5
+    assert record["command"] == "python benchmarks/drift.py --texts 10"
+    assert record["machine"]["cores"] >= 1 and record["machine"]["cpu"] and record["machine"]["ram_gib"] > 0
+    assert record["versions"]["python"] and "scikit-learn" in record["versions"] and "torch" in record["versions"]
+    assert "OMP_NUM_THREADS" in record["threads"] and record["date"].endswith("+00:00")
+    assert set(record["git"]) == {"commit", "dirty"}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left behind
+    default = harness.result_path("unit")
+    assert default.parent == BENCHMARKS / "results" and default.name.startswith("unit-") and default.suffix == ".json"
