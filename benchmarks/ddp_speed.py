@@ -77,6 +77,7 @@ def main() -> None:
     if args.quick:
         args.train_rows, args.max_length, args.eval_rows = 400, 64, 200
     n = args.processes
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="sentiq-ddp-") as tmp:
         work = Path(tmp)
         (work / "config.yaml").write_text(yaml.safe_dump(config(args)))
@@ -96,7 +97,8 @@ def main() -> None:
     record = {"benchmark": "ddp_speed", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "command": " ".join(["python", "benchmarks/ddp_speed.py", *sys.argv[1:]]), "args": vars(args),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                          "load_average_at_end": os.getloadavg()},
+                          "load_average_before": load_before,
+                          "load_average_after": os.getloadavg(), "priority": os.getpriority(os.PRIO_PROCESS, 0)},
               "sides": sides, "ddp_over_threads": ratio}
     path = RESULTS / f"ddp_speed-{'quick' if args.quick else 'full'}.json"
     path.write_text(json.dumps(record, indent=2))
