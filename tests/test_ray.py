@@ -82,6 +82,9 @@ def test_ray_follows_on_empty_like_the_streaming_path(local_ray, tfidf_model, tm
             if on_empty == "null":
                 assert table.column("label").null_count == (2 if name == "in.txt" else 3)
                 assert set(table.column("note").drop_null().to_pylist()) == {"empty text"}
+    by_position = score_file_ray(model, tmp_path / "in.csv", tmp_path / "pos.parquet", text_column="1", keep=["0"])
+    assert pq.read_table(tmp_path / "pos.parquet").equals(pq.read_table(tmp_path / "in.csv-null-ray.parquet"))
+    assert by_position.rows_out == 50
     with pytest.raises(DataError, match="'text' is empty"):
         score_file_ray(model, tmp_path / "in.csv", tmp_path / "o.jsonl", on_empty="error")
     assert not (tmp_path / "o.jsonl").exists()
