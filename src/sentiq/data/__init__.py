@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from sentiq.config import DataConfig
@@ -9,18 +11,21 @@ from sentiq.data.files import read_table, read_text_table, read_texts, text_posi
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, UnknownLabelError
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
            "evaluation_frame", "evaluation_data", "default_split", "is_training_data", "read_table", "read_text_table",
            "read_texts", "text_positions"]
 
+log = logging.getLogger(__name__)
 
-def load_from(d, *, keep_columns=()) -> LoadedData:
+
+def load_from(d, *, keep_columns=(), fallback_columns=(None, None)) -> LoadedData:
     """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
     return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
+                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub,
+                     keep_columns=tuple(keep_columns), fallback_columns=fallback_columns)
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:
@@ -60,7 +65,9 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
         base = DataConfig(source=data, **given)
-    loaded = load_from(base, keep_columns=keep_columns)
+    columns = training_columns(trained)
+    loaded = _load_with_recorded_map(base, trained, keep_columns, columns) if "label_map" not in given else None
+    loaded = loaded or load_from(base, keep_columns=keep_columns, fallback_columns=columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
@@ -68,6 +75,30 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     if base.validation_size == 0 and split == "validation":
         raise ConfigError("this data config holds out no validation split (data.validation_size is 0)")
     return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def training_columns(trained: dict) -> tuple[str | None, str | None]:
+    """The text and label columns a model was trained with (its data config's, or its built-in dataset's)."""
+    spec = BUILTINS.get(str(trained.get("source", "")).lower())
+    return (trained.get("text_column") or getattr(spec, "text_column", None),
+            trained.get("label_column") or getattr(spec, "label_column", None))
+
+
+def _load_with_recorded_map(base, trained: dict, keep_columns, columns) -> LoadedData | None:
+    """Another file scored without a label map is read with the map the model was trained with (its
+    config's, or its built-in dataset's), when every raw label of the file is in it: a ChnSentiCorp
+    model scores a 0/1 file without ``--label-map``. None when there is no such map or it does not fit."""
+    recorded = trained.get("label_map") or getattr(BUILTINS.get(str(trained.get("source", "")).lower()), "label_map", None)
+    if not recorded or base.label_map:
+        return None
+    try:
+        loaded = load_from(base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns,
+                           fallback_columns=columns)
+    except UnknownLabelError:
+        return None
+    log.info("read %s with the model's training label map %s", base.source, dict(recorded))
+    loaded.recorded_label_map = dict(recorded)
+    return loaded
 
 
 def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),
