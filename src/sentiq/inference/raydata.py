@@ -149,7 +149,10 @@ def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path,
     Manifest.load(model_dir)  # a wrong path fails here, not inside an actor
     source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding)
     started = time.perf_counter()
-    init_ray(address)
+    # A local Ray gets one CPU slot more than the machine has cores: Ray Data's file-listing task asks for a
+    # whole CPU, and with one actor per core (--concurrency 2 on 2 cores) it would never be scheduled and the
+    # job would hang with the actors idle. Listing is light; the actors keep one core each.
+    init_ray(address, num_cpus=None if address else (os.cpu_count() or 1) + 1)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.raise_original_map_exception = True  # a DataError from an actor reaches us as itself
