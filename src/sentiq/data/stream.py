@@ -181,7 +181,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         if seen <= first_record:
             continue
         rows_in += 1
-        problem = record if isinstance(record, str) else _text_problem(record, source.text_column, source.keep_empty)
+        problem = record if isinstance(record, str) else text_problem(record, source.text_column, source.keep_empty)
         if problem:
             if on_bad_rows == "error":
                 raise DataError(f"{where}: {problem}{_SKIP_HINT}")
@@ -197,7 +197,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         yield Chunk(index, texts, columns, rows_in, skipped)
 
 
-def _text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
+def text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
     text = record.get(text_column)
     if text is None:
         return f"no {text_column!r} value"

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from sentiq.data.stream import Source, _text_problem, estimate_rows, open_source
+from sentiq.data.stream import Source, text_problem, estimate_rows, open_source
 from sentiq.errors import DataError, SentiqError, UsageError
 from sentiq.inference.batch import ProgressFn, ScoreResult, jsonl_lines, output_format, predictions_table
 
@@ -52,7 +52,7 @@ class PredictorActor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = batch.column(self.text_column).to_pylist()
         # The streaming reader's rule: a missing text is a bad row, an empty one too only with on_empty=error.
-        problems = [_text_problem({self.text_column: t}, self.text_column, self.on_empty != "error") for t in texts]
+        problems = [text_problem({self.text_column: t}, self.text_column, self.on_empty != "error") for t in texts]
         if any(problems):
             if self.on_bad_rows == "error":
                 problem = next(p for p in problems if p)
