@@ -23,7 +23,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from sentiq.data.stream import Source, text_problem, estimate_rows, open_source
+from sentiq.data.stream import Source, estimate_rows, open_source, text_problem
 from sentiq.errors import DataError, SentiqError, UsageError
 from sentiq.inference.batch import ProgressFn, ScoreResult, jsonl_lines, output_format, predictions_table
 
