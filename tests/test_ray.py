@@ -57,6 +57,27 @@ def test_ray_data_two_actors_give_the_predictor_s_predictions_and_the_cli_file(l
     assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
 
 
+def _with_empty_rows(path):
+    frame = _texts(50)
+    frame.loc[[0, 20, 49], "text"] = ["", "   ", ""]
+    frame.to_csv(path, index=False)
+
+
+def test_ray_gives_empty_texts_a_null_row_like_the_streaming_path(local_ray, tfidf_model, tmp_path):
+    """Default suite: --on-empty null (the default) on both engines, the same output file."""
+    from sentiq.inference.batch import score_file
+    from sentiq.inference.raydata import score_file_ray
+
+    _with_empty_rows(tmp_path / "in.csv")
+    local = score_file(tfidf_model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=20)
+    on_ray = score_file_ray(tfidf_model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2,
+                            batch_size=16)
+    table = pq.read_table(tmp_path / "ray.parquet")
+    assert table.equals(pq.read_table(tmp_path / "local.parquet"))
+    assert on_ray.rows_out == local.rows_out == 50 and table.column("label").null_count == 3
+
+
+@pytest.mark.slow
 def test_ray_follows_on_empty_like_the_streaming_path(local_ray, tfidf_model, tmp_path):
     """Empty texts (an empty cell, blanks, a blank .txt line) get what --on-empty says on both engines: the same
     output file for null and skip; with error, a bad row that stops the job (or is skipped by on_bad_rows)."""
@@ -65,9 +86,7 @@ def test_ray_follows_on_empty_like_the_streaming_path(local_ray, tfidf_model, tm
     from sentiq.inference.raydata import score_file_ray
 
     model = tfidf_model
-    frame = _texts(50)
-    frame.loc[[0, 20, 49], "text"] = ["", "   ", ""]
-    frame.to_csv(tmp_path / "in.csv", index=False)
+    _with_empty_rows(tmp_path / "in.csv")
     (tmp_path / "in.txt").write_text("\n".join(["great fun", "", "awful", "   ", "love it"]) + "\n")
     for name in ("in.csv", "in.txt"):
         keep = ["id"] if name == "in.csv" else []
