@@ -47,9 +47,11 @@ def subsets(corpus_dir: Path, sizes: list[int], seed: int = 0) -> dict[int, Path
 
 
 def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
-    """Wall seconds and peak RSS (MiB) of ``cmd``'s own process (children it spawns, such as Ray
-    workers, are not counted); stdout and stderr go to ``log``."""
+    """Wall seconds and peak RSS (MiB) of ``cmd``: the largest of its process and the children it waited
+    for (tokenising workers; Ray workers, which the Ray daemon reaps, are not counted); stdout and stderr
+    go to ``log``."""
     log = log or Path(os.devnull)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with open(log, "w") as handle:
         proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT)
@@ -59,4 +61,6 @@ def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None)
     if code != 0:
         tail = Path(log).read_text()[-3000:] if log != Path(os.devnull) else ""
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({code}):\n{tail}")
-    return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024)}
+    # The machine may be shared: the 1-minute load average before and after says how quiet it was.
+    return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024),
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import write_result
+from harness import load_average, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,6 +76,7 @@ def main() -> None:
     if args.quick:
         args.train_rows, args.max_length, args.eval_rows = 400, 64, 200
     n = args.processes
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="sentiq-ddp-") as tmp:
         work = Path(tmp)
         (work / "config.yaml").write_text(yaml.safe_dump(config(args)))
@@ -92,7 +93,8 @@ def main() -> None:
         print(f"{s['side']:32} {s['train_samples_per_s']:16.2f} {s['command_wall_s']:10.1f} {s['accuracy']:9.4f}")
     print(f"DDP / threads: {ratio:.2f}x training samples/s")
     path = write_result(f"ddp_speed-{'quick' if args.quick else 'full'}",
-                        {"args": vars(args), "sides": sides, "ddp_over_threads": ratio})
+                        {"args": vars(args), "sides": sides, "ddp_over_threads": ratio,
+                         "load_average_before": load_before, "priority": os.getpriority(os.PRIO_PROCESS, 0)})
     print(f"wrote {path}")
 
 

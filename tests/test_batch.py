@@ -216,3 +216,26 @@ def test_headerless_latin1_csv_like_sentiment140(tfidf_model, tmp_path):
                         "user", "text"], keep=["id"], encoding="latin-1")
     rows = _read_output(tmp_path / "o.jsonl")
     assert result.rows_out == 2 and rows[0]["text"] == "caf\xe9 was awful" and rows[1]["id"] == "2"
+
+
+@pytest.mark.parametrize("fmt", ["headerless-csv", "csv", "jsonl", "parquet"])
+def test_text_column_by_position_in_the_streaming_reader(tfidf_model, tmp_path, fmt):
+    """--text-column 5 (0-based, as data.text_column takes it): the sixth column of a headerless CSV (detected,
+    no --columns needed) or of a file with named columns; --keep by position too."""
+    from sentiq.inference.batch import score_file
+
+    frame = pd.DataFrame({"polarity": ["0", "4", "4"], "id": ["11", "12", "13"], "date": "d", "query": "NO_QUERY",
+                          "user": "u", "tweet": ["awful and boring", "great fun", "love it"]})
+    path = tmp_path / f"in.{fmt.split('-')[-1]}"
+    if fmt == "headerless-csv":
+        frame.to_csv(path, index=False, header=False)
+    elif fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    result = score_file(tfidf_model, path, tmp_path / "o.jsonl", text_column="5", keep=["1"])
+    rows = _read_output(tmp_path / "o.jsonl")
+    assert result.rows_out == 3 and [r["text"] for r in rows] == frame["tweet"].tolist()
+    assert [r["1" if fmt == "headerless-csv" else "id"] for r in rows] == ["11", "12", "13"]

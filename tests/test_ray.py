@@ -13,7 +13,7 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False)  # 2 actors + the file-listing task
     yield
     ray.shutdown()
 
@@ -57,20 +57,58 @@ def test_ray_data_two_actors_give_the_predictor_s_predictions_and_the_cli_file(l
     assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
 
 
+def _with_empty_rows(path):
+    frame = _texts(50)
+    frame.loc[[0, 20, 49], "text"] = ["", "   ", ""]
+    frame.to_csv(path, index=False)
+
+
+def test_ray_gives_empty_texts_a_null_row_like_the_streaming_path(local_ray, tfidf_model, tmp_path):
+    """Default suite: --on-empty null (the default) on both engines, the same output file."""
+    from sentiq.inference.batch import score_file
+    from sentiq.inference.raydata import score_file_ray
+
+    _with_empty_rows(tmp_path / "in.csv")
+    local = score_file(tfidf_model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=20)
+    on_ray = score_file_ray(tfidf_model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2,
+                            batch_size=16)
+    table = pq.read_table(tmp_path / "ray.parquet")
+    assert table.equals(pq.read_table(tmp_path / "local.parquet"))
+    assert on_ray.rows_out == local.rows_out == 50 and table.column("label").null_count == 3
+
+
 @pytest.mark.slow
-def test_ray_names_empty_texts_or_skips_them(local_ray, tfidf_model, tmp_path):
+def test_ray_follows_on_empty_like_the_streaming_path(local_ray, tfidf_model, tmp_path):
+    """Empty texts (an empty cell, blanks, a blank .txt line) get what --on-empty says on both engines: the same
+    output file for null and skip; with error, a bad row that stops the job (or is skipped by on_bad_rows)."""
     from sentiq.errors import DataError
+    from sentiq.inference.batch import score_file
     from sentiq.inference.raydata import score_file_ray
 
     model = tfidf_model
-    frame = _texts(50)
-    frame.loc[20, "text"] = ""
-    frame.to_parquet(tmp_path / "in.parquet")
+    _with_empty_rows(tmp_path / "in.csv")
+    (tmp_path / "in.txt").write_text("\n".join(["great fun", "", "awful", "   ", "love it"]) + "\n")
+    for name in ("in.csv", "in.txt"):
+        keep = ["id"] if name == "in.csv" else []
+        for on_empty, rows in (("null", None), ("skip", 3 if name == "in.txt" else 47)):
+            out = {engine: tmp_path / f"{name}-{on_empty}-{engine}.parquet" for engine in ("local", "ray")}
+            local = score_file(model, tmp_path / name, out["local"], keep=keep, on_empty=on_empty, chunk_rows=20)
+            on_ray = score_file_ray(model, tmp_path / name, out["ray"], keep=keep, on_empty=on_empty, concurrency=2,
+                                    batch_size=16)
+            table = pq.read_table(out["ray"])
+            assert table.equals(pq.read_table(out["local"])), (name, on_empty)
+            assert on_ray.rows_out == local.rows_out == (rows or local.rows_in)
+            if on_empty == "null":
+                assert table.column("label").null_count == (2 if name == "in.txt" else 3)
+                assert set(table.column("note").drop_null().to_pylist()) == {"empty text"}
+    by_position = score_file_ray(model, tmp_path / "in.csv", tmp_path / "pos.parquet", text_column="1", keep=["0"])
+    assert pq.read_table(tmp_path / "pos.parquet").equals(pq.read_table(tmp_path / "in.csv-null-ray.parquet"))
+    assert by_position.rows_out == 50
     with pytest.raises(DataError, match="'text' is empty"):
-        score_file_ray(model, tmp_path / "in.parquet", tmp_path / "o.jsonl")
+        score_file_ray(model, tmp_path / "in.csv", tmp_path / "o.jsonl", on_empty="error")
     assert not (tmp_path / "o.jsonl").exists()
-    result = score_file_ray(model, tmp_path / "in.parquet", tmp_path / "o.jsonl", on_bad_rows="skip")
-    assert result.rows_out == 49
+    result = score_file_ray(model, tmp_path / "in.csv", tmp_path / "o.jsonl", on_empty="error", on_bad_rows="skip")
+    assert result.rows_out == 47
 
 
 @pytest.mark.slow

@@ -58,6 +58,12 @@ class DataConfig(_Section):
     max_train_samples: int | None = Field(None, gt=1, description="Stratified subsample of the training split (quick runs).")
     max_eval_samples: int | None = Field(None, gt=1, description="Stratified subsample of validation and test splits.")
     allow_hub: bool = Field(False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk.")
+    out_of_core: bool | Literal["auto"] = Field(
+        "auto", description="Fine-tuning reads the training file into a memory-mapped Arrow table (Hugging Face "
+        "datasets) and cleans, preprocesses and tokenises it in worker processes into an on-disk cache, so memory "
+        "does not grow with the corpus. auto: for training files of 64 MiB or more.")
+    num_proc: int | None = Field(None, ge=1, description="Worker processes for out-of-core cleaning, preprocessing "
+                                 "and tokenising (default: every CPU, at most 8).")
 
     @field_validator("text_column", "label_column", mode="before")
     @classmethod
@@ -126,6 +132,8 @@ class TrainingConfig(_Section):
                             "each takes batch_size / N, so it must be a multiple of N.")
     eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
     epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs; "
+                                  "a quick run on a large corpus).")
     learning_rate: float = Field(2e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")
     warmup_ratio: float | None = Field(0.1, ge=0, lt=1, description="Fraction of steps with linear warm-up (ignored when warmup_steps is set).")
     warmup_steps: int | None = Field(None, ge=0, description="Number of warm-up steps; overrides warmup_ratio.")

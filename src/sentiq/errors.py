@@ -403,8 +403,8 @@ class Errors:
                  "Pass texts as strings.")
     E245 = Cause(DataError, "on_empty must be one of {choices} (got {on_empty!r})",
                  "Use one of the on_empty values listed.")
-    E246 = Cause(DataError, "a row's {text_column!r} is {state} (Ray cannot name the row: find it with --engine "
-                            "local, or pass --skip-bad-rows)",
+    E246 = Cause(DataError, "a row's {problem} (Ray cannot name the row: find it with --engine local, or pass "
+                            "--skip-bad-rows)",
                  "Rerun with --engine local to find the row, or pass --skip-bad-rows.")
     E247 = Cause(DataError, "scoring {input} on Ray failed: {detail}",
                  "The Ray job failed: the message gives Ray's reason; rerun with --engine local to find a bad row.")
@@ -476,6 +476,11 @@ class Errors:
                  "Name a column the file has.")
     E278 = Cause(DataError, "no {split} rows carry the model's labels {labels}",
                  "The data's labels do not match the model's: check the label map for the export's check set.")
+    E279 = Cause(DataError, "built-in dataset {name!r} was not found on disk; data.out_of_core reads local files "
+                            "only (set SENTIQ_DATA_DIR, or data.out_of_core=false)",
+                 "Point SENTIQ_DATA_DIR at the corpus files, or train in memory (data.out_of_core=false).")
+    E280 = Cause(DataError, "{path} is not valid CSV near line {line} ({detail})",
+                 "Fix the CSV quoting near that line (a stray quote or an unclosed field).")
 
     # E3xx: models, encoders, ONNX and export (ModelError, ExportError)
     E301 = Cause(ModelError, "integrated gradients need a fine-tuned transformer; use method='occlusion' for this one",

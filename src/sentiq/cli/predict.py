@@ -25,7 +25,7 @@ def predict(
                                          ".csv/.tsv, .jsonl or .parquet; streamed in chunks, any size."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout: Parquet for "
                                           ".parquet, JSON lines otherwise. Written whole or not at all."),
-    text_column: str = typer.Option("text", help="Text column of a table input."),
+    text_column: str = typer.Option("text", help="Text column of a table input, by name or 0-based position."),
     keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
     columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
     encoding: str = typer.Option("utf-8", help="Encoding of text inputs (Sentiment140: latin-1)."),
@@ -40,7 +40,7 @@ def predict(
     on_empty: str = typer.Option("null", help="Texts given as arguments that are empty, or that the model's preprocessing "
                                  "empties (a bare URL): null (a result with label null and a note), skip (no output "
                                  "line) or error (exit 1, naming the file and line; --skip-bad-rows then skips and "
-                                 "counts them). --engine ray: empty rows are bad rows."),
+                                 "counts them). The same with --engine ray."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
     "note" when a text got no label).
@@ -78,7 +78,6 @@ def predict(
                 raise UsageError(Errors.E158)
             from sentiq.inference.raydata import score_file_ray
 
-            options.pop("on_empty")
             result = score_file_ray(model, input, output, address=ray_address, concurrency=concurrency,
                                     batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
         else:

@@ -49,6 +49,11 @@ def build_report(loaded: LoadedData, splits: Splits | None = None) -> DataReport
     for split, frame in frames.items():
         if split != "train":
             report.overlap[f"train/{split}"] = len(train_texts & set(frame["text"]))
+    return add_warnings(report)
+
+
+def add_warnings(report: DataReport) -> DataReport:
+    """The report's warnings (overlapping splits, imbalance), from its counts and overlaps."""
     for pair, n in report.overlap.items():
         if n:
             report.warnings.append(f"{n} texts appear in both {pair.replace('/', ' and ')}: scores there are optimistic")

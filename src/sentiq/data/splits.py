@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -23,28 +24,68 @@ class Splits:
         return (("train", self.train), ("validation", self.validation), ("test", self.test))
 
 
-def _stratify_column(frame: pd.DataFrame) -> pd.Series | None:
+def _stratify_labels(labels: np.ndarray) -> np.ndarray | None:
     # scikit-learn needs two members per class to stratify; tiny sets fall back to plain shuffling.
-    counts = frame["label"].value_counts()
+    _, counts = np.unique(labels, return_counts=True)
     if counts.min() < 2:
         log.warning("a class has fewer than 2 examples; splitting without stratification")
         return None
-    return frame["label"]
+    return labels
+
+
+def stratified_positions(labels: np.ndarray, size: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the rows kept and of the ``size`` (fraction or count) split off, stratified by ``labels``,
+    shuffled with ``seed``: what :func:`stratified_split` takes from a frame, for data that stay on disk."""
+    labels = np.asarray(labels)
+    return train_test_split(np.arange(len(labels)), test_size=size, random_state=seed, shuffle=True,
+                            stratify=_stratify_labels(labels))
 
 
 def stratified_split(frame: pd.DataFrame, size: float | int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split off ``size`` (fraction or count) of ``frame``, stratified by label, shuffled with ``seed``."""
-    rest, held = train_test_split(frame, test_size=size, random_state=seed, shuffle=True,
-                                  stratify=_stratify_column(frame))
-    return rest.reset_index(drop=True), held.reset_index(drop=True)
+    rest, held = stratified_positions(frame["label"].to_numpy(), size, seed)
+    return _take(frame, rest), _take(frame, held)
+
+
+def _take(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    return frame.iloc[positions].reset_index(drop=True)
+
+
+def _subsample_positions(labels: np.ndarray, positions: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    if n is None or len(positions) <= n:
+        return positions
+    _, held = stratified_positions(labels[positions], n, seed)
+    return positions[held]
 
 
 def subsample(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     """A stratified subsample of ``n`` rows (the frame itself when it is not larger)."""
     if n is None or len(frame) <= n:
         return frame
-    _, sample = stratified_split(frame, n, seed)
-    return sample
+    return _take(frame, _subsample_positions(frame["label"].to_numpy(), np.arange(len(frame)), n, seed))
+
+
+def split_positions(labels: np.ndarray, *, test_labels: np.ndarray | None = None, validation_size: float,
+                    test_size: float, seed: int, max_train_samples: int | None = None,
+                    max_eval_samples: int | None = None) -> dict[str, np.ndarray]:
+    """Positions of the train, validation and test rows: into ``labels`` (the source), test into
+    ``test_labels`` when the source has an official test split. The one place splits are decided, for
+    frames (:func:`make_splits`) and for data that stay on disk (:mod:`sentiq.data.arrow`)."""
+    labels = np.asarray(labels)
+    if test_labels is not None:
+        rest, test, test_of = np.arange(len(labels)), np.arange(len(test_labels)), np.asarray(test_labels)
+    else:
+        rest, test = stratified_positions(labels, test_size, seed)
+        test_of = labels
+    if validation_size:
+        kept, held = stratified_positions(labels[rest], validation_size, seed)
+        train, validation = rest[kept], rest[held]
+    else:  # train on every non-test row: no early stopping, no calibration (the caller warns)
+        train = rest[pd.Series(np.arange(len(rest))).sample(frac=1.0, random_state=seed).to_numpy()]
+        validation = rest[:0]
+    return {"train": _subsample_positions(labels, train, max_train_samples, seed),
+            "validation": _subsample_positions(labels, validation, max_eval_samples, seed),
+            "test": _subsample_positions(test_of, test, max_eval_samples, seed)}
 
 
 def make_splits(
@@ -57,21 +98,17 @@ def make_splits(
     max_eval_samples: int | None = None,
 ) -> Splits:
     """Train/validation/test splits; refuses a training split with a single class."""
-    train = frames["train"]
-    check_classes(train, "the data")
-    if "test" in frames:
-        test = frames["test"]
-    else:
-        train, test = stratified_split(train, test_size, seed)
-    if validation_size:
-        train, validation = stratified_split(train, validation_size, seed)
-    else:  # train on every non-test row: no early stopping, no calibration (the caller warns)
-        train, validation = train.sample(frac=1.0, random_state=seed).reset_index(drop=True), train.iloc[:0]
-    train = subsample(train, max_train_samples, seed)
-    validation = subsample(validation, max_eval_samples, seed)
-    test = subsample(test, max_eval_samples, seed)
+    source = frames["train"]
+    check_classes(source, "the data")
+    official = frames.get("test")
+    positions = split_positions(source["label"].to_numpy(),
+                                test_labels=None if official is None else official["label"].to_numpy(),
+                                validation_size=validation_size, test_size=test_size, seed=seed,
+                                max_train_samples=max_train_samples, max_eval_samples=max_eval_samples)
+    train = _take(source, positions["train"])
     check_classes(train, "the training split")
-    return Splits(train, validation, test)
+    test = _take(source if official is None else official, positions["test"])
+    return Splits(train, _take(source, positions["validation"]), test)
 
 
 def check_classes(frame: pd.DataFrame, what: str) -> None:

@@ -82,14 +82,74 @@ def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[s
     formats = {FORMATS[s] for s in suffixes}
     if len(formats) > 1:
         raise DataError(Errors.E270, path=path, formats=sorted(formats))
+    fmt = formats.pop()
+    text_column, keep, column_names = _resolve_positions(files[0], fmt, text_column, tuple(keep), column_names, encoding)
     if column_names and text_column not in column_names:
         raise DataError(Errors.E271, column_names=','.join(column_names), text_column=text_column)
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise DataError(Errors.E272, encoding=encoding) from None
-    return Source(tuple(files), formats.pop(), text_column, tuple(keep),
+    return Source(tuple(files), fmt, text_column, tuple(keep),
                   tuple(column_names) if column_names else None, encoding, keep_empty)
+
+
+def _resolve_positions(path: Path, fmt: str, text_column: str, keep: tuple[str, ...],
+                       column_names: Sequence[str] | None, encoding: str):
+    """Columns given as 0-based positions ("5": the sixth) turned into names, as the in-memory readers
+    (:func:`sentiq.data.files.resolve_column`) take them: a name wins over a position; a CSV whose first
+    row looks like data (:func:`~sentiq.data.files.first_row_is_data`) is headerless, its columns "0", "1", ..."""
+    wanted = (text_column, *keep)
+    if fmt == "txt" or not any(c.isdigit() for c in wanted):
+        return text_column, keep, column_names
+    names = list(column_names) if column_names else None
+    if names is None and fmt == "csv":
+        names, headerless = _csv_head_names(path, encoding)
+        column_names = names if headerless else None
+    elif names is None:
+        names = _first_record_names(path, fmt, encoding)
+    resolved = [names[int(c)] if c.isdigit() and c not in names and int(c) < len(names) else c for c in wanted]
+    return resolved[0], tuple(resolved[1:]), column_names
+
+
+def _csv_head_names(path: Path, encoding: str) -> tuple[list[str], bool]:
+    """The first CSV record's fields as names, or "0", "1", ... when it looks like data (headerless)."""
+    import itertools
+
+    import pandas as pd
+
+    from sentiq.data.files import first_row_is_data
+
+    lines = (line for _, line in _lines(path, encoding))
+    reader = csv.reader(lines, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    try:
+        rows = [r for r in itertools.islice(reader, 200) if r]
+    except csv.Error as exc:
+        raise DataError(Errors.E280, path=path, line=reader.line_num, detail=exc) from None
+    if not rows:
+        return [], False
+    if first_row_is_data(rows[0], pd.DataFrame(rows[1:])):
+        log.info("%s has no header row (its first row looks like data); columns are numbered from 0", path)
+        return [str(i) for i in range(len(rows[0]))], True
+    return rows[0], False
+
+
+def _first_record_names(path: Path, fmt: str, encoding: str) -> list[str]:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_schema(path).names
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise DataError(Errors.E263, path=path, detail=exc) from None
+    for _, line in _lines(path, encoding):
+        try:
+            record = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            return []  # the reader names the bad line
+        if isinstance(record, dict):
+            return list(record)
+    return []
 
 
 def estimate_rows(source: Source) -> int:
@@ -121,7 +181,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         if seen <= first_record:
             continue
         rows_in += 1
-        problem = record if isinstance(record, str) else _text_problem(record, source.text_column, source.keep_empty)
+        problem = record if isinstance(record, str) else text_problem(record, source.text_column, source.keep_empty)
         if problem:
             if on_bad_rows == "error":
                 raise DataError(Errors.E274, where=where, problem=problem, hint=_SKIP_HINT)
@@ -137,7 +197,7 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
         yield Chunk(index, texts, columns, rows_in, skipped)
 
 
-def _text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
+def text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
     text = record.get(text_column)
     if text is None:
         return f"no {text_column!r} value"

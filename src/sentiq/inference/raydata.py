@@ -23,7 +23,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from sentiq.data.stream import Source, estimate_rows, open_source
+from sentiq.data.stream import Source, estimate_rows, open_source, text_problem
 from sentiq.errors import DataError, Errors, SentiqError, UsageError
 from sentiq.inference.batch import ProgressFn, ScoreResult, jsonl_lines, output_format, predictions_table
 
@@ -34,7 +34,7 @@ class PredictorActor:
     """Ray Data's callable class: loads the model once per actor, scores pyarrow batches."""
 
     def __init__(self, model_dir: str, *, text_column: str = "text", keep: Sequence[str] = (),
-                 on_bad_rows: str = "error", drop_blank: bool = False, threads: int = 1, batch_size: int = 64):
+                 on_bad_rows: str = "error", on_empty: str = "null", threads: int = 1, batch_size: int = 64):
         if threads > 0:  # Ray gives each actor num_cpus cores; torch would size its pool by the machine
             os.environ["SENTIQ_NUM_THREADS"] = str(threads)
             try:
@@ -47,20 +47,21 @@ class PredictorActor:
 
         self.predictor = Predictor.load(model_dir, batch_size=batch_size)
         self.text_column, self.keep = text_column, list(keep)
-        self.on_bad_rows, self.drop_blank = on_bad_rows, drop_blank
+        self.on_bad_rows, self.on_empty = on_bad_rows, on_empty
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = batch.column(self.text_column).to_pylist()
-        good = [isinstance(t, str) and bool(t.strip()) for t in texts]
-        if not all(good):
-            bad = good.index(False)
-            if self.on_bad_rows == "error" and not (self.drop_blank and isinstance(texts[bad], str)):
-                raise DataError(Errors.E246, text_column=self.text_column,
-                                state='empty' if isinstance(texts[bad], str) else 'missing')
+        # The streaming reader's rule: a missing text is a bad row, an empty one too only with on_empty=error.
+        problems = [text_problem({self.text_column: t}, self.text_column, self.on_empty != "error") for t in texts]
+        if any(problems):
+            if self.on_bad_rows == "error":
+                problem = next(p for p in problems if p)
+                raise DataError(Errors.E246, problem=problem)
+            good = [p is None for p in problems]
             batch = batch.filter(pa.array(good))
             texts = [t for t, ok in zip(texts, good) if ok]
         columns = {name: batch.column(name) for name in self.keep}
-        return predictions_table(self.predictor, texts, columns)
+        return predictions_table(self.predictor, texts, columns, on_empty=self.on_empty)
 
 
 def _default_gpus() -> float:
@@ -71,20 +72,22 @@ def _default_gpus() -> float:
 
 def predict_dataset(dataset, model_dir: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
                     concurrency: int = 1, batch_size: int = 256, num_gpus: float | None = None,
-                    num_cpus: float = 1, on_bad_rows: str = "error", drop_blank: bool = False):
+                    num_cpus: float = 1, on_bad_rows: str = "error", on_empty: str = "null"):
     """``dataset`` (a Ray Dataset with ``text_column``) scored by ``concurrency`` actors, one model each.
 
     Returns a lazy Dataset of ``keep`` columns, ``text``, ``label``, ``score``, ``scores``
     (+ ``language`` for routed models), the values :class:`Predictor` gives. ``num_gpus`` per
-    actor defaults to 1 when the cluster has GPUs, else 0. Rows whose text is empty or
-    missing raise, or with ``on_bad_rows="skip"`` are dropped.
+    actor defaults to 1 when the cluster has GPUs, else 0. Empty texts follow ``on_empty`` as in
+    :func:`sentiq.inference.batch.score_file`: a row with label null and a note (``null``), left out
+    (``skip``), or a bad row (``error``); bad rows (and missing texts) raise, or with
+    ``on_bad_rows="skip"`` are dropped.
     """
     gpus = _default_gpus() if num_gpus is None else num_gpus
     return dataset.map_batches(
         PredictorActor, batch_format="pyarrow", batch_size=batch_size, concurrency=concurrency,
         num_gpus=gpus, num_cpus=num_cpus, zero_copy_batch=True,
         fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "text_column": text_column,
-                               "keep": list(keep), "on_bad_rows": on_bad_rows, "drop_blank": drop_blank,
+                               "keep": list(keep), "on_bad_rows": on_bad_rows, "on_empty": on_empty,
                                "threads": max(1, int(num_cpus))},
     )
 
@@ -104,7 +107,9 @@ def read_dataset(source: Source):
     if source.format == "jsonl":
         return ray.data.read_json(paths, lines=True, **light).select_columns(wanted)
     if source.format == "txt":
-        return ray.data.read_text(paths, encoding=source.encoding, **light).rename_columns({"text": source.text_column})
+        # Blank lines are empty texts, as in the streaming reader: on_empty decides what they get.
+        return ray.data.read_text(paths, encoding=source.encoding, drop_empty_lines=False,
+                                  **light).rename_columns({"text": source.text_column})
     delimiter = "\t" if source.files[0].suffix.lower() == ".tsv" else ","
     return ray.data.read_csv(
         paths,
@@ -132,7 +137,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> None
 
 def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path, *, text_column: str = "text",
                    keep: Sequence[str] = (), column_names: Sequence[str] | None = None, encoding: str = "utf-8",
-                   on_bad_rows: str = "error", address: str | None = None, concurrency: int = 1,
+                   on_bad_rows: str = "error", on_empty: str = "null", address: str | None = None, concurrency: int = 1,
                    batch_size: int = 256, num_gpus: float | None = None, progress: ProgressFn | None = None
                    ) -> ScoreResult:
     """:func:`predict_dataset` over a file or folder, written to one Parquet/JSONL ``output`` in input order."""
@@ -143,14 +148,17 @@ def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path,
     Manifest.load(model_dir)  # a wrong path fails here, not inside an actor
     source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding)
     started = time.perf_counter()
-    init_ray(address)
+    # A local Ray gets one CPU slot more than the machine has cores: Ray Data's file-listing task asks for a
+    # whole CPU, and with one actor per core (--concurrency 2 on 2 cores) it would never be scheduled and the
+    # job would hang with the actors idle. Listing is light; the actors keep one core each.
+    init_ray(address, num_cpus=None if address else (os.cpu_count() or 1) + 1)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.raise_original_map_exception = True  # a DataError from an actor reaches us as itself
     context.enable_progress_bars = False  # the caller's progress callback reports
-    scored = predict_dataset(read_dataset(source), model_dir, text_column=text_column, keep=keep,
+    scored = predict_dataset(read_dataset(source), model_dir, text_column=source.text_column, keep=source.keep,
                              concurrency=concurrency, batch_size=batch_size, num_gpus=num_gpus,
-                             on_bad_rows=on_bad_rows, drop_blank=source.format == "txt")
+                             on_bad_rows=on_bad_rows, on_empty=on_empty)
     expected = estimate_rows(source)
     output = Path(output)
     tmp = output.with_name(f".{output.name}.tmp-{secrets.token_hex(4)}.partial")

@@ -23,12 +23,13 @@ def fit_model(
     resume: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` in place on preprocessed frames (``text``, ``label`` names)."""
+    """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); fine-tuning also takes a
+    ``datasets.Dataset`` for ``train`` (out-of-core data)."""
     if model.capabilities.train == "loop":
         from sentiq.training.finetune import fine_tune
 
         return fine_tune(model, train, validation, config.training, seed=config.training_seed, work_dir=work_dir,
-                         resume=resume, progress=progress)
+                         resume=resume, progress=progress, num_proc=config.data.num_proc)
     return model.fit(train, validation) or FitResult()
 
 

@@ -8,7 +8,11 @@ per window; the final test metrics are per text (pooled windows)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +28,7 @@ from sentiq.allocator import keep_freed_memory
 from sentiq.config import TrainingConfig
 from sentiq.errors import CollapseError, ConfigError, DivergenceError, Errors
 from sentiq.evaluation import compute_metrics
+from sentiq.models import windows
 from sentiq.models.cache import cached_arrays
 from sentiq.models.transformer import TransformerClassifier, cpu_supports_bf16, set_attention_dropout
 from sentiq.training import distributed
@@ -68,6 +73,70 @@ class EncodedDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         item = {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
         return item | {name: values[i] for name, values in self.extra.items()}
+
+
+class ArrowEncodedDataset(torch.utils.data.Dataset):
+    """Token ids in a ``datasets.Dataset`` (``input_ids``, ``labels``, ``length``): memory-mapped from the
+    on-disk cache for an out-of-core training split, so examples are read as batches need them."""
+
+    def __init__(self, table):
+        self.table = table
+        self.lengths = table.data.table.column("length").to_pylist() if table.num_rows else []
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.table.data.table.column("labels").to_numpy())[self._order()]
+
+    def _order(self) -> np.ndarray | slice:
+        mapping = self.table._indices  # set by sort/select: rows are read through it
+        return slice(None) if mapping is None else mapping.column(0).to_numpy()
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, i: int) -> dict:
+        row = self.table[int(i)]
+        return {"input_ids": row["input_ids"], "labels": row["labels"]}
+
+    def sorted_by_length(self) -> "ArrowEncodedDataset":
+        """Longest first, as :meth:`EncodedDataset.sorted_by_length`."""
+        return ArrowEncodedDataset(self.table.sort("length", reverse=True))
+
+
+def tokenized_arrow(model: TransformerClassifier, dataset, *, num_proc: int | None = None) -> ArrowEncodedDataset:
+    """``dataset`` (preprocessed ``text``, ``label`` names) tokenised in batches by worker processes into a
+    cache beside it (keyed by the input and the model's encoding fingerprint); one example per window."""
+    from sentiq.data.arrow import default_num_proc
+
+    ids = {name: i for i, name in enumerate(model.labels.names)}
+    tokenizer = model.text_tokenizer()
+    if tokenizer is not None:  # the Rust tokenizer travels to the workers; the weights never do
+        encode = partial(windows.encode_windows, tokenizer, strategy=model.truncation, **model.window_options)
+        workers = default_num_proc(num_proc) if dataset.num_rows > 10_000 else None
+    else:  # a slow tokenizer: encoded in this process
+        encode, workers = partial(_encode_in_process, model), None
+    fingerprint = hashlib.sha256(f"{dataset._fingerprint}|v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}|"
+                                 f"{json.dumps(ids, sort_keys=True)}".encode()).hexdigest()[:32]
+    # Under a launcher the node's first process tokenises and writes the cache; the others then read it.
+    started = time.perf_counter()
+    with distributed.main_process_first(desc="tokenising"):
+        table = dataset.map(partial(_tokenize_batch, encode=encode, ids=ids), batched=True, batch_size=2_000,
+                            num_proc=workers, remove_columns=dataset.column_names, new_fingerprint=fingerprint,
+                            desc="tokenising")
+    log.info("tokenized %d texts into %d windows in %.1f s (on disk: %s)", dataset.num_rows, table.num_rows,
+             time.perf_counter() - started, ", ".join(f["filename"] for f in table.cache_files) or "in memory")
+    return ArrowEncodedDataset(table)
+
+
+def _encode_in_process(model: TransformerClassifier, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+    encoded = model.encode(texts)
+    return encoded["input_ids"], encoded["owners"]
+
+
+def _tokenize_batch(batch: dict, *, encode, ids: dict[str, int]) -> dict:
+    input_ids, owners = encode(batch["text"])
+    labels = [ids[name] for name in batch["label"]]
+    return {"input_ids": input_ids, "labels": [labels[i] for i in owners], "length": [len(x) for x in input_ids]}
 
 
 _TOKEN_CACHE_VERSION = "1"  # bump when the stored layout changes
@@ -142,7 +211,13 @@ class _SentiqTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):
-        sampler = super()._get_train_sampler(train_dataset)
+        lengths = getattr(train_dataset if train_dataset is not None else self.train_dataset, "lengths", None)
+        if self.args.train_sampling_strategy == "group_by_length" and lengths is not None:
+            # the token counts stored beside the ids: the Trainer would read every example to count them
+            sampler = LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                           lengths=lengths)
+        else:
+            sampler = super()._get_train_sampler(train_dataset)
         if isinstance(sampler, LengthGroupedSampler):
             # Sized by the global batch: under N processes the Trainer would sort "megabatches" of 50 per-process
             # batches, and each optimiser step would gather other examples than one process does; this way the N
@@ -251,6 +326,7 @@ def training_arguments(cfg: TrainingConfig, *, seed: int, checkpoint_dir: Path, 
         per_device_train_batch_size=distributed.per_process_batch(cfg.batch_size),
         per_device_eval_batch_size=max(1, cfg.eval_batch_size // distributed.world_size()),
         num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps or -1,
         learning_rate=cfg.learning_rate,
         warmup_steps=cfg.warmup_steps if cfg.warmup_steps is not None else (cfg.warmup_ratio or 0.0),
         weight_decay=cfg.weight_decay,
@@ -294,12 +370,23 @@ def fine_tune(
     work_dir: Path,
     resume: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    num_proc: int | None = None,
 ) -> FitResult:
-    """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept."""
-    train_ids, val_ids = model.labels.encode(train["label"].tolist()), model.labels.encode(validation["label"].tolist())
-    cache = cfg.cache_tokenized
-    train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids, cache=cache)
-    val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids, cache=cache)
+    """Train ``model`` in place on preprocessed frames (``text``, ``label`` names); the best checkpoint is kept.
+    ``train`` may be a ``datasets.Dataset`` instead (out-of-core data, :mod:`sentiq.data.arrow`): it is tokenised
+    into an on-disk cache by ``num_proc`` workers and read from there, and so is the validation frame."""
+    if not isinstance(train, pd.DataFrame):
+        from datasets import Dataset
+
+        train_set = tokenized_arrow(model, train, num_proc=num_proc)
+        val_set = tokenized_arrow(model, Dataset.from_pandas(validation[["text", "label"]], preserve_index=False))
+        train_ids = train_set.labels
+    else:
+        train_ids = model.labels.encode(train["label"].tolist())
+        val_ids = model.labels.encode(validation["label"].tolist())
+        cache = cfg.cache_tokenized
+        train_set = EncodedDataset.from_texts(model, train["text"].tolist(), train_ids, cache=cache)
+        val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids, cache=cache)
     if len(train_set) > len(train):
         log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
     return run_classifier_training(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sentiq.models import model_type
 from sentiq.models.cache import feature_cache
 from sentiq.models.directory import check_output, manifest_for, work_dir_for
 from sentiq.tracking import tracked_run
-from sentiq.training.distributed import is_main_process
+from sentiq.training.distributed import is_main_process, main_process_first
 from sentiq.workflows.common import ProgressFn, preprocessed, profile_for
 
 log = logging.getLogger(__name__)
@@ -76,16 +77,12 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
         from sentiq.models.resolve import check_model_available
 
         check_model_available(config.model)  # a misspelt model fails before the data is read
-    loaded, splits = load_splits(config)
-    data_report = build_report(loaded, splits)
-    profile = profile_for(config, loaded.default_preprocess)
-    # Augmentation works on raw text (emoji are still emoji) and on the training split alone.
-    train_df = preprocessed(augmented_training_split(splits.train, config), profile)
-    val_df, test_df = preprocessed(splits.validation, profile), preprocessed(splits.test, profile)
-    labels = LabelSet.from_names(train_df["label"])
+    data = _prepared_data(config)
+    train_df, val_df, test_df, profile = data.train, data.validation, data.test, data.profile
+    labels = LabelSet.from_names(data.labels)
     labels.encode(pd.concat([val_df["label"], test_df["label"]]).tolist())  # fails early on unseen labels
 
-    model = model_type(config.approach).from_config(config, labels, language=loaded.language)
+    model = model_type(config.approach).from_config(config, labels, language=data.language)
     with feature_cache():
         result = training.fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
                                     progress=progress)
@@ -96,17 +93,74 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
                    "early stopping, no best-checkpoint choice and no calibration (temperature none)")
         log.warning(message)
         result.warnings.append(message)
-    manifest = manifest_for(model, preprocess=profile.spec(), language=loaded.language, config=config.to_dict(),
+    manifest = manifest_for(model, preprocess=profile.spec(), language=data.language, config=config.to_dict(),
                             command=f"sentiq train --config config.yaml --output {output_dir}")
     context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
-               "split": "test", "preprocess": profile.name, "train rows": len(splits.train),
-               **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}
+               "split": "test", "preprocess": profile.name, "train rows": data.raw_train_rows,
+               **({"augmented rows": len(train_df) - data.raw_train_rows}
+                  if len(train_df) > data.raw_train_rows else {})}
     written = write_trained_model(output_dir, model=model, manifest=manifest, config=config, val_df=val_df,
-                                  test_df=test_df, raw_test=splits.test, fit=result, data_report=data_report,
+                                  test_df=test_df, raw_test=data.raw_test, fit=result, data_report=data.report,
                                   title=f"{config.name}: test split", context=context, overwrite=overwrite,
                                   keep_work_dir=keep_checkpoints, progress=progress)
     predicted = [manifest.labels[i] for i in written.raw_test_proba.argmax(axis=1)]  # calibration keeps the argmax
-    return TrainResult(output_dir, written.metrics, data_report, written.warnings, test_df["label"].tolist(), predicted)
+    return TrainResult(output_dir, written.metrics, data.report, written.warnings, data.raw_test["label"].tolist(),
+                       predicted)
+
+
+@dataclass
+class _Prepared:
+    """The preprocessed splits a fit needs; ``train`` is a frame, or a ``datasets.Dataset`` on disk."""
+
+    train: object
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    raw_test: pd.DataFrame
+    raw_train_rows: int
+    labels: list[str]
+    language: str
+    profile: object
+    report: DataReport
+
+
+def _prepared_data(config: SentiqConfig) -> _Prepared:
+    """Load, split and preprocess ``config.data``: in memory, or with the training rows left on disk
+    (``data.out_of_core``; fine-tuning only) for corpora that do not fit comfortably in memory."""
+    if _out_of_core(config):
+        from sentiq.data.arrow import load_arrow_splits, preprocess_arrow
+
+        started = time.perf_counter()
+        with main_process_first(desc="reading the data"):  # under a launcher: read once, the others hit the cache
+            splits = load_arrow_splits(config.data, config.seed, keep_columns=config.evaluation.slice_columns,
+                                       num_proc=config.data.num_proc)
+            profile = profile_for(config, splits.default_preprocess)
+            train = preprocess_arrow(splits.train, profile, num_proc=config.data.num_proc)
+        log.info("read, cleaned, split and preprocessed the data out of core in %.1f s",
+                 time.perf_counter() - started)
+        return _Prepared(train, preprocessed(splits.validation, profile), preprocessed(splits.test, profile),
+                         splits.test, train.num_rows, splits.labels, splits.language, profile, splits.report)
+    loaded, splits = load_splits(config)
+    profile = profile_for(config, loaded.default_preprocess)
+    # Augmentation works on raw text (emoji are still emoji) and on the training split alone.
+    train_df = preprocessed(augmented_training_split(splits.train, config), profile)
+    return _Prepared(train_df, preprocessed(splits.validation, profile), preprocessed(splits.test, profile),
+                     splits.test, len(splits.train), sorted(set(train_df["label"])), loaded.language, profile,
+                     build_report(loaded, splits))
+
+
+def _out_of_core(config: SentiqConfig) -> bool:
+    from sentiq.data.arrow import wants_out_of_core
+
+    if not wants_out_of_core(config.data):
+        return False
+    why = ("only fine-tuning trains out of core" if model_type(config.approach).capabilities.train != "loop"
+           else "training.augment adds rows in memory" if config.training.augment.ops else None)
+    if why is None:
+        return True
+    if config.data.out_of_core is True:
+        log.warning("data.out_of_core=true is ignored: %s (approach %s); the data are read into memory", why,
+                    config.approach)
+    return False
 
 
 __all__ = ["TrainResult", "augmented_training_split", "train", "work_dir_for"]
