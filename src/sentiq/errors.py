@@ -9,6 +9,24 @@ The base class has no code and cannot be raised itself: every error names its ca
 
 from __future__ import annotations
 
+MAX_MESSAGE_CHARS = 2000  # an error quoting a 100 MB CSV header must not print it
+
+
+def shorten(value, limit: int = 80) -> str:
+    """``str(value)`` cut to ``limit`` characters with a note of how much was left out: for values an
+    error message or a run record echoes (a column name, a text, a file line)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def cap_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    keep = MAX_MESSAGE_CHARS // 2
+    return f"{message[:keep]} ...[{len(message) - 2 * keep:,} characters left out]... {message[-keep:]}"
+
 
 class SentiqError(Exception):
     """Base class of every error sentiq raises on purpose (raise a subclass: each has a code)."""
@@ -18,6 +36,7 @@ class SentiqError(Exception):
     def __init__(self, message: str):
         if type(self).code is None:
             raise TypeError(f"{type(self).__name__} has no error code; raise one of the classes in sentiq.errors")
+        message = cap_message(message)
         super().__init__(message)
         self.message = message
 
@@ -65,6 +84,13 @@ class ModelError(SentiqError, ValueError):
     """A model path or model directory cannot be used (missing, incomplete, corrupt or foreign files)."""
 
     code = "E300"
+
+
+class ModelIntegrityError(ModelError):
+    """A model directory is damaged: a file is missing, truncated or swapped, or it no longer predicts
+    what it predicted when it was saved."""
+
+    code = "E310"
 
 
 class ExportError(ModelError):
