@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column
-from sentiq.errors import DataError, UnknownLabelError
+from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column, shown_columns
+from sentiq.errors import DataError, UnknownLabelError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def to_labeled_frame(
     text_col, label_col = resolve_column(raw, str(text_column)), resolve_column(raw, str(label_column))
     missing = [c for c, found in ((text_column, text_col), (label_column, label_col)) if found is None]
     if missing:
-        raise DataError(f"{where} has no column {missing}; {columns_hint(raw)}")
+        raise DataError(f"{where} has no column {[shorten(str(c)) for c in missing]}; {columns_hint(raw)}")
     texts = raw[text_col].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     labels = raw[label_col].map(_normalise_raw_label)
     empty = texts.str.strip() == ""
@@ -128,8 +128,8 @@ def to_labeled_frame(
     if label_map:
         unknown = sorted(set(labels[keep]) - set(label_map))
         if unknown:
-            raise UnknownLabelError(f"{where}: label values {unknown[:10]} are not in the label map "
-                                    f"{label_map}; add them to data.label_map (a value mapped to {SKIP!r} "
+            raise UnknownLabelError(f"{where}: label values {[shorten(str(u), 40) for u in unknown[:10]]} are not in "
+                                    f"the label map {label_map}; add them to data.label_map (a value mapped to {SKIP!r} "
                                     "leaves its rows out)")
         skip = keep & labels.map(lambda v: label_map.get(v) == SKIP)
         if skipped is not None:
@@ -285,7 +285,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
 
 def _text_column(frame: pd.DataFrame, column: str, where: str) -> list[str]:
     if column not in frame.columns:
-        raise DataError(f"{where} has no column {column!r}; columns are {list(map(str, frame.columns))} "
+        raise DataError(f"{where} has no column {shorten(column)!r}; columns are {shown_columns(frame.columns)} "
                         "(set the text column)")
     texts = frame[column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     return [t for t in texts if t.strip()]

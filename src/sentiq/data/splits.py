@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from sentiq.errors import SingleClassError
+from sentiq.errors import DataError, SingleClassError
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ def make_splits(
     """Train/validation/test splits; refuses a training split with a single class."""
     train = frames["train"]
     check_classes(train, "the data")
+    check_enough_rows(train, "the data", sizes=([] if "test" in frames else [test_size]) + [validation_size])
     if "test" in frames:
         test = frames["test"]
+        check_classes(test, "the test data", require_two=False)
     else:
         train, test = stratified_split(train, test_size, seed)
     if validation_size:
@@ -74,7 +77,40 @@ def make_splits(
     return Splits(train, validation, test)
 
 
-def check_classes(frame: pd.DataFrame, what: str) -> None:
+# Fewest labelled rows sentiq trains on: enough for a stratified validation (and test) split holding
+# every class, and a training split left with two classes. Below it scikit-learn fails with a traceback.
+MIN_TRAINING_ROWS = 10
+
+
+def _rows_needed(classes: int, sizes: list[float]) -> int:
+    """Fewest rows for which each stratified hold-out (scikit-learn takes ceil(size * n)) and what is left
+    hold at least one row per class."""
+    for n in range(MIN_TRAINING_ROWS, 100_000):
+        rest, ok = n, True
+        for size in sizes:
+            held = int(np.ceil(size * rest)) if size < 1 else int(size)
+            ok = ok and held >= classes and rest - held >= classes
+            rest -= held
+        if ok:
+            return n
+    return 100_000
+
+
+def check_enough_rows(frame: pd.DataFrame, what: str, *, sizes: list[float]) -> None:
+    n, classes = len(frame), frame["label"].nunique()
+    needed = _rows_needed(classes, sizes)
+    if n < needed:
+        raise DataError(f"{what} holds {n} labelled rows; training needs at least {needed} here ({classes} classes, "
+                        f"held out: {' then '.join(f'{s:g}' for s in sizes)}, each hold-out holding every class). "
+                        "Add rows, or give a separate data.test_source")
+
+
+def check_classes(frame: pd.DataFrame, what: str, *, require_two: bool = True) -> None:
+    if frame.empty:
+        raise DataError(f"{what} holds no rows: the file is empty or holds only a header (rows with an empty "
+                        "text or no label are dropped)")
+    if not require_two:
+        return
     labels = sorted(frame["label"].unique())
     if len(labels) < 2:
         found = labels[0] if labels else "nothing"
