@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -116,3 +121,35 @@ def trained_model(tmp_path_factory, tiny_bert):
         "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
         "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
     }).output_dir
+
+
+@contextmanager
+def serve_command(model_dir: Path, *args: str, env: dict | None = None, timeout: float = 120):
+    """A real ``sentiq serve MODEL_DIR ARGS`` process on a free loopback port (``env``: variables to set,
+    None to unset); yields its base URL once /ready answers 200, and stops it (SIGTERM) afterwards."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "SENTIQ_ACCESS_LOG": "false",
+           **(env or {})}
+    env = {key: value for key, value in env.items() if value is not None}  # None: unset it
+    command = [sys.executable, "-m", "sentiq.cli", "serve", str(model_dir), "--port", str(port), *args]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "sentiq serve did not become ready"
+            try:
+                if httpx.get(f"{base}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -86,7 +86,7 @@ def test_a_name_stays_the_function_after_its_module_is_imported(name):
     import importlib
 
     before = getattr(sentiq, name)
-    for module in ("sentiq.explanations", "sentiq.workflows", "sentiq.workflows.train", "sentiq.workflows.evaluate",
+    for module in ("sentiq.explanations", "sentiq.workflows", "sentiq.workflows.training", "sentiq.workflows.evaluation",
                    "sentiq.workflows.trust"):
         importlib.import_module(module)
     assert getattr(sentiq, name) is before and callable(before)

@@ -144,6 +144,26 @@ def test_skip_target_leaves_rows_out_and_counts_them(tfidf_model, tmp_path):
     assert "left out: 10 (label 2 (skip))" in " ".join(result.stdout.split())
 
 
+def test_another_file_with_the_training_label_values_needs_no_label_map(tmp_path):
+    """A model trained with data.label_map 0/1 scores another 0/1 file without --label-map (it used to say
+    "labels ['0', '1'] are not among the model's labels"); a file the map does not fit still gets that error."""
+    frame = toy_frame(120)
+    frame["label"] = frame["label"].map({"negative": "0", "positive": "1"})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    model = _train_tfidf(tmp_path, "zero-one", tmp_path / "train.csv", label_map={"0": "negative", "1": "positive"})
+    other = toy_frame(40, seed=5)
+    other["label"] = other["label"].map({"negative": "0", "positive": "1"})
+    other.to_csv(tmp_path / "other.csv", index=False)
+    result = invoke("evaluate", model, "--data", tmp_path / "other.csv", "--report", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 40
+    assert "labels read with the model's training map 0=negative,1=positive" in " ".join(result.stdout.split())
+    other.loc[::5, "label"] = "2"
+    other.to_csv(tmp_path / "three.csv", index=False)
+    refused = invoke("evaluate", model, "--data", tmp_path / "three.csv")
+    assert refused.exit_code == 1 and "not among the model's labels" in " ".join(refused.output.split())
+
+
 def test_neutral_band_is_chosen_on_rows_that_are_not_scored(tfidf_model, tmp_path):
     from sentiq.workflows import evaluate
 

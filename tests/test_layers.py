@@ -91,3 +91,14 @@ def test_every_module_imports_in_sorted_order_in_one_fresh_interpreter():
     # a module-level import cycle shows up as an ImportError for whichever module is imported first
     proc = _python("import importlib\n" f"for name in {_modules()!r}:\n" "    importlib.import_module(name)\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_the_serve_command_loads_the_service_not_the_training_stack():
+    # `sentiq serve` goes through the CLI and sentiq.workflows; both used to import every workflow
+    # (torch, transformers, scikit-learn, pandas: ~190 MB of a serving process before any model).
+    proc = _python("import sys\nfrom sentiq.cli import app\nfrom sentiq.workflows import serve\n"
+                   "import sentiq.serving.app\n"
+                   "heavy = ('torch', 'transformers', 'sklearn', 'pandas', 'matplotlib', 'scipy')\n"
+                   "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+                   "assert not bad, bad[:10]\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]

@@ -22,6 +22,7 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 
+from conftest import serve_command  # noqa: E402
 from sentiq.errors import ConfigError  # noqa: E402
 from sentiq.serving import ServeSettings, create_app  # noqa: E402
 from sentiq.serving.app import uvicorn_options  # noqa: E402
@@ -210,7 +211,7 @@ def test_drift_monitor_reads_the_service_log(server, log_path):
     records = read_records(log_path)
     sample = load_sample(str(log_path), max_rows=None)
     assert sample.kind == "request log" and sample.label_basis == "predicted"
-    assert len(sample) == len(records) and sample.skipped_lines == 0
+    assert len(sample) == sum(r["label"] is not None for r in records) and sample.skipped_lines == 0
     assert sample.texts is None  # raw text is not logged by default
 
 
@@ -412,14 +413,30 @@ def test_explain_returns_the_exact_linear_contributions(tfidf_model):
         assert httpx.post(url, json={"texts": ["good"], "explain": "maybe"}).status_code == 422
 
 
-def test_explain_on_a_transformer_and_on_a_text_preprocessing_empties(server):
-    """Integrated gradients through the service; a text that is only HTML tags is explained as ""."""
-    response = httpx.post(f"{server}/v1/predict", json={"texts": [TEXTS[0], "<br /><br />"], "explain": True})
+def test_explain_on_a_transformer_and_a_text_preprocessing_empties_is_not_scored(server, log_path):
+    """Integrated gradients through the service; a text that is only HTML tags gets label null and a note,
+    as from the CLI and Predictor (it used to be scored as if it were text), is logged as unscored, and
+    the drift monitor leaves it out."""
+    from sentiq.monitoring.samples import load_sample
+
+    texts = [TEXTS[0], "<br /><br />"]
+    response = httpx.post(f"{server}/v1/predict", json={"texts": texts, "explain": True},
+                          headers={"X-Request-ID": "emptied"})
     assert response.status_code == 200, response.text
     full, empty = response.json()["predictions"]
     assert full["explanation_method"] == "integrated-gradients"
     assert [w["word"] for w in full["explanation"]] == TEXTS[0].split()
-    assert empty["explained_text"] == "" and empty["explanation"] == []
+    assert "note" not in full
+    assert empty == {"label": None, "score": None, "scores": None, "note": "empty after preprocessing"}
+    deadline = time.monotonic() + 10
+    while sum(r["request_id"] == "emptied" for r in read_records(log_path)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    logged = [r for r in read_records(log_path) if r["request_id"] == "emptied"]
+    assert [r["label"] is None for r in logged] == [False, True] and logged[1]["score"] is None
+    scored = sum(r["label"] is not None for r in read_records(log_path))
+    sample = load_sample(str(log_path), max_rows=None)
+    assert len(sample) == scored and sample.skipped_lines == 0
     too_many = httpx.post(f"{server}/v1/predict", json={"texts": ["good"] * 9, "explain": True})
     assert too_many.status_code == 422 and "limited to 8" in too_many.json()["message"]  # the default limit
 
@@ -498,34 +515,13 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
 @pytest.mark.slow
 def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
     """`sentiq serve` end to end in its own process: workers rebuild the settings from SENTIQ_*."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "SENTIQ_MAX_TEXTS": "2",
-           "SENTIQ_ACCESS_LOG": "false"}
-    command = [sys.executable, "-m", "sentiq.cli", "serve", str(trained_model), "--port", str(port), "--workers", "2",
-               "--request-log", str(tmp_path / "requests-{pid}.jsonl")]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "sentiq serve did not become ready"
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+    with serve_command(trained_model, "--workers", "2", "--request-log", str(tmp_path / "requests-{pid}.jsonl"),
+                       env={"SENTIQ_MAX_TEXTS": "2"}) as base:
         for _ in range(6):  # whichever worker answers has the same settings and model
             response = httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:2]})
             assert response.status_code == 200
             assert_same(response.json()["predictions"][0], predictor.predict(TEXTS[:1])[0])
             assert httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:3]}).status_code == 422
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
     logs = list(tmp_path.glob("requests-*.jsonl"))
     assert logs and sum(len(read_records(p)) for p in logs) == 12
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from conftest import serve_command
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TEXTS = ["what a wonderful film, I loved it", "the plot was awful and boring"]
@@ -121,26 +122,9 @@ def test_serve_two_workers_metrics_count_every_request(trained_model, tmp_path):
     file), then /metrics, whichever worker answers it, counts every request and every text of both."""
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(SRC), "SENTIQ_ACCESS_LOG": "false"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "sentiq.cli", "serve", str(trained_model), "--port", str(port), "--workers", "2",
-               "--request-log", str(tmp_path / "requests.jsonl")]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base, sent = f"http://127.0.0.1:{port}", 0
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "sentiq serve did not become ready"
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+    sent = 0
+    with serve_command(trained_model, "--workers", "2", "--request-log", str(tmp_path / "requests.jsonl"),
+                       env={"PROMETHEUS_MULTIPROC_DIR": None}) as base:
         deadline = time.monotonic() + 90
         answered = lambda: [p for p in tmp_path.glob("requests.*.jsonl") if p.stat().st_size]  # noqa: E731
         while len(answered()) < 2:  # each worker opens its file at start and logs from a thread; 400 requests, 90 s
@@ -154,9 +138,6 @@ def test_serve_two_workers_metrics_count_every_request(trained_model, tmp_path):
             assert sample_value(scraped, "sentiq_requests_total", endpoint="/v1/predict", status="200") == sent
             assert sample_value(scraped, "sentiq_predictions_total") == 2 * sent
             assert sample_value(scraped, "sentiq_model_ready") == 2
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
     from sentiq.monitoring.samples import load_sample
 
     parts = sorted(tmp_path.glob("requests.*.jsonl"))

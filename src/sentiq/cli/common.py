@@ -9,7 +9,8 @@ import sys
 import time
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator, Optional
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -31,6 +32,10 @@ from sentiq.errors import SentiqError, UsageError
 # Outside a terminal rich would cut every table to 80 columns: piped output gets room instead.
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
 err = Console(stderr=True)
+
+# Options several commands take, spelled once.
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML or JSON config file.")]
+Overwrite = Annotated[bool, typer.Option(help="Replace an existing output directory.")]
 
 
 def setup_logging(verbose: bool) -> None:

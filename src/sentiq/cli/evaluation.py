@@ -36,6 +36,8 @@ def _scored_line(metrics: dict) -> str:
                     if scored.get("band_chosen_on_rows") else ""))
     if left:
         text += "; left out: " + ", ".join(f"{n} ({why})" for why, n in left.items())
+    if scored.get("label_map"):
+        text += "; labels read with the model's training map " + ",".join(f"{k}={v}" for k, v in scored["label_map"].items())
     return text
 
 

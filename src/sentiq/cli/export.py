@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sentiq.cli.common import friendly_errors, out, progress_bars
+from sentiq.cli.common import Overwrite, friendly_errors, out, progress_bars
 
 
 def _export_table(report: dict, title: str) -> Table:
@@ -37,7 +37,7 @@ def export_cmd(
     eval_rows: int = typer.Option(500, help="Labelled rows to check accuracy on (a seeded sample)."),
     min_eval_rows: int = typer.Option(100, help="Refuse the export when the accuracy check has fewer labelled rows."),
     max_accuracy_drop: float = typer.Option(0.5, help="Fail when the export loses more accuracy points than this."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Export to ONNX (served without torch); check parity with PyTorch before writing anything."""
     from sentiq.errors import ConfigError, ExportError

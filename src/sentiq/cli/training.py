@@ -8,16 +8,16 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sentiq.cli.common import err, friendly_errors, metrics_table, out, progress_bars
+from sentiq.cli.common import ConfigFile, Overwrite, err, friendly_errors, metrics_table, out, progress_bars
 from sentiq.errors import UsageError
 
 
 @friendly_errors
 def train(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file."),
+    config: ConfigFile = None,
     output: Path = typer.Option(Path("runs/model"), "--output", "-o", help="Model directory to write."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: training.epochs=2 (repeatable)."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: Overwrite = False,
     resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run (also under another number of processes)."),
 ) -> None:
     """Train a model (any approach) from a config; write a model directory with its report."""
@@ -37,10 +37,10 @@ def train(
 
 @friendly_errors
 def compare(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file."),
+    config: ConfigFile = None,
     output: Path = typer.Option(Path("runs/compare"), "--output", "-o", help="Directory for models and the page."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key (compare.approaches=[tfidf, lexicon])."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Train several approaches on the same split; print one table, write comparison.html."""
     from sentiq.config import load_config
@@ -96,7 +96,7 @@ def distill(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config sections laid over the teacher's config."),
     output: Path = typer.Option(Path("runs/student"), "--output", "-o", help="Model directory to write."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: distill.temperature=3, training.epochs=1."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a smaller student on a teacher's soft labels; compare accuracy and CPU speed with the teacher."""
     from sentiq.training import distill as run_distill
@@ -130,7 +130,7 @@ def route_cmd(
     fallback: Optional[str] = typer.Option(None, help="What answers texts of a language without a model (Japanese, "
                                             "emoji only, ...): a member language such as en, or unsupported (the "
                                             "default: no label, the prediction says 'unsupported language')."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Combine per-language model directories into one that routes each text by its script; every prediction
     says which model answered ("model": "zh", "en (fallback)" or "unsupported")."""

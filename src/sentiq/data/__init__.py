@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +13,14 @@ from sentiq.data.fingerprint import locate_training_data
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
-from sentiq.errors import ConfigError
+from sentiq.errors import ConfigError, UnknownLabelError
 
 __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
            "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
            "evaluation_frame", "evaluation_data", "default_split", "is_training_data", "read_table", "read_text_table",
            "read_texts", "text_positions"]
+
+log = logging.getLogger(__name__)
 
 
 def load_from(d, *, keep_columns=()) -> LoadedData:
@@ -69,7 +72,8 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
         base = DataConfig(source=data, **given)
-    loaded = load_from(base, keep_columns=keep_columns)
+    loaded = _load_with_recorded_map(base, trained, keep_columns) if "label_map" not in given else None
+    loaded = loaded or load_from(base, keep_columns=keep_columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
@@ -77,6 +81,22 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     if base.validation_size == 0 and split == "validation":
         raise ConfigError("this data config holds out no validation split (data.validation_size is 0)")
     return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def _load_with_recorded_map(base, trained: dict, keep_columns) -> LoadedData | None:
+    """Another file scored without a label map is read with the map the model was trained with (its
+    config's, or its built-in dataset's), when every raw label of the file is in it: a ChnSentiCorp
+    model scores a 0/1 file without ``--label-map``. None when there is no such map or it does not fit."""
+    recorded = trained.get("label_map") or getattr(BUILTINS.get(str(trained.get("source", "")).lower()), "label_map", None)
+    if not recorded or base.label_map:
+        return None
+    try:
+        loaded = load_from(base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns)
+    except UnknownLabelError:
+        return None
+    log.info("read %s with the model's training label map %s", base.source, dict(recorded))
+    loaded.recorded_label_map = dict(recorded)
+    return loaded
 
 
 def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),

@@ -1,6 +1,6 @@
 """Extra training examples for small data: EDA-style word operations and emoji swaps.
 
-Applied to the training split only (``sentiq.workflows.train`` calls
+Applied to the training split only (``sentiq.workflows.training`` calls
 :func:`augment_frame` on it before preprocessing; validation and test never pass
 through here), seeded, and label-preserving by construction:
 

@@ -82,6 +82,7 @@ class LoadedData:
     dropped_missing_label: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # raw label mapped to "skip" -> rows left out
     headerless: bool = False
+    recorded_label_map: dict[str, str] | None = None  # set when the labels were read with a model's training map
 
 
 def data_dir() -> Path | None:

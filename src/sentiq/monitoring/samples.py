@@ -105,7 +105,7 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
     """Parse the service's JSON-lines log (one file, or the per-worker files of one log read as one); lines
     that are not complete records are counted and skipped (a log cut off mid-write ends with a partial line)."""
     paths = [path] if isinstance(path, Path) else list(path)
-    records, skipped = [], 0
+    records, skipped, unscored = [], 0, 0
     for part in paths:
         try:
             with part.open(encoding="utf-8") as handle:
@@ -114,6 +114,9 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
                         continue
                     try:
                         row = json.loads(line)
+                        if row.get("label", "") is None:  # a text the service did not score (its note says why)
+                            unscored += 1
+                            continue
                         records.append((int(row["length"]), str(row["language"]), str(row["label"]),
                                         float(row["score"]), row.get("text")))
                     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -123,6 +126,8 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
     source = source or str(paths[0])
     if skipped:
         log.warning("skipped %d malformed lines of %s", skipped, source)
+    if unscored:
+        log.info("%s: %d texts were not scored by the service (label null); left out", source, unscored)
     if not records:
         raise DataError(f"{source} holds no request-log records (fields {sorted(LOG_FIELDS)})")
     if len(paths) > 1:

@@ -67,6 +67,18 @@ _EXPLAIN_BUDGET = {
 }
 
 
+# The metrics' label for texts that got no prediction (empty after preprocessing, unsupported language).
+UNSCORED = "none"
+
+
+def _text_prediction(pred) -> TextPrediction:
+    """The response item: label/score/scores always present (null when not scored); routing fields and the
+    note only when they say something."""
+    extra = {key: value for key, value in (("language", pred.language), ("model", pred.model), ("note", pred.note))
+             if value is not None}
+    return TextPrediction(label=pred.label, score=pred.score, scores=pred.scores, **extra)
+
+
 class ExplainTimeout(Exception):
     """The request's explanations did not finish within ``explain_timeout_s``."""
 
@@ -94,7 +106,9 @@ class Service:
         self.loaded: Optional[asyncio.Event] = None  # set when loading ends, either way
 
     def _predict(self, texts: list[str]) -> list:
-        return self.predictor.predict(texts, on_empty="keep")  # the response schema needs a label per text
+        # A text the model's preprocessing empties (a bare URL, "//@user:") gets label null and a note,
+        # as in the CLI and the Python API: the model would only answer noise for it.
+        return self.predictor.predict(texts, on_empty="null")
 
     def explain_options(self) -> dict:
         from sentiq.explanations import default_method
@@ -472,7 +486,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         return True
 
     @app.post("/v1/predict", response_model=PredictResponse, dependencies=auth, responses=errors,
-              response_model_exclude_none=True, summary="Classify one or many texts (optionally explained)")
+              response_model_exclude_unset=True, summary="Classify one or many texts (optionally explained)")
     async def predict(body: PredictRequest, request: Request, response: Response) -> PredictResponse:
         start = time.perf_counter()
         request_id = _request_id(request)
@@ -489,11 +503,13 @@ def create_app(settings: ServeSettings) -> FastAPI:
         if predictions is None:  # the client went away: nothing computed for it, nothing logged
             return JSONResponse({"detail": "client disconnected"}, status_code=CLIENT_GONE)
         latency_ms = (time.perf_counter() - start) * 1000
-        items = [TextPrediction(label=p.label, score=p.score, scores=p.scores) for p in predictions]
-        if body.explain and not await explain_items(items, texts, [p.label for p in predictions], request):
+        items = [_text_prediction(p) for p in predictions]
+        scored = [i for i, p in enumerate(predictions) if p.label is not None]
+        if body.explain and scored and not await explain_items([items[i] for i in scored], [texts[i] for i in scored],
+                                                               [predictions[i].label for i in scored], request):
             return JSONResponse({"detail": "client disconnected"}, status_code=CLIENT_GONE)
         for pred in predictions:
-            service.metrics.predictions.labels(pred.label).inc()
+            service.metrics.predictions.labels(pred.label if pred.label is not None else UNSCORED).inc()
         if service.request_log:
             service.request_log.write(build_records(texts, predictions, model=service.model_name,
                                                     request_id=request_id, latency_ms=latency_ms,

@@ -12,8 +12,9 @@ key            type      meaning
                          every text of one request shares it
 ``length``     int       characters in the text (before preprocessing)
 ``language``   str       :func:`sentiq.preprocess.language.detect_language` of the text
-``label``      str       predicted label name
-``score``      float     probability of that label
+``label``      str       predicted label name; null for a text the model did not score
+                         (empty after preprocessing, unsupported language)
+``score``      float     probability of that label (null when not scored)
 ``latency_ms`` float     the request's latency in milliseconds, from the parsed
                          request to its predictions (batch wait included)
 ``text``       str       the raw text -- ONLY when raw-text logging is enabled
@@ -47,7 +48,7 @@ def build_records(texts: Sequence[str], predictions: Sequence, *, model: str, re
     records = []
     for text, pred in zip(texts, predictions, strict=True):
         record = {"time": stamp, "model": model, "request_id": request_id, "length": len(text),
-                  "language": detect_language(text), "label": pred.label, "score": float(pred.score),
+                  "language": detect_language(text), "label": pred.label, "score": None if pred.score is None else float(pred.score),
                   "latency_ms": round(float(latency_ms), 3)}
         if include_text:
             record[TEXT_KEY] = text

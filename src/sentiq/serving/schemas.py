@@ -109,9 +109,18 @@ class ExplainedWord(BaseModel):
 class TextPrediction(BaseModel):
     """The prediction for one text."""
 
-    label: str = Field(..., description="The predicted label (highest probability).")
-    score: float = Field(..., ge=0, le=1, description="Probability of the predicted label.")
-    scores: dict[str, float] = Field(..., description="Probability of every label, in the model's label order.")
+    label: str | None = Field(..., description="The predicted label (highest probability); null when the text was "
+                                               "not scored (`note` says why).")
+    score: float | None = Field(..., ge=0, le=1, description="Probability of the predicted label (null when not "
+                                                             "scored).")
+    scores: dict[str, float] | None = Field(..., description="Probability of every label, in the model's label "
+                                                             "order (null when not scored).")
+    note: str | None = Field(None, description="Only for a text that was not scored: why (\"empty after "
+                                               "preprocessing\": the model's preprocessing left nothing of it, a bare "
+                                               "URL or @mention; \"unsupported language\" for a routed model).")
+    language: str | None = Field(None, description="Only from models that route by language: the detected language.")
+    model: str | None = Field(None, description="Only from models that route by language: the member that answered "
+                                                "(or \"unsupported\").")
     explained_text: str | None = Field(
         None, description="Only with explain=true: the text as the model saw it, after the model's preprocessing "
                           "(HTML tags dropped, white space collapsed, ...); the explanation's offsets refer to this "

@@ -15,7 +15,7 @@ from sentiq.inference import Predictor
 from sentiq.tracking import tracked_run
 from sentiq.training.distributed import world_size
 from sentiq.workflows.common import ProgressFn
-from sentiq.workflows.train import _train
+from sentiq.workflows.training import _train
 
 log = logging.getLogger(__name__)
 

@@ -168,7 +168,8 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
                            **({"empty text (in the file)": loaded.dropped_empty} if loaded.dropped_empty else {}),
                            **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
                            **unscored},
-              **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {})}
+              **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {}),
+              **({"label_map": loaded.recorded_label_map} if loaded.recorded_label_map else {})}
     name = f"{slug(source)}-{split}" + ("-neutral-band" if neutral_band is not None else "")
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / name
     metrics = write_report(
