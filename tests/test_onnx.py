@@ -113,8 +113,20 @@ def test_int8_export_via_cli_loads_and_predicts(trained_model, tmp_path):
     assert Manifest.load(out).export["quantize"] == "int8"
     import onnx
 
-    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    nodes = onnx.load(str(out / "model.onnx")).graph.node
+    ops = {node.op_type for node in nodes}
     assert "DynamicQuantizeLinear" in ops and "MatMulInteger" in ops  # really int8 matmuls
+    # Issue 15 defect 4: quantising every weight MatMul lost 0.6 pt on the demo model; the default policy
+    # keeps the classifier head and each layer's FFN output projection in fp32 (docs/benchmarks.md).
+    import re
+
+    ffn_out, head = re.compile(r"layer\.(\d+)/output/dense/"), re.compile(r"/classifier/")
+    int8 = [n.name for n in nodes if n.op_type == "MatMulInteger"]
+    fp32 = [n.name for n in nodes if n.op_type in ("MatMul", "Gemm")]
+    assert not [n for n in int8 if ffn_out.search(n) or head.search(n)]
+    layers = {int(m.group(1)) for n in nodes if (m := re.search(r"layer\.(\d+)/", n.name))}
+    assert layers and {int(m.group(1)) for n in fp32 if (m := ffn_out.search(n))} == layers
+    assert any(head.search(n) for n in fp32)
 
 
 def _biased_quantizer(source: Path, target: Path) -> None:
