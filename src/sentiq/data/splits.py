@@ -88,6 +88,8 @@ def _rows_needed(classes: int, sizes: list[float]) -> int:
     for n in range(MIN_TRAINING_ROWS, 100_000):
         rest, ok = n, True
         for size in sizes:
+            if not size:  # no hold-out (data.validation_size: 0)
+                continue
             held = int(np.ceil(size * rest)) if size < 1 else int(size)
             ok = ok and held >= classes and rest - held >= classes
             rest -= held
@@ -101,7 +103,7 @@ def check_enough_rows(frame: pd.DataFrame, what: str, *, sizes: list[float]) -> 
     needed = _rows_needed(classes, sizes)
     if n < needed:
         raise DataError(f"{what} holds {n} labelled rows; training needs at least {needed} here ({classes} classes, "
-                        f"held out: {' then '.join(f'{s:g}' for s in sizes)}, each hold-out holding every class). "
+                        f"held out: {' then '.join(f'{s:g}' for s in sizes if s) or 'nothing'}, each hold-out holding every class). "
                         "Add rows, or give a separate data.test_source")
 
 
