@@ -164,6 +164,16 @@ def test_another_file_with_the_training_label_values_needs_no_label_map(tmp_path
     assert refused.exit_code == 1 and "not among the model's labels" in " ".join(refused.output.split())
 
 
+def test_a_file_shaped_like_the_training_data_needs_no_column_flags(zh_en_models, tmp_path):
+    """A model trained on a label,review file scores another label,review file with no flags (it used to say
+    "has no column ['text']"): the model's training columns and label map are the defaults."""
+    _, zh, _ = zh_en_models
+    zh_frame(30, seed=3).to_csv(tmp_path / "more.csv", index=False)
+    result = invoke("evaluate", zh, "--data", tmp_path / "more.csv", "--report", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 30
+
+
 def test_neutral_band_is_chosen_on_rows_that_are_not_scored(tfidf_model, tmp_path):
     from sentiq.workflows import evaluate
 

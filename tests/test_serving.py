@@ -350,6 +350,39 @@ def test_micro_batcher_gathers_requests_without_splitting_them():
     assert [len(call) for call in calls] == [2] * 6
 
 
+def test_micro_batcher_gathers_while_the_model_runs_and_never_idles_with_requests_waiting():
+    """Issue 15, defect 6: the batcher used to wait max_wait_ms after every batch with the model idle, even
+    when requests had queued during that batch. Now the next batch gathers while one runs and starts the
+    moment the model is free; only a request that finds the model idle waits for company."""
+    calls: list[list[str]] = []
+
+    def predict(texts):
+        calls.append(list(texts))
+        time.sleep(0.1)
+        return texts
+
+    async def scenario():
+        batcher = MicroBatcher(predict, max_batch_size=100, max_wait_ms=300)
+        await batcher.start()
+        done: dict[str, float] = {}
+
+        async def send(name: str, delay: float):
+            await asyncio.sleep(delay)
+            await batcher.submit([name])
+            done[name] = time.monotonic()
+
+        try:
+            # a waits 0.3 s for company (model idle), runs 0.3-0.4 s; b and c arrive while it runs
+            await asyncio.gather(send("a", 0), send("b", 0.33), send("c", 0.36))
+        finally:
+            await batcher.stop()
+        return done
+
+    done = asyncio.run(scenario())
+    assert calls == [["a"], ["b", "c"]]
+    assert done["b"] - done["a"] < 0.2  # b and c ran as soon as a's batch ended (it was 0.4 s: 0.3 idle + 0.1)
+
+
 def test_micro_batcher_isolates_a_failing_request():
     def predict(texts):
         if "boom" in texts:

@@ -23,10 +23,11 @@ __all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "da
 log = logging.getLogger(__name__)
 
 
-def load_from(d, *, keep_columns=()) -> LoadedData:
+def load_from(d, *, keep_columns=(), fallback_columns=(None, None)) -> LoadedData:
     """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
     return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub, keep_columns=tuple(keep_columns))
+                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub,
+                     keep_columns=tuple(keep_columns), fallback_columns=fallback_columns)
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:
@@ -72,8 +73,9 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
         if data is None:
             raise ConfigError("this model records no training data; pass --data")
         base = DataConfig(source=data, **given)
-    loaded = _load_with_recorded_map(base, trained, keep_columns) if "label_map" not in given else None
-    loaded = loaded or load_from(base, keep_columns=keep_columns)
+    columns = training_columns(trained)
+    loaded = _load_with_recorded_map(base, trained, keep_columns, columns) if "label_map" not in given else None
+    loaded = loaded or load_from(base, keep_columns=keep_columns, fallback_columns=columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
     if split not in {"train", "validation", "test"}:
@@ -83,7 +85,14 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     return dict(split_from(loaded, base, seed).items())[split], loaded
 
 
-def _load_with_recorded_map(base, trained: dict, keep_columns) -> LoadedData | None:
+def training_columns(trained: dict) -> tuple[str | None, str | None]:
+    """The text and label columns a model was trained with (its data config's, or its built-in dataset's)."""
+    spec = BUILTINS.get(str(trained.get("source", "")).lower())
+    return (trained.get("text_column") or getattr(spec, "text_column", None),
+            trained.get("label_column") or getattr(spec, "label_column", None))
+
+
+def _load_with_recorded_map(base, trained: dict, keep_columns, columns) -> LoadedData | None:
     """Another file scored without a label map is read with the map the model was trained with (its
     config's, or its built-in dataset's), when every raw label of the file is in it: a ChnSentiCorp
     model scores a 0/1 file without ``--label-map``. None when there is no such map or it does not fit."""
@@ -91,7 +100,8 @@ def _load_with_recorded_map(base, trained: dict, keep_columns) -> LoadedData | N
     if not recorded or base.label_map:
         return None
     try:
-        loaded = load_from(base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns)
+        loaded = load_from(base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns,
+                           fallback_columns=columns)
     except UnknownLabelError:
         return None
     log.info("read %s with the model's training label map %s", base.source, dict(recorded))

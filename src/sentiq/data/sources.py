@@ -209,12 +209,16 @@ def load_data(
     header: bool | None = None,
     allow_hub: bool = False,
     keep_columns: tuple[str, ...] = (),
+    fallback_columns: tuple[str | None, str | None] = (None, None),
 ) -> LoadedData:
     """Load a built-in dataset by name or a user file by path, labels mapped to names.
 
     ``header=None`` detects whether a CSV/TSV has a header row; a headerless file's columns
     are given by 0-based position. A headerless file in Sentiment140's own layout
     (``polarity,id,date,query,user,text``) is read as Sentiment140 without column settings.
+    A user file without a ``text``/``label`` column, and no column given, is read with
+    ``fallback_columns`` (text, label) when it has them: a model's training columns, so a file
+    shaped like the training data (ChnSentiCorp's ``label,review``) needs no column flags.
     """
     spec = BUILTINS.get(source.lower())
     if spec is not None and not Path(source).exists():
@@ -232,8 +236,11 @@ def load_data(
             log.info("%s has Sentiment140's headerless layout: text column 5, label column 0", source)
             text_column, label_column = "5", "0"
             label_map = label_map or BUILTINS["sentiment140"].label_map
-        text_column = text_column or "text"
-        label_column = label_column or "label"
+        names = set(map(str, raw_frames["train"].columns))
+        text_column = text_column or ("text" if "text" in names or fallback_columns[0] not in names
+                                      else fallback_columns[0])
+        label_column = label_column or ("label" if "label" in names or fallback_columns[1] not in names
+                                        else fallback_columns[1])
     if test_source:
         raw_frames["test"] = read_table(Path(test_source), encoding=encoding, header=header)
 

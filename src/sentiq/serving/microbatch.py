@@ -1,11 +1,13 @@
 """Dynamic micro-batching: concurrent requests share one model call.
 
 Requests put their texts on an asyncio queue; one worker task takes the first waiting
-request, then keeps gathering until ``max_batch_size`` texts are together or
-``max_wait_ms`` has passed, runs the model once in a dedicated thread (the event loop
-stays free to accept and gather the next batch meanwhile) and hands each request its
-slice of the results. Under load the batches grow, so throughput grows with load; a lone
-request pays at most ``max_wait_ms``.
+request and gathers others into its batch until ``max_batch_size`` texts are together,
+then runs the model once in a dedicated thread and hands each request its slice of the
+results. While a batch runs, the next one gathers, and it starts the moment the model is
+free: the model never waits for company while requests are queued (an earlier version
+waited ``max_wait_ms`` after every batch, with the model idle). Only when the model is
+idle does a request wait, at most ``max_wait_ms``, for others to join it. Under load the
+batches grow, so throughput grows with load.
 
 With batching off every request is run on its own, one after another, in the same thread.
 
@@ -62,6 +64,7 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Job] | None = None
         self._held: _Job | None = None  # a request that did not fit the previous batch
         self._task: asyncio.Task | None = None
+        self._running: asyncio.Task | None = None  # the batch the model is computing now
         # One thread: model calls never overlap, so they do not fight over the CPU cores.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiq-predict")
 
@@ -70,12 +73,13 @@ class MicroBatcher:
         self._task = asyncio.create_task(self._run(), name="sentiq-batcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        for task in (self._task, self._running):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def submit(self, texts: list[str]) -> list:
@@ -91,24 +95,42 @@ class MicroBatcher:
         self._queue.put_nowait(job)
         return await job.future
 
-    def _take(self, job: _Job) -> _Job:
-        self.queued_texts -= len(job.texts)
-        return job
+    def _model_busy(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    async def _next_job(self, deadline: float) -> _Job | None:
+        """The next queued request; None once the model is free again (while it is busy) or, with the model
+        idle, once ``deadline`` has passed."""
+        loop = asyncio.get_running_loop()
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if self._model_busy():
+            getter = asyncio.ensure_future(self._queue.get())
+            await asyncio.wait({getter, self._running}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                return getter.result()
+            getter.cancel()  # a cancelled get leaves its item in the queue
+            return None
+        timeout = deadline - loop.time()
+        if timeout <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return None
 
     async def _next_batch(self) -> list[_Job]:
-        first = self._held or self._take(await self._queue.get())
+        first = self._held or await self._queue.get()
         self._held = None
         jobs, size = [first], len(first.texts)
         if not self.enabled:
             return jobs
+        # The wait for company counts from when the model is free: while it is busy the batch keeps growing.
         deadline = asyncio.get_running_loop().time() + self.max_wait
         while size < self.max_batch_size:
-            timeout = deadline - asyncio.get_running_loop().time()
-            try:
-                job = self._queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(self._queue.get(), timeout)
-            except (asyncio.QueueEmpty, asyncio.TimeoutError):
+            job = await self._next_job(deadline)
+            if job is None:
                 break
-            self._take(job)
             if size + len(job.texts) > self.max_batch_size:
                 self._held = job  # starts the next batch; requests are never split
                 break
@@ -117,36 +139,42 @@ class MicroBatcher:
         return jobs
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             jobs = await self._next_batch()
+            if self._running is not None:
+                await asyncio.wait({self._running})  # model calls never overlap (one thread, all the cores)
+            # Texts count as queued until their model call starts (a gathering batch holds queue places).
+            self.queued_texts -= sum(len(job.texts) for job in jobs)
             for job in jobs:
                 if job.future.done() and self._on_dropped:  # cancelled: the caller went away
                     self._on_dropped(len(job.texts))
             jobs = [job for job in jobs if not job.future.done()]
-            if not jobs:
-                continue
-            texts = [text for job in jobs for text in job.texts]
-            if self._on_batch:
-                self._on_batch(len(texts))
-            started = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(self._executor, self._predict, texts)
-                self._seconds_per_text = 0.8 * self._seconds_per_text + 0.2 * (time.perf_counter() - started) / len(texts)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-                if len(jobs) == 1:
-                    log.error("prediction failed for a request of %d texts: %r", len(texts), exc)
-                    if not jobs[0].future.done():
-                        jobs[0].future.set_exception(exc)
-                else:
-                    await self._isolate(jobs, loop)
-                continue
-            start = 0
-            for job in jobs:
-                end = start + len(job.texts)
-                if not job.future.done():
-                    job.future.set_result(list(results[start:end]))
-                start = end
+            if jobs:
+                self._running = asyncio.create_task(self._execute(jobs), name="sentiq-batch")
+
+    async def _execute(self, jobs: list[_Job]) -> None:
+        loop = asyncio.get_running_loop()
+        texts = [text for job in jobs for text in job.texts]
+        if self._on_batch:
+            self._on_batch(len(texts))
+        started = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self._executor, self._predict, texts)
+            self._seconds_per_text = 0.8 * self._seconds_per_text + 0.2 * (time.perf_counter() - started) / len(texts)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+            if len(jobs) == 1:
+                log.error("prediction failed for a request of %d texts: %r", len(texts), exc)
+                if not jobs[0].future.done():
+                    jobs[0].future.set_exception(exc)
+            else:
+                await self._isolate(jobs, loop)
+            return
+        start = 0
+        for job in jobs:
+            end = start + len(job.texts)
+            if not job.future.done():
+                job.future.set_result(list(results[start:end]))
+            start = end
 
     async def _isolate(self, jobs: list[_Job], loop) -> None:
         """A failed batch is retried request by request, so one bad request fails alone."""
