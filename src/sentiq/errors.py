@@ -23,6 +23,24 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+MAX_MESSAGE_CHARS = 2000  # an error quoting a 100 MB CSV header must not print it
+
+
+def shorten(value, limit: int = 80) -> str:
+    """``str(value)`` cut to ``limit`` characters with a note of how much was left out: for values an
+    error message or a run record echoes (a column name, a text, a file line)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def cap_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    keep = MAX_MESSAGE_CHARS // 2
+    return f"{message[:keep]} ...[{len(message) - 2 * keep:,} characters left out]... {message[-keep:]}"
+
 
 class SentiqError(Exception):
     """Base class of every error sentiq raises on purpose; raise a category with a cause from :class:`Errors`."""
@@ -37,7 +55,7 @@ class SentiqError(Exception):
             raise TypeError(f"{cause.code} is a {cause.category.__name__}; raise it as one, "
                             f"not as {type(self).__name__}")
         self.cause, self.code, self.fields = cause, cause.code, fields
-        self.message = cause.format(**fields)
+        self.message = cap_message(cause.format(**fields))
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -95,6 +113,13 @@ class EmptyTextError(DataError):
 
 class ModelError(SentiqError, ValueError):
     """A model, model directory, encoder or export cannot be used (missing, incomplete, corrupt or foreign)."""
+
+    codes = "E3xx"
+
+
+class ModelIntegrityError(ModelError):
+    """A model directory is damaged: a file is missing, truncated or swapped, or it no longer predicts
+    what it predicted when it was saved."""
 
     codes = "E3xx"
 
@@ -294,8 +319,8 @@ class Errors:
                  "Drop --resume with --engine ray (Ray reruns the whole job).")
     E159 = Cause(ConfigError, "--quantize must be int8 or omitted (got {quantize!r})",
                  "Use --quantize int8, or leave it out for fp32.")
-    E160 = Cause(ConfigError, "max_accuracy_drop must be >= 0 and eval_rows >= 1",
-                 "Give max_accuracy_drop >= 0 and eval_rows >= 1.")
+    E160 = Cause(ConfigError, "max_accuracy_drop must be >= 0, eval_rows and min_eval_rows >= 1",
+                 "Give max_accuracy_drop >= 0, eval_rows and min_eval_rows >= 1.")
     E161 = Cause(ConfigError, "the export output must differ from the model directory",
                  "Write the export to a new directory, not the model directory.")
     E162 = Cause(ConfigError, "no run {ref!r} under {where} (see `sentiq runs list`)",
@@ -304,6 +329,12 @@ class Errors:
                  "Give more characters of the run id.")
     E164 = Cause(ConfigError, "training.class_weights names unknown labels {unknown}; labels are {labels}",
                  "Name only the model's labels in training.class_weights.")
+
+    E165 = Cause(UsageError, "--truncate is for --engine local (Ray reads the files with its own readers)",
+                 "Drop --truncate with --engine ray, or score with --engine local.")
+
+    E166 = Cause(ConfigError, "int8 policy must be one of {policies} (got {policy!r})",
+                 "Choose one of the listed int8 policies.")
 
     # E2xx: data and inputs (DataError, UnknownLabelError, SingleClassError, EmptyTextError)
     E201 = Cause(UnknownLabelError, "{where}: label values {unknown} are not in the label map {label_map}; add "
@@ -474,8 +505,34 @@ class Errors:
                  "Name a column the header has, or give --columns for a file without a header row.")
     E277 = Cause(DataError, "{path} has no column {missing!r}; columns are {names}",
                  "Name a column the file has.")
-    E278 = Cause(DataError, "no {split} rows carry the model's labels {labels}",
-                 "The data's labels do not match the model's: check the label map for the export's check set.")
+    E278 = Cause(DataError, "the export's accuracy check found {n_rows} labelled {split} rows with the model's labels "
+                            "{labels}; it needs at least {min_rows} (--min-eval-rows) to mean anything: {skip}",
+                 "Give labelled data for the check (--data FILE), or skip the check on purpose (--data none).")
+    E281 = Cause(DataError, "{path} holds no texts (an empty file, a header row only, only blank lines or no JSON "
+                            "lines): nothing to predict",
+                 "Give a file with at least one record to score.")
+    E282 = Cause(DataError, "max_chars must be at least 1, got {max_chars}",
+                 "Give --max-chars of at least 1.")
+    E284 = Cause(DataError, "{where}: the text has {chars:,} characters, over the limit of {max_chars:,} "
+                            "(--max-chars); raise the limit or pass --truncate to cut long texts",
+                 "Raise --max-chars, or pass --truncate to cut long texts.")
+    E285 = Cause(DataError, "this model records its training data as the relative path {given!r} (an older sentiq), "
+                            "which is not there from {cwd}: run from the folder it was trained in, or pass --data",
+                 "Run from the folder the model was trained in, or pass --data.")
+    E286 = Cause(DataError, "the training data of this model is no longer at {path}: pass --data with a copy",
+                 "Pass --data with a copy of the training data.")
+    E287 = Cause(DataError, "the training data {path} changed since the model was trained (size or SHA-256 differ), "
+                            "so its splits cannot be rebuilt: pass --data to check on a file of your choice",
+                 "Pass --data with the file to check on.")
+    E288 = Cause(DataError, "{what} holds {n} labelled rows; training needs at least {needed} here ({classes} classes, "
+                            "held out: {held_out}, each hold-out holding every class). Add rows, or give a separate "
+                            "data.test_source",
+                 "Add rows, or give a separate data.test_source.")
+    E289 = Cause(DataError, "{what} holds no rows: the file is empty or holds only a header (rows with an empty text "
+                            "or no label are dropped)",
+                 "Give a file with labelled rows.")
+    E290 = Cause(DataError, "no labelled data for the export's accuracy check: {detail}; {skip}",
+                 "Pass --data FILE with labelled rows, or --data none to skip the check on purpose.")
     E279 = Cause(DataError, "built-in dataset {name!r} was not found on disk; data.out_of_core reads local files "
                             "only (set SENTIQ_DATA_DIR, or data.out_of_core=false)",
                  "Point SENTIQ_DATA_DIR at the corpus files, or train in memory (data.out_of_core=false).")
@@ -483,6 +540,29 @@ class Errors:
                  "Fix the CSV quoting near that line (a stray quote or an unclosed field).")
 
     # E3xx: models, encoders, ONNX and export (ModelError, ExportError)
+    E310 = Cause(ModelIntegrityError, "{directory} is damaged: {name} is missing; {hint}",
+                 "Copy the model directory again from where it was trained or exported.")
+    E311 = Cause(ModelIntegrityError, "{directory} is damaged: {name} has {size:,} bytes, the manifest recorded "
+                                      "{recorded:,} (truncated or replaced); {hint}",
+                 "Copy the model directory again from where it was trained or exported.")
+    E312 = Cause(ModelIntegrityError, "{directory} is damaged: {name} does not match its recorded checksum "
+                                      "(replaced or corrupted); {hint}",
+                 "Copy the model directory again from where it was trained or exported.")
+    E313 = Cause(ModelIntegrityError, "{directory} loads but cannot predict: {detail}",
+                 "The directory's files load but do not work together: copy it again, or train/export it again.")
+    E314 = Cause(ModelIntegrityError, "{directory} loads but its smoke prediction is not a probability table "
+                                      "({shape}, finite={finite})",
+                 "The weights are damaged (NaN or the wrong shape): train or export the model again.")
+    E315 = Cause(ModelIntegrityError, "{directory} does not predict what it predicted when saved: a probability "
+                                      "differs by {gap:.3f} on a fixed text (bound {bound}); its files or the "
+                                      "libraries that read them changed",
+                 "Copy the directory again, or install the library versions recorded in sentiq.json (versions).")
+    E316 = Cause(ModelIntegrityError, "cannot load the {approach} model in {directory} (damaged or incomplete?): "
+                                      "{detail}",
+                 "A model file cannot be read: copy the directory again, or train/export it again.")
+    E317 = Cause(ModelIntegrityError, "{directory}: the tokenizer has {tokens:,} tokens but the embedding matrix "
+                                      "has {rows:,} rows: the tokenizer files are missing or belong to another model",
+                 "Put the model's own tokenizer files back (copy the directory again).")
     E301 = Cause(ModelError, "integrated gradients need a fine-tuned transformer; use method='occlusion' for this one",
                  "Use method='occlusion' for this model.")
     E302 = Cause(ModelError, "the lexicon explanation needs a lexicon model; use method='occlusion' for this one",

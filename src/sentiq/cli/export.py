@@ -35,6 +35,7 @@ def export_cmd(
                                                    "data's test split; 'none' skips it)."),
     split: str = typer.Option("test", help="Split of --data to check on."),
     eval_rows: int = typer.Option(500, help="Labelled rows to check accuracy on (a seeded sample)."),
+    min_eval_rows: int = typer.Option(100, help="Refuse the export when the accuracy check has fewer labelled rows."),
     max_accuracy_drop: float = typer.Option(0.5, help="Fail when the export loses more accuracy points than this."),
     overwrite: Overwrite = False,
 ) -> None:
@@ -47,7 +48,7 @@ def export_cmd(
     try:
         with progress_bars() as progress:
             result = export_onnx(model_dir, output, quantize=quantize, data=data, split=split, eval_rows=eval_rows,
-                                 max_accuracy_drop=max_accuracy_drop, overwrite=overwrite, progress=progress)
+                                 min_eval_rows=min_eval_rows, max_accuracy_drop=max_accuracy_drop, overwrite=overwrite, progress=progress)
     except ExportError as exc:
         if exc.report:
             out.print(_export_table(exc.report, f"{model_dir.name} -> ONNX {quantize or 'fp32'}: parity"))

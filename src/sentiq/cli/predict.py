@@ -41,6 +41,9 @@ def predict(
                                  "empties (a bare URL): null (a result with label null and a note), skip (no output "
                                  "line) or error (exit 1, naming the file and line; --skip-bad-rows then skips and "
                                  "counts them). The same with --engine ray."),
+    max_chars: int = typer.Option(100_000, min=1, help="Longest text in characters; a longer one is an error "
+                                  "naming its line (a bad row: skipped with --skip-bad-rows) or is cut with --truncate."),
+    truncate: bool = typer.Option(False, help="Cut texts over --max-chars instead of refusing them."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
     "note" when a text got no label).
@@ -55,7 +58,10 @@ def predict(
     if bool(texts) == bool(input):
         raise UsageError(Errors.E155)
     if texts:
-        records, unscored = predict_records(Predictor.load(model), list(texts), on_empty=on_empty)
+        from sentiq.data.files import check_text_lengths
+
+        texts = check_text_lengths(texts, max_chars=max_chars, truncate=truncate)
+        records, unscored = predict_records(Predictor.load(model), texts, on_empty=on_empty)
         for record in records:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         if unscored:
@@ -64,7 +70,8 @@ def predict(
                       style="yellow", highlight=False, markup=False, soft_wrap=True)
         return
     options = {"on_empty": on_empty, "text_column": text_column, "keep": keep, "encoding": encoding,
-               "on_bad_rows": "skip" if skip_bad_rows else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None}
+               "on_bad_rows": "skip" if skip_bad_rows else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None,
+               "max_chars": max_chars, "truncate": truncate}
     if engine not in {"local", "ray"}:
         raise UsageError(Errors.E156, engine=engine)
     if output is None:
@@ -78,6 +85,10 @@ def predict(
                 raise UsageError(Errors.E158)
             from sentiq.inference.raydata import score_file_ray
 
+            if truncate:
+                raise UsageError(Errors.E165)
+            for key in ("max_chars", "truncate"):  # TODO: --max-chars in the Ray readers
+                options.pop(key)
             result = score_file_ray(model, input, output, address=ray_address, concurrency=concurrency,
                                     batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
         else:
@@ -102,10 +113,11 @@ def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on
     from sentiq.inference import Predictor
     from sentiq.inference.batch import iter_scored, jsonl_lines
 
+    opened = open_source(input, keep_empty=on_empty != "error", **source)  # an input without records fails first
     predictor = Predictor.load(model)
     rows = unlabelled = 0
-    for chunk, table in iter_scored(predictor, open_source(input, keep_empty=on_empty != "error", **source),
-                                    chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty):
+    for chunk, table in iter_scored(predictor, opened, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows,
+                                    on_empty=on_empty):
         rows += chunk.rows_in
         unlabelled += table.column("label").null_count if on_empty == "null" else len(chunk.texts) - table.num_rows
         for line in jsonl_lines(table):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
 from sentiq.config import DataConfig
 from sentiq.data.files import read_table, read_text_table, read_texts, text_positions
+from sentiq.data.fingerprint import locate_training_data
 from sentiq.data.report import DataReport, build_report
 from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, load_data, load_unlabeled
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
@@ -41,8 +43,12 @@ def load_splits(config) -> tuple[LoadedData, Splits]:
 
 
 def is_training_data(manifest, data: str | None) -> bool:
-    """Whether ``data`` (None: the training data) is the source the model was trained on."""
-    return data is None or data == manifest.config.get("data", {}).get("source")
+    """Whether ``data`` (None: the training data) is the source the model was trained on: as recorded, or
+    the same file by its recorded absolute path (sentiq.data.fingerprint)."""
+    if data is None or data == manifest.config.get("data", {}).get("source"):
+        return True
+    recorded = (getattr(manifest, "data_files", None) or {}).get("source")
+    return bool(recorded) and Path(data).expanduser().resolve() == Path(recorded["path"])
 
 
 def default_split(manifest, data: str | None) -> str:
@@ -60,6 +66,8 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     seed = manifest.config.get("seed", 42)
     given = {k: v for k, v in columns.items() if v is not None}
     if is_training_data(manifest, data) and trained:
+        # from any folder, and only if unchanged (sentiq.data.fingerprint)
+        trained = locate_training_data(trained, getattr(manifest, "data_files", None) or {})
         base = DataConfig.model_validate({**trained, **given})
     else:
         if data is None:

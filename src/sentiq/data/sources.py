@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column
-from sentiq.errors import DataError, Errors, UnknownLabelError
+from sentiq.data.files import HEADERLESS, columns_hint, read_table, read_texts, resolve_column, shown_columns
+from sentiq.errors import DataError, Errors, UnknownLabelError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def to_labeled_frame(
     text_col, label_col = resolve_column(raw, str(text_column)), resolve_column(raw, str(label_column))
     missing = [c for c, found in ((text_column, text_col), (label_column, label_col)) if found is None]
     if missing:
-        raise DataError(Errors.E204, where=where, missing=missing, hint=columns_hint(raw))
+        raise DataError(Errors.E204, where=where, missing=[shorten(str(c)) for c in missing], hint=columns_hint(raw))
     texts = raw[text_col].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     labels = raw[label_col].map(_normalise_raw_label)
     empty = texts.str.strip() == ""
@@ -129,7 +129,8 @@ def to_labeled_frame(
     if label_map:
         unknown = sorted(set(labels[keep]) - set(label_map))
         if unknown:
-            raise UnknownLabelError(Errors.E201, where=where, unknown=unknown[:10], label_map=label_map, skip=SKIP)
+            raise UnknownLabelError(Errors.E201, where=where, unknown=[shorten(str(u), 40) for u in unknown[:10]],
+                                    label_map=label_map, skip=SKIP)
         skip = keep & labels.map(lambda v: label_map.get(v) == SKIP)
         if skipped is not None:
             for value, n in labels[skip].value_counts().items():
@@ -290,7 +291,7 @@ def _unlabeled_builtin(spec: BuiltinDataset, text_column: str | None) -> list[st
 
 def _text_column(frame: pd.DataFrame, column: str, where: str) -> list[str]:
     if column not in frame.columns:
-        raise DataError(Errors.E210, where=where, column=column, columns=list(map(str, frame.columns)))
+        raise DataError(Errors.E210, where=where, column=shorten(column), columns=shown_columns(frame.columns))
     texts = frame[column].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     return [t for t in texts if t.strip()]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from sentiq.errors import Errors, SingleClassError
+from sentiq.errors import DataError, Errors, SingleClassError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def make_splits(
     """Train/validation/test splits; refuses a training split with a single class."""
     source = frames["train"]
     check_classes(source, "the data")
+    check_enough_rows(source, "the data", sizes=([] if "test" in frames else [test_size]) + [validation_size])
     official = frames.get("test")
     positions = split_positions(source["label"].to_numpy(),
                                 test_labels=None if official is None else official["label"].to_numpy(),
@@ -111,7 +112,40 @@ def make_splits(
     return Splits(train, _take(source, positions["validation"]), test)
 
 
-def check_classes(frame: pd.DataFrame, what: str) -> None:
+# Fewest labelled rows sentiq trains on: enough for a stratified validation (and test) split holding
+# every class, and a training split left with two classes. Below it scikit-learn fails with a traceback.
+MIN_TRAINING_ROWS = 10
+
+
+def _rows_needed(classes: int, sizes: list[float]) -> int:
+    """Fewest rows for which each stratified hold-out (scikit-learn takes ceil(size * n)) and what is left
+    hold at least one row per class."""
+    for n in range(MIN_TRAINING_ROWS, 100_000):
+        rest, ok = n, True
+        for size in sizes:
+            if not size:  # no hold-out (data.validation_size: 0)
+                continue
+            held = int(np.ceil(size * rest)) if size < 1 else int(size)
+            ok = ok and held >= classes and rest - held >= classes
+            rest -= held
+        if ok:
+            return n
+    return 100_000
+
+
+def check_enough_rows(frame: pd.DataFrame, what: str, *, sizes: list[float]) -> None:
+    n, classes = len(frame), frame["label"].nunique()
+    needed = _rows_needed(classes, sizes)
+    if n < needed:
+        raise DataError(Errors.E288, what=what, n=n, needed=needed, classes=classes,
+                        held_out=" then ".join(f"{s:g}" for s in sizes if s) or "nothing")
+
+
+def check_classes(frame: pd.DataFrame, what: str, *, require_two: bool = True) -> None:
+    if frame.empty:
+        raise DataError(Errors.E289, what=what)
+    if not require_two:
+        return
     labels = sorted(frame["label"].unique())
     if len(labels) < 2:
         found = labels[0] if labels else "nothing"

@@ -10,7 +10,9 @@ rather than pyarrow's block readers, because those cannot say on which line a ma
 record sits; Parquet is read per record batch with pyarrow. A bad record (wrong field
 count, invalid JSON, missing or empty text, undecodable bytes) raises :class:`DataError`
 naming file and line, or, with ``on_bad_rows="skip"``, is left out and reported in
-:attr:`Chunk.skipped`.
+:attr:`Chunk.skipped`. An input without a single record (an empty file, a header-only CSV)
+is refused when opened; a .txt of blank lines holds records (empty texts, answered by the
+caller's empty-text policy).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import codecs
 import csv
 import json
 import logging
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -54,17 +57,20 @@ class Source:
     column_names: tuple[str, ...] | None = None  # a headerless CSV's column names
     encoding: str = "utf-8"
     keep_empty: bool = False  # empty texts (and .txt blank lines) are records to answer, not bad rows
+    max_chars: int | None = None  # longest text: a longer one is a bad row (or is cut with ``truncate``)
+    truncate: bool = False
 
     def fingerprint(self) -> dict:
         """What identifies this input for a resumed job: paths, sizes, modification times, options."""
         return {"files": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
                 "format": self.format, "text_column": self.text_column, "keep": list(self.keep),
                 "column_names": list(self.column_names) if self.column_names else None, "encoding": self.encoding,
-                "keep_empty": self.keep_empty}
+                "keep_empty": self.keep_empty, "max_chars": self.max_chars, "truncate": self.truncate}
 
 
 def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
-                column_names: Sequence[str] | None = None, encoding: str = "utf-8", keep_empty: bool = False) -> Source:
+                column_names: Sequence[str] | None = None, encoding: str = "utf-8", keep_empty: bool = False,
+                max_chars: int | None = None, truncate: bool = False) -> Source:
     """A file, or a folder of part files of one format (hidden files and ``_SUCCESS`` markers ignored)."""
     path = Path(path)
     if path.is_dir():
@@ -90,8 +96,14 @@ def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[s
         codecs.lookup(encoding)
     except LookupError:
         raise DataError(Errors.E272, encoding=encoding) from None
-    return Source(tuple(files), fmt, text_column, tuple(keep),
-                  tuple(column_names) if column_names else None, encoding, keep_empty)
+    if max_chars is not None and max_chars < 1:
+        raise DataError(Errors.E282, max_chars=max_chars)
+    source = Source(tuple(files), fmt, text_column, tuple(keep),
+                    tuple(column_names) if column_names else None, encoding, keep_empty, max_chars, truncate)
+    with closing(_records(source)) as records:
+        if next(records, None) is None:  # a blank .txt line is a record (an empty text); a CSV header is not
+            raise DataError(Errors.E281, path=path)
+    return source
 
 
 def _resolve_positions(path: Path, fmt: str, text_column: str, keep: tuple[str, ...],
@@ -182,6 +194,8 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
             continue
         rows_in += 1
         problem = record if isinstance(record, str) else text_problem(record, source.text_column, source.keep_empty)
+        if not problem and source.max_chars is not None and len(record[source.text_column]) > source.max_chars:
+            problem = _over_limit(where, record, source)
         if problem:
             if on_bad_rows == "error":
                 raise DataError(Errors.E274, where=where, problem=problem, hint=_SKIP_HINT)
@@ -195,6 +209,17 @@ def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = 
             texts, columns, skipped, rows_in, index = [], {k: [] for k in source.keep}, [], 0, index + 1
     if rows_in:
         yield Chunk(index, texts, columns, rows_in, skipped)
+
+
+def _over_limit(where: str, record: dict, source: Source) -> str | None:
+    """A text over ``source.max_chars``: cut in place with ``truncate`` (None), else the problem to report."""
+    text = record[source.text_column]
+    if source.truncate:
+        log.warning("%s: text cut from %d to %d characters (--truncate)", where, len(text), source.max_chars)
+        record[source.text_column] = text[: source.max_chars]
+        return None
+    return (f"the text has {len(text):,} characters, over the limit of {source.max_chars:,} (--max-chars); "
+            "raise the limit or pass --truncate to cut long texts")
 
 
 def text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:

@@ -121,6 +121,8 @@ def score_file(
     on_empty: str = "null",
     resume: bool = False,
     progress: ProgressFn | None = None,
+    max_chars: int | None = None,
+    truncate: bool = False,
 ) -> ScoreResult:
     """Score every record of ``input`` (a file or folder of parts) into ``output`` (.parquet or JSONL).
 
@@ -135,9 +137,9 @@ def score_file(
     from sentiq.inference import Predictor
 
     started = time.perf_counter()
-    predictor = model if isinstance(model, Predictor) else Predictor.load(model)
     source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding,
-                         keep_empty=on_empty != "error")
+                         keep_empty=on_empty != "error", max_chars=max_chars, truncate=truncate)
+    predictor = model if isinstance(model, Predictor) else Predictor.load(model)
     output = Path(output)
     fmt = output_format(output)
     work = partial_dir(output)

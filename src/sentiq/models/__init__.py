@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-from sentiq.errors import Errors, ModelError
+from sentiq.errors import Errors, ModelError, ModelIntegrityError, SentiqError
 from sentiq.models.base import Capabilities, SentimentModel
 from sentiq.models.manifest import Manifest
 
@@ -38,10 +38,30 @@ def model_type(approach: str) -> type[SentimentModel]:
     return getattr(import_module(module), cls)
 
 
-def load_model(directory: str | Path, manifest: Manifest | None = None):
-    """Load the model a sentiq directory holds, whatever its approach."""
+def load_model(directory: str | Path, manifest: Manifest | None = None, *, verify: bool = True):
+    """Load the model a sentiq directory holds, whatever its approach.
+
+    With ``verify`` (the default) the directory proves itself whole first (files, sizes and
+    checksums recorded at save) and after (a smoke prediction): :mod:`sentiq.models.integrity`.
+    Any failure to read the files is one ModelError line, never a library traceback.
+    """
+    from sentiq.models import integrity
+
+    directory = Path(directory)
     manifest = manifest or Manifest.load(directory)
-    return model_type(manifest.approach).load(Path(directory), manifest)
+    if verify:
+        integrity.verify_files(directory, manifest)
+    kind = model_type(manifest.approach)
+    try:
+        model = kind.load(directory, manifest)
+    except SentiqError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a truncated pickle, safetensors header, ... : one line
+        raise ModelIntegrityError(Errors.E316, approach=manifest.approach, directory=directory,
+                                  detail=f"{type(exc).__name__}: {integrity.first_line(exc)}") from None
+    if verify:
+        integrity.check_loaded(model, manifest, directory)
+    return model
 
 
 __all__ = ["Capabilities", "Manifest", "SentimentModel", "approaches", "load_model", "model_type"]

@@ -5,6 +5,8 @@ loading needs) and ``README.md`` (a model card with Hugging Face front matter), 
 whatever the command adds (a report, the config, a summary). It appears at its path only
 when everything succeeded (written in a temporary sibling, then renamed); long runs keep
 their checkpoints in ``<output>.partial`` (:func:`work_dir_for`) so a crash can resume.
+Every directory is sealed (:func:`sentiq.models.integrity.seal`: file sizes and checksums,
+and the model's smoke-text probabilities) so that loading can verify it (E310).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.errors import ConfigError, Errors
 from sentiq.models.base import SentimentModel
 from sentiq.models.card import write_model_card
+from sentiq.models.integrity import seal
 from sentiq.models.manifest import Manifest
 
 # The metrics a manifest (and its model card) carries from the test report.
@@ -56,6 +59,7 @@ def write_model_directory(
     files: dict[str, str] | None = None,
     after: Callable[[Path], None] | None = None,
     keep_work_dir: bool = False,
+    model: SentimentModel | Callable[[], SentimentModel] | None = None,
 ) -> Manifest:
     """Write a complete model directory at ``output_dir`` atomically; returns the manifest written.
 
@@ -65,6 +69,10 @@ def write_model_directory(
     written as given (name -> text), then the manifest and the model card; ``after(tmp)`` runs
     last, on the finished directory (timing it, say). The work dir (``<output>.partial``) is
     removed unless ``keep_work_dir``.
+
+    Before the model card the directory is sealed: its files' sizes and checksums go into the
+    manifest, with the smoke-text probabilities of ``model`` (the model written, or a callable
+    returning it once ``report`` ran, e.g. the export loaded back); without ``model`` only files.
     """
     output_dir = check_output(output_dir, overwrite=overwrite)
     with atomic_directory(output_dir, overwrite=overwrite) as tmp:
@@ -74,7 +82,7 @@ def write_model_directory(
             manifest.metrics = {**manifest.metrics, **headline(report(tmp))}
         for name, text in (files or {}).items():
             atomic_write_text(tmp / name, text)
-        manifest.save(tmp)
+        seal(tmp, manifest, model() if callable(model) and not isinstance(model, SentimentModel) else model)
         write_model_card(tmp, manifest)
         if after is not None:
             after(tmp)

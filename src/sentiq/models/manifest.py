@@ -58,6 +58,10 @@ class Manifest:
     temperature: float | None = None
     warnings: list[str] = field(default_factory=list)
     export: dict[str, Any] = field(default_factory=dict)  # ONNX exports: source, quantization, parity report
+    # The training data files: absolute path, size, mtime and SHA-256 (sentiq.data.fingerprint).
+    data_files: dict[str, Any] = field(default_factory=dict)
+    # Files with size and SHA-256, and smoke-text probabilities: written by models.integrity.seal, checked at load.
+    integrity: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION

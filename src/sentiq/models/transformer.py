@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sentiq.errors import ConfigError, Errors, ModelError
+from sentiq.errors import ConfigError, Errors, ModelError, ModelIntegrityError
 from sentiq.labels import LabelSet
 from sentiq.models import token_batches, windows
 from sentiq.models.attention import implementation as attention_implementation
@@ -100,6 +100,16 @@ def set_attention_dropout(model, p: float) -> int:
     return len(layers)
 
 
+def check_vocabulary(tokenizer, model, directory) -> None:
+    """The tokenizer must fit the embedding matrix it feeds: a missing tokenizer file makes transformers
+    build a 5-token one (every word [UNK]) and a swapped one sends ids to the wrong rows. Embedding
+    matrices may be padded beyond the vocabulary (to a multiple of 8 or 64), so a small surplus is allowed."""
+    rows = model.get_input_embeddings().weight.shape[0]
+    tokens = len(tokenizer)
+    if tokens > rows or tokens < rows - max(64, rows // 100):
+        raise ModelIntegrityError(Errors.E317, directory=directory, tokens=tokens, rows=rows)
+
+
 class TransformerClassifier(SentimentModel):
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
@@ -163,6 +173,7 @@ class TransformerClassifier(SentimentModel):
         if model.config.num_labels != len(labels):
             raise ModelError(Errors.E380, directory=directory, n_classes=model.config.num_labels,
                              n_labels=len(labels))
+        check_vocabulary(tokenizer, model, directory)
         loaded = cls(model, tokenizer, labels, max_length=manifest.max_length)
         loaded.truncation, loaded.base_model = manifest.truncation, manifest.base_model
         loaded.window_options = dict(manifest.window or {})

@@ -597,9 +597,9 @@ def run(settings: ServeSettings) -> None:
 
     import uvicorn
 
-    from sentiq.models import Manifest
+    from sentiq.models.integrity import verify_directory
 
-    Manifest.load(settings.model_dir)  # a wrong path fails now, with E300, not in every worker
+    verify_directory(settings.model_dir)  # a wrong path or damaged folder fails now (E300/E310), not in every worker
     options = dict(host=settings.host, port=settings.port, access_log=settings.access_log, log_level="info",
                    **uvicorn_options(settings))
     if settings.workers == 1:

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import secrets
+import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,12 +26,14 @@ import yaml
 
 from sentiq.atomic import atomic_directory, atomic_write_text
 from sentiq.config import TrackingConfig
-from sentiq.errors import ConfigError, Errors
+from sentiq.errors import ConfigError, Errors, shorten
 
 log = logging.getLogger(__name__)
 
 RUNS_ENV = "SENTIQ_RUNS_DIR"
 RUN_FILE = "run.json"
+MAX_ERROR_CHARS = 2000
+MAX_PARAM_CHARS = 500
 
 
 DEFAULT_RUNS_DIR = Path(".sentiq") / "runs"  # apart from ./runs/, where the README's examples put models
@@ -91,28 +94,65 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-def _write_folder(run: Run, root: Path, *, status: str, started: _dt.datetime, error: str | None) -> Path:
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), so a reused pid is not taken for the run's process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
+
+
+def _process_alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return start is None or _process_start(pid) in (None, start)
+
+
+def _record_dict(run: Run, run_id: str, *, status: str, started: _dt.datetime, error: str | None) -> dict:
     from sentiq.tracking.environment import environment
 
-    finished = _now()
+    finished = None if status == "running" else _now()
+    return {"id": run_id, "command": run.command, "name": run.name, "status": status,
+            "error": None if error is None else shorten(error, MAX_ERROR_CHARS),
+            "started": started.isoformat(timespec="milliseconds"),
+            "finished": finished.isoformat(timespec="milliseconds") if finished else None,
+            "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
+            "pid": os.getpid(), "host": socket.gethostname(), "pid_start": _process_start(os.getpid()),
+            "model_path": run.model_path, "report_path": run.report_path,
+            "params": _capped(run.params), "metrics": run.metrics, "environment": environment()}
+
+
+def _capped(params: dict) -> dict:
+    """Params as recorded: string values cut (a config may carry a whole text or a 100 MB path by mistake)."""
+    return {k: shorten(v, MAX_PARAM_CHARS) if isinstance(v, str) else v for k, v in params.items()}
+
+
+def _write_files(folder: Path, run: Run, record: dict) -> None:
+    atomic_write_text(folder / "metrics.json", json.dumps(run.metrics, indent=2))
+    atomic_write_text(folder / "environment.json", json.dumps(record["environment"], indent=2, default=str))
+    atomic_write_text(folder / "config.yaml", yaml.safe_dump(run.config if run.config is not None else run.params,
+                                                             sort_keys=False, allow_unicode=True))
+    atomic_write_text(folder / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False, default=str))  # last
+
+
+def _start_folder(run: Run, root: Path, *, started: _dt.datetime) -> Path:
+    """The run folder with a ``running`` record: a run killed with kill -9 still leaves one (listed as interrupted)."""
     run_id = f"{started:%Y%m%d-%H%M%S}-{run.command}-{_slug(run.name)}-{secrets.token_hex(2)}"
-    record = {"id": run_id, "command": run.command, "name": run.name, "status": status, "error": error,
-              "started": started.isoformat(timespec="milliseconds"), "finished": finished.isoformat(timespec="milliseconds"),
-              "duration_s": round((finished - started).total_seconds(), 3),
-              "model_path": run.model_path, "report_path": run.report_path,
-              "params": run.params, "metrics": run.metrics, "environment": environment()}
     with atomic_directory(root / run_id, overwrite=False) as tmp:
-        atomic_write_text(tmp / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False, default=str))
-        atomic_write_text(tmp / "metrics.json", json.dumps(run.metrics, indent=2))
-        atomic_write_text(tmp / "environment.json", json.dumps(record["environment"], indent=2, default=str))
-        atomic_write_text(tmp / "config.yaml", yaml.safe_dump(run.config if run.config is not None else run.params,
-                                                              sort_keys=False, allow_unicode=True))
+        _write_files(tmp, run, _record_dict(run, run_id, status="running", started=started, error=None))
     return root / run_id
 
 
 def _record(run: Run, tracking: TrackingConfig, *, status: str, started: _dt.datetime, error: str | None) -> None:
     try:
-        run.path = _write_folder(run, runs_root(tracking), status=status, started=started, error=error)
+        if run.path is None:  # the running record could not be written at the start: try once more
+            run.path = _start_folder(run, runs_root(tracking), started=started)
+        _write_files(run.path, run, _record_dict(run, run.path.name, status=status, started=started, error=error))
     except Exception as exc:  # a full disk or a read-only runs root must not fail a finished training
         log.warning("could not record the %s run under %s: %s", run.command, runs_root(tracking), exc)
         return
@@ -133,7 +173,9 @@ def _record(run: Run, tracking: TrackingConfig, *, status: str, started: _dt.dat
 @contextmanager
 def tracked_run(command: str, *, name: str, tracking: TrackingConfig | None, params: dict,
                 config: dict | None = None) -> Iterator[Run]:
-    """Record the ``with`` block as a run: ``finished`` when it returns, ``failed`` (with the error) when it raises."""
+    """Record the ``with`` block as a run: ``running`` from the start, then ``finished`` when it returns or
+    ``failed`` (with the error) when it raises. A process killed outright leaves ``running``, which
+    :func:`load_runs` reports as ``interrupted`` once its process is gone."""
     tracking = tracking or TrackingConfig()
     run = Run(command, name, flatten(params), config)
     if tracking.backend == "none":
@@ -145,11 +187,23 @@ def tracked_run(command: str, *, name: str, tracking: TrackingConfig | None, par
         require_mlflow()  # fail before hours of training, not after
     started = _now()
     try:
+        run.path = _start_folder(run, runs_root(tracking), started=started)
+    except Exception as exc:  # recording is a side channel
+        log.warning("could not start the %s run record under %s: %s", command, runs_root(tracking), exc)
+    try:
         yield run
     except BaseException as exc:
         _record(run, tracking, status="failed", started=started, error=f"{type(exc).__name__}: {exc}")
         raise
     _record(run, tracking, status="finished", started=started, error=None)
+
+
+def effective_status(record: dict) -> str:
+    """``interrupted`` for a ``running`` record whose process (on this host) is gone; else the recorded status."""
+    status = record.get("status", "?")
+    if status != "running" or record.get("host") != socket.gethostname() or not record.get("pid"):
+        return status
+    return status if _process_alive(int(record["pid"]), record.get("pid_start")) else "interrupted"
 
 
 def load_runs(root: str | Path | None = None) -> list[dict]:
@@ -163,6 +217,7 @@ def load_runs(root: str | Path | None = None) -> list[dict]:
             log.warning("skipping unreadable run record %s: %s", path, exc)
             continue
         record["path"] = str(path.parent)
+        record["status"] = effective_status(record)
         records.append(record)
     # Millisecond timestamps: a train and the evaluate right after it often start in the same second.
     return sorted(records, key=lambda r: (r.get("started", ""), r.get("id", "")), reverse=True)
@@ -184,7 +239,7 @@ def find_run(ref: str, root: str | Path | None = None) -> dict:
     path = Path(ref)
     if (path / RUN_FILE).is_file():
         record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-        return {**record, "path": str(path)}
+        return {**record, "path": str(path), "status": effective_status(record)}
     matches = [r for r in load_runs(root) if r.get("id", "").startswith(ref)]
     exact = [r for r in matches if r.get("id") == ref]
     if exact or len(matches) == 1:

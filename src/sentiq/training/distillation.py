@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from sentiq.atomic import atomic_write_text
 from sentiq.config import SentiqConfig, TrainingConfig, apply_overrides, build_config, read_mapping
 from sentiq.data import build_report, load_splits, load_unlabeled
+from sentiq.data.fingerprint import record_data_files
 from sentiq.errors import ConfigError, Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models import Manifest
@@ -336,7 +337,7 @@ def distill(
     y_test = labels.encode(test_df["label"].tolist())
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
     manifest = manifest_for(student, preprocess=dict(teacher.manifest.preprocess), language=teacher.manifest.language,
-                            config=config.to_dict(),
+                            config=config.to_dict(), data_files=record_data_files(config.data.model_dump()),
                             command=f"sentiq distill --teacher {teacher_dir} --config config.yaml --output {output_dir}")
     context = {"approach": "finetune (distilled)", "model": described, "teacher": str(teacher_dir),
                "data": config.data.source, "split": "test", "preprocess": teacher.profile.name,

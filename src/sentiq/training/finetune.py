@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
+import shutil
 import time
 from functools import partial
 from pathlib import Path
@@ -21,8 +24,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import LengthGroupedSampler
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from sentiq.allocator import keep_freed_memory
 from sentiq.config import TrainingConfig
@@ -188,6 +192,36 @@ class _SentiqTrainer(Trainer):
         self.class_weights = class_weights
         self.attack = attack
 
+    def _save_checkpoint(self, model, trial):
+        """Atomic checkpoints: the Trainer writes ``checkpoint-N`` into a staging folder, which is renamed into
+        place only once weights, optimizer, scheduler, RNG and trainer state are all on disk. A kill while
+        saving leaves a staging folder that resume ignores, never a half checkpoint. Under a multi-process
+        launch every rank writes into the checkpoint (its RNG state), so it is written in place there and
+        resume's completeness check (:func:`last_complete_checkpoint`) skips a torn one."""
+        if distributed.world_size() > 1:
+            return super()._save_checkpoint(model, trial)
+        run_dir = Path(super()._get_output_dir(trial))
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging = run_dir / STAGING_DIR
+        shutil.rmtree(staging, ignore_errors=True)
+        self._staging_dir = staging
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_dir = None
+        if self.state.best_model_checkpoint == str(staging / name):
+            # this checkpoint is the best so far: record its final path in the state saved with it
+            self.state.best_model_checkpoint = str(run_dir / name)
+            self.state.save_to_json(str(staging / name / TRAINER_STATE_NAME))
+        publish_checkpoint(staging / name, run_dir / name)
+        if self.args.should_save:
+            rotate_checkpoints(output_dir=str(run_dir), save_total_limit=self.args.save_total_limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+
+    def _get_output_dir(self, trial) -> str:
+        staging = getattr(self, "_staging_dir", None)
+        return str(staging) if staging is not None else super()._get_output_dir(trial)
+
     def training_step(self, model, inputs, num_items_in_batch=None):
         # compute_loss pops the labels: each pass gets its own copy of the batch.
         loss = super().training_step(model, dict(inputs), num_items_in_batch)
@@ -254,6 +288,65 @@ class _SentiqTrainer(Trainer):
             value = loss.item() if diverged_here else "NaN or infinite on another process"
             raise DivergenceError(Errors.E401, loss=value, global_step=self.state.global_step)
         return loss
+
+
+STAGING_DIR = ".staging"  # checkpoints being written; not matched by the Trainer's ^checkpoint-N$ pattern
+_CHECKPOINT_RE = re.compile(r"^" + PREFIX_CHECKPOINT_DIR + r"-(\d+)$")
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def publish_checkpoint(staged: Path, final: Path) -> None:
+    """fsync a staged checkpoint's files, then rename it to its final name (replacing a stale one)."""
+    _fsync_tree(staged)
+    if final.exists():  # a step saved again after a resume: the new one wins
+        shutil.rmtree(final)
+    os.replace(staged, final)
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    try:
+        fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be resumed from (None when it can): the files a resume reads must be there
+    and the trainer state must parse. Checkpoints written in place by an older sentiq can be torn."""
+    if not (folder / TRAINER_STATE_NAME).is_file():
+        return f"no {TRAINER_STATE_NAME}"
+    try:
+        json.loads((folder / TRAINER_STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"unreadable {TRAINER_STATE_NAME} ({exc})"
+    if not any((folder / name).is_file() for name in _WEIGHT_FILES):
+        return "no model weights"
+    missing = [name for name in ("optimizer.pt", "scheduler.pt") if not (folder / name).is_file()]
+    return f"no {', '.join(missing)}" if missing else None
+
+
+def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest checkpoint a resume can use; incomplete ones are skipped with a warning."""
+    if not checkpoint_dir.is_dir():
+        return None
+    found = sorted(((int(m.group(1)), path) for path in checkpoint_dir.iterdir()
+                    if path.is_dir() and (m := _CHECKPOINT_RE.match(path.name))), reverse=True)
+    for _, path in found:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return str(path)
+        log.warning("skipping incomplete checkpoint %s (%s; the run was probably killed while saving it)",
+                    path.name, problem)
+    return None
 
 
 def class_weight_tensor(setting, labels: list[str], train_ids: list[int]) -> torch.Tensor | None:
@@ -430,7 +523,7 @@ def run_classifier_training(
     callbacks.append(SameDecisionOnEveryRank())  # last: after every callback that may ask to stop
 
     checkpoint_dir = work_dir / "checkpoints"
-    resume_from = get_last_checkpoint(str(checkpoint_dir)) if resume and checkpoint_dir.is_dir() else None
+    resume_from = last_complete_checkpoint(checkpoint_dir) if resume else None
     if resume and resume_from is None:
         log.warning("no checkpoint to resume from under %s; starting from scratch", checkpoint_dir)
     trainer = (trainer_class or _SentiqTrainer)(

@@ -105,7 +105,7 @@ def write_trained_model(
     write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite, report=report,
                           files=run_files(config, data_report, fit.history),
                           after=(lambda tmp: after(tmp, metrics, raw_proba)) if after else None,
-                          keep_work_dir=keep_work_dir)
+                          keep_work_dir=keep_work_dir, model=model)
     return TrainedDirectory(manifest, metrics, raw_proba, warnings)
 
 

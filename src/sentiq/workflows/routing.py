@@ -33,5 +33,5 @@ def route(
         warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],
         command=f"sentiq route {routes} --fallback {model.fallback} --output {output_dir}",
     )
-    write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite)
+    write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite, model=model)
     return output_dir

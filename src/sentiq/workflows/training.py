@@ -14,6 +14,7 @@ from sentiq import training  # training.fit_model looked up per call: tests and 
 from sentiq.config import SentiqConfig, warn_ignored_settings
 from sentiq.data import DataReport, build_report, load_splits
 from sentiq.data.augment import augmented_training_split
+from sentiq.data.fingerprint import record_data_files
 from sentiq.labels import LabelSet
 from sentiq.models import model_type
 from sentiq.models.cache import feature_cache
@@ -94,6 +95,7 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
         log.warning(message)
         result.warnings.append(message)
     manifest = manifest_for(model, preprocess=profile.spec(), language=data.language, config=config.to_dict(),
+                            data_files=record_data_files(config.data.model_dump()),
                             command=f"sentiq train --config config.yaml --output {output_dir}")
     context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
                "split": "test", "preprocess": profile.name, "train rows": data.raw_train_rows,
