@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -108,7 +109,7 @@ def test_every_recorded_file_damaged_is_refused_with_one_line(kind, damage, trai
             path.write_bytes(bytes(data))
         with pytest.raises(ModelIntegrityError, match=name.replace(".", r"\.")):
             Predictor.load(broken)
-    assert "E310" in _one_line_refusal(broken)
+    assert re.search(r"\[E31[0-7]\]", _one_line_refusal(broken))  # E310-E317: the integrity causes
 
 
 def test_another_models_tokenizer_is_refused(trained_model, other_tokenizer, tmp_path):
@@ -151,7 +152,7 @@ def test_older_directory_with_truncated_weights_is_one_line(trained_model, tmp_p
     weights = old / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     output = _one_line_refusal(old)
-    assert "E310" in output and "damaged or incomplete" in output
+    assert "[E316]" in output and "damaged or incomplete" in output
 
 
 def test_smoke_prediction_catches_changed_behaviour(trained_model, tmp_path):
@@ -184,7 +185,7 @@ def test_serve_refuses_to_start_on_a_damaged_directory(trained_model, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sentiq.cli", "serve", str(broken), "--port", "1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert "E310" in proc.stderr and "tokenizer.json is missing" in proc.stderr
+    assert "[E310]" in proc.stderr and "tokenizer.json is missing" in proc.stderr
     assert "Traceback" not in proc.stderr and "Uvicorn running" not in proc.stderr
 
 
@@ -200,4 +201,4 @@ def test_load_rejects_unknown_root_damage_not_listed(trained_model, tmp_path):
 
 
 def test_model_error_is_still_the_parent_class():
-    assert issubclass(ModelIntegrityError, ModelError) and ModelIntegrityError.code == "E310"
+    assert issubclass(ModelIntegrityError, ModelError) and ModelIntegrityError.codes == "E3xx"
