@@ -98,7 +98,7 @@ def log_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(trained_model, log_path):
     """Default limits, no API key, request log on (without raw text)."""
-    with live_server(model_dir=trained_model, request_log=log_path, max_wait_ms=20) as base:
+    with live_server(model_dir=trained_model, request_log=log_path, max_wait_ms=20, batching=True) as base:
         assert wait_ready(base).status_code == 200
         yield base
 
@@ -381,6 +381,20 @@ def test_micro_batcher_gathers_while_the_model_runs_and_never_idles_with_request
     done = asyncio.run(scenario())
     assert calls == [["a"], ["b", "c"]]
     assert done["b"] - done["a"] < 0.2  # b and c ran as soon as a's batch ended (it was 0.4 s: 0.3 idle + 0.1)
+
+
+def test_batching_is_auto_by_default_and_off_for_a_model_on_the_cpu(trained_model):
+    """Issue 15, defect 6: on this CPU a batched forward costs as much per text as single calls (ONNX int8:
+    more), so micro-batching only made a lone request wait; auto turns it on only for a model on a GPU."""
+    assert ServeSettings(model_dir=trained_model).batching == "auto"
+    assert ServeSettings.from_env({"SENTIQ_BATCHING": "auto"}, model_dir=".").batching == "auto"
+    assert ServeSettings.from_env({"SENTIQ_BATCHING": "true"}, model_dir=".").batching is True
+    assert ServeSettings.from_env(ServeSettings(model_dir=".").to_env()).batching == "auto"  # what workers rebuild
+    for batching, enabled in (("auto", False), (True, True), (False, False)):
+        apps = []
+        with live_server(apps.append, model_dir=trained_model, batching=batching) as base:
+            assert wait_ready(base).status_code == 200
+            assert apps[0].state.service.batcher.enabled is enabled, batching
 
 
 def test_micro_batcher_isolates_a_failing_request():

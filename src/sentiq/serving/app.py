@@ -79,6 +79,15 @@ def _text_prediction(pred) -> TextPrediction:
     return TextPrediction(label=pred.label, score=pred.score, scores=pred.scores, **extra)
 
 
+def runs_on_gpu(model) -> bool:
+    """Whether a loaded model computes on a GPU (a CUDA torch device, or a CUDA ONNX Runtime provider)."""
+    device = getattr(model, "device", None)
+    if getattr(device, "type", None) == "cuda":
+        return True
+    session = getattr(model, "session", None)
+    return session is not None and "CUDAExecutionProvider" in session.get_providers()
+
+
 class ExplainTimeout(Exception):
     """The request's explanations did not finish within ``explain_timeout_s``."""
 
@@ -93,7 +102,7 @@ class Service:
         self.load_error: Optional[str] = None
         self.metrics = ServiceMetrics()
         self.batcher = MicroBatcher(self._predict, max_batch_size=settings.max_batch_size,
-                                    max_wait_ms=settings.max_wait_ms, enabled=settings.batching,
+                                    max_wait_ms=settings.max_wait_ms, enabled=settings.batching is True,
                                     on_batch=self.metrics.batch_texts.observe, max_queue_texts=settings.max_queue_texts,
                                     on_dropped=lambda n: self.metrics.client_gone.labels("queued").inc())
         # Explanations run in their own thread, one at a time: never on the event loop, and a slow
@@ -140,6 +149,10 @@ class Service:
             manifest = predictor.manifest
             name = (manifest.config or {}).get("name") or self.settings.model_dir.name
             self.model_name = f"{name}@{manifest.created}"
+        if self.settings.batching == "auto":
+            self.batcher.enabled = runs_on_gpu(predictor.model)
+            log.info("micro-batching %s (auto: the model runs on the %s)", "on" if self.batcher.enabled else "off",
+                     "GPU" if self.batcher.enabled else "CPU")
         self.predictor = predictor
 
     async def load(self) -> None:

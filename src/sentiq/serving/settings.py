@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -27,7 +27,10 @@ class ServeSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 for all).")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes; each loads the model once.")
-    batching: bool = Field(True, description="Gather concurrent requests into one model call (dynamic micro-batching).")
+    batching: bool | Literal["auto"] = Field(
+        "auto", description="Gather concurrent requests into one model call (dynamic micro-batching): true, false or "
+                            "auto (on when the model runs on a GPU, off on a CPU, where a batched forward costs as "
+                            "much per text as single ones and a lone request would only wait; docs/benchmarks.md).")
     max_batch_size: int = Field(32, ge=1, le=4096, description="Most texts in one gathered model call.")
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="Longest a request waits for others to join its batch.")
     max_texts: int = Field(64, ge=1, le=10_000, description="Most texts in one request (more: 422).")
