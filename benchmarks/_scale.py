@@ -23,9 +23,12 @@ LABELS = {"0": "negative", "4": "positive"}
 
 
 def read_sentiment140(path: Path) -> pa.Table:
-    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=COLUMNS, encoding="latin-1"),
-                           parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                           convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}))
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=COLUMNS, encoding="latin-1"),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}),
+    )
     labels = pa.array([LABELS[p] for p in table.column("polarity").to_pylist()])
     return pa.table({"id": table.column("id"), "text": table.column("text"), "label": labels})
 
@@ -62,5 +65,9 @@ def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None)
         tail = Path(log).read_text()[-3000:] if log != Path(os.devnull) else ""
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({code}):\n{tail}")
     # The machine may be shared: the 1-minute load average before and after says how quiet it was.
-    return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024),
-            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }

@@ -33,7 +33,7 @@ def step_cost(model, *, length: int, batch: int, bf16: bool, steps: int) -> floa
     vocab = model.config.vocab_size
     ids = torch.randint(min(1000, vocab // 2), vocab, (batch, length), generator=generator)
     mask = torch.ones(batch, length, dtype=torch.long)
-    mask[: batch // 2, -(length // 8):] = 0  # half the rows padded: the mask path is exercised
+    mask[: batch // 2, -(length // 8) :] = 0  # half the rows padded: the mask path is exercised
     labels = torch.zeros(batch, dtype=torch.long)
 
     def step():
@@ -75,16 +75,31 @@ def main() -> None:
             for dropout in (0.1, 0.0):
                 torch.manual_seed(0)
                 model = AutoModelForSequenceClassification.from_pretrained(
-                    source, num_labels=2, attn_implementation=attention.implementation(kernel),
-                    attention_probs_dropout_prob=dropout).train()
+                    source,
+                    num_labels=2,
+                    attn_implementation=attention.implementation(kernel),
+                    attention_probs_dropout_prob=dropout,
+                ).train()
                 for bf16 in [p == "bf16" for p in args.precisions]:
                     ms = step_cost(model, length=length, batch=BATCH[length], bf16=bf16, steps=args.steps)
-                    rows.append({"length": length, "kernel": kernel, "attention_dropout": dropout,
-                                 "precision": "bf16" if bf16 else "fp32", "cpu_ms_per_sample": ms})
-                    print(f"{length:>5} {kernel:>6} dropout {dropout:<4} {rows[-1]['precision']:>5} {ms:8.1f} ms/sample",
-                          flush=True)
-    out = write_result(f"attention_kernels-{args.model}{'-quick' if args.quick else ''}",
-                       {"model": args.model, "steps": args.steps, "rows": rows}, path=args.out)
+                    rows.append(
+                        {
+                            "length": length,
+                            "kernel": kernel,
+                            "attention_dropout": dropout,
+                            "precision": "bf16" if bf16 else "fp32",
+                            "cpu_ms_per_sample": ms,
+                        }
+                    )
+                    print(
+                        f"{length:>5} {kernel:>6} dropout {dropout:<4} {rows[-1]['precision']:>5} {ms:8.1f} ms/sample",
+                        flush=True,
+                    )
+    out = write_result(
+        f"attention_kernels-{args.model}{'-quick' if args.quick else ''}",
+        {"model": args.model, "steps": args.steps, "rows": rows},
+        path=args.out,
+    )
     print(f"wrote {out}")
 
 

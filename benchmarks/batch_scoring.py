@@ -46,17 +46,35 @@ def engines(corpus: Path) -> None:
         pq.write_table(pq.read_table(files[200_000]).slice(0, 3000), small)
     models = {
         "tfidf": (train(corpus, "tfidf", ["approach=tfidf"]), files[200_000], 200_000),
-        "minilm": (train(corpus, "minilm", ["approach=finetune", "model=minilm", "data.max_train_samples=2000",
-                                            "training.epochs=1", "training.max_length=64"]), small, 3000),
+        "minilm": (
+            train(
+                corpus,
+                "minilm",
+                [
+                    "approach=finetune",
+                    "model=minilm",
+                    "data.max_train_samples=2000",
+                    "training.epochs=1",
+                    "training.max_length=64",
+                ],
+            ),
+            small,
+            3000,
+        ),
     }
     results = []
     for name, (model, data, rows) in models.items():
-        runs = {"local": [], "ray-1": ["--engine", "ray", "--concurrency", "1"],
-                "ray-2": ["--engine", "ray", "--concurrency", "2"]}
+        runs = {
+            "local": [],
+            "ray-1": ["--engine", "ray", "--concurrency", "1"],
+            "ray-2": ["--engine", "ray", "--concurrency", "2"],
+        }
         for label, extra in runs.items():
             target = corpus / f"scored-{name}-{label}.parquet"
-            row = measure([*PREDICT, str(model), "--input", str(data), "--output", str(target), *extra],
-                          log=corpus / f"score-{name}-{label}.log")
+            row = measure(
+                [*PREDICT, str(model), "--input", str(data), "--output", str(target), *extra],
+                log=corpus / f"score-{name}-{label}.log",
+            )
             row.update(model=name, engine=label, rows=rows, rows_per_s=round(rows / row["seconds"], 1))
             print(json.dumps(row), flush=True)
             results.append(row)
@@ -73,8 +91,10 @@ def memory(corpus: Path, sizes: list[int]) -> None:
     results = []
     for n in sizes:
         target = corpus / f"scored-{n}.parquet"
-        row = measure([*PREDICT, str(model), "--input", str(files[n]), "--output", str(target), "--keep", "id"],
-                      log=corpus / f"score-memory-{n}.log")
+        row = measure(
+            [*PREDICT, str(model), "--input", str(files[n]), "--output", str(target), "--keep", "id"],
+            log=corpus / f"score-memory-{n}.log",
+        )
         row.update(rows=n, rows_per_s=round(n / row["seconds"], 1))
         print(json.dumps(row), flush=True)
         results.append(row)

@@ -39,12 +39,21 @@ def main() -> None:
         for size in SIZES if round_ % 2 == 0 else SIZES[::-1]:
             start = time.perf_counter()
             for i in range(0, len(texts), size):
-                predictor.predict_proba(texts[i:i + size])
+                predictor.predict_proba(texts[i : i + size])
             ms[size].append(1000 * (time.perf_counter() - start) / len(texts))
     medians = {size: round(float(np.median(v)), 2) for size, v in ms.items()}
     print(args.model, predictor.backend, " ".join(f"{size}: {m:.1f} ms/text" for size, m in medians.items()))
-    path = write_result("batch_sizes", {"model": args.model, "backend": predictor.backend, "texts": len(texts),
-                                        "rounds": args.rounds, "ms_per_text_median": medians, "ms_per_text": ms})
+    path = write_result(
+        "batch_sizes",
+        {
+            "model": args.model,
+            "backend": predictor.backend,
+            "texts": len(texts),
+            "rounds": args.rounds,
+            "ms_per_text_median": medians,
+            "ms_per_text": ms,
+        },
+    )
     print(f"wrote {path}")
 
 

@@ -39,15 +39,27 @@ def main() -> None:
     for n in args.sizes:
         for approach in args.approaches:
             model = args.corpus / "models" / f"{approach}-{n}"
-            sets = [*APPROACHES[approach], f"data.source={files[n]}", f"data.test_source={args.corpus / 'test.parquet'}",
-                    "preprocess=tweet", "evaluation.important_words=0", "name=s140-synthetic", *args.extra]
+            sets = [
+                *APPROACHES[approach],
+                f"data.source={files[n]}",
+                f"data.test_source={args.corpus / 'test.parquet'}",
+                "preprocess=tweet",
+                "evaluation.important_words=0",
+                "name=s140-synthetic",
+                *args.extra,
+            ]
             cmd = [sys.executable, "-m", "sentiq.cli", "train", "-o", str(model), "--overwrite"]
             for s in sets:
                 cmd += ["--set", s]
             row = measure(cmd, log=args.corpus / f"train-{approach}-{n}.log")
             metrics = json.loads((model / "report" / "metrics.json").read_text())
-            row.update(approach=approach, rows=n, accuracy=round(metrics["accuracy"], 4), test_rows=metrics["n"],
-                       settings=sets[:-3] + args.extra)
+            row.update(
+                approach=approach,
+                rows=n,
+                accuracy=round(metrics["accuracy"], 4),
+                test_rows=metrics["n"],
+                settings=sets[:-3] + args.extra,
+            )
             print(json.dumps(row), flush=True)
             results = [r for r in results if (r["approach"], r["rows"]) != (approach, n)] + [row]
             # One file, rewritten after each fit: sizes and approaches may be run in separate commands.

@@ -59,16 +59,37 @@ def pretrain(args) -> None:
     from sentiq.config import build_config
     from sentiq.training import pretrain as run
 
-    cfg = build_config({"model": "minilm", "seed": args.seed, "training": {"bf16": args.bf16}, "pretrain": {
-        "source": "imdb", "max_texts": args.texts + args.eval_texts, "eval_texts": args.eval_texts,
-        "max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr, "batch_size": 16}})
+    cfg = build_config(
+        {
+            "model": "minilm",
+            "seed": args.seed,
+            "training": {"bf16": args.bf16},
+            "pretrain": {
+                "source": "imdb",
+                "max_texts": args.texts + args.eval_texts,
+                "eval_texts": args.eval_texts,
+                "max_length": args.max_length,
+                "epochs": args.epochs,
+                "learning_rate": args.lr,
+                "batch_size": 16,
+            },
+        }
+    )
     cpu = time.process_time()
     result = run(cfg, args.output, overwrite=True, progress=_progress())
     losses = [(h["step"], h["loss"]) for h in result.history if "loss" in h]
-    _write(f"dapt-pretrain-imdb-{args.texts}{'-bf16' if args.bf16 else ''}", {
-        "step": "pretrain", **result.to_dict() | {"history": None}, "train_loss_by_step": losses,
-        "cpu_seconds": time.process_time() - cpu, "config": cfg.pretrain.model_dump(), "bf16": args.bf16,
-        "threads": os.environ.get("OMP_NUM_THREADS")})
+    _write(
+        f"dapt-pretrain-imdb-{args.texts}{'-bf16' if args.bf16 else ''}",
+        {
+            "step": "pretrain",
+            **result.to_dict() | {"history": None},
+            "train_loss_by_step": losses,
+            "cpu_seconds": time.process_time() - cpu,
+            "config": cfg.pretrain.model_dump(),
+            "bf16": args.bf16,
+            "threads": os.environ.get("OMP_NUM_THREADS"),
+        },
+    )
 
 
 def step_cost(args) -> None:
@@ -89,21 +110,44 @@ def step_cost(args) -> None:
         try:
             return original(self, *a, **k)
         finally:
-            timing.update(wall_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu, steps=self.state.global_step)
+            timing.update(
+                wall_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu, steps=self.state.global_step
+            )
 
     transformers.Trainer.train = timed
     batch = 16
-    cfg = build_config({"model": "minilm", "seed": args.seed, "training": {"bf16": args.bf16}, "pretrain": {
-        "source": "imdb", "max_texts": args.steps * batch + 16, "eval_texts": 16, "max_length": args.max_length,
-        "max_steps": args.steps, "batch_size": batch}})
+    cfg = build_config(
+        {
+            "model": "minilm",
+            "seed": args.seed,
+            "training": {"bf16": args.bf16},
+            "pretrain": {
+                "source": "imdb",
+                "max_texts": args.steps * batch + 16,
+                "eval_texts": 16,
+                "max_length": args.max_length,
+                "max_steps": args.steps,
+                "batch_size": batch,
+            },
+        }
+    )
     with tempfile.TemporaryDirectory() as tmp:
         run(cfg, Path(tmp) / "enc", progress=_progress())
     sequences = timing["steps"] * batch
-    _write(f"dapt-step-cost-{args.label}{'-bf16' if args.bf16 else ''}", {
-        "step": "step-cost", "label": args.label, "bf16": args.bf16, "max_length": args.max_length, **timing,
-        "sequences": sequences, "cpu_s_per_100_sequences": 100 * timing["cpu_s"] / sequences,
-        "wall_s_per_100_sequences": 100 * timing["wall_s"] / sequences,
-        "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}})
+    _write(
+        f"dapt-step-cost-{args.label}{'-bf16' if args.bf16 else ''}",
+        {
+            "step": "step-cost",
+            "label": args.label,
+            "bf16": args.bf16,
+            "max_length": args.max_length,
+            **timing,
+            "sequences": sequences,
+            "cpu_s_per_100_sequences": 100 * timing["cpu_s"] / sequences,
+            "wall_s_per_100_sequences": 100 * timing["wall_s"] / sequences,
+            "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+        },
+    )
 
 
 def finetune(args) -> None:
@@ -113,18 +157,41 @@ def finetune(args) -> None:
     name = "minilm" if args.model == "minilm" else "dapt"
     # Evaluation kept to the metrics (no explanations, fairness templates or calibration: minutes each on a CPU);
     # a small validation split (2% of IMDB train, 500 reviews) for the per-epoch checkpoint choice.
-    cfg = build_config({"model": args.model, "seed": args.seed, "name": f"imdb-{name}",
-                        "data": {"source": "imdb", "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows,
-                                 "validation_size": args.validation_size},
-                        "training": {"max_length": args.max_length, "epochs": args.epochs, "learning_rate": args.lr,
-                                     "batch_size": 16, "bf16": args.bf16},
-                        "evaluation": {"important_words": 0, "fairness": False, "calibrate": False}})
+    cfg = build_config(
+        {
+            "model": args.model,
+            "seed": args.seed,
+            "name": f"imdb-{name}",
+            "data": {
+                "source": "imdb",
+                "max_train_samples": args.train_rows,
+                "max_eval_samples": args.eval_rows,
+                "validation_size": args.validation_size,
+            },
+            "training": {
+                "max_length": args.max_length,
+                "epochs": args.epochs,
+                "learning_rate": args.lr,
+                "batch_size": 16,
+                "bf16": args.bf16,
+            },
+            "evaluation": {"important_words": 0, "fairness": False, "calibrate": False},
+        }
+    )
     start, cpu = time.perf_counter(), time.process_time()
     result = train(cfg, Path(args.output or f"runs/bench/imdb-ft-{name}"), overwrite=True, progress=_progress())
-    _write(f"dapt-finetune-imdb-{name}", {"step": "finetune", "model": args.model, "seconds": time.perf_counter() - start,
-                                          "cpu_seconds": time.process_time() - cpu,
-                                          "metrics": {k: result.metrics.get(k) for k in ("n", "accuracy", "macro_f1", "roc_auc")},
-                                          "threads": os.environ.get("OMP_NUM_THREADS"), "config": cfg.to_dict()})
+    _write(
+        f"dapt-finetune-imdb-{name}",
+        {
+            "step": "finetune",
+            "model": args.model,
+            "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
+            "metrics": {k: result.metrics.get(k) for k in ("n", "accuracy", "macro_f1", "roc_auc")},
+            "threads": os.environ.get("OMP_NUM_THREADS"),
+            "config": cfg.to_dict(),
+        },
+    )
 
 
 def distill(args) -> None:
@@ -135,8 +202,10 @@ def distill(args) -> None:
     start = time.perf_counter()
     result = run(args.teacher, args.output, config=cfg, overwrite=True, progress=_progress())
     label = args.student.replace(":", "").replace("/", "-") + f"-train{result.train_rows}"
-    _write(f"distill-{Path(args.teacher).name}-{label}", {"step": "distill", "seconds": time.perf_counter() - start,
-                                                          **result.to_dict(), "overrides": args.set})
+    _write(
+        f"distill-{Path(args.teacher).name}-{label}",
+        {"step": "distill", "seconds": time.perf_counter() - start, **result.to_dict(), "overrides": args.set},
+    )
 
 
 def speed(args) -> None:
@@ -152,11 +221,27 @@ def speed(args) -> None:
     dirs = [Path(args.teacher), *map(Path, args.students)]
     start = time.perf_counter()
     speeds = cpu_speeds(dirs, texts, rounds=args.rounds)
-    rows = [{"model": str(d), "texts_per_s": wall, "texts_per_cpu_s": cpu,
-             "speedup": wall / speeds[0][0], "speedup_cpu": cpu / speeds[0][1]} for d, (wall, cpu) in zip(dirs, speeds)]
-    _write(f"distill-speed-{Path(args.teacher).name}", {"step": "speed", "texts": len(texts), "rounds": args.rounds,
-                                                        "torch_threads": torch.get_num_threads(),
-                                                        "seconds": time.perf_counter() - start, "models": rows})
+    rows = [
+        {
+            "model": str(d),
+            "texts_per_s": wall,
+            "texts_per_cpu_s": cpu,
+            "speedup": wall / speeds[0][0],
+            "speedup_cpu": cpu / speeds[0][1],
+        }
+        for d, (wall, cpu) in zip(dirs, speeds)
+    ]
+    _write(
+        f"distill-speed-{Path(args.teacher).name}",
+        {
+            "step": "speed",
+            "texts": len(texts),
+            "rounds": args.rounds,
+            "torch_threads": torch.get_num_threads(),
+            "seconds": time.perf_counter() - start,
+            "models": rows,
+        },
+    )
 
 
 def main() -> None:
@@ -172,7 +257,9 @@ def main() -> None:
     c = sub.add_parser("step-cost")
     c.add_argument("--steps", type=int, default=10)
     c.add_argument("--max-length", type=int, default=128)
-    c.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
+    c.add_argument(
+        "--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)"
+    )
     c.add_argument("--label", default="masked-head", help="names the JSON file (before/after a change, say)")
     f = sub.add_parser("finetune")
     f.add_argument("--model", default="minilm")
@@ -196,9 +283,13 @@ def main() -> None:
     for sp in (p, c, f, d, s):
         sp.add_argument("--seed", type=int, default=42)
     for sp in (p, f):
-        sp.add_argument("--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)")
+        sp.add_argument(
+            "--bf16", action="store_true", help="training.bf16=true (bfloat16 autocast on a CPU with AVX512-BF16)"
+        )
     args = parser.parse_args()
-    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill, "speed": speed}[args.step](args)
+    {"pretrain": pretrain, "step-cost": step_cost, "finetune": finetune, "distill": distill, "speed": speed}[args.step](
+        args
+    )
 
 
 if __name__ == "__main__":

@@ -32,32 +32,53 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def config(args) -> dict:
     return {
-        "name": "ddp-speed", "model": args.model, "data": {"source": args.data, "max_train_samples": args.train_rows,
-                                                          "max_eval_samples": args.eval_rows},
+        "name": "ddp-speed",
+        "model": args.model,
+        "data": {"source": args.data, "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows},
         "seed": args.seed,
-        "training": {"max_length": args.max_length, "batch_size": args.batch_size, "epochs": args.epochs,
-                     "eval_batch_size": 64, "logging_steps": 1000, "cache_tokenized": False},
+        "training": {
+            "max_length": args.max_length,
+            "batch_size": args.batch_size,
+            "epochs": args.epochs,
+            "eval_batch_size": 64,
+            "logging_steps": 1000,
+            "cache_tokenized": False,
+        },
         "evaluation": {"important_words": 0, "fairness": False, "calibrate": False},
         "tracking": {"backend": "none"},
     }
 
 
 def side(name: str, command: list[str], *, threads: int, work: Path, train_rows: int, epochs: float) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(threads),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "OMP_NUM_THREADS": str(threads),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     output = work / name
     start = time.perf_counter()
-    done = subprocess.run(command + ["train", "-c", str(work / "config.yaml"), "-o", str(output)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        command + ["train", "-c", str(work / "config.yaml"), "-o", str(output)], env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"{name} failed:\n{done.stderr[-4000:]}")
     history = json.loads((output / "history.json").read_text())
     runtime = next(h["train_runtime"] for h in history if "train_runtime" in h)
     metrics = json.loads((output / "report" / "metrics.json").read_text())
-    return {"side": name, "threads_per_process": threads, "train_runtime_s": runtime,
-            "train_samples_per_s": train_rows * epochs / runtime, "command_wall_s": wall,
-            "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "test_rows": metrics["n"]}
+    return {
+        "side": name,
+        "threads_per_process": threads,
+        "train_runtime_s": runtime,
+        "train_samples_per_s": train_rows * epochs / runtime,
+        "command_wall_s": wall,
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "test_rows": metrics["n"],
+    }
 
 
 def main() -> None:
@@ -81,20 +102,47 @@ def main() -> None:
         work = Path(tmp)
         (work / "config.yaml").write_text(yaml.safe_dump(config(args)))
         sides = [
-            side(f"1 process x {n} threads", [sys.executable, "-m", "sentiq.cli"], threads=n, work=work,
-                 train_rows=args.train_rows, epochs=args.epochs),
-            side(f"DDP {n} processes x 1 thread", [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                                                    "--nproc_per_node", str(n), "-m", "sentiq.cli"],
-                 threads=1, work=work, train_rows=args.train_rows, epochs=args.epochs),
+            side(
+                f"1 process x {n} threads",
+                [sys.executable, "-m", "sentiq.cli"],
+                threads=n,
+                work=work,
+                train_rows=args.train_rows,
+                epochs=args.epochs,
+            ),
+            side(
+                f"DDP {n} processes x 1 thread",
+                [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--standalone",
+                    "--nproc_per_node",
+                    str(n),
+                    "-m",
+                    "sentiq.cli",
+                ],
+                threads=1,
+                work=work,
+                train_rows=args.train_rows,
+                epochs=args.epochs,
+            ),
         ]
     ratio = sides[1]["train_samples_per_s"] / sides[0]["train_samples_per_s"]
     print(f"{'side':32} {'train samples/s':>16} {'command s':>10} {'accuracy':>9}")
     for s in sides:
         print(f"{s['side']:32} {s['train_samples_per_s']:16.2f} {s['command_wall_s']:10.1f} {s['accuracy']:9.4f}")
     print(f"DDP / threads: {ratio:.2f}x training samples/s")
-    path = write_result(f"ddp_speed-{'quick' if args.quick else 'full'}",
-                        {"args": vars(args), "sides": sides, "ddp_over_threads": ratio,
-                         "load_average_before": load_before, "priority": os.getpriority(os.PRIO_PROCESS, 0)})
+    path = write_result(
+        f"ddp_speed-{'quick' if args.quick else 'full'}",
+        {
+            "args": vars(args),
+            "sides": sides,
+            "ddp_over_threads": ratio,
+            "load_average_before": load_before,
+            "priority": os.getpriority(os.PRIO_PROCESS, 0),
+        },
+    )
     print(f"wrote {path}")
 
 

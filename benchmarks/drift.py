@@ -28,8 +28,12 @@ from sentiq.monitoring import monitor
 
 def corpora(folder: Path, seed: int) -> dict[str, Path]:
     imdb = pd.read_parquet(data_dir() / "imdb" / "train.parquet").sample(frac=1.0, random_state=seed)
-    tweets = pd.read_csv(data_dir() / "sentiment140" / "training.sample.csv", header=None, encoding="latin-1",
-                         names=["polarity", "id", "date", "query", "user", "text"])
+    tweets = pd.read_csv(
+        data_dir() / "sentiment140" / "training.sample.csv",
+        header=None,
+        encoding="latin-1",
+        names=["polarity", "id", "date", "query", "user", "text"],
+    )
     half = len(imdb) // 2
     paths = {"imdb_a": folder / "imdb_a.csv", "imdb_b": folder / "imdb_b.csv", "tweets": folder / "tweets.csv"}
     imdb.iloc[:half][["text"]].to_csv(paths["imdb_a"], index=False)
@@ -45,18 +49,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--model", help="model directory that predicts both sides (label-mix and confidence checks)")
     args = parser.parse_args()
-    out = {"texts": args.texts,
-           "embedding_texts": args.embedding_texts, "model": args.model, "comparisons": {}}
+    out = {"texts": args.texts, "embedding_texts": args.embedding_texts, "model": args.model, "comparisons": {}}
     with tempfile.TemporaryDirectory() as tmp:
         paths = corpora(Path(tmp), args.seed)
         for name, current in (("imdb-half-vs-half", "imdb_b"), ("imdb-vs-tweets", "tweets")):
             start = time.perf_counter()
-            result = monitor(str(paths["imdb_a"]), str(paths[current]), model=args.model, max_texts=args.texts,
-                             embedding_texts=args.embedding_texts, seed=args.seed,
-                             output_dir=Path("runs/drift-benchmark") / name)
+            result = monitor(
+                str(paths["imdb_a"]),
+                str(paths[current]),
+                model=args.model,
+                max_texts=args.texts,
+                embedding_texts=args.embedding_texts,
+                seed=args.seed,
+                output_dir=Path("runs/drift-benchmark") / name,
+            )
             seconds = time.perf_counter() - start
-            out["comparisons"][name] = {"status": result.status, "seconds": round(seconds, 1),
-                                        "checks": [c.to_dict() for c in result.checks]}
+            out["comparisons"][name] = {
+                "status": result.status,
+                "seconds": round(seconds, 1),
+                "checks": [c.to_dict() for c in result.checks],
+            }
             print(f"{name}: {result.status} in {seconds:.0f}s")
             for c in result.checks:
                 print(f"  {c.name:24s} {c.status:7s} stat={c.statistic} p={c.p_value} psi={c.psi} auc={c.auc}")

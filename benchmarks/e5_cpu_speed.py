@@ -25,7 +25,9 @@ from harness import write_result
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SETTINGS = [  # (threads, bf16)
-    (2, False), (1, False), (1, True),
+    (2, False),
+    (1, False),
+    (1, True),
 ]
 
 
@@ -53,7 +55,7 @@ def measure(args) -> dict:
 
     def batches(size):
         for start in range(0, len(order), size):
-            idx = order[start:start + size]
+            idx = order[start : start + size]
             yield idx, tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
 
     model.train()
@@ -74,8 +76,11 @@ def measure(args) -> dict:
         for _, batch in batches(64):
             model(**batch)
     return {
-        "threads": torch.get_num_threads(), "bf16": args.bf16, "freeze_layers": args.freeze_layers,
-        "train_cpu_s_per_example": train_cpu / n_train, "train_wall_examples_per_s": n_train / train_wall,
+        "threads": torch.get_num_threads(),
+        "bf16": args.bf16,
+        "freeze_layers": args.freeze_layers,
+        "train_cpu_s_per_example": train_cpu / n_train,
+        "train_wall_examples_per_s": n_train / train_wall,
         "infer_cpu_s_per_example": (time.process_time() - cpu1) / len(texts),
         "infer_wall_examples_per_s": len(texts) / (time.perf_counter() - wall1),
         "mean_tokens": float(np.mean([len(x) for x in ids])),
@@ -96,8 +101,19 @@ def main() -> None:
         return
     rows = []
     for threads, bf16 in SETTINGS:
-        cmd = [sys.executable, __file__, "--worker", "--data", args.data, "--max-length", str(args.max_length),
-               "--rows", str(args.rows), "--freeze-layers", str(args.freeze_layers)] + (["--bf16"] if bf16 else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--data",
+            args.data,
+            "--max-length",
+            str(args.max_length),
+            "--rows",
+            str(args.rows),
+            "--freeze-layers",
+            str(args.freeze_layers),
+        ] + (["--bf16"] if bf16 else [])
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -22,8 +22,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = RESULTS.parents[1]
 LIBRARIES = ("sentiq", "numpy", "torch", "transformers", "tokenizers", "onnxruntime", "scikit-learn", "ray")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "SENTIQ_NUM_THREADS",
-                    "TOKENIZERS_PARALLELISM")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "SENTIQ_NUM_THREADS",
+    "TOKENIZERS_PARALLELISM",
+)
 
 
 def cpu_model() -> str:
@@ -52,9 +57,15 @@ def load_average() -> list[float] | None:
 def machine() -> dict:
     """CPU model, logical cores, cores this process may use, RAM, GPU (only when torch is already loaded)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    info = {"cpu": cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(), "usable_cores": usable,
-            "ram_gib": ram_gib(), "platform": platform.platform(),
-            "load_average": load_average()}
+    info = {
+        "cpu": cpu_model(),
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "ram_gib": ram_gib(),
+        "platform": platform.platform(),
+        "load_average": load_average(),
+    }
     torch = sys.modules.get("torch")  # never import torch here: some benchmarks measure a torch-free process
     if torch is not None:
         info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -91,6 +102,7 @@ def threads() -> dict:
 
 def git_commit() -> dict:
     """The checkout's commit and whether it had uncommitted changes (None outside a git checkout)."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
@@ -118,8 +130,14 @@ def utc_now() -> str:
 
 def environment() -> dict:
     """Everything a result file records besides the figures."""
-    return {"command": command(), "date": utc_now(), "machine": machine(), "versions": versions(),
-            "threads": threads(), "git": git_commit()}
+    return {
+        "command": command(),
+        "date": utc_now(),
+        "machine": machine(),
+        "versions": versions(),
+        "threads": threads(),
+        "git": git_commit(),
+    }
 
 
 def result_path(name: str) -> Path:

@@ -51,8 +51,9 @@ def _export(args) -> dict[str, Path]:
             dirs[name] = args.work / name
             continue
         # accuracy is measured below on the benchmark texts; the export checks parity on its samples
-        dirs[name] = export_onnx(args.model_dir, args.work / name, quantize=quantize, data="none",
-                                 max_accuracy_drop=100.0, overwrite=True).output_dir
+        dirs[name] = export_onnx(
+            args.model_dir, args.work / name, quantize=quantize, data="none", max_accuracy_drop=100.0, overwrite=True
+        ).output_dir
     return dirs
 
 
@@ -117,20 +118,42 @@ def child(args) -> None:
 
     (args.work / f"{args.child}.labels.json").write_text(json.dumps(labels))
     torch_module = sys.modules.get("torch")
-    print("RESULT " + json.dumps({
-        "texts": len(texts), "seconds": seconds, "texts_per_s": len(texts) / seconds,
-        # CPU seconds of all threads: steadier than wall time when other jobs share the cores
-        "cpu_seconds": cpu_seconds, "texts_per_cpu_s": len(texts) / cpu_seconds,
-        "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
-        "accuracy": float(np.mean(np.array(labels) == np.array(gold))), "load_s": load_s,
-        "rss_loaded_mb": rss_loaded, "peak_rss_mb": _proc_status_mb("VmHWM"),
-        "torch_loaded": torch_module is not None, "machine": describe_machine(),
-    }))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "texts": len(texts),
+                "seconds": seconds,
+                "texts_per_s": len(texts) / seconds,
+                # CPU seconds of all threads: steadier than wall time when other jobs share the cores
+                "cpu_seconds": cpu_seconds,
+                "texts_per_cpu_s": len(texts) / cpu_seconds,
+                "p50_ms": float(np.percentile(latencies, 50)),
+                "p95_ms": float(np.percentile(latencies, 95)),
+                "accuracy": float(np.mean(np.array(labels) == np.array(gold))),
+                "load_s": load_s,
+                "rss_loaded_mb": rss_loaded,
+                "peak_rss_mb": _proc_status_mb("VmHWM"),
+                "torch_loaded": torch_module is not None,
+                "machine": describe_machine(),
+            }
+        )
+    )
 
 
 def _run_child(backend: str, args) -> dict:
-    argv = [sys.executable, __file__, "--child", backend, "--model-dir", str(args.model_dir), "--work", str(args.work),
-            "--latency-texts", str(args.latency_texts)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--child",
+        backend,
+        "--model-dir",
+        str(args.model_dir),
+        "--work",
+        str(args.work),
+        "--latency-texts",
+        str(args.latency_texts),
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:
@@ -167,26 +190,54 @@ def main() -> None:
     labels = {b: json.loads((args.work / f"{b}.labels.json").read_text()) for b in BACKENDS}
     reference = labels["sentiq-pytorch"]
     summary = {
-        "machine_summary": results["sentiq-pytorch"]["machine"], "model": str(args.model_dir),
-        "data": args.data, "texts": len(texts), "latency_texts": args.latency_texts, "backends": results,
-        "agreement_with_pytorch": {b: sum(x == y for x, y in zip(labels[b], reference)) / len(reference)
-                                   for b in BACKENDS},
-        "speedup_vs_pipeline_b1": {b: results[b]["texts_per_s"] / results["pipeline-b1"]["texts_per_s"]
-                                   for b in BACKENDS},
-        "speedup_vs_pipeline_b32": {b: results[b]["texts_per_s"] / results["pipeline-b32"]["texts_per_s"]
-                                    for b in BACKENDS},
-        "cpu_speedup_vs_pipeline_b1": {b: results[b]["texts_per_cpu_s"] / results["pipeline-b1"]["texts_per_cpu_s"]
-                                       for b in BACKENDS},
+        "machine_summary": results["sentiq-pytorch"]["machine"],
+        "model": str(args.model_dir),
+        "data": args.data,
+        "texts": len(texts),
+        "latency_texts": args.latency_texts,
+        "backends": results,
+        "agreement_with_pytorch": {
+            b: sum(x == y for x, y in zip(labels[b], reference)) / len(reference) for b in BACKENDS
+        },
+        "speedup_vs_pipeline_b1": {
+            b: results[b]["texts_per_s"] / results["pipeline-b1"]["texts_per_s"] for b in BACKENDS
+        },
+        "speedup_vs_pipeline_b32": {
+            b: results[b]["texts_per_s"] / results["pipeline-b32"]["texts_per_s"] for b in BACKENDS
+        },
+        "cpu_speedup_vs_pipeline_b1": {
+            b: results[b]["texts_per_cpu_s"] / results["pipeline-b1"]["texts_per_cpu_s"] for b in BACKENDS
+        },
     }
-    out = write_result(f"inference_speed-{Path(args.data).stem}{'-quick' if args.quick else ''}", summary, path=args.out)
-    header = ("backend", "texts/s", "x pipe b1", "x pipe b32", "x b1 (CPU)", "p50 ms", "p95 ms", "accuracy", "agree", "peak RSS MB")
+    out = write_result(
+        f"inference_speed-{Path(args.data).stem}{'-quick' if args.quick else ''}", summary, path=args.out
+    )
+    header = (
+        "backend",
+        "texts/s",
+        "x pipe b1",
+        "x pipe b32",
+        "x b1 (CPU)",
+        "p50 ms",
+        "p95 ms",
+        "accuracy",
+        "agree",
+        "peak RSS MB",
+    )
     print(f"{header[0]:18}" + "".join(f"{h:>12}" for h in header[1:]))
     for b in BACKENDS:
         r = results[b]
-        cells = (f"{r['texts_per_s']:.1f}", f"{summary['speedup_vs_pipeline_b1'][b]:.2f}",
-                 f"{summary['speedup_vs_pipeline_b32'][b]:.2f}", f"{summary['cpu_speedup_vs_pipeline_b1'][b]:.2f}",
-                 f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
-                 f"{r['accuracy']:.4f}", f"{summary['agreement_with_pytorch'][b]:.4f}", f"{r['peak_rss_mb']:.0f}")
+        cells = (
+            f"{r['texts_per_s']:.1f}",
+            f"{summary['speedup_vs_pipeline_b1'][b]:.2f}",
+            f"{summary['speedup_vs_pipeline_b32'][b]:.2f}",
+            f"{summary['cpu_speedup_vs_pipeline_b1'][b]:.2f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['accuracy']:.4f}",
+            f"{summary['agreement_with_pytorch'][b]:.4f}",
+            f"{r['peak_rss_mb']:.0f}",
+        )
         print(f"{b:18}" + "".join(f"{c:>12}" for c in cells))
     print(f"{len(texts)} texts from {args.data}; machine: {summary['machine_summary']}; wrote {out}")
 

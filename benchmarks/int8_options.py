@@ -58,8 +58,16 @@ def main() -> None:
     ref, ref_ms = _timed(reference, texts)
     labels = np.asarray(reference.labels)
     ref_acc = float(np.mean(labels[ref.argmax(1)] == truth))
-    rows = [{"policy": "pytorch fp32", "agreement": 1.0, "accuracy": ref_acc, "delta_points": 0.0,
-             "ms_per_text": ref_ms, "mb": None}]
+    rows = [
+        {
+            "policy": "pytorch fp32",
+            "agreement": 1.0,
+            "accuracy": ref_acc,
+            "delta_points": 0.0,
+            "ms_per_text": ref_ms,
+            "mb": None,
+        }
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         _torch_export(reference.model, fp32)
@@ -70,21 +78,33 @@ def main() -> None:
             _quantize_int8(fp32, target, policy=policy)
             variants.append((f"int8 {policy}", target))
         for name, path in variants:
-            model = OnnxClassifier(open_session(path, n_labels=len(labels)),
-                                   load_tokenizer(Path(tmp) / "tokenizer.json", max_length=manifest.max_length or 512),
-                                   reference.model.labels, max_length=manifest.max_length or 512)
+            model = OnnxClassifier(
+                open_session(path, n_labels=len(labels)),
+                load_tokenizer(Path(tmp) / "tokenizer.json", max_length=manifest.max_length or 512),
+                reference.model.labels,
+                max_length=manifest.max_length or 512,
+            )
             model.truncation, model.window_options = manifest.truncation or "head", dict(manifest.window or {})
             proba, ms = _timed(Predictor(model, manifest), texts)
             accuracy = float(np.mean(labels[proba.argmax(1)] == truth))
-            rows.append({"policy": name, "agreement": float(np.mean(proba.argmax(1) == ref.argmax(1))),
-                         "accuracy": accuracy, "delta_points": 100 * (accuracy - ref_acc), "ms_per_text": ms,
-                         "mb": path.stat().st_size / 1e6})
+            rows.append(
+                {
+                    "policy": name,
+                    "agreement": float(np.mean(proba.argmax(1) == ref.argmax(1))),
+                    "accuracy": accuracy,
+                    "delta_points": 100 * (accuracy - ref_acc),
+                    "ms_per_text": ms,
+                    "mb": path.stat().st_size / 1e6,
+                }
+            )
     print(f"{args.model_dir} on {len(texts)} {args.split} rows")
     print(f"{'option':28} {'agreement':>9} {'accuracy':>9} {'delta pt':>9} {'ms/text':>8} {'MB':>7}")
     for r in rows:
         mb = "" if r["mb"] is None else f"{r['mb']:.1f}"
-        print(f"{r['policy']:28} {100 * r['agreement']:8.2f}% {100 * r['accuracy']:8.2f}% {r['delta_points']:+9.2f} "
-              f"{r['ms_per_text']:8.2f} {mb:>7}")
+        print(
+            f"{r['policy']:28} {100 * r['agreement']:8.2f}% {100 * r['accuracy']:8.2f}% {r['delta_points']:+9.2f} "
+            f"{r['ms_per_text']:8.2f} {mb:>7}"
+        )
     out = write_result("int8_options", {"model": str(args.model_dir), "split": args.split, "rows": rows})
     print(f"written {out}")
 

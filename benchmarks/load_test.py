@@ -49,13 +49,29 @@ def _texts(path: Path, limit: int) -> list[str]:
 
 
 def _start_server(args, batching: bool, port: int) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "SENTIQ_ACCESS_LOG": "false", "SENTIQ_MAX_WAIT_MS": str(args.max_wait_ms),
-           "SENTIQ_MAX_BATCH_SIZE": str(args.max_batch_size),
-           **({"SENTIQ_MAX_QUEUE_TEXTS": str(args.max_queue_texts)} if args.max_queue_texts else {}),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "sentiq.cli", "serve", str(args.model), "--host", HOST, "--port", str(port),
-               "--batching" if batching else "--no-batching"]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "SENTIQ_ACCESS_LOG": "false",
+        "SENTIQ_MAX_WAIT_MS": str(args.max_wait_ms),
+        "SENTIQ_MAX_BATCH_SIZE": str(args.max_batch_size),
+        **({"SENTIQ_MAX_QUEUE_TEXTS": str(args.max_queue_texts)} if args.max_queue_texts else {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "sentiq.cli",
+        "serve",
+        str(args.model),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--batching" if batching else "--no-batching",
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -112,13 +128,22 @@ async def _level(base: str, texts: list[str], clients: int, requests: int, max_s
     def pct(q: float) -> float | None:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
 
-    return {"clients": clients, "requests": len(latencies) + len(errors) + len(shed), "ok": len(latencies),
-            "shed_429": shed.count(429), "shed_503": shed.count(503),
-            "errors": len(errors), "errors_5xx": sum(e[:1] == "5" for e in errors),
-            "error_samples": errors[:5], "seconds": round(wall, 2),
-            "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
-            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
+    return {
+        "clients": clients,
+        "requests": len(latencies) + len(errors) + len(shed),
+        "ok": len(latencies),
+        "shed_429": shed.count(429),
+        "shed_503": shed.count(503),
+        "errors": len(errors),
+        "errors_5xx": sum(e[:1] == "5" for e in errors),
+        "error_samples": errors[:5],
+        "seconds": round(wall, 2),
+        "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+    }
 
 
 def _server_memory(server: subprocess.Popen) -> dict:
@@ -129,8 +154,11 @@ def _server_memory(server: subprocess.Popen) -> dict:
     except OSError:
         return {}
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {key: int(fields[name].split()[0]) // 1024 for key, name in
-            (("server_rss_mb", "VmRSS"), ("server_peak_rss_mb", "VmHWM")) if name in fields}
+    return {
+        key: int(fields[name].split()[0]) // 1024
+        for key, name in (("server_rss_mb", "VmRSS"), ("server_peak_rss_mb", "VmHWM"))
+        if name in fields
+    }
 
 
 def _batch_stats(base: str) -> dict:
@@ -158,10 +186,17 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
             row = asyncio.run(_level(base, texts, clients, args.requests, args.max_seconds))
             after = _batch_stats(base)
             calls = after["sentiq_batch_texts_count"] - before.get("sentiq_batch_texts_count", 0)
-            row["mean_batch_texts"] = round((after["sentiq_batch_texts_sum"] - before.get("sentiq_batch_texts_sum", 0))
-                                            / calls, 2) if calls else None
-            row.update(batching=batching, model=model, **_server_memory(server),
-                       **{f"loaded_{key}": value for key, value in loaded.items()})
+            row["mean_batch_texts"] = (
+                round((after["sentiq_batch_texts_sum"] - before.get("sentiq_batch_texts_sum", 0)) / calls, 2)
+                if calls
+                else None
+            )
+            row.update(
+                batching=batching,
+                model=model,
+                **_server_memory(server),
+                **{f"loaded_{key}": value for key, value in loaded.items()},
+            )
             rows.append(row)
             print(_format(row), flush=True)
         return rows
@@ -174,26 +209,36 @@ def run_mode(args, batching: bool, texts: list[str]) -> list[dict]:
 
 
 def _format(row: dict) -> str:
-    return (f"batching={'on ' if row['batching'] else 'off'} clients={row['clients']:>3} "
-            f"ok={row['ok']:>4} shed={row['shed_429']}+{row['shed_503']} errors={row['errors']} "
-            f"{row['throughput_rps']:>7.2f} req/s "
-            f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']} "
-            f"server RSS/peak={row.get('server_rss_mb')}/{row.get('server_peak_rss_mb')} MB")
+    return (
+        f"batching={'on ' if row['batching'] else 'off'} clients={row['clients']:>3} "
+        f"ok={row['ok']:>4} shed={row['shed_429']}+{row['shed_503']} errors={row['errors']} "
+        f"{row['throughput_rps']:>7.2f} req/s "
+        f"p50={row['p50_ms']} p95={row['p95_ms']} p99={row['p99_ms']} ms batch={row['mean_batch_texts']} "
+        f"server RSS/peak={row.get('server_rss_mb')}/{row.get('server_peak_rss_mb')} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("/tmp/demo"), help="Model directory to serve.")
-    parser.add_argument("--texts", type=Path, default=ROOT / "data" / "imdb_sample" / "test.csv",
-                        help="CSV with a text column; requests cycle through it.")
+    parser.add_argument(
+        "--texts",
+        type=Path,
+        default=ROOT / "data" / "imdb_sample" / "test.csv",
+        help="CSV with a text column; requests cycle through it.",
+    )
     parser.add_argument("--concurrency", default="1,8,32,128", help="Comma-separated client counts.")
     parser.add_argument("--requests", type=int, default=200, help="Requests per concurrency level (bounded).")
     parser.add_argument("--max-seconds", type=float, default=120, help="Time bound per level.")
     parser.add_argument("--warmup", type=int, default=16, help="Requests sent before measuring.")
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="SENTIQ_MAX_WAIT_MS of the batching run.")
     parser.add_argument("--max-batch-size", type=int, default=32, help="SENTIQ_MAX_BATCH_SIZE of the batching run.")
-    parser.add_argument("--max-queue-texts", type=int, default=None,
-                        help="SENTIQ_MAX_QUEUE_TEXTS of the server (default: the service's own default).")
+    parser.add_argument(
+        "--max-queue-texts",
+        type=int,
+        default=None,
+        help="SENTIQ_MAX_QUEUE_TEXTS of the server (default: the service's own default).",
+    )
     parser.add_argument("--modes", default="on,off", help="Batching modes to run: on, off or on,off.")
     parser.add_argument("--tag", default="", help="Suffix of the result file name.")
     args = parser.parse_args()
@@ -206,10 +251,16 @@ def main() -> None:
     for mode in args.modes.split(","):
         rows += run_mode(args, mode.strip() == "on", texts)
     result = {
-        "model_dir": str(args.model), "texts": str(args.texts),
-        "requests_per_level": args.requests, "max_wait_ms": args.max_wait_ms, "max_batch_size": args.max_batch_size,
+        "model_dir": str(args.model),
+        "texts": str(args.texts),
+        "requests_per_level": args.requests,
+        "max_wait_ms": args.max_wait_ms,
+        "max_batch_size": args.max_batch_size,
         "max_queue_texts": args.max_queue_texts,
-        "started": started, "loadavg_before": load_before, "loadavg_after": load_average(), "rows": rows,
+        "started": started,
+        "loadavg_before": load_before,
+        "loadavg_after": load_average(),
+        "rows": rows,
     }
     out = write_result(f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}", result)
     print(f"wrote {out}")

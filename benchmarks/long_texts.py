@@ -57,15 +57,23 @@ def paired_gain(y: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, *, r
     the discordant counts with McNemar's p (``sentiq.evaluation.significance``)."""
     boot = paired_bootstrap(y, baseline, predicted, n_resamples=resamples, seed=seed)
     test = mcnemar(y, baseline, predicted)
-    return {"gain": boot.difference, "ci95": list(boot.ci), "only_this_right": test.only_b_right,
-            "only_head_right": test.only_a_right, "mcnemar_p": test.p_value, "mcnemar_method": test.method}
+    return {
+        "gain": boot.difference,
+        "ci95": list(boot.ci),
+        "only_this_right": test.only_b_right,
+        "only_head_right": test.only_a_right,
+        "mcnemar_p": test.p_value,
+        "mcnemar_method": test.method,
+    }
 
 
 def sample_reviews(predictor: Predictor, *, n_long: int, n_short: int, seed: int):
     test = load_data("imdb").frames["test"]
     cleaned = predictor.profile.apply(test["text"].tolist())
     tokenizer = predictor.model.tokenizer
-    lengths = np.array([len(ids) + 2 for ids in tokenizer(cleaned, add_special_tokens=False, verbose=False)["input_ids"]])
+    lengths = np.array(
+        [len(ids) + 2 for ids in tokenizer(cleaned, add_special_tokens=False, verbose=False)["input_ids"]]
+    )
     rng = np.random.default_rng(seed)
     long_idx = rng.choice(np.flatnonzero(lengths > 512), n_long, replace=False)
     short_idx = rng.choice(np.flatnonzero(lengths <= 512), n_short, replace=False)
@@ -112,9 +120,15 @@ def main() -> None:
             probas = windows.pool(window_probas, owners, len(texts), method=options.get("pooling", "mean"))
         predicted = probas.argmax(1)
         correct = predicted == y
-        row = {"long": accuracy_with_se(correct[long]), "short": accuracy_with_se(correct[~long]) if (~long).any() else None,
-               "all": accuracy_with_se(correct), "windows": n_windows, "seconds": round(seconds, 1),
-               "cpu_seconds": round(cpu_seconds, 1), "buckets": {}}
+        row = {
+            "long": accuracy_with_se(correct[long]),
+            "short": accuracy_with_se(correct[~long]) if (~long).any() else None,
+            "all": accuracy_with_se(correct),
+            "windows": n_windows,
+            "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+            "buckets": {},
+        }
         for lo, hi in BUCKETS:
             mask = (lengths >= lo) & (lengths <= hi)
             if mask.any():
@@ -122,20 +136,33 @@ def main() -> None:
         if name == "head":
             head_predicted = predicted
         elif head_predicted is not None:
-            row["gain_over_head_long"] = paired_gain(y[long], predicted[long], head_predicted[long],
-                                                     resamples=args.resamples, seed=args.seed)
+            row["gain_over_head_long"] = paired_gain(
+                y[long], predicted[long], head_predicted[long], resamples=args.resamples, seed=args.seed
+            )
         results[name] = row
         gain = row.get("gain_over_head_long")
-        print(f"{name:12s} long {row['long']['accuracy']:.4f} (se {row['long']['se']:.4f}) all {row['all']['accuracy']:.4f}"
-              + (f" gain {gain['gain']:+.4f} [{gain['ci95'][0]:+.4f}, {gain['ci95'][1]:+.4f}]" if gain else "")
-              + f" {seconds:.0f}s wall {cpu_seconds:.0f}s cpu", flush=True)
+        print(
+            f"{name:12s} long {row['long']['accuracy']:.4f} (se {row['long']['se']:.4f}) all {row['all']['accuracy']:.4f}"
+            + (f" gain {gain['gain']:+.4f} [{gain['ci95'][0]:+.4f}, {gain['ci95'][1]:+.4f}]" if gain else "")
+            + f" {seconds:.0f}s wall {cpu_seconds:.0f}s cpu",
+            flush=True,
+        )
 
     name = args.name or f"{Path(args.model).name}-{predictor.model.max_length}"
-    out = write_result(f"long_texts-{name}", {
-        "model": str(args.model), "max_length": predictor.model.max_length, "n_long": args.long, "n_short": args.short,
-        "seed": args.seed, "token_lengths": {"long_median": float(np.median(lengths[long]))},
-        "truncation_trained": predictor.manifest.truncation, "resamples": args.resamples, "results": results,
-    })
+    out = write_result(
+        f"long_texts-{name}",
+        {
+            "model": str(args.model),
+            "max_length": predictor.model.max_length,
+            "n_long": args.long,
+            "n_short": args.short,
+            "seed": args.seed,
+            "token_lengths": {"long_median": float(np.median(lengths[long]))},
+            "truncation_trained": predictor.manifest.truncation,
+            "resamples": args.resamples,
+            "results": results,
+        },
+    )
     print(f"wrote {out}")
 
 

@@ -38,9 +38,15 @@ def paired_difference(gold: np.ndarray, base: np.ndarray, other: np.ndarray, *, 
 
     boot = paired_bootstrap(gold, base, other, n_resamples=rounds, seed=seed)
     test = mcnemar(gold, base, other)
-    return {"difference": boot.difference, "ci95": list(boot.ci), "bootstrap_p": boot.p_value,
-            "only_this_right": test.only_b_right, "only_first_right": test.only_a_right,
-            "mcnemar_p": test.p_value, "mcnemar_method": test.method}
+    return {
+        "difference": boot.difference,
+        "ci95": list(boot.ci),
+        "bootstrap_p": boot.p_value,
+        "only_this_right": test.only_b_right,
+        "only_first_right": test.only_a_right,
+        "mcnemar_p": test.p_value,
+        "mcnemar_method": test.method,
+    }
 
 
 def main() -> None:
@@ -62,18 +68,28 @@ def main() -> None:
     predicted = [predicted_labels(m, frame) for m in args.models]
     rows = [{"model": str(args.models[0]), "accuracy": float(np.mean(predicted[0] == gold))}]
     for model, labels in zip(args.models[1:], predicted[1:]):
-        rows.append({"model": str(model), "accuracy": float(np.mean(labels == gold)),
-                     **paired_difference(gold, predicted[0], labels, rounds=args.rounds, seed=args.seed)})
+        rows.append(
+            {
+                "model": str(model),
+                "accuracy": float(np.mean(labels == gold)),
+                **paired_difference(gold, predicted[0], labels, rounds=args.rounds, seed=args.seed),
+            }
+        )
     for row in rows:
         extra = ""
         if "difference" in row:
             low, high = row["ci95"]
-            extra = (f"  {row['difference'] * 100:+.2f} pt [{low * 100:+.2f}, {high * 100:+.2f}]  "
-                     f"McNemar p={row['mcnemar_p']:.3g}")
+            extra = (
+                f"  {row['difference'] * 100:+.2f} pt [{low * 100:+.2f}, {high * 100:+.2f}]  "
+                f"McNemar p={row['mcnemar_p']:.3g}"
+            )
         print(f"{row['accuracy']:.4f}  {row['model']}{extra}")  # noqa: T201 - a script's result table
 
-    out = write_result(f"paired-{args.models[0].name}", {"split": args.split, "rows": len(frame), "rounds": args.rounds,
-                                                          "seed": args.seed, "models": rows}, path=args.out)
+    out = write_result(
+        f"paired-{args.models[0].name}",
+        {"split": args.split, "rows": len(frame), "rounds": args.rounds, "seed": args.seed, "models": rows},
+        path=args.out,
+    )
     print(f"wrote {out}")  # noqa: T201
 
 

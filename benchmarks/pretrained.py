@@ -65,8 +65,12 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict:
 
     correct = (y == pred).astype(float)
     low, high = bootstrap_ci(correct)
-    return {"accuracy": float(correct.mean()), "ci95": [low, high],
-            "macro_f1": float(f1_score(y, pred, average="macro")), "n": int(len(y))}
+    return {
+        "accuracy": float(correct.mean()),
+        "ci95": [low, high],
+        "macro_f1": float(f1_score(y, pred, average="macro")),
+        "n": int(len(y)),
+    }
 
 
 def vader_pred(texts: list[str]) -> np.ndarray:
@@ -130,8 +134,10 @@ def test(args) -> dict:
         texts, y = frame["text"].tolist(), binary_labels(frame)
         start = time.perf_counter()
         vectors = embed(encoder, texts, args.prefix)
-        built_in = {**scores(y, to_binary(head_proba(vectors, head)).argmax(axis=1)),
-                    "seconds": time.perf_counter() - start}
+        built_in = {
+            **scores(y, to_binary(head_proba(vectors, head)).argmax(axis=1)),
+            "seconds": time.perf_counter() - start,
+        }
         start = time.perf_counter()
         baseline_name, baseline = ("vader", vader_pred) if language == "en" else ("snownlp", snownlp_pred)
         base = {**scores(y, baseline(texts)), "seconds": time.perf_counter() - start}
@@ -141,11 +147,23 @@ def test(args) -> dict:
             if predictor.manifest.config.get("data", {}).get("source") == name:
                 proba = predictor.predict_proba(texts)
                 trained[f"trained:{Path(directory).name}"] = scores(
-                    y, (np.asarray(predictor.labels)[proba.argmax(axis=1)] == "positive").astype(int))
-        results[name] = {"built-in": built_in, baseline_name: base, **trained, "rows": len(frame),
-                         "sampled": len(frame) < len(split_rows(name, "test", None))}
-        log.info("%s test: built-in %.4f, %s %.4f (%d rows)", name, built_in["accuracy"], baseline_name,
-                 base["accuracy"], len(frame))
+                    y, (np.asarray(predictor.labels)[proba.argmax(axis=1)] == "positive").astype(int)
+                )
+        results[name] = {
+            "built-in": built_in,
+            baseline_name: base,
+            **trained,
+            "rows": len(frame),
+            "sampled": len(frame) < len(split_rows(name, "test", None)),
+        }
+        log.info(
+            "%s test: built-in %.4f, %s %.4f (%d rows)",
+            name,
+            built_in["accuracy"],
+            baseline_name,
+            base["accuracy"],
+            len(frame),
+        )
     return results
 
 
@@ -156,20 +174,33 @@ def main() -> None:
     parser.add_argument("--prefix", default="query: ")
     parser.add_argument("--val-rows", type=int, default=500, help="validation rows per dataset (select)")
     parser.add_argument("--imdb-rows", type=int, default=2000, help="IMDB rows (a stratified seeded sample)")
-    parser.add_argument("--rows", type=int, default=None,
-                        help="test rows of the other datasets (a stratified seeded sample; default all)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="test rows of the other datasets (a stratified seeded sample; default all)",
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--max-length", type=int, default=512, help="encoder tokens (the built-in uses 512)")
-    parser.add_argument("--trained", nargs="*", default=[], type=Path,
-                        help="sentiq model directories to score on the same rows (each on the dataset it was trained on)")
+    parser.add_argument(
+        "--trained",
+        nargs="*",
+        default=[],
+        type=Path,
+        help="sentiq model directories to score on the same rows (each on the dataset it was trained on)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     start = time.perf_counter()
     with feature_cache():  # re-runs reuse the sentence vectors
         results = select(args) if args.phase == "select" else test(args)
-    payload = {"phase": args.phase, "args": {k: str(v) for k, v in vars(args).items()},
-               "wall_s": round(time.perf_counter() - start, 1), "results": results}
+    payload = {
+        "phase": args.phase,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "wall_s": round(time.perf_counter() - start, 1),
+        "results": results,
+    }
     tag = "" if args.phase == "select" or args.datasets == list(DATASETS) else "-" + "-".join(args.datasets)
     output = write_result(f"pretrained-{args.phase}{tag}", payload, path=args.output)
     print(output.read_text(encoding="utf-8"))

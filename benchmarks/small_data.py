@@ -27,13 +27,23 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "baseline": [],
     "fgm": ["training.adversarial=fgm", "training.adversarial_epsilon=1.0"],
-    "pgd": ["training.adversarial=pgd", "training.adversarial_epsilon=1.0", "training.pgd_alpha=0.3",
-            "training.pgd_steps=3"],
-    "augment-eda": ["training.augment.ops=[synonym, swap, delete]", "training.augment.n_per_example=1",
-                    "training.augment.p=0.1"],
+    "pgd": [
+        "training.adversarial=pgd",
+        "training.adversarial_epsilon=1.0",
+        "training.pgd_alpha=0.3",
+        "training.pgd_steps=3",
+    ],
+    "augment-eda": [
+        "training.augment.ops=[synonym, swap, delete]",
+        "training.augment.n_per_example=1",
+        "training.augment.p=0.1",
+    ],
     "augment-emoji": ["training.augment.ops=[emoji]", "training.augment.n_per_example=1", "training.augment.p=0.1"],
-    "augment-all": ["training.augment.ops=[synonym, swap, delete, emoji]", "training.augment.n_per_example=2",
-                    "training.augment.p=0.1"],
+    "augment-all": [
+        "training.augment.ops=[synonym, swap, delete, emoji]",
+        "training.augment.n_per_example=2",
+        "training.augment.p=0.1",
+    ],
 }
 CONFIGS = {"sentiment140": "configs/sentiment140.yaml", "imdb": "configs/imdb.yaml"}
 
@@ -53,13 +63,22 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--output", default=str(ROOT / "runs" / "bench-small"))
     parser.add_argument("--tag", default="", help="suffix of the results file (variants run in parallel processes)")
-    parser.add_argument("--training-seed", type=int, default=None,
-                        help="training.seed: another draw of initialisation and batch order on the same split")
+    parser.add_argument(
+        "--training-seed",
+        type=int,
+        default=None,
+        help="training.seed: another draw of initialisation and batch order on the same split",
+    )
     args = parser.parse_args()
 
-    common = [f"data.max_train_samples={args.train_rows}", f"data.max_eval_samples={args.eval_rows}",
-              f"training.max_length={args.max_length}", f"training.epochs={args.epochs}",
-              "training.eval_steps=null", "training.early_stopping_patience=null"]
+    common = [
+        f"data.max_train_samples={args.train_rows}",
+        f"data.max_eval_samples={args.eval_rows}",
+        f"training.max_length={args.max_length}",
+        f"training.epochs={args.epochs}",
+        "training.eval_steps=null",
+        "training.early_stopping_patience=null",
+    ]
     if args.training_seed is not None:
         common.append(f"training.seed={args.training_seed}")
     out = ROOT / "benchmarks" / "results" / f"small_data-{args.data}{'-' + args.tag if args.tag else ''}.json"
@@ -70,11 +89,21 @@ def main() -> None:
         result = train(config, Path(args.output) / f"{args.data}-{variant}", overwrite=True)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         m = result.metrics
-        results[variant] = {"overrides": VARIANTS[variant], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                            "roc_auc": m["roc_auc"], "test_rows": m["n"], "train_rows": training_rows(config),
-                            "seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1)}
-        print(f"{variant:12s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} "
-              f"AUC {m['roc_auc']:.4f} {seconds:.0f}s wall {cpu_seconds:.0f}s cpu", flush=True)
+        results[variant] = {
+            "overrides": VARIANTS[variant],
+            "accuracy": m["accuracy"],
+            "macro_f1": m["macro_f1"],
+            "roc_auc": m["roc_auc"],
+            "test_rows": m["n"],
+            "train_rows": training_rows(config),
+            "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+        }
+        print(
+            f"{variant:12s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} "
+            f"AUC {m['roc_auc']:.4f} {seconds:.0f}s wall {cpu_seconds:.0f}s cpu",
+            flush=True,
+        )
         # One file per data set and tag, rewritten after each variant (variants may run in separate processes).
         write_result(out.stem, {"data": args.data, "common": common, "results": results}, path=out)
     print(f"wrote {out}")

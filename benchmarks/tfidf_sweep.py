@@ -20,8 +20,9 @@ from sentiq.preprocess import get_profile
 
 
 def vectorizer(analyzer: str, ngrams: tuple[int, int], max_features: int | None) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=2, sublinear_tf=True,
-                           max_features=max_features, dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer=analyzer, ngram_range=ngrams, min_df=2, sublinear_tf=True, max_features=max_features, dtype=np.float32
+    )
 
 
 def main() -> None:
@@ -31,8 +32,9 @@ def main() -> None:
     test = pd.read_parquet(data_dir() / "imdb/test.parquet")
     x_train, x_test = profile.apply(train.text.tolist()), profile.apply(test.text.tolist())
     candidates = {
-        "word1-2+char_wb2-5 (500k each)": FeatureUnion([("w", vectorizer("word", (1, 2), 500_000)),
-                                                        ("c", vectorizer("char_wb", (2, 5), 500_000))]),
+        "word1-2+char_wb2-5 (500k each)": FeatureUnion(
+            [("w", vectorizer("word", (1, 2), 500_000)), ("c", vectorizer("char_wb", (2, 5), 500_000))]
+        ),
         "word1-3 (uncapped)": FeatureUnion([("w", vectorizer("word", (1, 3), None))]),
     }
     rows = []

@@ -53,20 +53,35 @@ def run_variant(args, fields: dict) -> dict:
     from sentiq.training.finetune import fine_tune
 
     train, validation, test = train_speed._rows(args)
-    cfg = TrainingConfig(max_length=args.max_length, batch_size=args.batch_size, eval_batch_size=args.batch_size,
-                         epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, save_total_limit=1,
-                         cache_tokenized=False, **fields)
+    cfg = TrainingConfig(
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        eval_batch_size=args.batch_size,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        warmup_ratio=0.1,
+        save_total_limit=1,
+        cache_tokenized=False,
+        **fields,
+    )
     set_seed(args.seed)
-    model = TransformerClassifier.from_encoder(args.model, LabelSet.from_names(train["label"]),
-                                               max_length=args.max_length, attention=cfg.attention)
+    model = TransformerClassifier.from_encoder(
+        args.model, LabelSet.from_names(train["label"]), max_length=args.max_length, attention=cfg.attention
+    )
     model.bf16 = cfg.bf16  # predict the way it trained
     wall, cpu = time.perf_counter(), time.process_time()
     fit = fine_tune(model, train, validation, cfg, seed=args.seed, work_dir=Path(tempfile.mkdtemp(dir=args.work)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    result = {"fields": fields, "seconds": wall, "cpu_seconds": cpu, "samples": len(train) * args.epochs,
-              "samples_per_s": len(train) * args.epochs / wall, "cpu_s_per_sample": cpu / (len(train) * args.epochs),
-              "steps": fit.global_step,
-              "accuracy": train_speed._accuracy(lambda t: model.predict_proba(t, batch_size=64), test)}
+    result = {
+        "fields": fields,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "samples": len(train) * args.epochs,
+        "samples_per_s": len(train) * args.epochs / wall,
+        "cpu_s_per_sample": cpu / (len(train) * args.epochs),
+        "steps": fit.global_step,
+        "accuracy": train_speed._accuracy(lambda t: model.predict_proba(t, batch_size=64), test),
+    }
     if cfg.torch_compile:
         from torch._dynamo.utils import counters
 
@@ -84,12 +99,16 @@ def measure_token_cache(args) -> dict:
 
     train, _, _ = train_speed._rows(args)
     texts = train["text"].tolist()
-    model = TransformerClassifier.from_encoder(args.model, LabelSet.from_names(train["label"]),
-                                               max_length=args.max_length)
+    model = TransformerClassifier.from_encoder(
+        args.model, LabelSet.from_names(train["label"]), max_length=args.max_length
+    )
     os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(dir=args.work)
     timings = {}
-    for name, encode in (("off", lambda: model.encode(texts)), ("cold", lambda: encode_cached(model, texts)),
-                         ("warm", lambda: encode_cached(model, texts))):
+    for name, encode in (
+        ("off", lambda: model.encode(texts)),
+        ("cold", lambda: encode_cached(model, texts)),
+        ("warm", lambda: encode_cached(model, texts)),
+    ):
         start = time.process_time()
         encode()
         timings[f"{name}_cpu_seconds"] = time.process_time() - start
@@ -129,8 +148,16 @@ def main() -> None:
     names = args.variants or (QUICK_VARIANTS if args.quick else list(VARIANTS))
     results = {}
     for name in [*names, "token-cache"]:
-        argv = [sys.executable, __file__, "--child", name, "--train-rows", str(args.train_rows),
-                "--eval-rows", str(args.eval_rows)] + [a for a in sys.argv[1:] if a not in ("--quick",)]
+        argv = [
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            "--train-rows",
+            str(args.train_rows),
+            "--eval-rows",
+            str(args.eval_rows),
+        ] + [a for a in sys.argv[1:] if a not in ("--quick",)]
         before = _children_cpu()
         proc = subprocess.run(argv, capture_output=True, text=True)
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
@@ -141,22 +168,35 @@ def main() -> None:
             # The whole child process, model loading and inductor's compile workers included.
             results[name] = json.loads(line[7:]) | {"process_tree_cpu_seconds": _children_cpu() - before}
         print(f"{name}: {results[name]}", flush=True)
-    summary = {"machine_summary": describe_machine(), "torch_threads": train_speed._threads(), "data": args.data,
-               "model": args.model, "train_rows": args.train_rows, "max_length": args.max_length,
-               "batch_size": args.batch_size, "epochs": args.epochs, "variants": results}
-    out = write_result(f"train_options-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary,
-                       path=args.out)
+    summary = {
+        "machine_summary": describe_machine(),
+        "torch_threads": train_speed._threads(),
+        "data": args.data,
+        "model": args.model,
+        "train_rows": args.train_rows,
+        "max_length": args.max_length,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "variants": results,
+    }
+    out = write_result(
+        f"train_options-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary, path=args.out
+    )
     base = results.get("baseline", {})
-    print(f"{'variant':22}{'wall s':>8}{'CPU s':>8}{'CPU ms/sample':>15}{'vs base':>9}{'accuracy':>10}"
-          f"{'process CPU s':>15}")
+    print(
+        f"{'variant':22}{'wall s':>8}{'CPU s':>8}{'CPU ms/sample':>15}{'vs base':>9}{'accuracy':>10}"
+        f"{'process CPU s':>15}"
+    )
     for name in names:
         row = results[name]
         if "error" in row:
             print(f"{name:22} failed: {row['error']}")
             continue
         ratio = base.get("cpu_seconds", float("nan")) / row["cpu_seconds"]
-        print(f"{name:22}{row['seconds']:>8.1f}{row['cpu_seconds']:>8.1f}{1000 * row['cpu_s_per_sample']:>15.1f}"
-              f"{ratio:>8.2f}x{row['accuracy']:>10.3f}{row['process_tree_cpu_seconds']:>15.1f}")
+        print(
+            f"{name:22}{row['seconds']:>8.1f}{row['cpu_seconds']:>8.1f}{1000 * row['cpu_s_per_sample']:>15.1f}"
+            f"{ratio:>8.2f}x{row['accuracy']:>10.3f}{row['process_tree_cpu_seconds']:>15.1f}"
+        )
     print(f"wrote {out}")
 
 

@@ -25,8 +25,10 @@ from pathlib import Path
 from _scale import measure, subsets
 from harness import write_result
 
-TIMES = {"data_s": r"preprocessed the data out of core in ([\d.]+) s",
-         "tokenise_s": r"tokenized \d{4,} texts into \d+ windows in ([\d.]+) s \(on disk:\s+/"}  # the training split
+TIMES = {
+    "data_s": r"preprocessed the data out of core in ([\d.]+) s",
+    "tokenise_s": r"tokenized \d{4,} texts into \d+ windows in ([\d.]+) s \(on disk:\s+/",
+}  # the training split
 
 
 def main() -> None:
@@ -46,13 +48,33 @@ def main() -> None:
             name = f"train-{mode}-{n}"
             cache = args.corpus / f"cache-{name}"
             shutil.rmtree(cache, ignore_errors=True)
-            sets = ["approach=finetune", f"model={args.model}", f"data.out_of_core={str(mode == 'disk').lower()}",
-                    "preprocess=tweet", "data.max_eval_samples=1000", f"training.max_steps={args.max_steps}",
-                    "training.max_length=64", "training.batch_size=16", "training.eval_batch_size=64",
-                    "evaluation.important_words=0", "evaluation.calibrate=false", "tracking.backend=none",
-                    "name=s140-synthetic", f"data.source={files[n]}", f"data.test_source={args.corpus / 'test.parquet'}"]
-            cmd = [sys.executable, "-m", "sentiq.cli", "-v", "train", "-o", str(args.corpus / "models" / name),
-                   "--overwrite"]
+            sets = [
+                "approach=finetune",
+                f"model={args.model}",
+                f"data.out_of_core={str(mode == 'disk').lower()}",
+                "preprocess=tweet",
+                "data.max_eval_samples=1000",
+                f"training.max_steps={args.max_steps}",
+                "training.max_length=64",
+                "training.batch_size=16",
+                "training.eval_batch_size=64",
+                "evaluation.important_words=0",
+                "evaluation.calibrate=false",
+                "tracking.backend=none",
+                "name=s140-synthetic",
+                f"data.source={files[n]}",
+                f"data.test_source={args.corpus / 'test.parquet'}",
+            ]
+            cmd = [
+                sys.executable,
+                "-m",
+                "sentiq.cli",
+                "-v",
+                "train",
+                "-o",
+                str(args.corpus / "models" / name),
+                "--overwrite",
+            ]
             for s in sets:
                 cmd += ["--set", s]
             log = args.corpus / f"{name}.log"
@@ -60,8 +82,9 @@ def main() -> None:
             text = log.read_text(errors="replace")
             row.update({key: float(m.group(1)) for key, pattern in TIMES.items() if (m := re.search(pattern, text))})
             metrics = json.loads((args.corpus / "models" / name / "report" / "metrics.json").read_text())
-            row.update(mode=mode, rows=n, accuracy=round(metrics["accuracy"], 4), test_rows=metrics["n"],
-                       settings=sets[:-2])
+            row.update(
+                mode=mode, rows=n, accuracy=round(metrics["accuracy"], 4), test_rows=metrics["n"], settings=sets[:-2]
+            )
             print(json.dumps(row), flush=True)
             shutil.rmtree(cache, ignore_errors=True)
             results = [r for r in results if (r["mode"], r["rows"]) != (mode, n)] + [row]

@@ -41,8 +41,12 @@ def _rows(args):
     from sentiq.data import load_splits
     from sentiq.preprocess import get_profile
 
-    cfg = build_config({"data": {"source": args.data, "max_train_samples": args.train_rows,
-                                 "max_eval_samples": args.eval_rows}, "seed": args.seed})
+    cfg = build_config(
+        {
+            "data": {"source": args.data, "max_train_samples": args.train_rows, "max_eval_samples": args.eval_rows},
+            "seed": args.seed,
+        }
+    )
     loaded, splits = load_splits(cfg)
     profile = get_profile(loaded.default_preprocess)
     clean = lambda f: f.assign(text=profile.apply(f["text"].tolist()))  # noqa: E731 - same input for both
@@ -72,8 +76,9 @@ def run_seed_style(args, train, validation, test) -> dict:
 
     class PaddedDataset(torch.utils.data.Dataset):
         def __init__(self, frame):
-            self.enc = tokenizer(frame["text"].tolist(), padding="max_length", truncation=True,
-                                 max_length=args.max_length)
+            self.enc = tokenizer(
+                frame["text"].tolist(), padding="max_length", truncation=True, max_length=args.max_length
+            )
             self.labels = [labels.index(x) for x in frame["label"]]
 
         def __len__(self):
@@ -85,13 +90,25 @@ def run_seed_style(args, train, validation, test) -> dict:
             return item
 
     training_args = TrainingArguments(
-        output_dir=str(args.work / "seed"), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size, learning_rate=args.lr, warmup_steps=0.1, weight_decay=0.01,
-        eval_strategy="epoch", save_strategy="no", report_to="none", disable_tqdm=True, seed=args.seed,
-        fp16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available(), logging_steps=10**6,
+        output_dir=str(args.work / "seed"),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.batch_size,
+        learning_rate=args.lr,
+        warmup_steps=0.1,
+        weight_decay=0.01,
+        eval_strategy="epoch",
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=args.seed,
+        fp16=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=10**6,
     )
-    trainer = Trainer(model=model, args=training_args, train_dataset=PaddedDataset(train),
-                      eval_dataset=PaddedDataset(validation))
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=PaddedDataset(train), eval_dataset=PaddedDataset(validation)
+    )
     start, cpu = time.perf_counter(), time.process_time()
     trainer.train()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -99,8 +116,12 @@ def run_seed_style(args, train, validation, test) -> dict:
     def predict_proba(texts):
         return torch.softmax(torch.as_tensor(trainer.predict(PaddedDataset(test)).predictions), -1).numpy()
 
-    return {"seconds": seconds, "cpu_seconds": cpu, "precision": "fp16" if torch.cuda.is_available() else "fp32",
-            "accuracy": _accuracy(predict_proba, test)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "precision": "fp16" if torch.cuda.is_available() else "fp32",
+        "accuracy": _accuracy(predict_proba, test),
+    }
 
 
 def best_settings(*, fp32: bool = False) -> dict:
@@ -143,21 +164,40 @@ def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
 
     os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokcache-", dir=args.work)  # a cold run
     settings = best_settings(fp32=fp32) | _overrides(args.sentiq_set)
-    cfg = TrainingConfig(max_length=args.max_length, batch_size=args.batch_size, eval_batch_size=args.batch_size,
-                         epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, save_total_limit=1, **settings)
+    cfg = TrainingConfig(
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        eval_batch_size=args.batch_size,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        warmup_ratio=0.1,
+        save_total_limit=1,
+        **settings,
+    )
     set_seed(args.seed)
-    model = TransformerClassifier.from_encoder(args.model, LabelSet.from_names(train["label"]),
-                                               max_length=args.max_length, attention=cfg.attention)
+    model = TransformerClassifier.from_encoder(
+        args.model, LabelSet.from_names(train["label"]), max_length=args.max_length, attention=cfg.attention
+    )
     model.bf16 = cfg.bf16  # predict the way it trained
     start, cpu = time.perf_counter(), time.process_time()
     fine_tune(model, train, validation, cfg, seed=args.seed, work_dir=args.work / ("sentiq-fp32" if fp32 else "sentiq"))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     precision = "bf16" if cfg.bf16 else "fp16" if cfg.fp16 else "fp32"
-    return {"seconds": seconds, "cpu_seconds": cpu, "precision": precision,
-            "settings": {"attention": cfg.attention, "optimizer": cfg.optimizer, "torch_compile": cfg.torch_compile,
-                         "precision": precision, "group_by_length": cfg.group_by_length,
-                         "keep_freed_memory": cfg.keep_freed_memory, "attention_dropout": cfg.attention_dropout},
-            "accuracy": _accuracy(lambda t: model.predict_proba(t, batch_size=64), test)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "precision": precision,
+        "settings": {
+            "attention": cfg.attention,
+            "optimizer": cfg.optimizer,
+            "torch_compile": cfg.torch_compile,
+            "precision": precision,
+            "group_by_length": cfg.group_by_length,
+            "keep_freed_memory": cfg.keep_freed_memory,
+            "attention_dropout": cfg.attention_dropout,
+        },
+        "accuracy": _accuracy(lambda t: model.predict_proba(t, batch_size=64), test),
+    }
 
 
 def _cuda() -> bool:
@@ -179,9 +219,16 @@ def child(args) -> None:
     else:
         result = run_sentiq(args, train, validation, test, fp32=args.child == "sentiq-fp32")
     samples = len(train) * args.epochs
-    result.update(samples=samples, train_rows=len(train), test_rows=len(test), threads=_threads(),
-                  samples_per_s=samples / result["seconds"], cpu_s_per_sample=result["cpu_seconds"] / samples,
-                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, machine=describe_machine())
+    result.update(
+        samples=samples,
+        train_rows=len(train),
+        test_rows=len(test),
+        threads=_threads(),
+        samples_per_s=samples / result["seconds"],
+        cpu_s_per_sample=result["cpu_seconds"] / samples,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        machine=describe_machine(),
+    )
     if _cuda():
         import torch
 
@@ -211,9 +258,16 @@ def _run_children(args) -> dict:
         while waiting and len(running) < max(1, args.parallel):
             mode = waiting.pop(0)
             argv = [sys.executable, __file__, "--child", mode] + _without_option(
-                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--reuse", "--parallel", "--sides")
-            argv += ["--train-rows", str(args.train_rows), "--eval-rows", str(args.eval_rows),
-                     "--max-length", str(args.max_length)]
+                [a for a in sys.argv[1:] if a != "--quick"], "--seed-result", "--reuse", "--parallel", "--sides"
+            )
+            argv += [
+                "--train-rows",
+                str(args.train_rows),
+                "--eval-rows",
+                str(args.eval_rows),
+                "--max-length",
+                str(args.max_length),
+            ]
             # Output to files, not pipes: a side that logs a lot never waits for the parent to read it.
             logs = args.work / f"{mode}.out", args.work / f"{mode}.err"
             with logs[0].open("w") as out, logs[1].open("w") as err:
@@ -242,8 +296,13 @@ def _previous_results(args) -> dict:
     Refused unless data, settings, rows and threads match (and ``--sentiq-set``, for sentiq sides)."""
     sources = [(args.seed_result, ("seed",))] if args.seed_result else []
     sources += [(path, tuple(SIDE_KEYS)) for path in args.reuse]
-    same = {"data": args.data, "model": args.model, "max_length": args.max_length, "batch_size": args.batch_size,
-            "epochs": args.epochs}
+    same = {
+        "data": args.data,
+        "model": args.model,
+        "max_length": args.max_length,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+    }
     found, overrides = {}, _overrides(args.sentiq_set)
     for path, modes in sources:
         earlier = json.loads(path.read_text())
@@ -272,17 +331,42 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="small run: 96 rows, at most 256 tokens")
-    parser.add_argument("--parallel", type=int, default=1, metavar="N",
-                        help="run up to N sides at once (a busy machine: compare CPU-seconds, not wall time)")
-    parser.add_argument("--sides", nargs="+", choices=list(MODES), default=list(MODES),
-                        help="which sides to run (the others are left out of the result)")
-    parser.add_argument("--sentiq-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a TrainingConfig field for the sentiq sides, over the best settings (repeatable)")
-    parser.add_argument("--reuse", type=Path, action="append", default=[], metavar="RESULT_JSON",
-                        help="take every side this earlier result of the same settings holds instead of running it "
-                        "(repeatable: sides measured in separate runs make one result)")
-    parser.add_argument("--seed-result", type=Path, default=None,
-                        help="reuse the seed-style side of an earlier result JSON of the same settings")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run up to N sides at once (a busy machine: compare CPU-seconds, not wall time)",
+    )
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        choices=list(MODES),
+        default=list(MODES),
+        help="which sides to run (the others are left out of the result)",
+    )
+    parser.add_argument(
+        "--sentiq-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TrainingConfig field for the sentiq sides, over the best settings (repeatable)",
+    )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RESULT_JSON",
+        help="take every side this earlier result of the same settings holds instead of running it "
+        "(repeatable: sides measured in separate runs make one result)",
+    )
+    parser.add_argument(
+        "--seed-result",
+        type=Path,
+        default=None,
+        help="reuse the seed-style side of an earlier result JSON of the same settings",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sentiq-bench"))
     parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
@@ -298,25 +382,35 @@ def main() -> None:
     summary = {
         "machine_summary": next(iter(results.values()))["machine"],
         "torch_threads": next(iter(results.values()))["threads"],
-        "sides_at_once": args.parallel, "data": args.data, "model": args.model, "max_length": args.max_length,
-        "batch_size": args.batch_size, "epochs": args.epochs, "sentiq_set": _overrides(args.sentiq_set),
+        "sides_at_once": args.parallel,
+        "data": args.data,
+        "model": args.model,
+        "max_length": args.max_length,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "sentiq_set": _overrides(args.sentiq_set),
     }
     for mode, key in SIDE_KEYS.items():
         if mode in results:
             summary[key] = results[mode]
     summary.update(_ratios(results))
-    out = write_result(f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary,
-                       path=args.out)
+    out = write_result(
+        f"train_speed-{args.data}-{args.max_length}{'-quick' if args.quick else ''}", summary, path=args.out
+    )
     print(f"{'':14}{'precision':>10}{'samples/s':>10}{'CPU ms/sample':>15}{'accuracy':>10}{'peak RSS MB':>13}")
     for mode, name in MODES.items():
         if mode in results:
             row = results[mode]
-            print(f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
-                  f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}")
+            print(
+                f"{name:14}{row['precision']:>10}{row['samples_per_s']:>10.2f}{1000 * row['cpu_s_per_sample']:>15.1f}"
+                f"{row['accuracy']:>10.3f}{row['peak_rss_mb']:>13.0f}"
+            )
     for side, suffix in COMPARED:
         if f"speedup{suffix}" in summary:
-            print(f"{MODES[side]}: speed-up x{summary['speedup' + suffix]:.2f} wall, x{summary['speedup' + suffix + '_cpu']:.2f} "
-                  f"CPU-s, accuracy {summary['accuracy_delta' + suffix]:+.3f} vs seed-style")
+            print(
+                f"{MODES[side]}: speed-up x{summary['speedup' + suffix]:.2f} wall, x{summary['speedup' + suffix + '_cpu']:.2f} "
+                f"CPU-s, accuracy {summary['accuracy_delta' + suffix]:+.3f} vs seed-style"
+            )
     print(f"wrote {out}")
 
 

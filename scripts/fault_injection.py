@@ -35,8 +35,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-       "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+ENV = {
+    **os.environ,
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+}
 CLI = [sys.executable, "-m", "sentiq.cli"]
 
 
@@ -49,20 +54,36 @@ def _setup(work: Path, epochs: int) -> Path:
 
     bert = build_tiny_bert(work / "bert")
     toy_frame(240).to_csv(work / "toy.csv", index=False)
-    config = {"name": "fault", "model": str(bert), "preprocess": "none",
-              "data": {"source": str(work / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-              "training": {"max_length": 32, "batch_size": 8, "epochs": epochs, "learning_rate": 1e-3,
-                           "warmup_ratio": 0.0, "eval_steps": 5, "save_total_limit": 2},
-              "evaluation": {"important_words": 0, "fairness": False},
-              "tracking": {"runs_dir": str(work / "runs")}}
+    config = {
+        "name": "fault",
+        "model": str(bert),
+        "preprocess": "none",
+        "data": {"source": str(work / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+        "training": {
+            "max_length": 32,
+            "batch_size": 8,
+            "epochs": epochs,
+            "learning_rate": 1e-3,
+            "warmup_ratio": 0.0,
+            "eval_steps": 5,
+            "save_total_limit": 2,
+        },
+        "evaluation": {"important_words": 0, "fairness": False},
+        "tracking": {"runs_dir": str(work / "runs")},
+    }
     path = work / "fault.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
 def _predicts(model_dir: Path) -> bool:
-    proc = subprocess.run(CLI + ["predict", str(model_dir), "a wonderful film", "boring and awful"],
-                          capture_output=True, text=True, env=ENV, timeout=600)
+    proc = subprocess.run(
+        CLI + ["predict", str(model_dir), "a wonderful film", "boring and awful"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     return proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 2
 
 
@@ -70,32 +91,64 @@ def kill_training(work: Path, *, kills: int, seed: int, epochs: int) -> list[dic
     config = _setup(work, epochs)
     # One uninterrupted run gives the time scale for the kill points.
     start = time.perf_counter()
-    subprocess.run(CLI + ["train", "-c", str(config), "-o", str(work / "reference")], env=ENV, check=True,
-                   capture_output=True, timeout=1800)
+    subprocess.run(
+        CLI + ["train", "-c", str(config), "-o", str(work / "reference")],
+        env=ENV,
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
     full = time.perf_counter() - start
     rng = random.Random(seed)
     results = []
     for i in range(kills):
         out = work / f"killed-{i}"
         delay = rng.uniform(0.15, 0.85) * full
-        proc = subprocess.Popen(CLI + ["train", "-c", str(config), "-o", str(out)], env=ENV,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            CLI + ["train", "-c", str(config), "-o", str(out)],
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         finished_before_kill = proc.poll() is not None
         if not finished_before_kill:
             proc.send_signal(signal.SIGKILL)
         proc.wait()
-        checkpoints = sorted(p.name for p in (out.with_name(out.name + ".partial") / "checkpoints").glob("checkpoint-*"))
+        checkpoints = sorted(
+            p.name for p in (out.with_name(out.name + ".partial") / "checkpoints").glob("checkpoint-*")
+        )
         if finished_before_kill:  # the run beat the kill: nothing to resume
-            results.append({"kill": i, "after_s": round(delay, 1), "killed": False, "checkpoints_left": checkpoints,
-                            "resume_exit": None, "resume_error": None, "final_model_predicts": _predicts(out)})
+            results.append(
+                {
+                    "kill": i,
+                    "after_s": round(delay, 1),
+                    "killed": False,
+                    "checkpoints_left": checkpoints,
+                    "resume_exit": None,
+                    "resume_error": None,
+                    "final_model_predicts": _predicts(out),
+                }
+            )
             continue
-        resumed = subprocess.run(CLI + ["train", "-c", str(config), "-o", str(out), "--resume"], env=ENV,
-                                 capture_output=True, text=True, timeout=1800)
-        results.append({"kill": i, "after_s": round(delay, 1), "killed": True,
-                        "checkpoints_left": checkpoints, "resume_exit": resumed.returncode,
-                        "resume_error": resumed.stderr.strip().splitlines()[-1][:200] if resumed.returncode else None,
-                        "final_model_predicts": resumed.returncode == 0 and _predicts(out)})
+        resumed = subprocess.run(
+            CLI + ["train", "-c", str(config), "-o", str(out), "--resume"],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        results.append(
+            {
+                "kill": i,
+                "after_s": round(delay, 1),
+                "killed": True,
+                "checkpoints_left": checkpoints,
+                "resume_exit": resumed.returncode,
+                "resume_error": resumed.stderr.strip().splitlines()[-1][:200] if resumed.returncode else None,
+                "final_model_predicts": resumed.returncode == 0 and _predicts(out),
+            }
+        )
     from sentiq.tracking import load_runs
 
     statuses = Counter(r["status"] for r in load_runs(work / "runs"))
@@ -111,8 +164,9 @@ def _free_port() -> int:
 
 def _post(port: int, texts: list[str], timeout: float = 30.0) -> int:
     body = json.dumps({"texts": texts}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/predict", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
@@ -153,8 +207,13 @@ def _children(pid: int) -> list[int]:
 
 def kill_worker_and_flood(model_dir: Path, *, requests: int, burst: int) -> dict:
     port = _free_port()
-    server = subprocess.Popen(CLI + ["serve", str(model_dir), "--port", str(port), "--workers", "2"], env=ENV,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        CLI + ["serve", str(model_dir), "--port", str(port), "--workers", "2"],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         if not _wait_ready(port, time.time() + 300):
             return {"started": False}
@@ -187,13 +246,25 @@ def kill_worker_and_flood(model_dir: Path, *, requests: int, burst: int) -> dict
         for t in threads:
             t.join()
         still_answers = _post(port, ["still there?"]) == 200
-        return {"started": True, "workers": workers, "killed_worker": victim, "replaced_by": replaced,
-                "before_kill": dict(before), "after_kill": dict(after), "answers_after_kill": after.get(200, 0) > 0,
-                "burst": {"requests": burst, "seconds": round(time.perf_counter() - started, 1),
-                          "ok_200": codes.get(200, 0), "shed_429": codes.get(429, 0), "shed_503": codes.get(503, 0),
-                          "failed_5xx_other": sum(v for k, v in codes.items() if k >= 500 and k != 503),
-                          "no_answer": codes.get(0, 0)},
-                "answers_after_burst": still_answers}
+        return {
+            "started": True,
+            "workers": workers,
+            "killed_worker": victim,
+            "replaced_by": replaced,
+            "before_kill": dict(before),
+            "after_kill": dict(after),
+            "answers_after_kill": after.get(200, 0) > 0,
+            "burst": {
+                "requests": burst,
+                "seconds": round(time.perf_counter() - started, 1),
+                "ok_200": codes.get(200, 0),
+                "shed_429": codes.get(429, 0),
+                "shed_503": codes.get(503, 0),
+                "failed_5xx_other": sum(v for k, v in codes.items() if k >= 500 and k != 503),
+                "no_answer": codes.get(0, 0),
+            },
+            "answers_after_burst": still_answers,
+        }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -222,23 +293,35 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'kill':>4} {'after s':>8} {'killed':>6} {'checkpoints left':<34} {'resume':>6} {'predicts':>8}")
     for r in training:
         resume = "-" if r["resume_exit"] is None else r["resume_exit"]
-        print(f"{r['kill']:>4} {r['after_s']:>8} {str(r['killed']):>6} {', '.join(r['checkpoints_left']) or '-':<34} "
-              f"{resume:>6} {str(r['final_model_predicts']):>8}")
-    print(f"training: {survived_training}/{len(training)} runs (killed ones resumed) end in a model that loads and predicts; "
-          f"run records: {records}")
+        print(
+            f"{r['kill']:>4} {r['after_s']:>8} {str(r['killed']):>6} {', '.join(r['checkpoints_left']) or '-':<34} "
+            f"{resume:>6} {str(r['final_model_predicts']):>8}"
+        )
+    print(
+        f"training: {survived_training}/{len(training)} runs (killed ones resumed) end in a model that loads and predicts; "
+        f"run records: {records}"
+    )
     if serving.get("started"):
         b = serving["burst"]
-        print(f"serving: worker {serving['killed_worker']} killed; after it {serving['after_kill']} "
-              f"(status: count); replaced by {serving['replaced_by']}; answers after kill: {serving['answers_after_kill']}")
-        print(f"burst of {b['requests']}: {b['ok_200']} answered, {b['shed_429']} x 429, {b['shed_503']} x 503, "
-              f"{b['failed_5xx_other']} other 5xx, {b['no_answer']} without answer, {b['seconds']} s; "
-              f"answers after burst: {serving['answers_after_burst']}")
+        print(
+            f"serving: worker {serving['killed_worker']} killed; after it {serving['after_kill']} "
+            f"(status: count); replaced by {serving['replaced_by']}; answers after kill: {serving['answers_after_kill']}"
+        )
+        print(
+            f"burst of {b['requests']}: {b['ok_200']} answered, {b['shed_429']} x 429, {b['shed_503']} x 503, "
+            f"{b['failed_5xx_other']} other 5xx, {b['no_answer']} without answer, {b['seconds']} s; "
+            f"answers after burst: {serving['answers_after_burst']}"
+        )
     else:
         print("serving: the server did not become ready")
     summary = {"training": training, "run_records": records, "serving": serving}
     print(json.dumps(summary))
-    ok = (survived_training == len(training) and serving.get("answers_after_kill")
-          and serving.get("answers_after_burst") and serving["burst"]["failed_5xx_other"] == 0)
+    ok = (
+        survived_training == len(training)
+        and serving.get("answers_after_kill")
+        and serving.get("answers_after_burst")
+        and serving["burst"]["failed_5xx_other"] == 0
+    )
     return 0 if ok else 1
 
 

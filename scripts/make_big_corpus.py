@@ -45,9 +45,15 @@ def perturbed(row: dict, rng: random.Random, serial: int) -> list[str]:
     for _ in range(rng.randint(1, 2)):  # one or two operations; a text none can change stays as it is
         text = augment_text(text, rng.choice(_OPS), rng, p=0.15) or text
     when = _START + timedelta(seconds=serial * 3 + rng.randint(0, 2))
-    user = f"{row['user'][:10]}_{rng.randrange(36 ** 4):x}"
-    return [row["polarity"], str(1467810369 + serial), when.strftime("%a %b %d %H:%M:%S PDT %Y"), "NO_QUERY",
-            user, text]
+    user = f"{row['user'][:10]}_{rng.randrange(36**4):x}"
+    return [
+        row["polarity"],
+        str(1467810369 + serial),
+        when.strftime("%a %b %d %H:%M:%S PDT %Y"),
+        "NO_QUERY",
+        user,
+        text,
+    ]
 
 
 def write_corpus(train: pd.DataFrame, out: Path, rows: int, seed: int) -> None:
@@ -80,8 +86,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     test[COLUMNS].to_csv(args.out / "test.csv", header=False, index=False, encoding="latin-1", quoting=csv.QUOTE_ALL)
     write_corpus(train, args.out / f"training.{args.rows}.csv", args.rows, args.seed)
-    print(f"wrote {args.rows} rows to {args.out / f'training.{args.rows}.csv'} and {len(test)} test rows to "
-          f"{args.out / 'test.csv'}")
+    print(
+        f"wrote {args.rows} rows to {args.out / f'training.{args.rows}.csv'} and {len(test)} test rows to "
+        f"{args.out / 'test.csv'}"
+    )
 
 
 if __name__ == "__main__":

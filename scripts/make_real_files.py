@@ -54,12 +54,20 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     columns = ["polarity", "id", "date", "query", "user", "text"]
-    tweets = pd.read_csv(root / "sentiment140" / "training.sample.csv", header=None, names=columns, dtype=str,
-                         encoding="latin-1")
+    tweets = pd.read_csv(
+        root / "sentiment140" / "training.sample.csv", header=None, names=columns, dtype=str, encoding="latin-1"
+    )
     picked = pd.concat([g.sample(args.per_class, random_state=args.seed) for _, g in tweets.groupby("polarity")])
-    neutral = pd.DataFrame({"polarity": "2", "id": [str(2000000000 + i) for i in range(len(NEUTRAL_TWEETS))],
-                            "date": "Sat Jun 06 12:00:00 PDT 2009", "query": "NO_QUERY",
-                            "user": [f"neutral_{i}" for i in range(len(NEUTRAL_TWEETS))], "text": NEUTRAL_TWEETS})
+    neutral = pd.DataFrame(
+        {
+            "polarity": "2",
+            "id": [str(2000000000 + i) for i in range(len(NEUTRAL_TWEETS))],
+            "date": "Sat Jun 06 12:00:00 PDT 2009",
+            "query": "NO_QUERY",
+            "user": [f"neutral_{i}" for i in range(len(NEUTRAL_TWEETS))],
+            "text": NEUTRAL_TWEETS,
+        }
+    )
     out = pd.concat([picked, neutral]).sample(frac=1.0, random_state=args.seed)
     out.to_csv(args.out / "tweets_3class.csv", header=False, index=False, encoding="utf-8")
 

@@ -19,8 +19,28 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 POSITIVE = ["good", "great", "love", "excellent", "wonderful", "happy", "enjoyed", "superb", "fun", "brilliant"]
 NEGATIVE = ["bad", "awful", "hate", "terrible", "boring", "sad", "disliked", "poor", "dull", "worst"]
-FILLER = ["the", "movie", "film", "was", "i", "this", "it", "a", "really", "so", "plot", "acting", "and", "very",
-          "story", "not", "but", "is", "show", "book"]
+FILLER = [
+    "the",
+    "movie",
+    "film",
+    "was",
+    "i",
+    "this",
+    "it",
+    "a",
+    "really",
+    "so",
+    "plot",
+    "acting",
+    "and",
+    "very",
+    "story",
+    "not",
+    "but",
+    "is",
+    "show",
+    "book",
+]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
@@ -35,8 +55,12 @@ def toy_frame(n: int = 80, seed: int = 0) -> pd.DataFrame:
     rows = []
     for i in range(n):
         positive = i % 2 == 0
-        rows.append({"text": make_sentence(rng, POSITIVE if positive else NEGATIVE),
-                     "label": "positive" if positive else "negative"})
+        rows.append(
+            {
+                "text": make_sentence(rng, POSITIVE if positive else NEGATIVE),
+                "label": "positive" if positive else "negative",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -50,8 +74,15 @@ def build_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
     letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'")
     vocab = specials + sorted(set(POSITIVE + NEGATIVE + FILLER)) + letters + [f"##{c}" for c in letters]
     tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=True)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, pad_token_id=0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=0,
+    )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -104,8 +135,15 @@ def tiny_config(tiny_bert, toy_csv):
             "model": str(tiny_bert),
             "preprocess": "none",
             "data": {"source": str(toy_csv), "validation_size": 0.2, "test_size": 0.2},
-            "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3,
-                         "warmup_ratio": 0.0, "logging_steps": 5, "eval_batch_size": 16},
+            "training": {
+                "max_length": 32,
+                "batch_size": 8,
+                "epochs": 6,
+                "learning_rate": 1e-3,
+                "warmup_ratio": 0.0,
+                "logging_steps": 5,
+                "eval_batch_size": 16,
+            },
             "evaluation": {"important_words": 5},  # a few explanations keep the report section, not the wait
         }
         return build_config(data, [f"{k}={v}" for k, v in overrides.items()])
@@ -116,11 +154,15 @@ def tiny_config(tiny_bert, toy_csv):
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, tiny_bert):
     """One trained tiny model directory shared by read-only tests."""
-    return train_on_toy_corpus(tmp_path_factory.mktemp("trained"), {
-        "model": str(tiny_bert), "preprocess": "review",
-        "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-        "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
-    }).output_dir
+    return train_on_toy_corpus(
+        tmp_path_factory.mktemp("trained"),
+        {
+            "model": str(tiny_bert),
+            "preprocess": "review",
+            "training": {"max_length": 32, "batch_size": 8, "epochs": 6, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+            "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
+        },
+    ).output_dir
 
 
 @contextmanager
@@ -132,8 +174,12 @@ def serve_command(model_dir: Path, *args: str, env: dict | None = None, timeout:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "SENTIQ_ACCESS_LOG": "false",
-           **(env or {})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+        "SENTIQ_ACCESS_LOG": "false",
+        **(env or {}),
+    }
     env = {key: value for key, value in env.items() if value is not None}  # None: unset it
     command = [sys.executable, "-m", "sentiq.cli", "serve", str(model_dir), "--port", str(port), *args]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

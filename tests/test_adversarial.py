@@ -101,8 +101,15 @@ def test_the_trainer_attacks_once_per_training_step(tiny_config, tmp_path, monke
 def test_adversarial_training_runs_and_still_learns_the_toy_set(tiny_config, tmp_path, method):
     # The tiny model's embedding rows have norms near 0.1: epsilon is scaled down to match
     # (MiniLM's rows are about 10x longer, 1.07 on average, hence the default 1.0 there).
-    cfg = tiny_config(**{"training.adversarial": method, "training.adversarial_epsilon": 0.02,
-                         "training.pgd_alpha": 0.01, "training.pgd_steps": 2, "training.epochs": 15})
+    cfg = tiny_config(
+        **{
+            "training.adversarial": method,
+            "training.adversarial_epsilon": 0.02,
+            "training.pgd_alpha": 0.01,
+            "training.pgd_steps": 2,
+            "training.epochs": 15,
+        }
+    )
     result = train(cfg, tmp_path / method)
     assert result.metrics["accuracy"] >= 0.9
     preds = Predictor.load(tmp_path / method).predict(["great wonderful superb", "awful terrible worst"])

@@ -29,7 +29,8 @@ def test_no_public_name_is_also_a_module_even_after_every_module_is_imported():
         "       if isinstance(getattr(sentiq, n), types.ModuleType) or not callable(getattr(sentiq, n))]\n"
         "for pkg in (sentiq.workflows, sentiq.monitoring):\n"
         "    bad += [f'{pkg.__name__}.{n}' for n in pkg.__all__ if isinstance(getattr(pkg, n), types.ModuleType)]\n"
-        "assert not bad, bad\n")
+        "assert not bad, bad\n"
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -44,12 +45,27 @@ def test_the_two_fairness_checks_have_different_names():
 def test_every_cli_command_has_a_top_level_function():
     from sentiq.cli import app
 
-    backing = {"train": "train", "compare": "compare", "pretrain": "pretrain", "distill": "distill",
-               "evaluate": "evaluate", "route": "route", "predict": "score_file", "serve": "serve",
-               "export": "export_onnx", "explain": "explain", "calibrate": "calibrate", "fairness": "fairness_check",
-               "monitor": "monitor", "config": "describe_config", "data inspect": "inspect_data",
-               "runs list": "load_runs", "runs compare": "compare_runs", "models list": "available_models",
-               "models fetch": "fetch_model"}
+    backing = {
+        "train": "train",
+        "compare": "compare",
+        "pretrain": "pretrain",
+        "distill": "distill",
+        "evaluate": "evaluate",
+        "route": "route",
+        "predict": "score_file",
+        "serve": "serve",
+        "export": "export_onnx",
+        "explain": "explain",
+        "calibrate": "calibrate",
+        "fairness": "fairness_check",
+        "monitor": "monitor",
+        "config": "describe_config",
+        "data inspect": "inspect_data",
+        "runs list": "load_runs",
+        "runs compare": "compare_runs",
+        "models list": "available_models",
+        "models fetch": "fetch_model",
+    }
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
     commands |= {f"{g.name} {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands}
     assert commands == set(backing)
@@ -59,18 +75,24 @@ def test_every_cli_command_has_a_top_level_function():
 def test_top_level_functions_run_twice_in_one_process_after_train(tmp_path):
     toy_frame(120).to_csv(tmp_path / "toy.csv", index=False)
     (tmp_path / "texts.txt").write_text("a fine film\n\nawful plot\n", encoding="utf-8")
-    config = sentiq.build_config({"name": "api", "approach": "tfidf", "tfidf": {"min_df": 1},
-                                  "data": {"source": str(tmp_path / "toy.csv"), "validation_size": 0.2,
-                                           "test_size": 0.2},
-                                  "evaluation": {"important_words": 5}})
+    config = sentiq.build_config(
+        {
+            "name": "api",
+            "approach": "tfidf",
+            "tfidf": {"min_df": 1},
+            "data": {"source": str(tmp_path / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+            "evaluation": {"important_words": 5},
+        }
+    )
     model = sentiq.train(config, tmp_path / "model").output_dir  # imports the explanation methods
     predictor = sentiq.Predictor.load(model)
     for i in range(2):
         explanation = sentiq.explain(model, "a wonderful film")  # TypeError: 'module' object is not callable before
         assert explanation.label in predictor.labels and explanation.words
         assert sentiq.important_words(predictor, ["a wonderful film", "an awful film"], sample=2)
-        metrics, report = sentiq.evaluate(model, report_dir=tmp_path / f"eval{i}", fairness=False,
-                                          important_words=False)
+        metrics, report = sentiq.evaluate(
+            model, report_dir=tmp_path / f"eval{i}", fairness=False, important_words=False
+        )
         assert 0 <= metrics["accuracy"] <= 1 and (report / "report.html").is_file()
         assert sentiq.calibrate(model)["split"] == "validation"
         assert "spread" in sentiq.fairness_check(model)
@@ -86,7 +108,12 @@ def test_a_name_stays_the_function_after_its_module_is_imported(name):
     import importlib
 
     before = getattr(sentiq, name)
-    for module in ("sentiq.explanations", "sentiq.workflows", "sentiq.workflows.training", "sentiq.workflows.evaluation",
-                   "sentiq.workflows.trust"):
+    for module in (
+        "sentiq.explanations",
+        "sentiq.workflows",
+        "sentiq.workflows.training",
+        "sentiq.workflows.evaluation",
+        "sentiq.workflows.trust",
+    ):
         importlib.import_module(module)
     assert getattr(sentiq, name) is before and callable(before)

@@ -24,8 +24,7 @@ def test_approach_trains_saves_loads_and_predicts_the_same(approach, tiny_config
     weighting = "nb" if approach.endswith("-nb") else "tfidf"
     solver = "sgd" if approach.endswith("-sgd") else "lbfgs"
     approach = approach.removesuffix("-nb").removesuffix("-sgd")
-    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting,
-                         "tfidf.solver": solver})
+    cfg = tiny_config(**{"approach": approach, "tfidf.min_df": 1, "tfidf.weighting": weighting, "tfidf.solver": solver})
     result = train(cfg, tmp_path / approach)
     assert result.metrics["accuracy"] >= 0.8
     manifest = json.loads((tmp_path / approach / "sentiq.json").read_text())
@@ -92,8 +91,17 @@ def test_hybrid_parts_each_get_a_head_and_an_old_hybrid_asks_for_retraining(tiny
 
 def test_lexicon_refuses_a_language_it_does_not_support(tiny_config, tmp_path):
     with pytest.raises(ModelError, match="supports 'en' only"):
-        train(tiny_config(**{"approach": "lexicon", "lexicon.lexicon": "vader", "preprocess": "none",
-                             "data.source": str(_chinese_csv(tmp_path))}), tmp_path / "m")
+        train(
+            tiny_config(
+                **{
+                    "approach": "lexicon",
+                    "lexicon.lexicon": "vader",
+                    "preprocess": "none",
+                    "data.source": str(_chinese_csv(tmp_path)),
+                }
+            ),
+            tmp_path / "m",
+        )
     assert not (tmp_path / "m").exists()
 
 
@@ -134,16 +142,26 @@ def test_embedding_approach_caches_vectors_and_round_trips(tiny_config, tiny_ber
 
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
     # fairness sentences and occlusion variants are new texts each run: off, to count only the splits
-    cfg = tiny_config(**{"approach": "embedding", "embedding.encoder": str(tiny_bert), "embedding.max_length": 32,
-                         "evaluation.fairness": False, "evaluation.important_words": 0})
+    cfg = tiny_config(
+        **{
+            "approach": "embedding",
+            "embedding.encoder": str(tiny_bert),
+            "embedding.max_length": 32,
+            "evaluation.fairness": False,
+            "evaluation.important_words": 0,
+        }
+    )
     train(cfg, tmp_path / "e1")
     cached = list((tmp_path / "cache" / "embeddings").glob("*.npy"))
     assert len(cached) == 3  # the training, validation (temperature scaling) and test texts
 
     calls = []
     real_encode = embedding.SentenceEncoder.encode
-    monkeypatch.setattr(embedding.SentenceEncoder, "encode",
-                        lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress))
+    monkeypatch.setattr(
+        embedding.SentenceEncoder,
+        "encode",
+        lambda self, texts, progress=None: calls.append(len(texts)) or real_encode(self, texts, progress),
+    )
     train(cfg, tmp_path / "e2")  # same encoder, same texts
     from sentiq.models.integrity import SMOKE_TEXTS
 
@@ -173,7 +191,9 @@ def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path
     proba = ensemble.predict_proba(TEXTS)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
     if method == "soft":
-        expected = (Predictor.load(tmp_path / "a").predict_proba(TEXTS) + Predictor.load(tmp_path / "b").predict_proba(TEXTS)) / 2
+        expected = (
+            Predictor.load(tmp_path / "a").predict_proba(TEXTS) + Predictor.load(tmp_path / "b").predict_proba(TEXTS)
+        ) / 2
         np.testing.assert_allclose(proba, expected, atol=1e-6)
     assert ensemble.manifest.preprocess["name"] == "none"
     assert (tmp_path / "ens" / "members" / "1" / "sentiq.json").is_file()

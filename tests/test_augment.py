@@ -112,15 +112,21 @@ def test_training_augments_the_training_split_only(tiny_config, tmp_path, monkey
     monkeypatch.setattr(training, "fit_model", fit_spy)
     monkeypatch.setattr(TransformerClassifier, "predict_proba", predict_spy)
     # Only the test split is predicted: no calibration, fairness or explanation passes.
-    quiet = {"training.epochs": 1, "evaluation.calibrate": False, "evaluation.fairness": False,
-             "evaluation.important_words": 0}
+    quiet = {
+        "training.epochs": 1,
+        "evaluation.calibrate": False,
+        "evaluation.fairness": False,
+        "evaluation.important_words": 0,
+    }
     plain = train(tiny_config(**quiet), tmp_path / "plain")
-    augmented = train(tiny_config(**quiet, **{"training.augment.ops": "[swap, delete]",
-                                              "training.augment.n_per_example": 2}), tmp_path / "aug")
+    augmented = train(
+        tiny_config(**quiet, **{"training.augment.ops": "[swap, delete]", "training.augment.n_per_example": 2}),
+        tmp_path / "aug",
+    )
 
     (plain_train, aug_train), (plain_val, aug_val) = seen["train"], seen["validation"]
     assert len(aug_train) > len(plain_train)
-    assert aug_train.iloc[:len(plain_train)].reset_index(drop=True).equals(plain_train.reset_index(drop=True))
+    assert aug_train.iloc[: len(plain_train)].reset_index(drop=True).equals(plain_train.reset_index(drop=True))
     assert aug_val.equals(plain_val)
     from sentiq.models.integrity import SMOKE_TEXTS
 

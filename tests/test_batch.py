@@ -45,7 +45,7 @@ def test_chunked_scoring_equals_the_predictor_in_every_format_and_a_folder_of_pa
     parts = tmp_path / "parts"
     parts.mkdir()
     for i in range(3):  # uneven parts, read in name order
-        frame.iloc[[0, 300, 700, 1000][i]:[0, 300, 700, 1000][i + 1]].to_parquet(parts / f"part-{i}.parquet")
+        frame.iloc[[0, 300, 700, 1000][i] : [0, 300, 700, 1000][i + 1]].to_parquet(parts / f"part-{i}.parquet")
     (parts / "_SUCCESS").write_text("")
     frame.to_csv(tmp_path / "in.csv", index=False)
     frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
@@ -64,8 +64,9 @@ def test_small_text_file_output_keeps_its_json_lines_shape(tfidf_model, tmp_path
 
     src = tmp_path / "in.txt"
     src.write_text("great film\n\nawful plot\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["predict", str(tfidf_model), "--input", str(src), "--output",
-                                      str(tmp_path / "out.jsonl")])
+    result = CliRunner().invoke(
+        app, ["predict", str(tfidf_model), "--input", str(src), "--output", str(tmp_path / "out.jsonl")]
+    )
     assert result.exit_code == 0, result.output
     rows = _read_output(tmp_path / "out.jsonl")
     # One line per input line (issue 16's empty-text policy): the blank one gets label null and a note.
@@ -75,12 +76,15 @@ def test_small_text_file_output_keeps_its_json_lines_shape(tfidf_model, tmp_path
     assert "rows/s" in result.output  # the plain progress line and the closing table
 
 
-@pytest.mark.parametrize("fmt, bad, where", [
-    ("csv", "r002500,\"extra\",field,positive", "line 2502"),  # header is line 1, row i is line i + 2
-    ("csv", "r002500,,positive", "line 2502"),
-    ("jsonl", "{\"id\": \"r002500\", \"text\": ", "line 2501"),
-    ("jsonl", "{\"id\": \"r002500\", \"text\": null}", "line 2501"),
-])
+@pytest.mark.parametrize(
+    "fmt, bad, where",
+    [
+        ("csv", 'r002500,"extra",field,positive', "line 2502"),  # header is line 1, row i is line i + 2
+        ("csv", "r002500,,positive", "line 2502"),
+        ("jsonl", '{"id": "r002500", "text": ', "line 2501"),
+        ("jsonl", '{"id": "r002500", "text": null}', "line 2501"),
+    ],
+)
 def test_a_malformed_row_in_the_middle_is_named_and_leaves_no_output(tfidf_model, tmp_path, fmt, bad, where):
     from sentiq.errors import DataError
     from sentiq.inference.batch import score_file
@@ -100,8 +104,9 @@ def test_a_malformed_row_in_the_middle_is_named_and_leaves_no_output(tfidf_model
         score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_empty="error")
     assert not out.exists()  # two finished chunks wait in out.parquet.partial, never as out.parquet
 
-    result = score_file(tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_bad_rows="skip", on_empty="error",
-                        resume=True)
+    result = score_file(
+        tfidf_model, path, out, keep=["id"], chunk_rows=1000, on_bad_rows="skip", on_empty="error", resume=True
+    )
     assert (result.rows_in, result.rows_out, result.skipped, result.resumed_chunks) == (5000, 4999, 1, 2)
     assert where in result.skipped_examples[0]
     ids = [r["id"] for r in _read_output(out)]
@@ -156,8 +161,21 @@ def test_a_job_killed_part_way_and_resumed_writes_each_row_exactly_once(tfidf_mo
     frame.to_csv(tmp_path / "in.csv", index=False)
     out = tmp_path / "out.jsonl"
     work = tmp_path / "out.jsonl.partial"
-    cmd = [sys.executable, "-m", "sentiq.cli", "predict", str(tfidf_model), "--input", str(tmp_path / "in.csv"),
-           "--output", str(out), "--keep", "id", "--chunk-rows", str(chunk)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sentiq.cli",
+        "predict",
+        str(tfidf_model),
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(out),
+        "--keep",
+        "id",
+        "--chunk-rows",
+        str(chunk),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SENTIQ_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -197,10 +215,25 @@ def test_streaming_reads_keep_memory_flat(tfidf_model, tmp_path):
 def test_cli_prints_plain_progress_lines_when_not_a_terminal(tfidf_model, tmp_path):
     frame = _rows(3000)
     frame.to_csv(tmp_path / "in.csv", index=False)
-    proc = subprocess.run([sys.executable, "-m", "sentiq.cli", "predict", str(tfidf_model), "--input",
-                           str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.parquet"), "--chunk-rows", "500"],
-                          env={**os.environ, "PYTHONPATH": str(REPO / "src")}, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sentiq.cli",
+            "predict",
+            str(tfidf_model),
+            "--input",
+            str(tmp_path / "in.csv"),
+            "--output",
+            str(tmp_path / "o.parquet"),
+            "--chunk-rows",
+            "500",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "score: 3,000 / 3,000 rows (100.0%)" in proc.stderr and "rows/s" in proc.stderr
     assert pq.read_table(tmp_path / "o.parquet").num_rows == 3000
@@ -210,10 +243,19 @@ def test_headerless_latin1_csv_like_sentiment140(tfidf_model, tmp_path):
     from sentiq.inference.batch import score_file
 
     path = tmp_path / "s140.csv"
-    path.write_bytes('"0","1","date","NO_QUERY","u","caf\xe9 was awful"\n"4","2","date","NO_QUERY","v","great fun"\n'
-                     .encode("latin-1"))
-    result = score_file(tfidf_model, path, tmp_path / "o.jsonl", column_names=["polarity", "id", "date", "query",
-                        "user", "text"], keep=["id"], encoding="latin-1")
+    path.write_bytes(
+        '"0","1","date","NO_QUERY","u","caf\xe9 was awful"\n"4","2","date","NO_QUERY","v","great fun"\n'.encode(
+            "latin-1"
+        )
+    )
+    result = score_file(
+        tfidf_model,
+        path,
+        tmp_path / "o.jsonl",
+        column_names=["polarity", "id", "date", "query", "user", "text"],
+        keep=["id"],
+        encoding="latin-1",
+    )
     rows = _read_output(tmp_path / "o.jsonl")
     assert result.rows_out == 2 and rows[0]["text"] == "caf\xe9 was awful" and rows[1]["id"] == "2"
 
@@ -224,8 +266,16 @@ def test_text_column_by_position_in_the_streaming_reader(tfidf_model, tmp_path, 
     no --columns needed) or of a file with named columns; --keep by position too."""
     from sentiq.inference.batch import score_file
 
-    frame = pd.DataFrame({"polarity": ["0", "4", "4"], "id": ["11", "12", "13"], "date": "d", "query": "NO_QUERY",
-                          "user": "u", "tweet": ["awful and boring", "great fun", "love it"]})
+    frame = pd.DataFrame(
+        {
+            "polarity": ["0", "4", "4"],
+            "id": ["11", "12", "13"],
+            "date": "d",
+            "query": "NO_QUERY",
+            "user": "u",
+            "tweet": ["awful and boring", "great fun", "love it"],
+        }
+    )
     path = tmp_path / f"in.{fmt.split('-')[-1]}"
     if fmt == "headerless-csv":
         frame.to_csv(path, index=False, header=False)

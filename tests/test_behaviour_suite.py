@@ -9,8 +9,15 @@ from typer.testing import CliRunner
 
 from sentiq.evaluation.behaviour import behaviour_source, builtin_suites, read_behaviour_file
 
-CAPABILITIES = ["negation", "double_negation", "contrast", "intensifiers_downtoners", "sarcasm",
-                "emoji_emoticons", "typos_slang"]
+CAPABILITIES = [
+    "negation",
+    "double_negation",
+    "contrast",
+    "intensifiers_downtoners",
+    "sarcasm",
+    "emoji_emoticons",
+    "typos_slang",
+]
 
 
 def test_english_suite_covers_each_capability_with_both_labels():
@@ -21,8 +28,12 @@ def test_english_suite_covers_each_capability_with_both_labels():
         assert len(rows) >= 20, capability
         assert set(rows["expected"]) == {"negative", "positive"}, capability
     assert not frame["text"].duplicated().any()
-    for sentence in ("I don't hate it.", "I'm not unhappy with it.", "Could've been worse.",
-                     "I expected to hate it, but it won me over."):
+    for sentence in (
+        "I don't hate it.",
+        "I'm not unhappy with it.",
+        "Could've been worse.",
+        "I expected to hate it, but it won me over.",
+    ):
         assert frame.loc[frame["text"] == sentence, "expected"].tolist() == ["positive"]
 
 
@@ -30,8 +41,9 @@ def test_evaluate_with_a_builtin_suite_reports_each_capability(trained_model, tm
     from sentiq.cli import app
 
     report = tmp_path / "report"
-    result = CliRunner().invoke(app, ["evaluate", str(trained_model), "--behaviour", "en", "--report", str(report)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["evaluate", str(trained_model), "--behaviour", "en", "--report", str(report)], catch_exceptions=False
+    )
     assert "pass rate per capability" in result.output
     metrics = json.loads((report / "metrics.json").read_text())
     capabilities = metrics["behaviour"]["capabilities"]

@@ -31,8 +31,12 @@ def test_every_script_is_checked():
 def test_script_uses_the_harness(path, monkeypatch):
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    from_harness = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "harness"
-                    for a in node.names}
+    from_harness = {
+        a.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "harness"
+        for a in node.names
+    }
     assert "write_result" in from_harness, f"{path.name} does not write its result through harness.write_result"
     assert "sys.path" not in source, f"{path.name} edits sys.path"
     assert "import platform" not in source and "getloadavg" not in source, f"{path.name} describes the machine itself"

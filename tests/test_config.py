@@ -117,16 +117,19 @@ def test_config_error_is_a_value_error_with_code():
 
 
 def test_overrides_parse_yaml_types():
-    config = build_config(None, [
-        "training.learning_rate=3e-5",
-        "training.epochs=2",
-        "training.fp16=true",
-        "training.eval_steps=100",
-        "training.warmup_steps=null",
-        "training.class_weights={negative: 2.0, positive: 0.5}",
-        "seed=123",
-        "name=my run",
-    ])
+    config = build_config(
+        None,
+        [
+            "training.learning_rate=3e-5",
+            "training.epochs=2",
+            "training.fp16=true",
+            "training.eval_steps=100",
+            "training.warmup_steps=null",
+            "training.class_weights={negative: 2.0, positive: 0.5}",
+            "seed=123",
+            "name=my run",
+        ],
+    )
     assert isinstance(config.training.learning_rate, float)
     assert config.training.learning_rate == pytest.approx(3e-5)
     assert config.training.epochs == 2.0
@@ -238,8 +241,12 @@ def test_bad_values_name_the_field(override, field):
 
 @pytest.mark.parametrize(
     "override",
-    ["training.class_weights=heavy", "training.class_weights={negative: abc}",
-     "training.class_weights={negative: -1.0}", "training.class_weights=[1, 2]"],
+    [
+        "training.class_weights=heavy",
+        "training.class_weights={negative: abc}",
+        "training.class_weights={negative: -1.0}",
+        "training.class_weights=[1, 2]",
+    ],
 )
 def test_bad_class_weights_give_one_clear_message(override):
     with pytest.raises(ConfigError) as info:
@@ -299,11 +306,23 @@ def test_save_defaults_round_trip(tmp_path):
 # --- the config reference ----------------------------------------------------------------
 
 KNOBS = [
-    "training.max_length", "training.batch_size", "training.epochs", "training.learning_rate",
-    "training.warmup_ratio", "training.warmup_steps", "training.weight_decay", "training.adam_epsilon",
-    "training.max_grad_norm", "training.gradient_accumulation_steps", "training.fp16", "training.bf16",
-    "training.eval_steps", "training.metric_for_best_model", "training.early_stopping_patience",
-    "training.class_weights", "seed",
+    "training.max_length",
+    "training.batch_size",
+    "training.epochs",
+    "training.learning_rate",
+    "training.warmup_ratio",
+    "training.warmup_steps",
+    "training.weight_decay",
+    "training.adam_epsilon",
+    "training.max_grad_norm",
+    "training.gradient_accumulation_steps",
+    "training.fp16",
+    "training.bf16",
+    "training.eval_steps",
+    "training.metric_for_best_model",
+    "training.early_stopping_patience",
+    "training.class_weights",
+    "seed",
 ]
 
 
@@ -344,16 +363,22 @@ def test_shipped_configs_validate(path):
 
 
 def test_a_misspelt_preprocessing_profile_fails_at_build_with_the_valid_names():
-    with pytest.raises(ConfigError, match=r"preprocess: .*choose auto or one of chinese, chinese-t2s, none, review, "
-                                          r"tweet \(got 'twet'\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"preprocess: .*choose auto or one of chinese, chinese-t2s, none, review, "
+        r"tweet \(got 'twet'\)",
+    ):
         build_config(overrides=["preprocess=twet"])
     assert build_config(overrides=["preprocess=tweet"]).preprocess == "tweet"
 
 
-@pytest.mark.parametrize("model, message", [
-    ("./no/such/folder", "model folder ./no/such/folder does not exist"),
-    ("bad name!", "not a model alias"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("./no/such/folder", "model folder ./no/such/folder does not exist"),
+        ("bad name!", "not a model alias"),
+    ],
+)
 def test_a_bad_model_fails_at_build(model, message):
     with pytest.raises(ConfigError, match=f"model: .*{message}"):
         build_config({"model": model})
@@ -381,9 +406,15 @@ def test_approach_requirements_fail_at_build():
 def test_settings_the_approach_ignores_are_named_in_a_warning(caplog):
     from sentiq.config import ignored_settings, warn_ignored_settings
 
-    cfg = build_config({"approach": "tfidf", "model": "bert-base-uncased", "tfidf": {"min_df": 1},
-                        "training": {"epochs": 1, "eval_batch_size": 8, "augment": {"ops": ["swap"]}},
-                        "embedding": {"C": 2.0}})
+    cfg = build_config(
+        {
+            "approach": "tfidf",
+            "model": "bert-base-uncased",
+            "tfidf": {"min_df": 1},
+            "training": {"epochs": 1, "eval_batch_size": 8, "augment": {"ops": ["swap"]}},
+            "embedding": {"C": 2.0},
+        }
+    )
     assert ignored_settings(cfg, ["tfidf"]) == ["embedding.C", "model", "training.epochs"]
     assert ignored_settings(cfg, ["tfidf", "embedding", "finetune"]) == []  # compare trains all three
     hybrid = build_config({"approach": "hybrid", "tfidf": {"min_df": 1}, "embedding": {"C": 2.0}})

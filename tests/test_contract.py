@@ -23,10 +23,27 @@ from sentiq.inference import Predictor
 from sentiq.models import Manifest, SentimentModel, load_model, model_type
 from sentiq.models.directory import manifest_for, write_model_directory
 
-TEXTS = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)",
-         "i disliked the story and the show was dull", "fun"]
-KINDS = ["finetune", "tfidf", "tfidf-nb", "lexicon", "embedding", "hybrid", "ensemble", "routed", "onnx-fp32",
-         "onnx-int8", "distilled", "pretrained"]
+TEXTS = [
+    "great wonderful film, i love it",
+    "awful boring plot, i hate it",
+    "the acting was superb :)",
+    "i disliked the story and the show was dull",
+    "fun",
+]
+KINDS = [
+    "finetune",
+    "tfidf",
+    "tfidf-nb",
+    "lexicon",
+    "embedding",
+    "hybrid",
+    "ensemble",
+    "routed",
+    "onnx-fp32",
+    "onnx-int8",
+    "distilled",
+    "pretrained",
+]
 # Kinds that learn the toy classes (the shared tiny BERT and what comes from it stay near chance).
 LEARNED = {"tfidf", "tfidf-nb", "lexicon", "hybrid", "ensemble", "routed"}
 # Dynamic int8 quantization scales activations per batch: a text's probabilities depend a little on its
@@ -42,10 +59,14 @@ class _Kinds:
         toy_frame(120).to_csv(self.csv, index=False)
 
     def config(self, **settings):
-        base = {"name": "contract", "preprocess": "review",
-                "data": {"source": str(self.csv), "validation_size": 0.2, "test_size": 0.2},
-                "tfidf": {"min_df": 1}, "embedding": {"encoder": str(self.tiny_bert), "max_length": 32},
-                "evaluation": {"important_words": 0}}
+        base = {
+            "name": "contract",
+            "preprocess": "review",
+            "data": {"source": str(self.csv), "validation_size": 0.2, "test_size": 0.2},
+            "tfidf": {"min_df": 1},
+            "embedding": {"encoder": str(self.tiny_bert), "max_length": 32},
+            "evaluation": {"important_words": 0},
+        }
         return build_config({**base, **settings})
 
     def train(self, name: str, **settings) -> Path:
@@ -62,16 +83,18 @@ class _Kinds:
         if kind == "finetune":
             return self.trained_model
         if kind in ("tfidf", "tfidf-nb"):
-            return self.train(kind, approach="tfidf", tfidf={"min_df": 1, "weighting": "nb" if kind == "tfidf-nb"
-                                                             else "tfidf"})
+            return self.train(
+                kind, approach="tfidf", tfidf={"min_df": 1, "weighting": "nb" if kind == "tfidf-nb" else "tfidf"}
+            )
         if kind in ("lexicon", "embedding"):
             return self.train(kind, approach=kind)
         if kind == "hybrid":
             return self.train(kind, approach="hybrid", hybrid={"parts": ["lexicon", "tfidf", "embedding"]})
         if kind == "ensemble":
             members = [str(self["tfidf"]), str(self["lexicon"])]
-            return self.train(kind, approach="ensemble", preprocess="none",
-                              ensemble={"members": members, "method": "stacking"})
+            return self.train(
+                kind, approach="ensemble", preprocess="none", ensemble={"members": members, "method": "stacking"}
+            )
         if kind == "routed":
             from sentiq.workflows import route
 
@@ -84,9 +107,15 @@ class _Kinds:
         if kind == "distilled":
             from sentiq.training.distillation import distill, teacher_config
 
-            cfg = teacher_config(self.trained_model, overrides=[
-                "distill.student=layers:1", "training.epochs=1", "distill.speed_texts=8",
-                "evaluation.important_words=2"])
+            cfg = teacher_config(
+                self.trained_model,
+                overrides=[
+                    "distill.student=layers:1",
+                    "training.epochs=1",
+                    "distill.speed_texts=8",
+                    "evaluation.important_words=2",
+                ],
+            )
             distill(self.trained_model, self.root / kind, config=cfg)
             return self.root / kind
         if kind == "pretrained":  # the built-in's model type, on the tiny encoder with a random head
@@ -95,8 +124,9 @@ class _Kinds:
             from test_pretrained import tiny_pretrained_model
 
             model = tiny_pretrained_model(self.tiny_bert, classes="binary")
-            write_model_directory(self.root / kind, save=model.save,
-                                  manifest=manifest_for(model, preprocess=NoneProfile().spec()))
+            write_model_directory(
+                self.root / kind, save=model.save, manifest=manifest_for(model, preprocess=NoneProfile().spec())
+            )
             return self.root / kind
         raise AssertionError(kind)
 
@@ -111,8 +141,13 @@ def _resave(directory: Path, target: Path, *, drop_config: bool = False) -> Path
     declares (manifest_fields) plus the manifest's shared fields."""
     manifest = Manifest.load(directory)
     model = load_model(directory, manifest)
-    fresh = manifest_for(model, preprocess=manifest.preprocess, language=manifest.language,
-                         config={} if drop_config else manifest.config, temperature=manifest.temperature)
+    fresh = manifest_for(
+        model,
+        preprocess=manifest.preprocess,
+        language=manifest.language,
+        config={} if drop_config else manifest.config,
+        temperature=manifest.temperature,
+    )
     write_model_directory(target, manifest=fresh, save=model.save)
     return target
 
@@ -220,5 +255,6 @@ def test_unknown_manifest_keys_survive_a_rewrite(kinds, tmp_path):
 
 def test_a_model_type_must_declare_its_contract():
     with pytest.raises(TypeError, match="must declare approach"):
+
         class Undeclared(SentimentModel):  # noqa: F841
             pass

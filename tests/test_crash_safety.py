@@ -19,8 +19,9 @@ from sentiq.workflows import train, work_dir_for
 
 
 def _checkpoints(model_dir: Path) -> list[Path]:
-    return sorted((work_dir_for(model_dir) / "checkpoints").glob("checkpoint-*"),
-                  key=lambda p: int(p.name.split("-")[1]))
+    return sorted(
+        (work_dir_for(model_dir) / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])
+    )
 
 
 def test_resume_skips_a_checkpoint_missing_its_trainer_state(tiny_config, tmp_path, caplog):
@@ -95,8 +96,13 @@ def test_a_run_killed_with_sigkill_is_listed_as_interrupted(tmp_path):
         with tracked_run("train", name="doomed", tracking=TrackingConfig(runs_dir={str(root)!r}), params={{}}):
             os.kill(os.getpid(), signal.SIGKILL)
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     (record,) = load_runs(root)
     assert record["name"] == "doomed" and record["status"] == "interrupted"

@@ -20,6 +20,7 @@ from sentiq.training.distillation import distillation_loss, evenly_spaced_layers
 
 # --- domain-adaptive pre-training ---------------------------------------------------------------
 
+
 @pytest.fixture()
 def corpus_txt(tmp_path):
     path = tmp_path / "unlabeled.txt"
@@ -31,9 +32,21 @@ def test_pretraining_lowers_masked_lm_loss_and_writes_an_encoder_train_can_use(t
     from sentiq.labels import LabelSet
     from sentiq.models.transformer import TransformerClassifier
 
-    cfg = build_config({"model": str(tiny_bert), "preprocess": "none", "pretrain": {
-        "source": str(corpus_txt), "eval_texts": 20, "epochs": 5, "learning_rate": 5e-3, "batch_size": 16,
-        "max_length": 32, "warmup_ratio": 0.0}})
+    cfg = build_config(
+        {
+            "model": str(tiny_bert),
+            "preprocess": "none",
+            "pretrain": {
+                "source": str(corpus_txt),
+                "eval_texts": 20,
+                "epochs": 5,
+                "learning_rate": 5e-3,
+                "batch_size": 16,
+                "max_length": 32,
+                "warmup_ratio": 0.0,
+            },
+        }
+    )
     result = pretrain(cfg, tmp_path / "enc")
     assert result.whole_word_mask and result.train_texts == 100 and result.eval_texts == 20
     assert any("predictions" in key for key in result.initialised_head)  # the tiny encoder ships no MLM head
@@ -44,11 +57,15 @@ def test_pretraining_lowers_masked_lm_loss_and_writes_an_encoder_train_can_use(t
     saved, original = load_file(tmp_path / "enc" / "model.safetensors"), load_file(tiny_bert / "model.safetensors")
     # the pooler is carried over untouched; the encoder itself has learned
     torch.testing.assert_close(saved["bert.pooler.dense.weight"], original["pooler.dense.weight"])
-    assert not torch.equal(saved["bert.encoder.layer.0.attention.self.query.weight"],
-                           original["encoder.layer.0.attention.self.query.weight"])
+    assert not torch.equal(
+        saved["bert.encoder.layer.0.attention.self.query.weight"],
+        original["encoder.layer.0.attention.self.query.weight"],
+    )
     model = TransformerClassifier.from_encoder(str(tmp_path / "enc"), LabelSet(("negative", "positive")), max_length=32)
-    torch.testing.assert_close(model.model.bert.encoder.layer[0].attention.self.query.weight,
-                               saved["bert.encoder.layer.0.attention.self.query.weight"])
+    torch.testing.assert_close(
+        model.model.bert.encoder.layer[0].attention.self.query.weight,
+        saved["bert.encoder.layer.0.attention.self.query.weight"],
+    )
     torch.testing.assert_close(model.model.bert.pooler.dense.weight, original["pooler.dense.weight"])
 
 
@@ -59,7 +76,9 @@ def test_loss_at_masked_positions_equals_the_full_head_loss(tiny_bert):
     model.eval()  # no dropout: both passes see the same network
     texts = toy_frame(12, seed=5)["text"].tolist()
     enc = tokenizer(texts, truncation=True, max_length=32, return_special_tokens_mask=True)
-    examples = [{k: enc[k][i] for k in ("input_ids", "attention_mask", "special_tokens_mask")} for i in range(len(texts))]
+    examples = [
+        {k: enc[k][i] for k in ("input_ids", "attention_mask", "special_tokens_mask")} for i in range(len(texts))
+    ]
     batch = MaskingCollator(tokenizer, mlm_probability=0.3, seed=1)(examples)
     assert 0 < int((batch["labels"] != -100).sum()) < batch["labels"].numel() // 2
 
@@ -73,7 +92,9 @@ def test_loss_at_masked_positions_equals_the_full_head_loss(tiny_bert):
     expected = model.bert.encoder.layer[0].attention.self.query.weight.grad.clone()
     model.zero_grad()
     masked_positions_loss(model, head, batch).backward()
-    torch.testing.assert_close(model.bert.encoder.layer[0].attention.self.query.weight.grad, expected, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(
+        model.bert.encoder.layer[0].attention.self.query.weight.grad, expected, rtol=1e-4, atol=1e-7
+    )
 
 
 def test_models_without_a_single_head_module_use_the_full_forward():
@@ -93,10 +114,13 @@ def test_whole_word_masking_masks_all_pieces_of_a_word(tiny_bert):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     texts = ["xyz qrs the movie", "great uvw", "abc def ghi jkl mno"]  # unknown words split into letter pieces
     enc = tokenizer(texts, return_special_tokens_mask=True, return_offsets_mapping=True)
-    examples = [{k: enc[k][i] for k in ("input_ids", "attention_mask", "special_tokens_mask", "offset_mapping")}
-                for i in range(len(texts))]
-    batch = MaskingCollator(tokenizer, mlm_probability=0.5, whole_word_mask=True, mask_replace_prob=1.0,
-                            random_replace_prob=0.0, seed=0)(examples)
+    examples = [
+        {k: enc[k][i] for k in ("input_ids", "attention_mask", "special_tokens_mask", "offset_mapping")}
+        for i in range(len(texts))
+    ]
+    batch = MaskingCollator(
+        tokenizer, mlm_probability=0.5, whole_word_mask=True, mask_replace_prob=1.0, random_replace_prob=0.0, seed=0
+    )(examples)
     masked = batch["labels"] != -100
     assert masked.any()
     for row, text in enumerate(texts):
@@ -118,10 +142,13 @@ def test_chinese_text_falls_back_to_token_masking(tiny_bert):
 
 # --- distillation ------------------------------------------------------------------------------
 
+
 def test_distillation_loss_is_zero_when_the_student_matches_and_ignores_unlabelled_rows():
     teacher = torch.tensor([[2.0, -1.0], [0.5, 0.3]])
     none = torch.tensor([-100, -100])
-    assert distillation_loss(teacher.clone(), teacher, none, temperature=2.0, alpha=1.0).item() == pytest.approx(0, abs=1e-6)
+    assert distillation_loss(teacher.clone(), teacher, none, temperature=2.0, alpha=1.0).item() == pytest.approx(
+        0, abs=1e-6
+    )
     off = distillation_loss(-teacher, teacher, none, temperature=2.0, alpha=0.5)
     assert off.item() > 0 and torch.isfinite(off)
     hard_only = distillation_loss(teacher, teacher, torch.tensor([0, -100]), temperature=2.0, alpha=0.0)
@@ -140,10 +167,14 @@ def test_layers_are_chosen_evenly():
 def good_teacher(tmp_path_factory, tiny_bert):
     """A tiny model trained until it separates the toy classes (the teacher of the tests below)."""
     root = tmp_path_factory.mktemp("teacher")
-    result = train_on_toy_corpus(root, {
-        "model": str(tiny_bert), "preprocess": "review",
-        "training": {"max_length": 32, "batch_size": 8, "epochs": 15, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-    })
+    result = train_on_toy_corpus(
+        root,
+        {
+            "model": str(tiny_bert),
+            "preprocess": "review",
+            "training": {"max_length": 32, "batch_size": 8, "epochs": 15, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+        },
+    )
     assert result.metrics["accuracy"] >= 0.9
     extra = root / "extra.txt"
     extra.write_text("\n".join(toy_frame(60, seed=7)["text"]), encoding="utf-8")
@@ -153,8 +184,15 @@ def good_teacher(tmp_path_factory, tiny_bert):
 @pytest.mark.slow
 def test_student_learns_the_teachers_labels(good_teacher, tmp_path):
     teacher_dir, extra = good_teacher
-    cfg = teacher_config(teacher_dir, overrides=[
-        "distill.student=layers:1", "training.epochs=10", f"distill.extra_source={extra}", "distill.speed_texts=16"])
+    cfg = teacher_config(
+        teacher_dir,
+        overrides=[
+            "distill.student=layers:1",
+            "training.epochs=10",
+            f"distill.extra_source={extra}",
+            "distill.speed_texts=16",
+        ],
+    )
     result = distill(teacher_dir, tmp_path / "student", config=cfg)
 
     assert result.student["layers"] == 1 and result.teacher["layers"] == 2
@@ -182,7 +220,11 @@ def test_layer_copy_starts_the_student_from_the_teachers_weights(trained_model):
     t = load_model(trained_model)
     student, described = build_student("layers:1", t, t.labels, max_length=32)
     assert "1 of 2 layers" in described
-    for name in ("bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.output.dense.weight", "classifier.weight"):
+    for name in (
+        "bert.embeddings.word_embeddings.weight",
+        "bert.encoder.layer.0.output.dense.weight",
+        "classifier.weight",
+    ):
         torch.testing.assert_close(student.model.state_dict()[name], t.model.state_dict()[name])
     np.testing.assert_equal(len(student.model.bert.encoder.layer), 1)
 
@@ -192,20 +234,46 @@ def test_bad_teacher_or_student_gives_a_clear_error(trained_model, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         distill(tmp_path / "no-such-teacher", tmp_path / "out")
     other_vocab = tmp_path / "student.json"
-    other_vocab.write_text(json.dumps({"model_type": "bert", "vocab_size": 50, "hidden_size": 32, "num_hidden_layers": 1,
-                                       "num_attention_heads": 2, "intermediate_size": 64}))
+    other_vocab.write_text(
+        json.dumps(
+            {
+                "model_type": "bert",
+                "vocab_size": 50,
+                "hidden_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "intermediate_size": 64,
+            }
+        )
+    )
     cfg = teacher_config(teacher_dir, overrides=[f"distill.student={other_vocab}"])
     with pytest.raises(ModelError, match="vocabulary"):
         distill(teacher_dir, tmp_path / "out", config=cfg)
     with pytest.raises(ConfigError, match="layers:N"):
-        distill(teacher_dir, tmp_path / "out", config=teacher_config(teacher_dir, overrides=["distill.student=layers:x"]))
+        distill(
+            teacher_dir, tmp_path / "out", config=teacher_config(teacher_dir, overrides=["distill.student=layers:x"])
+        )
     assert not (tmp_path / "out").exists()
 
 
 def test_distilled_student_is_an_ordinary_model_directory(trained_model, tmp_path):
     # one quick epoch: the directory contract, not the quality (the slow test above checks that)
-    result = CliRunner().invoke(app, ["distill", "--teacher", str(trained_model), "--student", "layers:1", "--output",
-                                      str(tmp_path / "s"), "--set", "training.epochs=1", "--set", "distill.speed_texts=8"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "distill",
+            "--teacher",
+            str(trained_model),
+            "--student",
+            "layers:1",
+            "--output",
+            str(tmp_path / "s"),
+            "--set",
+            "training.epochs=1",
+            "--set",
+            "distill.speed_texts=8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "accuracy kept" in result.output and "CPU texts/s" in result.output
     manifest = json.loads((tmp_path / "s" / "sentiq.json").read_text())
@@ -229,7 +297,9 @@ def test_class_weights_weigh_the_gold_label_term_of_the_distillation_loss():
     gold = torch.tensor([1, 0])
     plain = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0)
     same = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0, class_weights=torch.tensor([1.0, 1.0]))
-    heavy = distillation_loss(student, teacher, gold, temperature=2.0, alpha=0.0, class_weights=torch.tensor([1.0, 9.0]))
+    heavy = distillation_loss(
+        student, teacher, gold, temperature=2.0, alpha=0.0, class_weights=torch.tensor([1.0, 9.0])
+    )
     assert same.item() == pytest.approx(plain.item())
     expected = torch.nn.functional.cross_entropy(student, gold, weight=torch.tensor([1.0, 9.0]))
     assert heavy.item() == pytest.approx(expected.item()) and heavy.item() != pytest.approx(plain.item())
@@ -245,11 +315,24 @@ def test_distill_honours_the_training_settings_and_writes_what_train_writes(trai
     original = adversarial.FGM.attack
     monkeypatch.setattr(adversarial.FGM, "attack", lambda self, backward: attacks.append(1) or original(self, backward))
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    cfg = teacher_config(trained_model, overrides=[
-        "distill.student=layers:1", "training.epochs=1", "distill.speed_texts=8", "evaluation.important_words=2",
-        "training.max_length=12", "training.truncation=chunks", "training.chunk_stride=4", "training.chunk_pooling=max",
-        "training.freeze_embeddings=true", "training.class_weights=balanced", "training.adversarial=fgm",
-        "training.augment.ops=[swap]", "training.cache_tokenized=true"])
+    cfg = teacher_config(
+        trained_model,
+        overrides=[
+            "distill.student=layers:1",
+            "training.epochs=1",
+            "distill.speed_texts=8",
+            "evaluation.important_words=2",
+            "training.max_length=12",
+            "training.truncation=chunks",
+            "training.chunk_stride=4",
+            "training.chunk_pooling=max",
+            "training.freeze_embeddings=true",
+            "training.class_weights=balanced",
+            "training.adversarial=fgm",
+            "training.augment.ops=[swap]",
+            "training.cache_tokenized=true",
+        ],
+    )
     result = distill(trained_model, tmp_path / "s", config=cfg)
 
     student = Predictor.load(tmp_path / "s")
@@ -268,6 +351,10 @@ def test_distill_honours_the_training_settings_and_writes_what_train_writes(trai
     metrics = json.loads((tmp_path / "s" / "report" / "metrics.json").read_text())
     assert all(metrics[section] for section in ("slices", "fairness", "important_words"))
     assert {"config.yaml", "data_report.json", "history.json", "README.md", "distill.json"} <= {
-        p.name for p in (tmp_path / "s").iterdir()}
+        p.name for p in (tmp_path / "s").iterdir()
+    }
     card = read_front_matter((tmp_path / "s" / "README.md").read_text(encoding="utf-8"))
-    assert card["sentiq"]["approach"] == "finetune" and "sentiq distill --teacher" in (tmp_path / "s" / "README.md").read_text()
+    assert (
+        card["sentiq"]["approach"] == "finetune"
+        and "sentiq distill --teacher" in (tmp_path / "s" / "README.md").read_text()
+    )

@@ -11,10 +11,12 @@ from sentiq.data.sources import DATA_DIR_ENV, LoadedData
 from sentiq.errors import DataError, SingleClassError, UnknownLabelError
 from sentiq.labels import LabelSet
 
-RAW = pd.DataFrame({
-    "text": ["loved it", "hated it", "fine film", "dreadful", "superb", "boring"],
-    "label": [1, 0, 1, 0, 1, 0],
-})
+RAW = pd.DataFrame(
+    {
+        "text": ["loved it", "hated it", "fine film", "dreadful", "superb", "boring"],
+        "label": [1, 0, 1, 0, 1, 0],
+    }
+)
 BINARY = {"0": "negative", "1": "positive"}
 EXPECTED_LABELS = ["positive", "negative", "positive", "negative", "positive", "negative"]
 
@@ -82,8 +84,12 @@ def test_parquet_float_labels_map_like_ints(tmp_path):
 def test_custom_column_names(tmp_path):
     raw = pd.DataFrame({"id": range(4), "body": ["a b", "c d", "e f", "g h"], "stars": ["5", "1", "4", "2"]})
     path = _write(raw, tmp_path / "custom.csv")
-    loaded = load_data(path, text_column="body", label_column="stars",
-                       label_map={"1": "negative", "2": "negative", "4": "positive", "5": "positive"})
+    loaded = load_data(
+        path,
+        text_column="body",
+        label_column="stars",
+        label_map={"1": "negative", "2": "negative", "4": "positive", "5": "positive"},
+    )
     train = loaded.frames["train"]
     assert list(train.columns) == ["text", "label"]
     assert train["text"].tolist() == ["a b", "c d", "e f", "g h"]
@@ -197,8 +203,13 @@ def _assert_stratified(whole: pd.DataFrame, part: pd.DataFrame) -> None:
 
 
 def _splits(frame: pd.DataFrame, seed: int = 0, **kw) -> Splits:
-    return make_splits({"train": frame}, validation_size=kw.pop("validation_size", 0.1),
-                       test_size=kw.pop("test_size", 0.2), seed=seed, **kw)
+    return make_splits(
+        {"train": frame},
+        validation_size=kw.pop("validation_size", 0.1),
+        test_size=kw.pop("test_size", 0.2),
+        seed=seed,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("counts", [(70, 30, 0), (120, 40, 40), (50, 50, 0)])
@@ -290,13 +301,16 @@ def test_tiny_class_falls_back_to_plain_split():
 
 
 def test_report_counts_duplicates_and_overlap():
-    train = pd.DataFrame({
-        "text": ["a", "b", "a", "c", "a", "d", "e", "f"],
-        "label": ["positive", "negative", "positive", "negative", "positive", "negative", "positive", "negative"],
-    })
+    train = pd.DataFrame(
+        {
+            "text": ["a", "b", "a", "c", "a", "d", "e", "f"],
+            "label": ["positive", "negative", "positive", "negative", "positive", "negative", "positive", "negative"],
+        }
+    )
     validation = pd.DataFrame({"text": ["g", "h", "b"], "label": ["positive", "negative", "negative"]})
-    test = pd.DataFrame({"text": ["a", "c", "c", "x", "y"],
-                         "label": ["positive", "negative", "negative", "positive", "negative"]})
+    test = pd.DataFrame(
+        {"text": ["a", "c", "c", "x", "y"], "label": ["positive", "negative", "negative", "positive", "negative"]}
+    )
     loaded = LoadedData({"train": train}, "toy.csv", "en", "none", dropped_empty=2, dropped_missing_label=1)
     report = build_report(loaded, Splits(train, validation, test))
     assert report.duplicates == {"train": 2, "validation": 0, "test": 1}
@@ -395,8 +409,9 @@ def test_imdb_has_official_test_split_and_raw_text(imdb):
 
 
 def test_imdb_splits_keep_the_official_test(imdb):
-    splits = make_splits(imdb.frames, validation_size=0.1, test_size=0.2, seed=0,
-                         max_train_samples=200, max_eval_samples=100)
+    splits = make_splits(
+        imdb.frames, validation_size=0.1, test_size=0.2, seed=0, max_train_samples=200, max_eval_samples=100
+    )
     assert len(splits.train) == 200 and len(splits.validation) == 100 and len(splits.test) == 100
     assert set(splits.test["text"]) <= set(imdb.frames["test"]["text"])
     full = make_splits(imdb.frames, validation_size=0.1, test_size=0.2, seed=0)
@@ -404,10 +419,13 @@ def test_imdb_splits_keep_the_official_test(imdb):
     assert len(full.train) + len(full.validation) == 25_000
 
 
-@pytest.mark.parametrize(("name", "rel", "rows"), [
-    ("chnsenticorp", "chinese/ChnSentiCorp_htl_all.csv", 7_765),
-    ("waimai", "chinese/waimai_10k.csv", 11_987),
-])
+@pytest.mark.parametrize(
+    ("name", "rel", "rows"),
+    [
+        ("chnsenticorp", "chinese/ChnSentiCorp_htl_all.csv", 7_765),
+        ("waimai", "chinese/waimai_10k.csv", 11_987),
+    ],
+)
 def test_chinese_corpora_load(name, rel, rows):
     _require(rel)
     raw = pd.read_csv(_builtin_root() / rel, nrows=1)

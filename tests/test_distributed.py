@@ -36,14 +36,29 @@ def write_setup(root: Path, **training) -> Path:
     (model / "config.json").write_text(json.dumps(config))
     toy_frame(120).to_csv(root / "toy.csv", index=False)
     # 76 training rows: batch 4 fills every step, so one and two processes see the same examples per step.
-    settings = {"max_length": 32, "batch_size": 4, "epochs": 3, "learning_rate": 5e-3, "warmup_ratio": 0.1,
-                "logging_steps": 5, "eval_batch_size": 16, "cache_tokenized": True} | training
+    settings = {
+        "max_length": 32,
+        "batch_size": 4,
+        "epochs": 3,
+        "learning_rate": 5e-3,
+        "warmup_ratio": 0.1,
+        "logging_steps": 5,
+        "eval_batch_size": 16,
+        "cache_tokenized": True,
+    } | training
     path = root / "config.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "toy", "model": str(model), "preprocess": "none",
-        "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-        "training": settings, "evaluation": {"important_words": 0, "fairness": False},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "toy",
+                "model": str(model),
+                "preprocess": "none",
+                "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+                "training": settings,
+                "evaluation": {"important_words": 0, "fairness": False},
+            }
+        )
+    )
     return path
 
 
@@ -55,9 +70,16 @@ def free_port() -> int:
 
 def launch_env(root: Path, output: str) -> dict:
     """Each run its own token cache and run records, so a run never reads another's."""
-    return {**os.environ, "PYTHONPATH": str(SRC), "SENTIQ_CACHE_DIR": str(root / "cache" / output),
-            "SENTIQ_RUNS_DIR": str(root / "runs" / output), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-            "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "SENTIQ_CACHE_DIR": str(root / "cache" / output),
+        "SENTIQ_RUNS_DIR": str(root / "runs" / output),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
 
 
 def torchrun(*launcher_args: str) -> list[str]:
@@ -65,8 +87,14 @@ def torchrun(*launcher_args: str) -> list[str]:
 
 
 def run(command: list[str], root: Path, output: str, *, timeout: float = 300) -> subprocess.CompletedProcess:
-    done = subprocess.run(command + train_args(root, output), env=launch_env(root, output), cwd=root,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        command + train_args(root, output),
+        env=launch_env(root, output),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done
 
@@ -131,9 +159,24 @@ def test_torchrun_two_processes_train_like_one(tmp_path, monkeypatch):
 def test_accelerate_launch_two_processes_train_like_one(tmp_path, monkeypatch):
     write_setup(tmp_path)
     # accelerate's DDP launcher is --multi_gpu; on a machine without CUDA its processes use gloo on the CPU
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                "--main_process_port", str(free_port()), "-m", "sentiq.cli"]
+    launcher = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "sentiq.cli",
+    ]
     done = run(launcher, tmp_path, "two")
     assert "rank 1 of 2" in done.stderr
     assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
@@ -145,11 +188,31 @@ def test_two_nodes_by_torchrun_rendezvous(tmp_path, monkeypatch):
     """Two launchers, one process each, meet at a c10d rendezvous on 127.0.0.1 like two machines would."""
     write_setup(tmp_path)
     port = free_port()
-    nodes = [subprocess.Popen(torchrun("--nnodes", "2", "--node_rank", str(rank), "--nproc_per_node", "1",
-                                       "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}",
-                                       "--rdzv-id", "sentiq-test") + train_args(tmp_path, "two"),
-                              env=launch_env(tmp_path, "two"), cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+    nodes = [
+        subprocess.Popen(
+            torchrun(
+                "--nnodes",
+                "2",
+                "--node_rank",
+                str(rank),
+                "--nproc_per_node",
+                "1",
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                f"127.0.0.1:{port}",
+                "--rdzv-id",
+                "sentiq-test",
+            )
+            + train_args(tmp_path, "two"),
+            env=launch_env(tmp_path, "two"),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
     try:
         outputs = [node.communicate(timeout=300) for node in nodes]
     finally:
@@ -166,11 +229,16 @@ def test_killed_run_resumes_with_another_number_of_processes(tmp_path, monkeypat
     """The launcher and its two workers are killed (SIGKILL, as a lost node or a scheduler would) once the first
     checkpoint is complete; one process then resumes from it and finishes the run."""
     import psutil  # an accelerate dependency
+
     write_setup(tmp_path, eval_steps=10, epochs=4)
     checkpoints = tmp_path / "two.partial" / "checkpoints"
-    launcher = subprocess.Popen(torchrun("--standalone", "--nproc_per_node", "2") + train_args(tmp_path, "two"),
-                                env=launch_env(tmp_path, "two"), cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    launcher = subprocess.Popen(
+        torchrun("--standalone", "--nproc_per_node", "2") + train_args(tmp_path, "two"),
+        env=launch_env(tmp_path, "two"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 240
         while not list(checkpoints.glob("checkpoint-*/trainer_state.json")):

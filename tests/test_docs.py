@@ -80,6 +80,9 @@ def test_readme_command_table_lists_every_command():
 
 def test_readme_fits_a_few_screens():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = text.split("<!-- error-reference:start -->")[1].split("<!-- error-reference:end -->")[0] \
-        if "<!-- error-reference:start -->" in text else ""
+    table = (
+        text.split("<!-- error-reference:start -->")[1].split("<!-- error-reference:end -->")[0]
+        if "<!-- error-reference:start -->" in text
+        else ""
+    )
     assert len(text.splitlines()) - len(table.splitlines()) <= 150

@@ -34,8 +34,13 @@ def violations(source: str, where: str = "<source>") -> tuple[list[str], set[str
     """The rule breaks among the SentiqError constructions in ``source``, and the codes it uses."""
     problems, used = [], set()
     tree = ast.parse(source)
-    aliases = {alias.asname: alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-               and (node.module or "").endswith("errors") for alias in node.names if alias.asname}
+    aliases = {
+        alias.asname: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("errors")
+        for alias in node.names
+        if alias.asname
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Errors":
             used.add(node.attr)
@@ -52,8 +57,12 @@ def violations(source: str, where: str = "<source>") -> tuple[list[str], set[str
             continue
         at = f"{where}:{node.lineno}: {name}"
         first = node.args[0] if node.args else None
-        if (len(node.args) != 1 or not isinstance(first, ast.Attribute) or not isinstance(first.value, ast.Name)
-                or first.value.id != "Errors"):
+        if (
+            len(node.args) != 1
+            or not isinstance(first, ast.Attribute)
+            or not isinstance(first.value, ast.Name)
+            or first.value.id != "Errors"
+        ):
             problems.append(f"{at} is not given exactly one catalogue entry (Errors.Exxx) and named fields")
             continue
         cause = getattr(Errors, first.attr, None)
@@ -64,8 +73,9 @@ def violations(source: str, where: str = "<source>") -> tuple[list[str], set[str
             problems.append(f"{at}: {cause.code} is a {cause.category.__name__} ({cause.category.codes})")
         given = {kw.arg for kw in node.keywords} - ({"report"} if name == "ExportError" else set())
         if None in given or given != cause.fields:
-            problems.append(f"{at}: {cause.code} takes the fields {sorted(cause.fields)}, "
-                            f"got {sorted(g or '**' for g in given)}")
+            problems.append(
+                f"{at}: {cause.code} takes the fields {sorted(cause.fields)}, got {sorted(g or '**' for g in given)}"
+            )
     return problems, used
 
 
@@ -78,8 +88,11 @@ def _scan_src() -> tuple[list[str], set[str], int]:
         found, codes = violations(text, str(path.relative_to(ROOT)))
         problems += found
         used |= codes
-        sites += sum(1 for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Call)
-                     and getattr(node.func, "id", getattr(node.func, "attr", None)) in CATEGORIES)
+        sites += sum(
+            1
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in CATEGORIES
+        )
     return problems, used, sites
 
 
@@ -96,7 +109,7 @@ def test_every_catalogue_entry_is_raised_somewhere():
 
 
 def test_the_checker_rejects_free_text_wrong_class_and_wrong_fields():
-    source = '''
+    source = """
 raise ModelError(f"model directory {path} does not exist")
 raise ModelError("no such model", code="E300")
 raise DataError(Errors.E342, directory=path)
@@ -105,7 +118,7 @@ raise ModelError(Errors.E999)
 raise ModelError
 raise ModelError(Errors.E342, directory=path)
 raise Broken("free text through an alias")
-'''
+"""
     problems, used = violations("from sentiq.errors import ModelError as Broken" + source)
     assert sorted(int(p.split(":")[1]) for p in problems) == [2, 3, 4, 5, 6, 7, 9]  # not line 8
     assert "E342" in used
@@ -161,10 +174,13 @@ def test_docs_error_reference_is_generated_from_the_catalogue():
     assert "docs/errors.md" in readme and "| E330 |" not in readme
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["predict", "no-model"], "E155"),  # neither texts nor --input
-    (["route", "--model", "zh", "--output", "out"], "E109"),
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["predict", "no-model"], "E155"),  # neither texts nor --input
+        (["route", "--model", "zh", "--output", "out"], "E109"),
+    ],
+)
 def test_cli_usage_errors_carry_their_own_code(args, code, tmp_path, monkeypatch):
     from sentiq.cli import app
 

@@ -59,8 +59,7 @@ def test_binary_metrics_match_hand_computed_values():
     assert m["accuracy"] == pytest.approx(4 / 6)
     # both classes: tp=2, fp=1, fn=1 -> precision = recall = f1 = 2/3
     assert m["macro_f1"] == pytest.approx(2 / 3)
-    assert m["per_class"]["positive"] == pytest.approx(
-        {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
+    assert m["per_class"]["positive"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
     assert m["confusion_matrix"] == [[2, 1], [1, 2]]
     # positives score 0.8, 0.3, 0.65; negatives 0.1, 0.6, 0.2 -> 8 of 9 pairs ordered
     assert m["roc_auc"] == pytest.approx(8 / 9)
@@ -157,7 +156,8 @@ def test_length_buckets_cover_all_examples():
     assert buckets[0]["bucket"].startswith("1-") and buckets[-1]["bucket"].endswith("-100")
     assert buckets[0]["accuracy"] == 0.0 and buckets[-1]["accuracy"] == 1.0
     assert length_buckets([7, 7, 7], [0, 1, 1], [0, 1, 0]) == [
-        {"bucket": "7-7", "n": 3, "accuracy": pytest.approx(2 / 3)}]
+        {"bucket": "7-7", "n": 3, "accuracy": pytest.approx(2 / 3)}
+    ]
     assert length_buckets([], [], []) == []
     with pytest.raises(DataError):
         length_buckets([1, 2], [0], [0])
@@ -167,8 +167,13 @@ def test_most_confident_errors_sorted_and_limited():
     texts = [f"t{i}" for i in range(6)]
     errors = most_confident_errors(texts, Y_BIN, P_BIN, LABELS_BIN)
     assert [e["text"] for e in errors] == ["t3", "t1"]  # wrong ones: conf 0.7, 0.6
-    assert errors[0] == {"index": 3, "text": "t3", "true": "positive", "predicted": "negative",
-                         "confidence": pytest.approx(0.7)}
+    assert errors[0] == {
+        "index": 3,
+        "text": "t3",
+        "true": "positive",
+        "predicted": "negative",
+        "confidence": pytest.approx(0.7),
+    }
     assert len(most_confident_errors(texts, Y_BIN, P_BIN, LABELS_BIN, k=1)) == 1
     with pytest.raises(DataError):
         most_confident_errors(texts[:3], Y_BIN, P_BIN, LABELS_BIN)
@@ -209,8 +214,9 @@ def test_write_report_writes_self_contained_html_and_json(tmp_path):
     out = tmp_path / "report"
     labels = ["negatief", "neutraal", "positief"]
     context = {"model": "xlm-roberta-base", "data": "reviews.csv", "split": "test", "seed": 7}
-    metrics = write_report(out, texts=texts, y_true=y, proba=proba, labels=labels,
-                           history=HISTORY, title="My <eval>", context=context)
+    metrics = write_report(
+        out, texts=texts, y_true=y, proba=proba, labels=labels, history=HISTORY, title="My <eval>", context=context
+    )
 
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no temp dir left
@@ -230,8 +236,7 @@ def test_write_report_writes_self_contained_html_and_json(tmp_path):
     assert data["accuracy"] == pytest.approx(metrics["accuracy"])
     assert data["context"] == context
     assert sum(b["n"] for b in data["length_buckets"]) == len(texts)
-    assert data["most_confident_errors"] == sorted(
-        data["most_confident_errors"], key=lambda e: -e["confidence"])
+    assert data["most_confident_errors"] == sorted(data["most_confident_errors"], key=lambda e: -e["confidence"])
     assert metrics == compute_metrics(y, proba, labels)
 
 
@@ -239,8 +244,9 @@ def test_write_report_without_history_and_chars(tmp_path):
     texts = ["很好", "太差了吧", "还行", "非常满意的一次购物", "不好", "一般般"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        write_report(tmp_path / "zh", texts=texts, y_true=Y_BIN, proba=P_BIN,
-                     labels=["负面", "正面"], length_unit="chars")
+        write_report(
+            tmp_path / "zh", texts=texts, y_true=Y_BIN, proba=P_BIN, labels=["负面", "正面"], length_unit="chars"
+        )
     assert not [w for w in caught if "missing from font" in str(w.message)]  # logged once instead
     html = (tmp_path / "zh" / "report.html").read_text(encoding="utf-8")
     assert html.count("<img") == 4 and "负面" in html and "Training curves" not in html
@@ -248,8 +254,7 @@ def test_write_report_without_history_and_chars(tmp_path):
     assert data["length_unit"] == "chars"
     assert data["length_buckets"][0]["bucket"].startswith("2-")
     with pytest.raises(ConfigError):
-        write_report(tmp_path / "bad", texts=texts, y_true=Y_BIN, proba=P_BIN,
-                     labels=LABELS_BIN, length_unit="tokens")
+        write_report(tmp_path / "bad", texts=texts, y_true=Y_BIN, proba=P_BIN, labels=LABELS_BIN, length_unit="tokens")
 
 
 def test_failure_during_writing_leaves_nothing(tmp_path, monkeypatch):
@@ -267,8 +272,7 @@ def test_failure_during_writing_leaves_nothing(tmp_path, monkeypatch):
 def test_failure_keeps_previous_report_and_success_replaces_it(tmp_path, monkeypatch):
     out = tmp_path / "report"
     write_report(out, texts=["x"] * 6, y_true=Y_BIN, proba=P_BIN, labels=LABELS_BIN, title="first")
-    monkeypatch.setattr(plots, "plot_confidence_histogram",
-                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(plots, "plot_confidence_histogram", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         write_report(out, texts=["x"] * 6, y_true=Y_BIN, proba=P_BIN, labels=LABELS_BIN, title="second")
     assert "first" in (out / "report.html").read_text(encoding="utf-8")
@@ -323,8 +327,10 @@ def test_atomic_write_text(tmp_path):
 
 
 def test_evaluation_does_not_import_torch():
-    code = ("import sys, sentiq.evaluation, sentiq.atomic; "
-            "bad = [m for m in ('torch', 'transformers', 'matplotlib.pyplot') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, sentiq.evaluation, sentiq.atomic; "
+        "bad = [m for m in ('torch', 'transformers', 'matplotlib.pyplot') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -15,8 +15,25 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fault_injection.py"
 
 @pytest.mark.slow
 def test_fault_injection_small(tmp_path):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--kills", "2", "--epochs", "2", "--requests", "20",
-                           "--burst", "32", "--work", str(tmp_path)], capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--kills",
+            "2",
+            "--epochs",
+            "2",
+            "--requests",
+            "20",
+            "--burst",
+            "32",
+            "--work",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert all(r["final_model_predicts"] for r in summary["training"])

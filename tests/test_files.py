@@ -38,8 +38,16 @@ def _tweets(n: int, seed: int = 0) -> pd.DataFrame:
     """Sentiment140-layout rows (polarity, id, date, query, user, text) with toy sentences."""
     frame = toy_frame(n, seed)
     polarity = frame["label"].map({"negative": "0", "positive": "4"})
-    return pd.DataFrame({"p": polarity, "id": [str(1467810369 + i) for i in range(n)], "date": "Mon Apr 06 2009",
-                         "q": "NO_QUERY", "user": [f"user{i}" for i in range(n)], "text": frame["text"]})
+    return pd.DataFrame(
+        {
+            "p": polarity,
+            "id": [str(1467810369 + i) for i in range(n)],
+            "date": "Mon Apr 06 2009",
+            "q": "NO_QUERY",
+            "user": [f"user{i}" for i in range(n)],
+            "text": frame["text"],
+        }
+    )
 
 
 def _headerless(frame: pd.DataFrame, path: Path) -> Path:
@@ -48,6 +56,7 @@ def _headerless(frame: pd.DataFrame, path: Path) -> Path:
 
 
 # --- reading the user's file -------------------------------------------------------------------
+
 
 @needs_shared
 @pytest.mark.parametrize("path, headerless", [(S140, True), (HOTEL, False), (WAIMAI, False)])
@@ -71,13 +80,16 @@ def test_sentiment140_layout_is_read_without_column_flags():
     assert train["label"].value_counts().to_dict() == {"positive": 10001, "negative": 9999}
 
 
-@pytest.mark.parametrize("rows, headerless", [
-    ("label,text\npositive,great\nnegative,bad film\n", False),
-    ("positive,great\nnegative,bad film\npositive,ok\n", True),  # a label word repeats: data, not a name
-    ("text,label\nI loved it,pos\nawful,neg\n", False),
-    ("1,很好的酒店\n0,很差\n", True),  # a bare number is never a column name
-    ("review,label\n", False),
-])
+@pytest.mark.parametrize(
+    "rows, headerless",
+    [
+        ("label,text\npositive,great\nnegative,bad film\n", False),
+        ("positive,great\nnegative,bad film\npositive,ok\n", True),  # a label word repeats: data, not a name
+        ("text,label\nI loved it,pos\nawful,neg\n", False),
+        ("1,很好的酒店\n0,很差\n", True),  # a bare number is never a column name
+        ("review,label\n", False),
+    ],
+)
 def test_first_row_is_data_rule(rows, headerless, tmp_path):
     from sentiq.data.files import HEADERLESS
     from sentiq.data.files import read_table as _read_file
@@ -95,8 +107,9 @@ def test_columns_by_position_and_header_flags(tmp_path):
     assert report["headerless"] and sum(sum(c.values()) for c in report["counts"].values()) == 40
     # --header makes the first row the header: its text and label become the column names
     first = toy_frame(40).iloc[0]
-    forced = invoke("data", "inspect", path, "--header", "--text-column", first["text"], "--label-column",
-                    first["label"], "--json")
+    forced = invoke(
+        "data", "inspect", path, "--header", "--text-column", first["text"], "--label-column", first["label"], "--json"
+    )
     assert forced.exit_code == 0, forced.output
     assert sum(sum(c.values()) for c in json.loads(forced.stdout)["counts"].values()) == 39
 
@@ -122,8 +135,20 @@ def test_positions_score_a_headerless_file_whole_and_say_so(tfidf_model, tmp_pat
     frame = _tweets(50)
     frame["p"] = frame["p"].map({"0": "neg", "4": "pos"})
     path = _headerless(frame, tmp_path / "tweets.csv")
-    result = invoke("evaluate", tfidf_model, "--data", path, "--text-column", 5, "--label-column", 0,
-                    "--label-map", "neg=negative,pos=positive", "--report", tmp_path / "r")
+    result = invoke(
+        "evaluate",
+        tfidf_model,
+        "--data",
+        path,
+        "--text-column",
+        5,
+        "--label-column",
+        0,
+        "--label-map",
+        "neg=negative,pos=positive",
+        "--report",
+        tmp_path / "r",
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["n"] == 50  # the whole file, not a 20% "test" slice
@@ -137,8 +162,16 @@ def test_skip_target_leaves_rows_out_and_counts_them(tfidf_model, tmp_path):
     path = _headerless(frame, tmp_path / "three.csv")
     refused = invoke("evaluate", tfidf_model, "--data", path)
     assert refused.exit_code == 1 and "'neutral'" in refused.output
-    result = invoke("evaluate", tfidf_model, "--data", path, "--label-map", "0=negative,4=positive,2=skip",
-                    "--report", tmp_path / "r")
+    result = invoke(
+        "evaluate",
+        tfidf_model,
+        "--data",
+        path,
+        "--label-map",
+        "0=negative,4=positive,2=skip",
+        "--report",
+        tmp_path / "r",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 30
     assert "left out: 10 (label 2 (skip))" in " ".join(result.stdout.split())
@@ -213,6 +246,7 @@ def test_validation_size_zero_fine_tunes_without_evaluation(tiny_config, tmp_pat
 
 # --- empty and odd texts -----------------------------------------------------------------------
 
+
 def test_one_empty_text_policy_for_the_python_predictor(tfidf_model):
     from sentiq.errors import EmptyTextError
     from sentiq.inference import Predictor
@@ -267,13 +301,16 @@ def test_texts_preprocessing_empties_are_treated_as_empty(zh_en_models, tmp_path
     assert metrics["scored"]["left_out"] == {"empty text (in the file)": 1, "empty after preprocessing": 1}
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("我@你了吗？", "我@你了吗?"),  # "did I @ you?": not a user called 你了吗
-    ("回复@李四:谢谢", "回复 谢谢"),
-    ("感谢@小米客服 的帮助", "感谢 的帮助"),
-    ("@张三，你好", ",你好"),
-    ("@苹果客服", ""),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("我@你了吗？", "我@你了吗?"),  # "did I @ you?": not a user called 你了吗
+        ("回复@李四:谢谢", "回复 谢谢"),
+        ("感谢@小米客服 的帮助", "感谢 的帮助"),
+        ("@张三，你好", ",你好"),
+        ("@苹果客服", ""),
+    ],
+)
 def test_weibo_mentions_end_where_weibo_ends_them(raw, expected):
     from sentiq.preprocess import get_profile
 
@@ -302,6 +339,7 @@ def test_routed_models_say_who_answered_and_refuse_silently_wrong_languages(zh_e
 
 # --- runs, logs and output ---------------------------------------------------------------------
 
+
 def test_run_records_live_apart_from_models_and_list_as_json(tfidf_model, tmp_path, monkeypatch):
     from sentiq.tracking import runs_root
 
@@ -316,9 +354,14 @@ def test_run_records_live_apart_from_models_and_list_as_json(tfidf_model, tmp_pa
     assert invoke("evaluate", tfidf_model, "--data", tmp_path / "toy.csv").exit_code == 0
     listing = json.loads(invoke("runs", "list", "--json").stdout)
     assert [(r["command"], r["approach"], r["status"]) for r in listing] == [
-        ("evaluate", "tfidf", "finished"), ("train", "tfidf", "failed"), ("train", "tfidf", "finished")]
+        ("evaluate", "tfidf", "finished"),
+        ("train", "tfidf", "failed"),
+        ("train", "tfidf", "finished"),
+    ]
     assert listing[0]["data"] == str((tmp_path / "toy.csv").resolve())
-    assert [r["status"] for r in json.loads(invoke("runs", "list", "--json", "--status", "failed").stdout)] == ["failed"]
+    assert [r["status"] for r in json.loads(invoke("runs", "list", "--json", "--status", "failed").stdout)] == [
+        "failed"
+    ]
     table = invoke("runs", "list").stdout  # not a terminal: no 80-column cut
     assert listing[0]["id"] in table and "tfidf" in table and "toy.csv" in table
     pair = json.loads(invoke("runs", "compare", listing[1]["id"], listing[2]["id"], "--json", "--only-diff").stdout)
@@ -330,9 +373,17 @@ def test_training_outside_a_terminal_logs_plain_progress_lines(tiny_bert, tmp_pa
     monkeypatch.setenv("SENTIQ_PROGRESS_EVERY", "0")
     toy_frame(80).to_csv(tmp_path / "toy.csv", index=False)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(json.dumps({"model": str(tiny_bert), "preprocess": "none", "data": {"source": str(tmp_path / "toy.csv")},
-                               "evaluation": {"important_words": 0, "fairness": False},
-                               "training": {"max_length": 32, "batch_size": 8, "epochs": 1, "logging_steps": 2}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "model": str(tiny_bert),
+                "preprocess": "none",
+                "data": {"source": str(tmp_path / "toy.csv")},
+                "evaluation": {"important_words": 0, "fairness": False},
+                "training": {"max_length": 32, "batch_size": 8, "epochs": 1, "logging_steps": 2},
+            }
+        )
+    )
     result = invoke("train", "-c", cfg, "-o", tmp_path / "m")
     assert result.exit_code == 0, result.output
     lines = [x for x in result.stderr.splitlines() if x.startswith("train: ")]
@@ -344,8 +395,9 @@ def test_data_warnings_are_shown_once(tmp_path):
     frame = toy_frame(100)
     frame = pd.concat([frame, frame])  # every text in train and test: an overlap warning
     frame.to_csv(tmp_path / "dup.csv", index=False)
-    result = invoke("train", "--set", "approach=tfidf", "--set", f"data.source={tmp_path / 'dup.csv'}",
-                    "-o", tmp_path / "m")
+    result = invoke(
+        "train", "--set", "approach=tfidf", "--set", f"data.source={tmp_path / 'dup.csv'}", "-o", tmp_path / "m"
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr.count("appear in both train and test") == 1
 
@@ -361,6 +413,7 @@ def test_loading_a_model_prints_nothing(trained_model, capfd):
 
 # --- cost of evaluation ------------------------------------------------------------------------
 
+
 def test_evaluate_on_other_data_skips_the_data_free_sections_by_default(trained_model, tmp_path):
     from sentiq.workflows import evaluate
 
@@ -368,8 +421,9 @@ def test_evaluate_on_other_data_skips_the_data_free_sections_by_default(trained_
     metrics, report = evaluate(trained_model, data=str(tmp_path / "other.csv"), report_dir=tmp_path / "r")
     stored = json.loads((report / "metrics.json").read_text())
     assert stored.get("fairness") is None and stored.get("important_words") is None
-    _, again = evaluate(trained_model, data=str(tmp_path / "other.csv"), report_dir=tmp_path / "r2",
-                        important_words=True)
+    _, again = evaluate(
+        trained_model, data=str(tmp_path / "other.csv"), report_dir=tmp_path / "r2", important_words=True
+    )
     assert json.loads((again / "metrics.json").read_text())["important_words"]
 
 

@@ -39,8 +39,9 @@ def test_truncate_cuts_long_texts_and_predicts(tfidf_dir, tmp_path):
     big = tmp_path / "big.csv"
     big.write_text("text\n" + "good " * 30_000 + "\nbad film\n")
     out = tmp_path / "pred.jsonl"
-    result = _invoke("predict", str(tfidf_dir), "--input", str(big), "--truncate", "--max-chars", "1000",
-                     "--output", str(out))
+    result = _invoke(
+        "predict", str(tfidf_dir), "--input", str(big), "--truncate", "--max-chars", "1000", "--output", str(out)
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2 and len(rows[0]["text"]) == 1000
@@ -58,8 +59,13 @@ def test_a_csv_row_over_the_limit_names_the_row(tfidf_dir, tmp_path):
     assert result.exit_code == 1 and f"{table} line 3" in result.output  # streaming reader names the file line
 
 
-EMPTY_INPUTS = [("empty.txt", ""), ("header.csv", "text\n"), ("header-only-crlf.csv", "text,id\r\n"),
-                ("empty.jsonl", ""), ("blank.jsonl", "\n  \n")]
+EMPTY_INPUTS = [
+    ("empty.txt", ""),
+    ("header.csv", "text\n"),
+    ("header-only-crlf.csv", "text,id\r\n"),
+    ("empty.jsonl", ""),
+    ("blank.jsonl", "\n  \n"),
+]
 
 
 @pytest.mark.parametrize(("name", "content"), EMPTY_INPUTS)

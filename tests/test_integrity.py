@@ -71,7 +71,7 @@ def _one_line_refusal(model_dir: Path, *args: str) -> str:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert result.output.count("error [E3") == 1, result.output
-    error = result.output[result.output.index("error [E3"):]
+    error = result.output[result.output.index("error [E3") :]
     assert len(error.splitlines()) <= 3, result.output  # one message (rich may wrap it), nothing after it
     return result.output
 
@@ -82,8 +82,11 @@ def test_a_sealed_directory_records_its_files_and_loads(kind, trained_model, tfi
 
     directory = {"finetune": trained_model, "tfidf": tfidf_model, "onnx": onnx_model}[kind]
     files = _recorded_files(directory)
-    expected = {"finetune": {"model.safetensors", "tokenizer.json", "config.json"},
-                "tfidf": set(), "onnx": {"model.onnx", "tokenizer.json"}}[kind]
+    expected = {
+        "finetune": {"model.safetensors", "tokenizer.json", "config.json"},
+        "tfidf": set(),
+        "onnx": {"model.onnx", "tokenizer.json"},
+    }[kind]
     assert expected <= set(files) and files and "sentiq.json" not in files
     assert not any(f.startswith("report/") for f in files)
     assert Predictor.load(directory).predict_proba(TEXTS).shape == (2, 2)
@@ -91,8 +94,9 @@ def test_a_sealed_directory_records_its_files_and_loads(kind, trained_model, tfi
 
 @pytest.mark.parametrize("kind", ["finetune", "tfidf", "onnx"])
 @pytest.mark.parametrize("damage", ["missing", "truncated", "flipped"])
-def test_every_recorded_file_damaged_is_refused_with_one_line(kind, damage, trained_model, tfidf_model, onnx_model,
-                                                              tmp_path):
+def test_every_recorded_file_damaged_is_refused_with_one_line(
+    kind, damage, trained_model, tfidf_model, onnx_model, tmp_path
+):
     from sentiq.inference import Predictor
 
     source = {"finetune": trained_model, "tfidf": tfidf_model, "onnx": onnx_model}[kind]
@@ -182,8 +186,12 @@ def test_serve_refuses_to_start_on_a_damaged_directory(trained_model, tmp_path):
     """`sentiq serve` exits 1 with one line before uvicorn starts (it used to report ready)."""
     broken = _copy(trained_model, tmp_path / "broken")
     (broken / "tokenizer.json").unlink()
-    proc = subprocess.run([sys.executable, "-m", "sentiq.cli", "serve", str(broken), "--port", "1"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sentiq.cli", "serve", str(broken), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "[E310]" in proc.stderr and "tokenizer.json is missing" in proc.stderr
     assert "Traceback" not in proc.stderr and "Uvicorn running" not in proc.stderr

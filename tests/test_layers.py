@@ -47,21 +47,34 @@ def _imports_of(module: str) -> set[str]:
 
 @pytest.mark.parametrize("layer", ["sentiq.data", "sentiq.preprocess", "sentiq.evaluation"])
 def test_torch_free_layers_load_no_torch(layer):
-    code = ("import importlib, sys\n"
-            f"for name in {_modules(layer)!r}:\n"
-            "    importlib.import_module(name)\n"
-            f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({TOP!r}))\n"
-            "assert not bad, bad[:10]\n")
+    code = (
+        "import importlib, sys\n"
+        f"for name in {_modules(layer)!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({TOP!r}))\n"
+        "assert not bad, bad[:10]\n"
+    )
     proc = _python(code)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-@pytest.mark.parametrize("layer", ["sentiq.models",  # data, preprocess, evaluation: checked above
-                                   "sentiq.inference", "sentiq.training", "sentiq.explanations", "sentiq.export",
-                                   "sentiq.monitoring", "sentiq.tracking", "sentiq.serving"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "sentiq.models",  # data, preprocess, evaluation: checked above
+        "sentiq.inference",
+        "sentiq.training",
+        "sentiq.explanations",
+        "sentiq.export",
+        "sentiq.monitoring",
+        "sentiq.tracking",
+        "sentiq.serving",
+    ],
+)
 def test_a_layer_below_the_workflows_pulls_in_neither_workflows_nor_cli(layer):
-    proc = _python(f"import sys, {layer}\nbad = sorted(m for m in sys.modules if m.startswith({TOP!r}))\n"
-                   "assert not bad, bad\n")
+    proc = _python(
+        f"import sys, {layer}\nbad = sorted(m for m in sys.modules if m.startswith({TOP!r}))\nassert not bad, bad\n"
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -89,16 +102,18 @@ def test_no_private_name_is_imported_across_packages():
 
 def test_every_module_imports_in_sorted_order_in_one_fresh_interpreter():
     # a module-level import cycle shows up as an ImportError for whichever module is imported first
-    proc = _python("import importlib\n" f"for name in {_modules()!r}:\n" "    importlib.import_module(name)\n")
+    proc = _python(f"import importlib\nfor name in {_modules()!r}:\n    importlib.import_module(name)\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_the_serve_command_loads_the_service_not_the_training_stack():
     # `sentiq serve` goes through the CLI and sentiq.workflows; both used to import every workflow
     # (torch, transformers, scikit-learn, pandas: ~190 MB of a serving process before any model).
-    proc = _python("import sys\nfrom sentiq.cli import app\nfrom sentiq.workflows import serve\n"
-                   "import sentiq.serving.app\n"
-                   "heavy = ('torch', 'transformers', 'sklearn', 'pandas', 'matplotlib', 'scipy')\n"
-                   "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
-                   "assert not bad, bad[:10]\n")
+    proc = _python(
+        "import sys\nfrom sentiq.cli import app\nfrom sentiq.workflows import serve\n"
+        "import sentiq.serving.app\n"
+        "heavy = ('torch', 'transformers', 'sklearn', 'pandas', 'matplotlib', 'scipy')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not bad, bad[:10]\n"
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]

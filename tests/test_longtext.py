@@ -58,8 +58,12 @@ def test_chunk_pooling_equals_pooling_the_windows_predicted_one_by_one(classifie
 
     classifier.model.eval()
     with torch.inference_mode():
-        one_by_one = np.vstack([torch.softmax(classifier.model(input_ids=torch.tensor([ids])).logits, -1).numpy()
-                                for ids in encoded["input_ids"]])
+        one_by_one = np.vstack(
+            [
+                torch.softmax(classifier.model(input_ids=torch.tensor([ids])).logits, -1).numpy()
+                for ids in encoded["input_ids"]
+            ]
+        )
     by_hand = windows.pool(one_by_one, encoded["owners"], len(texts), method=pooling)
     np.testing.assert_allclose(pooled, by_hand, atol=1e-5)
     assert pooled.shape == (3, 2)
@@ -69,16 +73,24 @@ def test_chunks_make_one_training_example_per_window_with_the_texts_label(classi
     classifier.truncation, classifier.window_options = "chunks", {"stride": 7}
     texts = [long_text(5), "great film"]
     dataset = EncodedDataset.from_texts(classifier, texts, [1, 0])
-    n_windows = len(windows.window_starts(len(classifier.tokenizer(texts[0], add_special_tokens=False)["input_ids"]),
-                                          14, 7))
+    n_windows = len(
+        windows.window_starts(len(classifier.tokenizer(texts[0], add_special_tokens=False)["input_ids"]), 14, 7)
+    )
     assert len(dataset) == n_windows + 1
     assert dataset.labels == [1] * n_windows + [0]
     assert all(len(ids) <= 16 for ids in dataset.input_ids)
 
 
 def test_the_strategy_is_stored_in_the_manifest_and_applied_by_the_predictor(tiny_config, tmp_path):
-    cfg = tiny_config(**{"training.truncation": "chunks", "training.max_length": 12, "training.chunk_stride": 4,
-                         "training.chunk_pooling": "max", "training.epochs": 2})
+    cfg = tiny_config(
+        **{
+            "training.truncation": "chunks",
+            "training.max_length": 12,
+            "training.chunk_stride": 4,
+            "training.chunk_pooling": "max",
+            "training.epochs": 2,
+        }
+    )
     train(cfg, tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "sentiq.json").read_text())
     assert manifest["truncation"] == "chunks"
@@ -88,10 +100,12 @@ def test_the_strategy_is_stored_in_the_manifest_and_applied_by_the_predictor(tin
     assert (predictor.model.truncation, predictor.model.window_options["pooling"]) == ("chunks", "max")
     text = long_text(6, 30)
     encoded = predictor.model.encode([text])
-    window_rows = predictor.model.predict_proba([predictor.model.tokenizer.decode(ids[1:-1]) for ids in
-                                                 encoded["input_ids"]])
-    np.testing.assert_allclose(predictor.predict_proba([text], calibrated=False), window_rows[[window_rows.max(1).argmax()]],
-                               atol=1e-5)
+    window_rows = predictor.model.predict_proba(
+        [predictor.model.tokenizer.decode(ids[1:-1]) for ids in encoded["input_ids"]]
+    )
+    np.testing.assert_allclose(
+        predictor.predict_proba([text], calibrated=False), window_rows[[window_rows.max(1).argmax()]], atol=1e-5
+    )
 
 
 def test_window_settings_that_cannot_fit_are_refused():

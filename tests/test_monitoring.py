@@ -31,7 +31,9 @@ def corpora(tmp_path_factory) -> dict[str, Path]:
         pytest.skip("the Sentiment140 sample is not under $SENTIQ_DATA_DIR or ../shared/datasets")
     root = tmp_path_factory.mktemp("drift")
     imdb = pd.read_csv(IMDB_SAMPLE).sample(2 * N, random_state=0)
-    tweets = pd.read_csv(tweets_csv, header=None, encoding="latin-1", names=["polarity", "id", "date", "query", "user", "text"])
+    tweets = pd.read_csv(
+        tweets_csv, header=None, encoding="latin-1", names=["polarity", "id", "date", "query", "user", "text"]
+    )
     paths = {"imdb_a": root / "imdb_a.csv", "imdb_b": root / "imdb_b.csv", "tweets": root / "tweets.csv"}
     imdb.iloc[:N].to_csv(paths["imdb_a"], index=False)
     imdb.iloc[N:].to_csv(paths["imdb_b"], index=False)
@@ -43,9 +45,16 @@ def write_log(path: Path, texts, labels, scores, *, with_text: bool, extra_lines
     """A request log in the service's documented schema."""
     lines = []
     for i, (text, label, score) in enumerate(zip(texts, labels, scores)):
-        row = {"time": f"2026-11-23T12:{i // 60 % 60:02d}:{i % 60:02d}Z", "model": "toy", "request_id": f"req-{i}",
-               "length": len(text), "language": detect_language(text), "label": label, "score": float(score),
-               "latency_ms": 4.2}
+        row = {
+            "time": f"2026-11-23T12:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "model": "toy",
+            "request_id": f"req-{i}",
+            "length": len(text),
+            "language": detect_language(text),
+            "label": label,
+            "score": float(score),
+            "latency_ms": 4.2,
+        }
         if with_text:
             row["text"] = text
         lines.append(json.dumps(row, ensure_ascii=False))
@@ -58,10 +67,20 @@ def by_name(result) -> dict:
 
 
 def test_imdb_vs_tweets_drifts_and_imdb_halves_do_not(corpora, tiny_bert, tmp_path):
-    same = monitor(str(corpora["imdb_a"]), str(corpora["imdb_b"]), encoder=str(tiny_bert), embedding_texts=100,
-                   output_dir=tmp_path / "same")
-    other = monitor(str(corpora["imdb_a"]), str(corpora["tweets"]), encoder=str(tiny_bert), embedding_texts=100,
-                    output_dir=tmp_path / "other")
+    same = monitor(
+        str(corpora["imdb_a"]),
+        str(corpora["imdb_b"]),
+        encoder=str(tiny_bert),
+        embedding_texts=100,
+        output_dir=tmp_path / "same",
+    )
+    other = monitor(
+        str(corpora["imdb_a"]),
+        str(corpora["tweets"]),
+        encoder=str(tiny_bert),
+        embedding_texts=100,
+        output_dir=tmp_path / "other",
+    )
     assert not same.drift and same.status != "drift"
     assert other.drift
     checks = by_name(other)
@@ -82,8 +101,14 @@ def test_request_log_without_texts_against_a_model_directory(trained_model, tmp_
     predictor = Predictor.load(trained_model)
     texts = toy_frame(200, seed=7)["text"].tolist()
     preds = predictor.predict(texts)
-    live = write_log(tmp_path / "live.jsonl", texts, [p.label for p in preds], [p.score for p in preds],
-                     with_text=False, extra_lines=['{"time": "2026-11-23T13:00:00Z", "request_id": "cut-o'])
+    live = write_log(
+        tmp_path / "live.jsonl",
+        texts,
+        [p.label for p in preds],
+        [p.score for p in preds],
+        with_text=False,
+        extra_lines=['{"time": "2026-11-23T13:00:00Z", "request_id": "cut-o'],
+    )
     result = monitor(str(trained_model), str(live), embeddings=False)
     checks = by_name(result)
     assert result.current.kind == "request log" and result.current.skipped_lines == 1 and len(result.current) == 200
@@ -95,8 +120,7 @@ def test_request_log_without_texts_against_a_model_directory(trained_model, tmp_
     # with low confidence: every logged field shifts.
     rare = min(predictor.labels, key=result.reference.labels.count)
     shifted_texts = ["这家酒店的房间又小又脏，服务态度也很差，再也不会来了。" * 3] * 200
-    shifted = write_log(tmp_path / "shifted.jsonl", shifted_texts, [rare] * 200, np.full(200, 0.5001),
-                        with_text=False)
+    shifted = write_log(tmp_path / "shifted.jsonl", shifted_texts, [rare] * 200, np.full(200, 0.5001), with_text=False)
     result = monitor(str(trained_model), str(shifted), embeddings=False)
     checks = by_name(result)
     assert result.drift

@@ -16,8 +16,14 @@ from sentiq.errors import ModelError
 from sentiq.models import Manifest, token_batches
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-TEXTS = ["good", "the movie was really awful and the plot so dull", "i love this film it is a great story",
-         "boring", "the acting was terrible but the show is fun and the book is excellent " * 4, "sad"]
+TEXTS = [
+    "good",
+    "the movie was really awful and the plot so dull",
+    "i love this film it is a great story",
+    "boring",
+    "the acting was terrible but the show is fun and the book is excellent " * 4,
+    "sad",
+]
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
@@ -35,11 +41,15 @@ def trained_model(tiny_bert, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("learned")
     toy_frame(120).to_csv(root / "toy.csv", index=False)
-    cfg = build_config({
-        "name": "toy", "model": str(tiny_bert), "preprocess": "review",
-        "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
-        "training": {"max_length": 24, "batch_size": 8, "epochs": 6, "learning_rate": 3e-3, "warmup_ratio": 0.0},
-    })
+    cfg = build_config(
+        {
+            "name": "toy",
+            "model": str(tiny_bert),
+            "preprocess": "review",
+            "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+            "training": {"max_length": 24, "batch_size": 8, "epochs": 6, "learning_rate": 3e-3, "warmup_ratio": 0.0},
+        }
+    )
     result = train(cfg, root / "model")
     assert result.metrics["accuracy"] >= 0.9
     return result.output_dir
@@ -103,8 +113,21 @@ def test_int8_export_via_cli_loads_and_predicts(trained_model, tmp_path):
     from sentiq.inference import Predictor
 
     out = tmp_path / "int8"
-    result = CliRunner().invoke(app, ["export", str(trained_model), "--quantize", "int8", "--output", str(out),
-                                      "--max-accuracy-drop", "100", "--min-eval-rows", "20"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(trained_model),
+            "--quantize",
+            "int8",
+            "--output",
+            str(out),
+            "--max-accuracy-drop",
+            "100",
+            "--min-eval-rows",
+            "20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "label agreement" in result.output and "passed" in result.output
     predictor = Predictor.load(out)
@@ -147,8 +170,21 @@ def test_an_export_that_loses_accuracy_fails_and_writes_nothing(trained_model, t
 
     monkeypatch.setattr("sentiq.export.onnx._quantize_int8", _biased_quantizer)
     out = tmp_path / "ruined"
-    result = CliRunner().invoke(app, ["export", str(trained_model), "--quantize", "int8", "-o", str(out),
-                                      "--max-accuracy-drop", "0.5", "--min-eval-rows", "20"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(trained_model),
+            "--quantize",
+            "int8",
+            "-o",
+            str(out),
+            "--max-accuracy-drop",
+            "0.5",
+            "--min-eval-rows",
+            "20",
+        ],
+    )
     assert result.exit_code == 1
     assert "E330" in result.output and "accuracy points" in result.output and "FAILED" in result.output
     assert "Traceback" not in result.output
@@ -158,7 +194,9 @@ def test_an_export_that_loses_accuracy_fails_and_writes_nothing(trained_model, t
 def test_only_finetune_models_export(tmp_path, onnx_fp32):
     from sentiq.export import export_onnx
 
-    Manifest(approach="tfidf", labels=["negative", "positive"], preprocess={"name": "none", "version": 1}).save(tmp_path)
+    Manifest(approach="tfidf", labels=["negative", "positive"], preprocess={"name": "none", "version": 1}).save(
+        tmp_path
+    )
     with pytest.raises(ModelError, match="only fine-tuned transformers"):
         export_onnx(tmp_path, tmp_path / "out")
     with pytest.raises(ModelError, match="already an ONNX export"):
@@ -199,9 +237,12 @@ def test_foreign_onnx_graph_is_a_clear_error(onnx_fp32, tmp_path):
     from sentiq.inference import Predictor
 
     foreign = _copy_export(onnx_fp32.output_dir, tmp_path / "foreign")
-    graph = helper.make_graph([helper.make_node("Relu", ["pixels"], ["scores"])], "foreign",
-                              [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["n", 4])],
-                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["n", 4])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["pixels"], ["scores"])],
+        "foreign",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["n", 4])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(foreign / "model.onnx"))
     with pytest.raises(ModelError, match=r"takes inputs \['pixels'\]"):
         Predictor.load(foreign)
@@ -231,9 +272,11 @@ def test_onnx_predictor_serves_with_torch_and_transformers_unimportable(trained_
 
 
 def test_importing_sentiq_and_the_predictor_does_not_import_torch():
-    proc = _run_python("import sys, sentiq\nfrom sentiq.inference import Predictor\n"
-                       "import sentiq.models.onnx_runtime, sentiq.models.token_batches\n"
-                       "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    proc = _run_python(
+        "import sys, sentiq\nfrom sentiq.inference import Predictor\n"
+        "import sentiq.models.onnx_runtime, sentiq.models.token_batches\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -243,9 +286,25 @@ def test_inference_benchmark_quick_mode_writes_well_formed_results(trained_model
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "inference_speed.py"
     out = tmp_path / "result.json"
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, str(script), "--quick", "--model-dir", str(trained_model),
-                           "--data", str(toy_csv), "--work", str(tmp_path / "work"), "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--quick",
+            "--model-dir",
+            str(trained_model),
+            "--data",
+            str(toy_csv),
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     backends = {"pipeline-b1", "pipeline-b32", "sentiq-pytorch", "sentiq-onnx-fp32", "sentiq-onnx-int8"}
@@ -258,8 +317,9 @@ def test_inference_benchmark_quick_mode_writes_well_formed_results(trained_model
     assert "sentiq-onnx-int8" in result["speedup_vs_pipeline_b1"]
 
 
-@pytest.mark.parametrize("strategy,options", [("tail", {}), ("head+tail", {"head_tokens": 5}),
-                                              ("chunks", {"stride": 6, "pooling": "max"})])
+@pytest.mark.parametrize(
+    "strategy,options", [("tail", {}), ("head+tail", {"head_tokens": 5}), ("chunks", {"stride": 6, "pooling": "max"})]
+)
 def test_onnx_applies_the_truncation_strategy_like_pytorch(trained_model, onnx_fp32, strategy, options):
     from sentiq.inference import Predictor
 
@@ -291,8 +351,10 @@ def test_only_the_last_run_of_a_call_shrinks_the_arena_and_predictions_are_uncha
     from sentiq.models import onnx_runtime
 
     model = _onnx_model(onnx_fp32.output_dir)
-    plain = [model.session.run(None, dict(token_batches.pad_batch([ids], pad_id=model._pad_id)))[0]
-             for ids in model.encode(TEXTS)[0]]
+    plain = [
+        model.session.run(None, dict(token_batches.pad_batch([ids], pad_id=model._pad_id)))[0]
+        for ids in model.encode(TEXTS)[0]
+    ]
     model.session = recording = _RecordingSession(model.session)
     probas = model.predict_proba(TEXTS, batch_size=2, max_batch_tokens=40)
     assert len(recording.options) >= 3 and all(o is None for o in recording.options[:-1])

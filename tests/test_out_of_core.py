@@ -14,8 +14,12 @@ import pytest
 from conftest import toy_frame
 
 SAMPLE = "sentiment140/training.sample.csv"
-S140_COLUMNS = {"text_column": "5", "label_column": "0", "encoding": "latin-1",
-                "label_map": {"0": "negative", "4": "positive", "2": "skip"}}
+S140_COLUMNS = {
+    "text_column": "5",
+    "label_column": "0",
+    "encoding": "latin-1",
+    "label_map": {"0": "negative", "4": "positive", "2": "skip"},
+}
 
 
 @pytest.fixture()
@@ -30,8 +34,11 @@ def s140_file(tmp_path):
     lines = source.read_bytes().splitlines(keepends=True)
     rng = np.random.default_rng(0)
     picked = [lines[i] for i in sorted(rng.choice(len(lines), 5000, replace=False))]
-    extra = [b'"0","1","d","NO_QUERY","u",""\n', b'"","2","d","NO_QUERY","u","no label here"\n',
-             b'"2","3","d","NO_QUERY","u","neutral, skipped"\n']
+    extra = [
+        b'"0","1","d","NO_QUERY","u",""\n',
+        b'"","2","d","NO_QUERY","u","no label here"\n',
+        b'"2","3","d","NO_QUERY","u","neutral, skipped"\n',
+    ]
     path = tmp_path / "s140-5k.csv"
     path.write_bytes(b"".join(picked[:2500] + extra + picked[2500:]))
     return path
@@ -72,8 +79,9 @@ def test_a_label_outside_the_map_is_named(tmp_path):
     frame.loc[7, "label"] = "meh"
     frame.to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(UnknownLabelError, match=r"\['meh'\]"):
-        load_arrow_splits(DataConfig(source=str(tmp_path / "t.csv"), label_map={"pos": "positive", "neg": "negative"}),
-                          1)
+        load_arrow_splits(
+            DataConfig(source=str(tmp_path / "t.csv"), label_map={"pos": "positive", "neg": "negative"}), 1
+        )
 
 
 def test_out_of_core_fine_tuning_trains_from_the_token_cache(tiny_config, s140_file, tmp_path, monkeypatch, caplog):
@@ -86,9 +94,18 @@ def test_out_of_core_fine_tuning_trains_from_the_token_cache(tiny_config, s140_f
     from sentiq.workflows import train
 
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    settings = {"data.source": str(s140_file), **{f"data.{k}": v for k, v in S140_COLUMNS.items()}, "data.validation_size": 0.1, "data.test_size": 0.2,
-                "preprocess": "tweet", "training.epochs": 1, "training.max_steps": 6, "evaluation.important_words": 0,
-                "evaluation.calibrate": False, "data.num_proc": 2}
+    settings = {
+        "data.source": str(s140_file),
+        **{f"data.{k}": v for k, v in S140_COLUMNS.items()},
+        "data.validation_size": 0.1,
+        "data.test_size": 0.2,
+        "preprocess": "tweet",
+        "training.epochs": 1,
+        "training.max_steps": 6,
+        "evaluation.important_words": 0,
+        "evaluation.calibrate": False,
+        "data.num_proc": 2,
+    }
     with caplog.at_level(logging.INFO, logger="sentiq"):
         disk = train(tiny_config(**settings, **{"data.out_of_core": True}), tmp_path / "disk")
     assert "out-of-core training data: 3600 training rows on disk" in caplog.text

@@ -44,8 +44,12 @@ def test_script_scores_two_models_on_the_same_rows(tmp_path):
     first = train_on_toy_corpus(tmp_path / "a", {"approach": "tfidf"}).output_dir
     second = train_on_toy_corpus(tmp_path / "b", {"approach": "tfidf", "tfidf": {"weighting": "nb"}}).output_dir
     out = tmp_path / "paired.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), str(first), str(second), "--rounds", "100", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(first), str(second), "--rounds", "100", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     assert result["rows"] > 0 and [m["model"] for m in result["models"]] == [str(first), str(second)]

@@ -23,8 +23,9 @@ def _train_relative(folder: Path, monkeypatch, settings: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(folder)
     toy_frame(120).to_csv("toy.csv", index=False)
-    cfg = build_config({"name": "rel", "data": {"source": "toy.csv", "validation_size": 0.2, "test_size": 0.2},
-                        **settings})
+    cfg = build_config(
+        {"name": "rel", "data": {"source": "toy.csv", "validation_size": 0.2, "test_size": 0.2}, **settings}
+    )
     return train(cfg, Path("model")).output_dir.resolve()
 
 
@@ -57,8 +58,10 @@ def test_evaluate_and_monitor_work_from_another_folder(tfidf_relative, tmp_path)
     current.write_text("\n".join(toy_frame(40, seed=3)["text"]))
     result = monitor(str(tfidf_relative), str(current), output_dir=tmp_path / "drift", embeddings=False)
     assert result.reference.kind == "model" and len(result.reference) > 0
-    result = CliRunner().invoke(__import__("sentiq.cli", fromlist=["app"]).app,
-                                ["evaluate", str(tfidf_relative), "--report", str(tmp_path / "r2")])
+    result = CliRunner().invoke(
+        __import__("sentiq.cli", fromlist=["app"]).app,
+        ["evaluate", str(tfidf_relative), "--report", str(tmp_path / "r2")],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -87,10 +90,16 @@ def test_the_export_gate_checks_on_labelled_rows_from_another_folder(tiny_bert, 
     """The export used to find no labelled rows from another folder and pass on 10 sample texts."""
     from sentiq.export import export_onnx
 
-    model = _train_relative(tmp_path / "trained-here", monkeypatch, {
-        "model": str(tiny_bert), "preprocess": "none",
-        "training": {"max_length": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-        "evaluation": {"important_words": 0, "fairness": False}})
+    model = _train_relative(
+        tmp_path / "trained-here",
+        monkeypatch,
+        {
+            "model": str(tiny_bert),
+            "preprocess": "none",
+            "training": {"max_length": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+            "evaluation": {"important_words": 0, "fairness": False},
+        },
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -52,10 +52,7 @@ def test_tweet_sentiment140():
         "@switchfoot http://twitpic.com/2y1zl - Awww, that's a bummer.  "
         "You shoulda got David Carr of Third Day to do it. ;D"
     )
-    assert tweet(text) == (
-        "@user http - Aww, that's a bummer. "
-        "You shoulda got David Carr of Third Day to do it. wink"
-    )
+    assert tweet(text) == ("@user http - Aww, that's a bummer. You shoulda got David Carr of Third Day to do it. wink")
 
 
 def test_tweet_repeats_hashtags_emoticons():
@@ -66,9 +63,7 @@ def test_tweet_repeats_hashtags_emoticons():
 
 
 def test_tweet_emoji():
-    assert get_profile("tweet")("best day ever 😂😂") == (
-        "best day ever face with tears of joy face with tears of joy"
-    )
+    assert get_profile("tweet")("best day ever 😂😂") == ("best day ever face with tears of joy face with tears of joy")
 
 
 def test_tweet_urls_and_mentions():

@@ -88,10 +88,16 @@ def tiny_pretrained_model(encoder_dir: Path, *, classes: str = "three"):
     from sentiq.models.embedding import SentenceEncoder
 
     rng = np.random.default_rng(1)
-    head = {"W0": rng.normal(size=(8, 32)), "b0": rng.normal(size=8), "W1": rng.normal(size=(3, 8)),
-            "b1": rng.normal(size=3), "temperature": np.asarray(1.3)}
-    return pretrained.PretrainedHeadClassifier(SentenceEncoder(str(encoder_dir), max_length=32), head,
-                                               head_id="test", classes=classes, base_model="tiny")
+    head = {
+        "W0": rng.normal(size=(8, 32)),
+        "b0": rng.normal(size=8),
+        "W1": rng.normal(size=(3, 8)),
+        "b1": rng.normal(size=3),
+        "temperature": np.asarray(1.3),
+    }
+    return pretrained.PretrainedHeadClassifier(
+        SentenceEncoder(str(encoder_dir), max_length=32), head, head_id="test", classes=classes, base_model="tiny"
+    )
 
 
 @pytest.fixture()
@@ -100,8 +106,9 @@ def tiny_pretrained(tmp_path, tiny_bert):
     from sentiq.preprocess import NoneProfile
 
     model = tiny_pretrained_model(tiny_bert)
-    write_model_directory(tmp_path / "model", manifest=manifest_for(model, preprocess=NoneProfile().spec()),
-                          save=model.save)
+    write_model_directory(
+        tmp_path / "model", manifest=manifest_for(model, preprocess=NoneProfile().spec()), save=model.save
+    )
     return tmp_path / "model"
 
 
@@ -168,8 +175,9 @@ def test_builtin_out_of_the_box_cli_predictor_and_service():
     predictor = Predictor.load()
     texts = ["I love it", "I hate it", "这家店的菜真香，下次还来！", "质量有问题，不推荐。"]
     assert [p.label for p in predictor.predict(texts)] == ["positive", "negative", "positive", "negative"]
-    np.testing.assert_allclose(predictor.predict_proba(texts),
-                               np.vstack([predictor.predict_proba([t]) for t in texts]), atol=1e-4)
+    np.testing.assert_allclose(
+        predictor.predict_proba(texts), np.vstack([predictor.predict_proba([t]) for t in texts]), atol=1e-4
+    )
     binary = Predictor.load("builtin:e5-sentiment-binary")
     assert binary.labels == ["negative", "positive"]
     with live_server(model_dir=builtin.resolve_model_dir("builtin:e5-sentiment")) as base:

@@ -51,8 +51,9 @@ def test_ray_data_two_actors_give_the_predictor_s_predictions_and_the_cli_file(l
     _assert_same_as_predictor(model, frame, concurrency=2)
     frame.to_csv(tmp_path / "in.csv", index=False)
     local = score_file(model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=100)
-    on_ray = score_file_ray(model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2,
-                            batch_size=50)
+    on_ray = score_file_ray(
+        model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2, batch_size=50
+    )
     assert local.rows_out == on_ray.rows_out == len(frame)
     assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
 
@@ -70,8 +71,9 @@ def test_ray_gives_empty_texts_a_null_row_like_the_streaming_path(local_ray, tfi
 
     _with_empty_rows(tmp_path / "in.csv")
     local = score_file(tfidf_model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=20)
-    on_ray = score_file_ray(tfidf_model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2,
-                            batch_size=16)
+    on_ray = score_file_ray(
+        tfidf_model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2, batch_size=16
+    )
     table = pq.read_table(tmp_path / "ray.parquet")
     assert table.equals(pq.read_table(tmp_path / "local.parquet"))
     assert on_ray.rows_out == local.rows_out == 50 and table.column("label").null_count == 3
@@ -93,8 +95,9 @@ def test_ray_follows_on_empty_like_the_streaming_path(local_ray, tfidf_model, tm
         for on_empty, rows in (("null", None), ("skip", 3 if name == "in.txt" else 47)):
             out = {engine: tmp_path / f"{name}-{on_empty}-{engine}.parquet" for engine in ("local", "ray")}
             local = score_file(model, tmp_path / name, out["local"], keep=keep, on_empty=on_empty, chunk_rows=20)
-            on_ray = score_file_ray(model, tmp_path / name, out["ray"], keep=keep, on_empty=on_empty, concurrency=2,
-                                    batch_size=16)
+            on_ray = score_file_ray(
+                model, tmp_path / name, out["ray"], keep=keep, on_empty=on_empty, concurrency=2, batch_size=16
+            )
             table = pq.read_table(out["ray"])
             assert table.equals(pq.read_table(out["local"])), (name, on_empty)
             assert on_ray.rows_out == local.rows_out == (rows or local.rows_in)
@@ -122,9 +125,14 @@ def test_ray_fine_tuned_onnx_and_routed_models_match_the_predictor(local_ray, tr
     onnx = export_onnx(trained_model, tmp_path / "onnx").output_dir
     _assert_same_as_predictor(onnx, frame, concurrency=1)
     zh_frame().to_csv(tmp_path / "zh.csv", index=False)
-    zh = _train_tfidf(tmp_path, "zh", tmp_path / "zh.csv", text_column="review",
-                      label_map={"0": "negative", "1": "positive"})
+    zh = _train_tfidf(
+        tmp_path, "zh", tmp_path / "zh.csv", text_column="review", label_map={"0": "negative", "1": "positive"}
+    )
     routed = route({"zh": zh, "en": onnx}, tmp_path / "routed")
-    mixed = pd.DataFrame({"id": range(80), "text": [t if i % 2 else z for i, (t, z) in
-                                                    enumerate(zip(_texts(80)["text"], zh_frame(80)["review"]))]})
+    mixed = pd.DataFrame(
+        {
+            "id": range(80),
+            "text": [t if i % 2 else z for i, (t, z) in enumerate(zip(_texts(80)["text"], zh_frame(80)["review"]))],
+        }
+    )
     _assert_same_as_predictor(routed, mixed, concurrency=2)

@@ -45,8 +45,11 @@ def live_server(prepare=None, **settings):
         prepare(app)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info" if access_log else "warning", access_log=access_log,
-                                           **uvicorn_options(settings)))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="info" if access_log else "warning", access_log=access_log, **uvicorn_options(settings)
+        )
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -137,7 +140,9 @@ def test_concurrent_requests_get_their_own_answers(server, predictor):
 
     async def fire():
         async with httpx.AsyncClient(base_url=server, timeout=60) as client:
-            return await asyncio.gather(*(client.post("/v1/predict", json={"texts": [TEXTS[i % 4]]}) for i in range(24)))
+            return await asyncio.gather(
+                *(client.post("/v1/predict", json={"texts": [TEXTS[i % 4]]}) for i in range(24))
+            )
 
     before = httpx.get(f"{server}/metrics").text
     responses = asyncio.run(fire())
@@ -173,14 +178,18 @@ def test_metrics_count_requests_errors_and_labels(server):
     bad = dict(name="sentiq_errors_total", endpoint="/v1/predict", status="422")
     assert metric(after, **bad) - metric(before, **bad) == 1
     for label in set(labels):
-        grew = metric(after, "sentiq_predictions_total", label=label) - metric(before, "sentiq_predictions_total", label=label)
+        grew = metric(after, "sentiq_predictions_total", label=label) - metric(
+            before, "sentiq_predictions_total", label=label
+        )
         assert grew == labels.count(label)
     assert metric(after, "sentiq_request_latency_seconds_count", endpoint="/v1/predict") >= 2
     assert metric(after, "sentiq_model_ready") == 1
 
 
 def test_request_log_has_the_schema(server, log_path):
-    httpx.post(f"{server}/v1/predict", json={"texts": ["good film", "这部电影很好看"]}, headers={"X-Request-ID": "log-check"})
+    httpx.post(
+        f"{server}/v1/predict", json={"texts": ["good film", "这部电影很好看"]}, headers={"X-Request-ID": "log-check"}
+    )
     deadline = time.monotonic() + 10
     while True:  # written by a background thread
         records = [r for r in read_records(log_path) if r["request_id"] == "log-check"] if log_path.exists() else []
@@ -236,60 +245,69 @@ def test_api_key_is_required_when_set(strict_server):
     assert httpx.get(f"{strict_server}/ready").status_code == 200
 
 
-@pytest.mark.parametrize("payload, status, words", [
-    ({"texts": ["good"] * 5}, 422, "at most 4"),
-    ({"texts": ["good " * 11]}, 422, "at most 50 characters"),
-    ({"texts": []}, 422, "at least 1"),
-    ({"texts": [""]}, 422, "at least 1 character"),
-    ({"texts": ["   \n\t"]}, 422, "empty"),
-    ({"texts": 42}, 422, "string or a list of strings"),
-    ({"texts": ["good", 3]}, 422, "valid string"),
-    ({"texts": None}, 422, "string or a list of strings"),
-    ({"text": "good"}, 422, "texts"),
-    ({"texts": ["good"], "extra": 1}, 422, "not permitted"),
-    ([1, 2], 422, "valid dictionary"),
-    # issue 15 (10): explain takes JSON booleans only; invisible texts are blank
-    ({"texts": ["good"], "explain": 1}, 422, "valid boolean"),
-    ({"texts": ["good"], "explain": 0}, 422, "valid boolean"),
-    ({"texts": ["good"], "explain": "yes"}, 422, "valid boolean"),
-    ({"texts": ["good"], "explain": "off"}, 422, "valid boolean"),
-    ({"texts": ["\x00\x00"]}, 422, "empty or only white space"),
-    ({"texts": ["\u200b\u200d\ufeff"]}, 422, "empty or only white space"),
-    ({"texts": ["\x1e\x1f"]}, 422, "empty or only white space"),
-])
+@pytest.mark.parametrize(
+    "payload, status, words",
+    [
+        ({"texts": ["good"] * 5}, 422, "at most 4"),
+        ({"texts": ["good " * 11]}, 422, "at most 50 characters"),
+        ({"texts": []}, 422, "at least 1"),
+        ({"texts": [""]}, 422, "at least 1 character"),
+        ({"texts": ["   \n\t"]}, 422, "empty"),
+        ({"texts": 42}, 422, "string or a list of strings"),
+        ({"texts": ["good", 3]}, 422, "valid string"),
+        ({"texts": None}, 422, "string or a list of strings"),
+        ({"text": "good"}, 422, "texts"),
+        ({"texts": ["good"], "extra": 1}, 422, "not permitted"),
+        ([1, 2], 422, "valid dictionary"),
+        # issue 15 (10): explain takes JSON booleans only; invisible texts are blank
+        ({"texts": ["good"], "explain": 1}, 422, "valid boolean"),
+        ({"texts": ["good"], "explain": 0}, 422, "valid boolean"),
+        ({"texts": ["good"], "explain": "yes"}, 422, "valid boolean"),
+        ({"texts": ["good"], "explain": "off"}, 422, "valid boolean"),
+        ({"texts": ["\x00\x00"]}, 422, "empty or only white space"),
+        ({"texts": ["\u200b\u200d\ufeff"]}, 422, "empty or only white space"),
+        ({"texts": ["\x1e\x1f"]}, 422, "empty or only white space"),
+    ],
+)
 def test_bad_input_gets_a_clear_4xx(strict_server, payload, status, words):
     response = httpx.post(f"{strict_server}/v1/predict", json=payload, headers={"X-API-Key": KEY})
     assert response.status_code == status
     assert words in response.json()["message"]
 
 
-@pytest.mark.parametrize("body", [
-    b'{"texts": ["good"',                      # malformed JSON
-    b'{"texts": ["\\ud800 lone surrogate"]}',  # valid JSON, not encodable text
-    b'\xff\xfe not utf-8',
-    b'{"texts": ["\xc3\x28 bad utf-8"]}',
-    '{"texts": ["good"]}'.encode("utf-16"),     # UTF-16 with a BOM: Python's json would take it
-    '{"texts": ["good"]}'.encode("utf-16-le"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"texts": ["good"',  # malformed JSON
+        b'{"texts": ["\\ud800 lone surrogate"]}',  # valid JSON, not encodable text
+        b"\xff\xfe not utf-8",
+        b'{"texts": ["\xc3\x28 bad utf-8"]}',
+        '{"texts": ["good"]}'.encode("utf-16"),  # UTF-16 with a BOM: Python's json would take it
+        '{"texts": ["good"]}'.encode("utf-16-le"),
+    ],
+)
 def test_broken_bodies_get_422(strict_server, body):
-    response = httpx.post(f"{strict_server}/v1/predict", content=body,
-                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{strict_server}/v1/predict", content=body, headers={"X-API-Key": KEY, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text
 
 
 def test_oversized_body_gets_413(strict_server):
     big = json.dumps({"texts": ["good"] * 600}).encode()
     assert len(big) > 2048
-    response = httpx.post(f"{strict_server}/v1/predict", content=big,
-                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{strict_server}/v1/predict", content=big, headers={"X-API-Key": KEY, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413 and "2048 bytes" in response.json()["detail"]
 
     def chunks():  # no Content-Length: the limit still holds while streaming
         for _ in range(10):
             yield b" " * 1000
 
-    streamed = httpx.post(f"{strict_server}/v1/predict", content=chunks(),
-                          headers={"X-API-Key": KEY, "Content-Type": "application/json"})
+    streamed = httpx.post(
+        f"{strict_server}/v1/predict", content=chunks(), headers={"X-API-Key": KEY, "Content-Type": "application/json"}
+    )
     assert streamed.status_code == 413
 
 
@@ -305,8 +323,13 @@ def test_a_model_that_fails_to_load_is_not_ready(tmp_path):
 
 
 def test_settings_come_from_sentiq_environment_variables(tmp_path):
-    env = {"SENTIQ_MODEL_DIR": str(tmp_path), "SENTIQ_MAX_TEXTS": "3", "SENTIQ_BATCHING": "false",
-           "SENTIQ_API_KEY": "k", "OTHER": "x"}
+    env = {
+        "SENTIQ_MODEL_DIR": str(tmp_path),
+        "SENTIQ_MAX_TEXTS": "3",
+        "SENTIQ_BATCHING": "false",
+        "SENTIQ_API_KEY": "k",
+        "OTHER": "x",
+    }
     settings = ServeSettings.from_env(env, port=9001)
     assert settings.max_texts == 3 and settings.batching is False and settings.port == 9001
     assert settings.api_key.get_secret_value() == "k"
@@ -417,13 +440,16 @@ def test_micro_batcher_isolates_a_failing_request():
 
 # --- explanations ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tfidf_model(tmp_path_factory):
     """TF-IDF with the review profile (drops HTML tags), so the explained text can differ from the request's."""
     from conftest import train_on_toy_corpus
 
-    return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf-serve"), {
-        "approach": "tfidf", "preprocess": "review", "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}}).output_dir
+    return train_on_toy_corpus(
+        tmp_path_factory.mktemp("tfidf-serve"),
+        {"approach": "tfidf", "preprocess": "review", "tfidf": {"min_df": 1, "word_ngrams": [1, 2]}},
+    ).output_dir
 
 
 def test_explain_returns_the_exact_linear_contributions(tfidf_model):
@@ -440,19 +466,24 @@ def test_explain_returns_the_exact_linear_contributions(tfidf_model):
             expected = predictor.explain(text)
             assert served["label"] == expected.label and served["explanation_method"] == "linear"
             assert served["explained_text"] == expected.text == predictor.clean([text])[0]
-            assert [(w["word"], w["start"], w["end"]) for w in served["explanation"]] == \
-                [(w.word, w.start, w.end) for w in expected.words]
-            assert [w["weight"] for w in served["explanation"]] == pytest.approx([w.weight for w in expected.words],
-                                                                                abs=1e-12)
+            assert [(w["word"], w["start"], w["end"]) for w in served["explanation"]] == [
+                (w.word, w.start, w.end) for w in expected.words
+            ]
+            assert [w["weight"] for w in served["explanation"]] == pytest.approx(
+                [w.weight for w in expected.words], abs=1e-12
+            )
             for w in served["explanation"]:  # the offsets point into the explained text
-                assert served["explained_text"][w["start"]:w["end"]] == w["word"]
+                assert served["explained_text"][w["start"] : w["end"]] == w["word"]
         assert served["explained_text"] == texts[1]  # unchanged by preprocessing: the request's own text
         assert any(w["weight"] != 0 for w in served["explanation"])
 
         plain = httpx.post(url, json={"texts": texts}).json()["predictions"]
         assert all(set(p) == {"label", "score", "scores"} for p in plain)
-        assert set(httpx.post(url, json={"texts": texts, "explain": False}).json()["predictions"][0]) == \
-            {"label", "score", "scores"}
+        assert set(httpx.post(url, json={"texts": texts, "explain": False}).json()["predictions"][0]) == {
+            "label",
+            "score",
+            "scores",
+        }
 
         too_many = httpx.post(url, json={"texts": texts + ["fine"], "explain": True})
         assert too_many.status_code == 422 and "explain is limited to 2 texts" in too_many.json()["message"]
@@ -467,8 +498,9 @@ def test_explain_on_a_transformer_and_a_text_preprocessing_empties_is_not_scored
     from sentiq.monitoring.samples import load_sample
 
     texts = [TEXTS[0], "<br /><br />"]
-    response = httpx.post(f"{server}/v1/predict", json={"texts": texts, "explain": True},
-                          headers={"X-Request-ID": "emptied"})
+    response = httpx.post(
+        f"{server}/v1/predict", json={"texts": texts, "explain": True}, headers={"X-Request-ID": "emptied"}
+    )
     assert response.status_code == 200, response.text
     full, empty = response.json()["predictions"]
     assert full["explanation_method"] == "integrated-gradients"
@@ -499,8 +531,22 @@ def test_openapi_fuzz_no_server_errors_no_schema_violations(server, tmp_path):
     st = shutil.which("st") or str(Path(sys.executable).with_name("st"))
     if not Path(st).exists():
         pytest.skip("schemathesis is not installed (pip install 'sentiq[dev]')")
-    command = [st, "run", f"{server}/openapi.json", "--checks", FUZZ_CHECKS, "--max-examples", "20",
-               "--workers", "1", "--seed", "7", "--request-timeout", "30", "--no-color"]
+    command = [
+        st,
+        "run",
+        f"{server}/openapi.json",
+        "--checks",
+        FUZZ_CHECKS,
+        "--max-examples",
+        "20",
+        "--workers",
+        "1",
+        "--seed",
+        "7",
+        "--request-timeout",
+        "30",
+        "--no-color",
+    ]
     predict_calls = dict(name="sentiq_request_latency_seconds_count", endpoint="/v1/predict")
     before = metric(httpx.get(f"{server}/metrics").text, **predict_calls)
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)  # its cache goes there
@@ -510,6 +556,7 @@ def test_openapi_fuzz_no_server_errors_no_schema_violations(server, tmp_path):
 
 
 # --- the try-it page in a real headless browser --------------------------------------
+
 
 def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
     if not Path(CHROMIUM).exists():
@@ -522,8 +569,14 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
         try:
             page = browser.new_page()
             violations = []
-            page.on("console", lambda msg: violations.append(msg.text)
-                    if "Content Security Policy" in msg.text or "Refused" in msg.text else None)
+            page.on(
+                "console",
+                lambda msg: (
+                    violations.append(msg.text)
+                    if "Content Security Policy" in msg.text or "Refused" in msg.text
+                    else None
+                ),
+            )
             page.goto(f"{server}/")
             page.fill("#text", sentence)
             page.click("#go")
@@ -562,8 +615,14 @@ def test_page_shows_the_label_of_a_typed_sentence(server, predictor):
 @pytest.mark.slow
 def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
     """`sentiq serve` end to end in its own process: workers rebuild the settings from SENTIQ_*."""
-    with serve_command(trained_model, "--workers", "2", "--request-log", str(tmp_path / "requests-{pid}.jsonl"),
-                       env={"SENTIQ_MAX_TEXTS": "2"}) as base:
+    with serve_command(
+        trained_model,
+        "--workers",
+        "2",
+        "--request-log",
+        str(tmp_path / "requests-{pid}.jsonl"),
+        env={"SENTIQ_MAX_TEXTS": "2"},
+    ) as base:
         for _ in range(6):  # whichever worker answers has the same settings and model
             response = httpx.post(f"{base}/v1/predict", json={"texts": TEXTS[:2]})
             assert response.status_code == 200
@@ -575,6 +634,7 @@ def test_serve_command_with_two_workers(trained_model, tmp_path, predictor):
 
 # --- issue 15: concurrency, bounded cost, shedding, cancellation ----------------------
 
+
 def test_explanations_do_not_break_concurrent_predictions(server):
     """Integrated gradients once hooked the shared embedding layer: plain predictions sent while
     an explanation ran got 500s or dropped connections (issue 15, defect 1)."""
@@ -582,22 +642,28 @@ def test_explanations_do_not_break_concurrent_predictions(server):
 
     async def fire():
         async with httpx.AsyncClient(base_url=server, timeout=120) as client:
+
             async def explain():
-                return [await client.post("/v1/predict", json={"texts": [long_text] * 4, "explain": True})
-                        for _ in range(3)]
+                return [
+                    await client.post("/v1/predict", json={"texts": [long_text] * 4, "explain": True}) for _ in range(3)
+                ]
 
             async def plain(i):
                 await asyncio.sleep(0.002 * i)
                 return await client.post("/v1/predict", json={"texts": [TEXTS[i % 4], long_text]})
 
             # two explaining clients: the default SENTIQ_MAX_EXPLAIN_QUEUE, so none of them is shed (429)
-            return await asyncio.gather(*(explain() for _ in range(2)), *(plain(i) for i in range(120)),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                *(explain() for _ in range(2)), *(plain(i) for i in range(120)), return_exceptions=True
+            )
 
     results = asyncio.run(fire())
     flat = [r for item in results for r in (item if isinstance(item, list) else [item])]
-    failures = [r if isinstance(r, Exception) else f"{r.status_code}: {r.text[:200]}"
-                for r in flat if isinstance(r, Exception) or r.status_code != 200]
+    failures = [
+        r if isinstance(r, Exception) else f"{r.status_code}: {r.text[:200]}"
+        for r in flat
+        if isinstance(r, Exception) or r.status_code != 200
+    ]
     assert not failures, failures[:5]
 
 
@@ -629,16 +695,19 @@ def _wait_for(condition, timeout: float = 20):
 
 def _raw_request(port: int, body: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    sock.sendall(
+        b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     return sock
 
 
 def test_work_of_disconnected_clients_is_dropped_and_counted(trained_model):
     """The batcher's 'client gone' check never fired: abandoned requests were computed and logged."""
     gates = {}
-    with live_server(lambda app: gates.setdefault("predict", _gate(app, "_predict")), model_dir=trained_model,
-                     batching=False) as base:
+    with live_server(
+        lambda app: gates.setdefault("predict", _gate(app, "_predict")), model_dir=trained_model, batching=False
+    ) as base:
         assert wait_ready(base).status_code == 200
         port = int(base.rsplit(":", 1)[1])
         before = _metrics(base)
@@ -648,8 +717,12 @@ def test_work_of_disconnected_clients_is_dropped_and_counted(trained_model):
         time.sleep(0.3)
         for sock in gone:
             sock.close()
-        _wait_for(lambda: metric(_metrics(base), "sentiq_requests_total", endpoint="/v1/predict", method="POST",
-                                 status="499") >= 5)  # noticed while still queued, before the model ran
+        _wait_for(
+            lambda: (
+                metric(_metrics(base), "sentiq_requests_total", endpoint="/v1/predict", method="POST", status="499")
+                >= 5
+            )
+        )  # noticed while still queued, before the model ran
         gates["predict"].set()
         assert holder.recv(65536).startswith(b"HTTP/1.1 200")
         holder.close()
@@ -662,16 +735,21 @@ def test_work_of_disconnected_clients_is_dropped_and_counted(trained_model):
 
 def test_a_full_queue_sheds_requests_with_429_and_retry_after(trained_model):
     gates = {}
-    with live_server(lambda app: gates.setdefault("predict", _gate(app, "_predict")), model_dir=trained_model,
-                     batching=False, max_queue_texts=4) as base:
+    with live_server(
+        lambda app: gates.setdefault("predict", _gate(app, "_predict")),
+        model_dir=trained_model,
+        batching=False,
+        max_queue_texts=4,
+    ) as base:
         assert wait_ready(base).status_code == 200
 
         async def scenario():
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
                 first = asyncio.ensure_future(client.post("/v1/predict", json={"texts": ["holds the thread"]}))
                 await asyncio.sleep(0.3)
-                queued = [asyncio.ensure_future(client.post("/v1/predict", json={"texts": [f"queued {i}"]}))
-                          for i in range(4)]
+                queued = [
+                    asyncio.ensure_future(client.post("/v1/predict", json={"texts": [f"queued {i}"]})) for i in range(4)
+                ]
                 await asyncio.sleep(0.3)
                 shed = await client.post("/v1/predict", json={"texts": ["one too many"]})
                 gates["predict"].set()
@@ -690,8 +768,14 @@ def test_a_full_queue_sheds_requests_with_429_and_retry_after(trained_model):
 
 def test_explanations_have_a_budget_a_queue_limit_and_a_deadline(trained_model):
     gates = {}
-    with live_server(lambda app: gates.setdefault("explain", _gate(app, "explain")), model_dir=trained_model,
-                     explain_max_tokens=6, explain_steps=4, max_explain_queue=1, explain_timeout_s=1.5) as base:
+    with live_server(
+        lambda app: gates.setdefault("explain", _gate(app, "explain")),
+        model_dir=trained_model,
+        explain_max_tokens=6,
+        explain_steps=4,
+        max_explain_queue=1,
+        explain_timeout_s=1.5,
+    ) as base:
         assert wait_ready(base).status_code == 200
 
         async def scenario():
@@ -708,7 +792,9 @@ def test_explanations_have_a_budget_a_queue_limit_and_a_deadline(trained_model):
         assert timed_out.status_code == 503 and int(timed_out.headers["retry-after"]) >= 1
         assert "SENTIQ_EXPLAIN_TIMEOUT_S" in timed_out.json()["detail"]
         gates["explain"].set()
-        _wait_for(lambda: httpx.post(f"{base}/v1/predict", json={"texts": ["good"], "explain": True}).status_code == 200)
+        _wait_for(
+            lambda: httpx.post(f"{base}/v1/predict", json={"texts": ["good"], "explain": True}).status_code == 200
+        )
         # the token budget: a long text is explained on its first tokens only, the rest weigh 0
         long_text = " ".join(["wonderful"] * 200)
         response = httpx.post(f"{base}/v1/predict", json={"texts": [long_text] * 8, "explain": True})
@@ -799,7 +885,9 @@ def test_the_schema_states_the_explain_limit_and_the_blank_rule(server):
     assert pattern == TEXT_PATTERN
     for text in ["\x1e", "\x1f", "\x00", "\u200b", "\ufeff", "\u2060", " \t", "\x85", "\u3000"]:
         assert not re.search(pattern, text)  # the schema calls it blank ...
-        assert httpx.post(f"{server}/v1/predict", json={"texts": [text]}).status_code == 422  # ... and so does the service
+        assert (
+            httpx.post(f"{server}/v1/predict", json={"texts": [text]}).status_code == 422
+        )  # ... and so does the service
     for text in ["a", "😍", "好", "\u00e9"]:
         assert re.search(pattern, text)
         assert httpx.post(f"{server}/v1/predict", json={"texts": [text]}).status_code == 200
@@ -815,8 +903,8 @@ def test_explanation_offsets_in_code_points_and_utf16(server):
     words = prediction["explanation"]
     assert {"Loved", "film", "ok"} <= {w["word"] for w in words}
     for w in words:
-        assert explained[w["start"]:w["end"]] == w["word"]  # code points (Python)
-        assert units[2 * w["start_utf16"]:2 * w["end_utf16"]].decode("utf-16-le") == w["word"]  # UTF-16 (JavaScript)
+        assert explained[w["start"] : w["end"]] == w["word"]  # code points (Python)
+        assert units[2 * w["start_utf16"] : 2 * w["end_utf16"]].decode("utf-16-le") == w["word"]  # UTF-16 (JavaScript)
     assert any(w["start_utf16"] != w["start"] for w in words)
 
 
@@ -828,9 +916,26 @@ def test_load_test_sheds_with_429_and_answers_no_5xx(trained_model, tmp_path):
     texts = tmp_path / "texts.csv"
     texts.write_text("text\n" + "\n".join(f'"{t} {i}"' for i, t in enumerate(TEXTS * 10)) + "\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
-    command = [sys.executable, str(root / "benchmarks" / "load_test.py"), "--model", str(trained_model),
-               "--texts", str(texts), "--concurrency", "1,32", "--requests", "96", "--max-seconds", "60",
-               "--max-queue-texts", "4", "--modes", "on", "--tag", "pytest"]
+    command = [
+        sys.executable,
+        str(root / "benchmarks" / "load_test.py"),
+        "--model",
+        str(trained_model),
+        "--texts",
+        str(texts),
+        "--concurrency",
+        "1,32",
+        "--requests",
+        "96",
+        "--max-seconds",
+        "60",
+        "--max-queue-texts",
+        "4",
+        "--modes",
+        "on",
+        "--tag",
+        "pytest",
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = root / "benchmarks" / "results" / f"load_test-{trained_model.name}-pytest.json"

@@ -31,8 +31,9 @@ def sample_value(metrics: str, name: str, **labels) -> float:
 def test_request_log_gets_one_file_per_worker():
     from sentiq.serving import ServeSettings
 
-    assert ServeSettings(model_dir=".", workers=2, request_log="logs/requests.jsonl").request_log == \
-        Path("logs/requests.{pid}.jsonl")
+    assert ServeSettings(model_dir=".", workers=2, request_log="logs/requests.jsonl").request_log == Path(
+        "logs/requests.{pid}.jsonl"
+    )
     assert ServeSettings(model_dir=".", request_log="logs/requests.jsonl").request_log == Path("logs/requests.jsonl")
     assert ServeSettings(model_dir=".", workers=4, request_log="r-{pid}.jsonl").request_log == Path("r-{pid}.jsonl")
     from_env = ServeSettings.from_env({"SENTIQ_WORKERS": "3", "SENTIQ_REQUEST_LOG": "r.jsonl"}, model_dir=".")
@@ -41,8 +42,18 @@ def test_request_log_gets_one_file_per_worker():
 
 
 def _log_line(label: str) -> str:
-    return json.dumps({"time": "2026-01-01T00:00:00.000+00:00", "model": "m", "request_id": "r", "length": 10,
-                       "language": "en", "label": label, "score": 0.9, "latency_ms": 1.0})
+    return json.dumps(
+        {
+            "time": "2026-01-01T00:00:00.000+00:00",
+            "model": "m",
+            "request_id": "r",
+            "length": 10,
+            "language": "en",
+            "label": label,
+            "score": 0.9,
+            "latency_ms": 1.0,
+        }
+    )
 
 
 def test_monitor_reads_the_worker_logs_as_one(tmp_path):
@@ -94,8 +105,9 @@ def test_metrics_add_up_over_worker_processes(tmp_path):
             for count, ending in ((3, "exit"), (4, "stay")):
                 subprocess.run([sys.executable, "-c", WORKER, str(count), ending], env=env, check=True, timeout=60)
             render = "from sentiq.serving.metrics import ServiceMetrics; print(ServiceMetrics().render().decode())"
-            scraped = subprocess.run([sys.executable, "-c", render], env=env, check=True, timeout=60,
-                                     capture_output=True, text=True).stdout
+            scraped = subprocess.run(
+                [sys.executable, "-c", render], env=env, check=True, timeout=60, capture_output=True, text=True
+            ).stdout
     finally:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     assert sample_value(scraped, "sentiq_requests_total", endpoint="/v1/predict", status="200") == 7
@@ -123,8 +135,14 @@ def test_serve_two_workers_metrics_count_every_request(trained_model, tmp_path):
     import httpx
 
     sent = 0
-    with serve_command(trained_model, "--workers", "2", "--request-log", str(tmp_path / "requests.jsonl"),
-                       env={"PROMETHEUS_MULTIPROC_DIR": None}) as base:
+    with serve_command(
+        trained_model,
+        "--workers",
+        "2",
+        "--request-log",
+        str(tmp_path / "requests.jsonl"),
+        env={"PROMETHEUS_MULTIPROC_DIR": None},
+    ) as base:
         deadline = time.monotonic() + 90
         answered = lambda: [p for p in tmp_path.glob("requests.*.jsonl") if p.stat().st_size]  # noqa: E731
         while len(answered()) < 2:  # each worker opens its file at start and logs from a thread; 400 requests, 90 s

@@ -90,4 +90,6 @@ def test_against_reference_picks_the_most_accurate():
     reference, rows = against_reference(gold, {"weak": weak, "strong": strong}, n_resamples=500)
     assert reference == "strong" and rows["strong"]["mcnemar_p"] is None
     assert rows["weak"]["vs_best_diff"] == pytest.approx(-0.15)
-    assert rows["weak"]["vs_best_ci_high"] < 0 and rows["weak"]["mcnemar_p"] == pytest.approx(stats.binomtest(2, 16).pvalue)
+    assert rows["weak"]["vs_best_ci_high"] < 0 and rows["weak"]["mcnemar_p"] == pytest.approx(
+        stats.binomtest(2, 16).pvalue
+    )

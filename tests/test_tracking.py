@@ -32,9 +32,16 @@ def toy_data(tmp_path) -> Path:
 
 
 def tfidf_config(data: Path, **overrides):
-    return build_config({"name": "toy-tfidf", "approach": "tfidf", "preprocess": "none",
-                         "data": {"source": str(data), "validation_size": 0.2, "test_size": 0.2},
-                         "tfidf": {"min_df": 1, "C": 16.0}}, [f"{k}={v}" for k, v in overrides.items()])
+    return build_config(
+        {
+            "name": "toy-tfidf",
+            "approach": "tfidf",
+            "preprocess": "none",
+            "data": {"source": str(data), "validation_size": 0.2, "test_size": 0.2},
+            "tfidf": {"min_df": 1, "C": 16.0},
+        },
+        [f"{k}={v}" for k, v in overrides.items()],
+    )
 
 
 def test_train_and_evaluate_write_run_folders(runs_dir, toy_data, tmp_path):
@@ -81,8 +88,9 @@ def test_compare_records_one_run_and_runs_compare_shows_both(runs_dir, toy_data,
     diff = {key: (a, b) for section, key, a, b, differs in compare_runs(run, trained) if differs}
     assert diff["tfidf.C"] == (16.0, 0.5)
 
-    result = CliRunner().invoke(app, ["runs", "compare", run["id"], trained["id"][:20], "--runs-dir", str(runs_dir)],
-                                env={"COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app, ["runs", "compare", run["id"], trained["id"][:20], "--runs-dir", str(runs_dir)], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert run["id"] in result.output and trained["id"] in result.output
     assert "tfidf.C" in result.output and "lexicon.accuracy" in result.output and "differ" in result.output

@@ -29,8 +29,16 @@ def test_model_directory_contract(trained_model):
     assert manifest["max_length"] == 32 and manifest["truncation"] == "head"
     assert manifest["config"]["training"]["learning_rate"] == 1e-3
     assert "accuracy" in manifest["metrics"] and "transformers" in manifest["versions"]
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "config.yaml", "history.json",
-                 "data_report.json", "report/report.html", "report/metrics.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "config.yaml",
+        "history.json",
+        "data_report.json",
+        "report/report.html",
+        "report/metrics.json",
+    ):
         assert (trained_model / name).is_file(), name
     config = json.loads((trained_model / "config.json").read_text())
     assert config["id2label"] == {"0": "negative", "1": "positive"}
@@ -70,14 +78,22 @@ def test_same_seed_reproduces_the_same_model(tiny_config, tmp_path):
     texts = ["great film", "awful plot", "the movie was so dull"]
     train(cfg, tmp_path / "a")
     train(cfg, tmp_path / "b")
-    np.testing.assert_array_equal(Predictor.load(tmp_path / "a").predict_proba(texts),
-                                  Predictor.load(tmp_path / "b").predict_proba(texts))
+    np.testing.assert_array_equal(
+        Predictor.load(tmp_path / "a").predict_proba(texts), Predictor.load(tmp_path / "b").predict_proba(texts)
+    )
 
 
 def test_collapse_guard_fires_on_seed_001_learning_rate(tiny_config, tmp_path, caplog):
     # Seed 001: a too-high learning rate collapses the model to one class.
-    cfg = tiny_config(**{"training.learning_rate": 1e-2, "training.epochs": 3, "training.max_grad_norm": 0,
-                         "training.eval_steps": 3, "training.on_collapse": "warn"})
+    cfg = tiny_config(
+        **{
+            "training.learning_rate": 1e-2,
+            "training.epochs": 3,
+            "training.max_grad_norm": 0,
+            "training.eval_steps": 3,
+            "training.on_collapse": "warn",
+        }
+    )
     with caplog.at_level("WARNING"):
         result = train(cfg, tmp_path / "warned")
     assert any("collapse guard" in w for w in result.warnings)
@@ -85,8 +101,15 @@ def test_collapse_guard_fires_on_seed_001_learning_rate(tiny_config, tmp_path, c
     manifest = json.loads((tmp_path / "warned" / "sentiq.json").read_text())
     assert any("collapse guard" in w for w in manifest["warnings"])
 
-    stop = tiny_config(**{"training.learning_rate": 1e-2, "training.epochs": 3, "training.max_grad_norm": 0,
-                          "training.eval_steps": 3, "training.on_collapse": "stop"})
+    stop = tiny_config(
+        **{
+            "training.learning_rate": 1e-2,
+            "training.epochs": 3,
+            "training.max_grad_norm": 0,
+            "training.eval_steps": 3,
+            "training.on_collapse": "stop",
+        }
+    )
     with pytest.raises(CollapseError, match="collapse guard"):
         train(stop, tmp_path / "stopped")
     assert not (tmp_path / "stopped").exists()
@@ -140,8 +163,15 @@ def test_resume_continues_from_the_last_checkpoint(tiny_config, tmp_path, monkey
 
 
 def test_class_weights_and_early_stopping_run(tiny_config, tmp_path):
-    cfg = tiny_config(**{"training.class_weights": "balanced", "training.early_stopping_patience": 1,
-                         "training.eval_steps": 2, "training.epochs": 20, "training.learning_rate": 1e-4})
+    cfg = tiny_config(
+        **{
+            "training.class_weights": "balanced",
+            "training.early_stopping_patience": 1,
+            "training.eval_steps": 2,
+            "training.epochs": 20,
+            "training.learning_rate": 1e-4,
+        }
+    )
     result = train(cfg, tmp_path / "m")
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     steps_per_epoch = 9  # 76 training rows / batch 8
@@ -187,8 +217,11 @@ def test_training_seed_redraws_the_training_randomness_on_the_same_split(tiny_co
     from sentiq.models.transformer import TransformerClassifier
 
     augment = {"training.augment.ops": "[swap, delete]", "training.augment.n_per_example": 2}
-    default, same, other = (tiny_config(**augment), tiny_config(**augment, **{"training.seed": 42}),
-                            tiny_config(**augment, **{"training.seed": 7}))
+    default, same, other = (
+        tiny_config(**augment),
+        tiny_config(**augment, **{"training.seed": 42}),
+        tiny_config(**augment, **{"training.seed": 7}),
+    )
     assert (default.training_seed, other.training_seed) == (42, 7)
     splits = [load_splits(cfg)[1] for cfg in (default, other)]
     for name in ("train", "validation", "test"):  # the split follows the top-level seed only

@@ -34,11 +34,21 @@ def _run_python(*argv: str, timeout: int = 600, **env_extra: str):
 
 def _train(tiny_bert, tmp_path, **options) -> TransformerClassifier:
     frame = toy_frame(48)
-    cfg = TrainingConfig(max_length=32, batch_size=8, eval_batch_size=16, epochs=1, learning_rate=1e-3,
-                         warmup_ratio=0.0, logging_steps=5, save_total_limit=1, **options)
+    cfg = TrainingConfig(
+        max_length=32,
+        batch_size=8,
+        eval_batch_size=16,
+        epochs=1,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+        logging_steps=5,
+        save_total_limit=1,
+        **options,
+    )
     set_seed(0)  # the new head's initialisation
-    model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(frame["label"]), max_length=32,
-                                               attention=cfg.attention)
+    model = TransformerClassifier.from_encoder(
+        str(tiny_bert), LabelSet.from_names(frame["label"]), max_length=32, attention=cfg.attention
+    )
     model.bf16 = cfg.bf16
     fine_tune(model, frame.iloc[:40], frame.iloc[40:], cfg, seed=0, work_dir=tmp_path / "work")
     return model
@@ -48,17 +58,31 @@ def _reloaded(model: TransformerClassifier, directory) -> TransformerClassifier:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model.save(directory)
-    loaded = TransformerClassifier(AutoModelForSequenceClassification.from_pretrained(directory),
-                                   AutoTokenizer.from_pretrained(directory), model.labels, max_length=model.max_length)
+    loaded = TransformerClassifier(
+        AutoModelForSequenceClassification.from_pretrained(directory),
+        AutoTokenizer.from_pretrained(directory),
+        model.labels,
+        max_length=model.max_length,
+    )
     loaded.bf16 = model.bf16
     return loaded
 
 
-@pytest.mark.parametrize("options", [
-    {"attention": "eager", "optimizer": "adamw", "cache_tokenized": False},
-    {"attention": "sdpa", "optimizer": "adamw_fused", "bf16": True, "cache_tokenized": False},
-    {"attention": "auto", "bf16": True, "attention_dropout": 0.0, "keep_freed_memory": False, "cache_tokenized": False},
-], ids=["eager-adamw", "sdpa-fused-bf16", "auto-bf16-no-attention-dropout"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"attention": "eager", "optimizer": "adamw", "cache_tokenized": False},
+        {"attention": "sdpa", "optimizer": "adamw_fused", "bf16": True, "cache_tokenized": False},
+        {
+            "attention": "auto",
+            "bf16": True,
+            "attention_dropout": 0.0,
+            "keep_freed_memory": False,
+            "cache_tokenized": False,
+        },
+    ],
+    ids=["eager-adamw", "sdpa-fused-bf16", "auto-bf16-no-attention-dropout"],
+)
 def test_speed_options_train_and_reload_with_the_same_predictions(tiny_bert, tmp_path, options):
     model = _train(tiny_bert, tmp_path, **options)
     from sentiq.models.attention import implementation
@@ -74,8 +98,10 @@ def test_speed_options_train_and_reload_with_the_same_predictions(tiny_bert, tmp
 def test_optimizer_option_picks_fused_adamw_and_falls_back(tmp_path, monkeypatch):
     cfg = TrainingConfig()
     assert training_arguments(cfg, seed=0, checkpoint_dir=tmp_path).optim == "adamw_torch_fused"
-    assert training_arguments(cfg.model_copy(update={"optimizer": "adamw"}), seed=0,
-                              checkpoint_dir=tmp_path).optim == "adamw_torch"
+    assert (
+        training_arguments(cfg.model_copy(update={"optimizer": "adamw"}), seed=0, checkpoint_dir=tmp_path).optim
+        == "adamw_torch"
+    )
     monkeypatch.setattr(finetune, "fused_adamw_supported", lambda device: False)  # an older torch, say
     assert training_arguments(cfg, seed=0, checkpoint_dir=tmp_path).optim == "adamw_torch"
 
@@ -95,8 +121,9 @@ def test_tokenized_splits_are_cached_and_keyed_by_max_length(tiny_bert, tmp_path
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
     calls = []
     real_encode = TransformerClassifier.encode
-    monkeypatch.setattr(TransformerClassifier, "encode", lambda self, texts: calls.append(len(texts)) or
-                        real_encode(self, texts))
+    monkeypatch.setattr(
+        TransformerClassifier, "encode", lambda self, texts: calls.append(len(texts)) or real_encode(self, texts)
+    )
     model = _train(tiny_bert, tmp_path / "a")
     assert calls == [40, 8]  # first run: training and validation split tokenized, then stored
     entries = sorted((tmp_path / "cache" / "tokenized").glob("*.npz"))
@@ -118,8 +145,9 @@ def test_tokenized_splits_are_cached_and_keyed_by_max_length(tiny_bert, tmp_path
 
 def test_cached_encoding_equals_fresh_encoding_with_chunks(tiny_bert, tmp_path, monkeypatch):
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(["negative", "positive"]),
-                                               max_length=8)
+    model = TransformerClassifier.from_encoder(
+        str(tiny_bert), LabelSet.from_names(["negative", "positive"]), max_length=8
+    )
     model.truncation, model.window_options = "chunks", {"stride": 3}
     texts = toy_frame(10)["text"].tolist() + [""]
     fresh = model.encode(texts)
@@ -133,8 +161,9 @@ def test_cached_encoding_equals_fresh_encoding_with_chunks(tiny_bert, tmp_path, 
 
 def test_a_damaged_cache_entry_is_recomputed(tiny_bert, tmp_path, monkeypatch):
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path / "cache"))
-    model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(["negative", "positive"]),
-                                               max_length=16)
+    model = TransformerClassifier.from_encoder(
+        str(tiny_bert), LabelSet.from_names(["negative", "positive"]), max_length=16
+    )
     texts = toy_frame(6)["text"].tolist()
     finetune.encode_cached(model, texts)
     (entry,) = (tmp_path / "cache" / "tokenized").glob("*.npz")
@@ -146,8 +175,9 @@ def test_an_unwritable_cache_costs_the_cache_not_the_run(tiny_bert, tmp_path, mo
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("SENTIQ_CACHE_DIR", str(blocker))
-    model = TransformerClassifier.from_encoder(str(tiny_bert), LabelSet.from_names(["negative", "positive"]),
-                                               max_length=16)
+    model = TransformerClassifier.from_encoder(
+        str(tiny_bert), LabelSet.from_names(["negative", "positive"]), max_length=16
+    )
     texts = toy_frame(6)["text"].tolist()
     assert finetune.encode_cached(model, texts)["input_ids"] == model.encode(texts)["input_ids"]
 
@@ -156,13 +186,20 @@ def test_validation_set_sorted_by_length_keeps_each_example_with_its_label_and_e
     from sentiq.training.finetune import EncodedDataset
 
     ids = [[1, 2], [1, 2, 3, 4], [1], [1, 2, 3]]
-    data = EncodedDataset({"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]}, [0, 1, 0, 1],
-                          extra={"teacher_logits": [[0.0], [1.0], [2.0], [3.0]]})
+    data = EncodedDataset(
+        {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]},
+        [0, 1, 0, 1],
+        extra={"teacher_logits": [[0.0], [1.0], [2.0], [3.0]]},
+    )
     ordered = data.sorted_by_length()
     assert [len(x) for x in ordered.input_ids] == [4, 3, 2, 1]
     assert ordered.labels == [1, 1, 0, 0] and ordered.extra["teacher_logits"] == [[1.0], [3.0], [0.0], [2.0]]
-    assert ordered[0] == {"input_ids": [1, 2, 3, 4], "attention_mask": [1, 1, 1, 1], "labels": 1,
-                          "teacher_logits": [1.0]}
+    assert ordered[0] == {
+        "input_ids": [1, 2, 3, 4],
+        "attention_mask": [1, 1, 1, 1],
+        "labels": 1,
+        "teacher_logits": [1.0],
+    }
 
 
 def test_bf16_option_autocasts_on_a_cpu_that_has_it(tmp_path):
@@ -185,8 +222,20 @@ def test_training_benchmarks_quick_mode_writes_well_formed_results(tiny_bert, to
     import json
 
     out = tmp_path / "result.json"
-    proc = _run_python(str(BENCHMARKS / script), "--quick", "--model", str(tiny_bert), "--data", str(toy_csv),
-                       "--max-length", "32", "--work", str(tmp_path / "work"), "--out", str(out))
+    proc = _run_python(
+        str(BENCHMARKS / script),
+        "--quick",
+        "--model",
+        str(tiny_bert),
+        "--data",
+        str(toy_csv),
+        "--max-length",
+        "32",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     if script == "train_speed.py":
@@ -307,26 +356,55 @@ def test_train_speed_combines_sides_from_earlier_results_and_refuses_other_setti
     settings = {"data": "imdb", "model": "minilm", "max_length": 512, "batch_size": 16, "epochs": 1.0, "date": "d"}
 
     def side(cpu_ms, precision):
-        return {"seconds": 10.0, "cpu_seconds": cpu_ms, "samples_per_s": 1000 / cpu_ms, "cpu_s_per_sample": cpu_ms / 1000,
-                "accuracy": 0.7, "precision": precision, "peak_rss_mb": 1.0, "train_rows": 1000,
-                "threads": torch.get_num_threads(), "machine": "test"}
+        return {
+            "seconds": 10.0,
+            "cpu_seconds": cpu_ms,
+            "samples_per_s": 1000 / cpu_ms,
+            "cpu_s_per_sample": cpu_ms / 1000,
+            "accuracy": 0.7,
+            "precision": precision,
+            "peak_rss_mb": 1.0,
+            "train_rows": 1000,
+            "threads": torch.get_num_threads(),
+            "machine": "test",
+        }
 
     (tmp_path / "seed.json").write_text(json.dumps(settings | {"seed_style": side(1000.0, "fp32")}))
-    (tmp_path / "ours.json").write_text(json.dumps(settings | {"seed_style": side(900.0, "fp32"),
-                                                               "sentiq": side(250.0, "bf16"),
-                                                               "sentiq_fp32": side(500.0, "fp32")}))
+    (tmp_path / "ours.json").write_text(
+        json.dumps(
+            settings
+            | {"seed_style": side(900.0, "fp32"), "sentiq": side(250.0, "bf16"), "sentiq_fp32": side(500.0, "fp32")}
+        )
+    )
     common = ["--data", "imdb", "--train-rows", "1000", "--batch-size", "16", "--work", str(tmp_path / "work")]
     out = tmp_path / "combined.json"
-    proc = _run_python(str(BENCHMARKS / "train_speed.py"), *common, "--max-length", "512",
-                       "--seed-result", str(tmp_path / "seed.json"), "--reuse", str(tmp_path / "ours.json"),
-                       "--out", str(out), timeout=120)
+    proc = _run_python(
+        str(BENCHMARKS / "train_speed.py"),
+        *common,
+        "--max-length",
+        "512",
+        "--seed-result",
+        str(tmp_path / "seed.json"),
+        "--reuse",
+        str(tmp_path / "ours.json"),
+        "--out",
+        str(out),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["seed_style"]["cpu_seconds"] == 1000.0  # --seed-result gives the seed side, not the reused file
     assert result["speedup_cpu"] == 4.0 and result["speedup_fp32_cpu"] == 2.0
 
-    proc = _run_python(str(BENCHMARKS / "train_speed.py"), *common, "--max-length", "256",
-                       "--reuse", str(tmp_path / "ours.json"), timeout=120)
+    proc = _run_python(
+        str(BENCHMARKS / "train_speed.py"),
+        *common,
+        "--max-length",
+        "256",
+        "--reuse",
+        str(tmp_path / "ours.json"),
+        timeout=120,
+    )
     assert proc.returncode != 0 and "not a run of these settings" in proc.stderr + proc.stdout
 
 
@@ -335,8 +413,9 @@ def test_attention_kernels_benchmark_quick_mode_writes_well_formed_results(tiny_
     import json
 
     out = tmp_path / "result.json"
-    proc = _run_python(str(BENCHMARKS / "attention_kernels.py"), "--quick", "--model", str(tiny_bert), "--out", str(out),
-                       timeout=300)
+    proc = _run_python(
+        str(BENCHMARKS / "attention_kernels.py"), "--quick", "--model", str(tiny_bert), "--out", str(out), timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 2 * 3 * 2 * 2  # lengths x kernels x dropout x precision

@@ -23,11 +23,14 @@ def tfidf_model(tmp_path_factory):
     """TF-IDF on word unigrams only, so every feature is one word."""
     from conftest import train_on_toy_corpus
 
-    return train_on_toy_corpus(tmp_path_factory.mktemp("tfidf"), {
-        "approach": "tfidf", "preprocess": "none", "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}}).output_dir
+    return train_on_toy_corpus(
+        tmp_path_factory.mktemp("tfidf"),
+        {"approach": "tfidf", "preprocess": "none", "tfidf": {"min_df": 1, "word_ngrams": [1, 1]}},
+    ).output_dir
 
 
 # --- explanations -------------------------------------------------------------------------
+
 
 def test_linear_explanation_is_tfidf_times_coefficient(tfidf_model):
     from sentiq.inference import Predictor
@@ -58,7 +61,9 @@ def test_linear_explanation_with_ngrams_sums_to_the_logit(tmp_path, tiny_config)
     predictor = Predictor.load(tmp_path / "m")
     explanation = predictor.explain("the film was really good, I loved the acting")
     d = explanation.details
-    assert sum(w for _, w in explanation.pairs) + d["intercept"] + d["unassigned"] == pytest.approx(d["logit"], abs=1e-5)
+    assert sum(w for _, w in explanation.pairs) + d["intercept"] + d["unassigned"] == pytest.approx(
+        d["logit"], abs=1e-5
+    )
     proba = predictor.predict_proba(["the film was really good, I loved the acting"], calibrated=False)[0]
     target = predictor.labels.index(explanation.label)
     # binary logistic regression: the explained class's logit is its log-odds
@@ -85,8 +90,9 @@ def test_integrated_gradients_sum_to_the_logit_difference(trained_model):
     d = explanation.details
     assert explanation.method == "integrated-gradients"
     # completeness: attributions add up to logit(text) - logit(baseline)
-    assert d["sum_of_attributions"] == pytest.approx(d["logit"] - d["baseline_logit"], abs=1e-3 + 0.02 * abs(
-        d["logit"] - d["baseline_logit"]))
+    assert d["sum_of_attributions"] == pytest.approx(
+        d["logit"] - d["baseline_logit"], abs=1e-3 + 0.02 * abs(d["logit"] - d["baseline_logit"])
+    )
     assert d["delta"] < 1e-2
     # every token of the text belongs to a word, so the words carry the whole sum
     assert sum(w for _, w in explanation.pairs) == pytest.approx(d["sum_of_attributions"], abs=1e-5)
@@ -138,6 +144,7 @@ def test_cli_explain_and_fairness(tfidf_model):
 
 
 # --- calibration --------------------------------------------------------------------------
+
 
 def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Labels drawn from true probabilities, and a model that reports those logits times 4."""
@@ -193,9 +200,20 @@ def test_calibrate_records_a_temperature_for_an_existing_model(tfidf_model, tmp_
 
 # --- slices -------------------------------------------------------------------------------
 
+
 def test_builtin_slices_find_their_texts():
-    texts = ["I do not like it", "It isn't good", "Good but long", "Love it 😀", "great :)", "Is it good?",
-             "THIS IS THE WORST MOVIE", "这部电影不好看", "一般，但是还行", "plain text here"]
+    texts = [
+        "I do not like it",
+        "It isn't good",
+        "Good but long",
+        "Love it 😀",
+        "great :)",
+        "Is it good?",
+        "THIS IS THE WORST MOVIE",
+        "这部电影不好看",
+        "一般，但是还行",
+        "plain text here",
+    ]
     masks = slice_masks(texts, lengths=False)
     members = {name: [t for t, m in zip(texts, mask) if m] for name, mask in masks.items()}
     assert members["negation"] == ["I do not like it", "It isn't good", "这部电影不好看"]
@@ -231,6 +249,7 @@ def test_a_bad_slice_regex_is_a_config_error():
 
 # --- fairness -----------------------------------------------------------------------------
 
+
 def test_shipped_templates_load_for_english_and_chinese():
     assert {"en", "zh"} <= set(shipped_languages())
     for language in ("en", "zh"):
@@ -241,8 +260,16 @@ def test_shipped_templates_load_for_english_and_chinese():
 
 
 def test_fairness_check_reports_the_spread_between_groups():
-    templates = {"sets": [{"name": "names", "placeholder": "{p}", "groups": {"A": ["Ann", "Amy"], "B": ["Bob"]},
-                           "templates": ["{p} is here.", "I met {p}."]}]}
+    templates = {
+        "sets": [
+            {
+                "name": "names",
+                "placeholder": "{p}",
+                "groups": {"A": ["Ann", "Amy"], "B": ["Bob"]},
+                "templates": ["{p} is here.", "I met {p}."],
+            }
+        ]
+    }
 
     def biased(texts):  # scores every sentence about Bob 0.3 lower
         pos = np.array([0.4 if "Bob" in t else 0.7 for t in texts])
@@ -253,7 +280,9 @@ def test_fairness_check_reports_the_spread_between_groups():
     assert result["spread"] == pytest.approx(0.3) and item["lowest"] == "B" and item["highest"] == "A"
     assert item["group_means"] == pytest.approx({"A": 0.7, "B": 0.4}) and item["sentences"] == 6
     assert item["templates_with_label_flips"] == 2  # 0.4 is negative, 0.7 positive
-    fair = template_fairness_check(lambda texts: np.tile([0.2, 0.8], (len(texts), 1)), ["neg", "pos"], templates=templates)
+    fair = template_fairness_check(
+        lambda texts: np.tile([0.2, 0.8], (len(texts), 1)), ["neg", "pos"], templates=templates
+    )
     assert fair["spread"] == 0
 
 
@@ -267,10 +296,15 @@ def test_fairness_on_a_real_model(trained_model):
 
 # --- report -------------------------------------------------------------------------------
 
+
 def test_training_report_shows_calibration_slices_words_and_fairness(trained_model):
     html = (trained_model / "report" / "report.html").read_text(encoding="utf-8")
-    for heading in ("<h2>Calibration</h2>", "<h2>Slices</h2>", "<h2>Important words</h2>",
-                    "<h2>Fairness (template check)</h2>"):
+    for heading in (
+        "<h2>Calibration</h2>",
+        "<h2>Slices</h2>",
+        "<h2>Important words</h2>",
+        "<h2>Fairness (template check)</h2>",
+    ):
         assert heading in html
     assert "negation" in html and "integrated-gradients" in html
     metrics = json.loads((trained_model / "report" / "metrics.json").read_text())
@@ -283,8 +317,15 @@ def test_report_compares_calibration_before_and_after(tmp_path):
 
     y, proba = _overconfident(300, 2)
     texts = [f"text number {i}" for i in range(300)]
-    write_report(tmp_path / "r", texts=texts, y_true=y, proba=apply_temperature(proba, 4.0), labels=["a", "b", "c"],
-                 uncalibrated_proba=proba, temperature=4.0)
+    write_report(
+        tmp_path / "r",
+        texts=texts,
+        y_true=y,
+        proba=apply_temperature(proba, 4.0),
+        labels=["a", "b", "c"],
+        uncalibrated_proba=proba,
+        temperature=4.0,
+    )
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "before temperature scaling" in html and "T = 4.000" in html
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
@@ -298,8 +339,15 @@ def test_slice_columns_travel_from_the_data_to_the_report(tmp_path, tiny_config)
     frame = toy_frame(120)
     frame["sarcastic"] = ["yes" if i % 4 == 0 else "no" for i in range(len(frame))]
     frame.to_csv(tmp_path / "toy.csv", index=False)
-    cfg = tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1, "data.source": str(tmp_path / "toy.csv"),
-                         "evaluation.slice_columns": "[sarcastic]", "evaluation.slices": "{movies: movie}"})
+    cfg = tiny_config(
+        **{
+            "approach": "tfidf",
+            "tfidf.min_df": 1,
+            "data.source": str(tmp_path / "toy.csv"),
+            "evaluation.slice_columns": "[sarcastic]",
+            "evaluation.slices": "{movies: movie}",
+        }
+    )
     train(cfg, tmp_path / "m")
     metrics = json.loads((tmp_path / "m" / "report" / "metrics.json").read_text())
     rows = {r["slice"]: r for r in metrics["slices"]}
@@ -311,10 +359,12 @@ def test_evaluation_and_linear_explanations_stay_torch_free():
     import subprocess
     import sys
 
-    code = ("import sys, sentiq.evaluation.report, sentiq.evaluation.slices, sentiq.evaluation.fairness, "
-            "sentiq.evaluation.calibration, sentiq.explanations, sentiq.explanations.linear, sentiq.explanations.lexicon, "
-            "sentiq.explanations.occlusion, sentiq.inference.predictor; "
-            "bad = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; assert not bad, bad")
+    code = (
+        "import sys, sentiq.evaluation.report, sentiq.evaluation.slices, sentiq.evaluation.fairness, "
+        "sentiq.evaluation.calibration, sentiq.explanations, sentiq.explanations.linear, sentiq.explanations.lexicon, "
+        "sentiq.explanations.occlusion, sentiq.inference.predictor; "
+        "bad = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; assert not bad, bad"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
@@ -323,11 +373,15 @@ def test_important_words_contrast_classes_so_filler_words_cancel():
     from sentiq.explanations import Explanation, WordWeight, _aggregate
 
     def e(label, words):
-        return Explanation(text="", label=label, score=0.9, method="x",
-                           words=[WordWeight(w, 0, 0, v) for w, v in words])
+        return Explanation(
+            text="", label=label, score=0.9, method="x", words=[WordWeight(w, 0, 0, v) for w, v in words]
+        )
 
-    explanations = [e("pos", [("the", 0.5), ("great", 2.0)]), e("pos", [("the", 0.5), ("fun", 1.0)]),
-                    e("neg", [("the", 0.5), ("awful", 3.0)])]
+    explanations = [
+        e("pos", [("the", 0.5), ("great", 2.0)]),
+        e("pos", [("the", 0.5), ("fun", 1.0)]),
+        e("neg", [("the", 0.5), ("awful", 3.0)]),
+    ]
     result = _aggregate(explanations, ["neg", "pos"], top=5)
     assert [w["word"] for w in result["pos"]] == ["great", "fun"]  # "the" helps both sides alike
     assert result["pos"][0]["weight"] == pytest.approx(1.0) and result["pos"][0]["count"] == 1

@@ -40,30 +40,55 @@ class DataConfig(_Section):
     test_source: str | None = Field(
         None, description="Optional separate file for the test split (otherwise split from source)."
     )
-    text_column: str | None = Field(None, description="Column holding the text, by name or 0-based position "
-                                    "(default: the source's own, or 'text').")
-    label_column: str | None = Field(None, description="Column holding the label, by name or 0-based position "
-                                     "(default: the source's own, or 'label').")
+    text_column: str | None = Field(
+        None, description="Column holding the text, by name or 0-based position (default: the source's own, or 'text')."
+    )
+    label_column: str | None = Field(
+        None,
+        description="Column holding the label, by name or 0-based position (default: the source's own, or 'label').",
+    )
     label_map: dict[str, str] | None = Field(
         None,
         description="Raw label value -> label name, e.g. {0: negative, 4: positive, 2: skip}; 'skip' leaves "
         "those rows out (counted in the data report). Default: the built-in map, or the raw values as names.",
     )
-    encoding: str | None = Field(None, description="Text encoding of CSV/TSV/JSONL files (default utf-8; built-ins know theirs).")
-    header: bool | None = Field(None, description="Whether a CSV/TSV's first row is a header (default: detected; a "
-                                "headerless file's columns are 0-based positions: text_column: 5).")
-    validation_size: float = Field(0.1, ge=0, lt=0.5, description="Fraction of training rows held out for validation "
-                                   "(0: train on all of them, with no early stopping and no calibration).")
-    test_size: float = Field(0.2, gt=0, lt=0.5, description="Fraction held out for test when the source has no official test split.")
-    max_train_samples: int | None = Field(None, gt=1, description="Stratified subsample of the training split (quick runs).")
+    encoding: str | None = Field(
+        None, description="Text encoding of CSV/TSV/JSONL files (default utf-8; built-ins know theirs)."
+    )
+    header: bool | None = Field(
+        None,
+        description="Whether a CSV/TSV's first row is a header (default: detected; a "
+        "headerless file's columns are 0-based positions: text_column: 5).",
+    )
+    validation_size: float = Field(
+        0.1,
+        ge=0,
+        lt=0.5,
+        description="Fraction of training rows held out for validation "
+        "(0: train on all of them, with no early stopping and no calibration).",
+    )
+    test_size: float = Field(
+        0.2, gt=0, lt=0.5, description="Fraction held out for test when the source has no official test split."
+    )
+    max_train_samples: int | None = Field(
+        None, gt=1, description="Stratified subsample of the training split (quick runs)."
+    )
     max_eval_samples: int | None = Field(None, gt=1, description="Stratified subsample of validation and test splits.")
-    allow_hub: bool = Field(False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk.")
+    allow_hub: bool = Field(
+        False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk."
+    )
     out_of_core: bool | Literal["auto"] = Field(
-        "auto", description="Fine-tuning reads the training file into a memory-mapped Arrow table (Hugging Face "
+        "auto",
+        description="Fine-tuning reads the training file into a memory-mapped Arrow table (Hugging Face "
         "datasets) and cleans, preprocesses and tokenises it in worker processes into an on-disk cache, so memory "
-        "does not grow with the corpus. auto: for training files of 64 MiB or more.")
-    num_proc: int | None = Field(None, ge=1, description="Worker processes for out-of-core cleaning, preprocessing "
-                                 "and tokenising (default: every CPU, at most 8).")
+        "does not grow with the corpus. auto: for training files of 64 MiB or more.",
+    )
+    num_proc: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes for out-of-core cleaning, preprocessing "
+        "and tokenising (default: every CPU, at most 8).",
+    )
 
     @field_validator("text_column", "label_column", mode="before")
     @classmethod
@@ -84,67 +109,99 @@ class AugmentConfig(_Section):
     """Extra training examples made from the training split (never validation or test)."""
 
     ops: list[Literal["synonym", "swap", "delete", "emoji"]] = Field(
-        [], description="Operations drawn from for each new example: synonym (curated neutral synonyms), swap "
+        [],
+        description="Operations drawn from for each new example: synonym (curated neutral synonyms), swap "
         "(two words change places), delete (words dropped), emoji (an emoji or emoticon swapped for another of the "
         "same polarity). Empty: no augmentation.",
     )
-    n_per_example: int = Field(1, ge=1, le=20, description="New examples made from each training text (at most; "
-                               "a text an operation cannot change gets none).")
-    p: float = Field(0.1, gt=0, le=1, description="Share of a text's words (or emoji) each operation changes "
-                     "(at least one).")
+    n_per_example: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="New examples made from each training text (at most; a text an operation cannot change gets none).",
+    )
+    p: float = Field(
+        0.1, gt=0, le=1, description="Share of a text's words (or emoji) each operation changes (at least one)."
+    )
 
 
 class TrainingConfig(_Section):
     """Every knob of a fine-tuning run."""
 
     seed: int | None = Field(
-        None, description="Seed of the training randomness only: the new head's initialisation, the batch order and "
+        None,
+        description="Seed of the training randomness only: the new head's initialisation, the batch order and "
         "augmentation (None: the top-level seed). Change it to repeat a run on the very same split and see its noise.",
     )
-    max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per window (special tokens included); "
-                            "longer texts are cut by truncation.")
+    max_length: int = Field(
+        128,
+        ge=8,
+        le=8192,
+        description="Maximum tokens per window (special tokens included); longer texts are cut by truncation.",
+    )
     truncation: Literal["head", "tail", "head+tail", "chunks"] = Field(
-        "head", description="Which tokens of a long text the model sees, in training and prediction: head (the "
+        "head",
+        description="Which tokens of a long text the model sees, in training and prediction: head (the "
         "start), tail (the end), head+tail (head_tokens from the start, the rest of the budget from the end) or "
         "chunks (sliding windows, each a training example with the text's label; predictions pooled per text).",
     )
     head_tokens: int | None = Field(
-        None, ge=0, description="head+tail: tokens kept from the start (default: a quarter of max_length, "
-        "128 of 512).",
+        None,
+        ge=0,
+        description="head+tail: tokens kept from the start (default: a quarter of max_length, 128 of 512).",
     )
     chunk_stride: int | None = Field(
-        None, ge=1, description="chunks: tokens between window starts (default: half a window).",
+        None,
+        ge=1,
+        description="chunks: tokens between window starts (default: half a window).",
     )
     chunk_pooling: Literal["mean", "max"] = Field(
-        "mean", description="chunks: mean of the windows' probabilities, or max (the most confident window).",
+        "mean",
+        description="chunks: mean of the windows' probabilities, or max (the most confident window).",
     )
     adversarial: Literal["none", "fgm", "pgd"] = Field(
-        "none", description="Adversarial training on the word embeddings: none, fgm (one step along the gradient) "
+        "none",
+        description="Adversarial training on the word embeddings: none, fgm (one step along the gradient) "
         "or pgd (pgd_steps projected steps); each adds the perturbed loss's gradients.",
     )
-    adversarial_epsilon: float = Field(1.0, gt=0, description="FGM step size / PGD radius (L2 norm over the "
-                                       "embedding matrix).")
+    adversarial_epsilon: float = Field(
+        1.0, gt=0, description="FGM step size / PGD radius (L2 norm over the embedding matrix)."
+    )
     pgd_steps: int = Field(3, ge=1, le=20, description="PGD: perturbation steps per training step.")
     pgd_alpha: float = Field(0.3, gt=0, description="PGD: size of each step (L2 norm).")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    batch_size: int = Field(16, ge=1, description="Training examples per optimiser step (before gradient "
-                            "accumulation), over all processes: under torchrun/accelerate launch with N processes "
-                            "each takes batch_size / N, so it must be a multiple of N.")
+    batch_size: int = Field(
+        16,
+        ge=1,
+        description="Training examples per optimiser step (before gradient "
+        "accumulation), over all processes: under torchrun/accelerate launch with N processes "
+        "each takes batch_size / N, so it must be a multiple of N.",
+    )
     eval_batch_size: int = Field(64, ge=1, description="Examples per batch at evaluation and prediction.")
     epochs: float = Field(3.0, gt=0, description="Passes over the training split.")
-    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs; "
-                                  "a quick run on a large corpus).")
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Stop after this many optimiser steps (overrides epochs; a quick run on a large corpus).",
+    )
     learning_rate: float = Field(2e-5, gt=0, lt=1, description="Peak learning rate of AdamW.")
-    warmup_ratio: float | None = Field(0.1, ge=0, lt=1, description="Fraction of steps with linear warm-up (ignored when warmup_steps is set).")
+    warmup_ratio: float | None = Field(
+        0.1, ge=0, lt=1, description="Fraction of steps with linear warm-up (ignored when warmup_steps is set)."
+    )
     warmup_steps: int | None = Field(None, ge=0, description="Number of warm-up steps; overrides warmup_ratio.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     adam_epsilon: float = Field(1e-8, gt=0, description="AdamW epsilon.")
     max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Steps to accumulate before an optimiser update.")
     fp16: bool = Field(False, description="Mixed precision float16 (GPU only; ignored with a warning on CPU).")
-    bf16: bool = Field(False, description="Mixed precision bfloat16 (GPU with bf16 support, or a CPU with AVX512-BF16/AMX; "
-                       "ignored elsewhere).")
-    eval_steps: int | None = Field(None, ge=1, description="Evaluate (and checkpoint) every N optimiser steps; default once per epoch.")
+    bf16: bool = Field(
+        False,
+        description="Mixed precision bfloat16 (GPU with bf16 support, or a CPU with AVX512-BF16/AMX; "
+        "ignored elsewhere).",
+    )
+    eval_steps: int | None = Field(
+        None, ge=1, description="Evaluate (and checkpoint) every N optimiser steps; default once per epoch."
+    )
     logging_steps: int = Field(25, ge=1, description="Log the training loss every N steps.")
     metric_for_best_model: Literal["macro_f1", "accuracy", "weighted_f1", "roc_auc", "loss"] = Field(
         "macro_f1", description="Validation metric that picks the best checkpoint."
@@ -156,50 +213,69 @@ class TrainingConfig(_Section):
         "none", description="Loss weights per class: none, balanced, or {label: weight}."
     )
     freeze_embeddings: bool = Field(
-        False, description="Keep the encoder's embedding layer fixed: much faster on CPU for models with a large "
+        False,
+        description="Keep the encoder's embedding layer fixed: much faster on CPU for models with a large "
         "vocabulary (multilingual-e5-small: 96M of its 118M weights), usually at little cost in accuracy.",
     )
     freeze_layers: int = Field(
-        0, ge=0, description="Also keep the first N transformer layers fixed (0: train them all; needs freeze_embeddings).",
+        0,
+        ge=0,
+        description="Also keep the first N transformer layers fixed (0: train them all; needs freeze_embeddings).",
     )
-    group_by_length: bool = Field(True, description="Batch texts of similar length together in training, and "
-                                  "evaluate the validation split in length order (less padding, faster).")
+    group_by_length: bool = Field(
+        True,
+        description="Batch texts of similar length together in training, and "
+        "evaluate the validation split in length order (less padding, faster).",
+    )
     collapse_threshold: float = Field(
-        0.95, gt=0.5, le=1.0, description="Collapse guard: warn when one class gets at least this share of validation predictions."
+        0.95,
+        gt=0.5,
+        le=1.0,
+        description="Collapse guard: warn when one class gets at least this share of validation predictions.",
     )
     collapse_patience: int = Field(
         2, ge=1, description="Collapse guard: consecutive collapsed evaluations before it warns or stops."
     )
-    on_collapse: Literal["warn", "stop"] = Field("warn", description="What the collapse guard does: warn, or stop the run.")
+    on_collapse: Literal["warn", "stop"] = Field(
+        "warn", description="What the collapse guard does: warn, or stop the run."
+    )
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept for resuming (the best one is always kept).")
     dataloader_workers: int = Field(0, ge=0, description="Worker processes loading batches.")
     attention_dropout: float | None = Field(
-        None, ge=0, lt=1, description="Dropout on the attention probabilities while training (None: the model's "
+        None,
+        ge=0,
+        lt=1,
+        description="Dropout on the attention probabilities while training (None: the model's "
         "own, 0.1 for BERT-family models). Without it PyTorch's fused attention kernel runs on the CPU: a 512-token "
         "MiniLM step costs about 2.8x less. Accuracy with 0 is measured in docs/benchmarks.md.",
     )
     attention: Literal["auto", "sdpa", "eager"] = Field(
-        "auto", description="Attention kernel the classifier trains and predicts with: sdpa (PyTorch "
+        "auto",
+        description="Attention kernel the classifier trains and predicts with: sdpa (PyTorch "
         "scaled-dot-product attention, the transformers default), eager (plain matmul + softmax + dropout), or "
         "auto (on a CPU under bf16, eager up to 384 tokens in training and 192 in prediction, sdpa for the rest; "
         "sdpa in float32 and on a GPU). The same function either way; measured in docs/benchmarks.md.",
     )
     optimizer: Literal["adamw_fused", "adamw"] = Field(
-        "adamw_fused", description="AdamW implementation: adamw_fused (torch's fused kernel, one launch for all "
+        "adamw_fused",
+        description="AdamW implementation: adamw_fused (torch's fused kernel, one launch for all "
         "weights) or adamw (the per-tensor foreach one); adamw_fused falls back to adamw where torch has no "
         "fused kernel for the device.",
     )
     keep_freed_memory: bool = Field(
-        True, description="On the CPU with glibc, keep freed buffers of up to 1 GiB in the process while training "
+        True,
+        description="On the CPU with glibc, keep freed buffers of up to 1 GiB in the process while training "
         "instead of unmapping them: each step's embedding gradient (47 MB for MiniLM) is otherwise page-faulted in "
         "anew. Same results; measured in docs/benchmarks.md. Memory is given back when training ends.",
     )
     torch_compile: bool = Field(
-        False, description="Compile the model with torch.compile (inductor) before training. Off by default: "
+        False,
+        description="Compile the model with torch.compile (inductor) before training. Off by default: "
         "with per-batch padding every new batch shape recompiles (docs/benchmarks.md).",
     )
     cache_tokenized: bool = Field(
-        True, description="Keep the tokenized training and validation splits on disk (under SENTIQ_CACHE_DIR, "
+        True,
+        description="Keep the tokenized training and validation splits on disk (under SENTIQ_CACHE_DIR, "
         "default ~/.cache/sentiq/tokenized), keyed by tokenizer, max_length, truncation and the preprocessed "
         "texts, so a re-run on the same data skips tokenization.",
     )
@@ -224,8 +300,10 @@ class TrainingConfig(_Section):
         if self.fp16 and self.bf16:
             raise ValueError("fp16 and bf16 are exclusive; choose one")
         if self.freeze_layers and not self.freeze_embeddings:
-            raise ValueError("freeze_layers needs freeze_embeddings: true (lower layers cannot train under fixed inputs "
-                             "any cheaper than with them)")
+            raise ValueError(
+                "freeze_layers needs freeze_embeddings: true (lower layers cannot train under fixed inputs "
+                "any cheaper than with them)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -233,8 +311,10 @@ class TrainingConfig(_Section):
         if self.head_tokens is not None and self.head_tokens >= self.max_length:
             raise ValueError(f"head_tokens ({self.head_tokens}) must be below max_length ({self.max_length})")
         if self.chunk_stride is not None and self.chunk_stride >= self.max_length:
-            raise ValueError(f"chunk_stride ({self.chunk_stride}) must be below max_length ({self.max_length}): "
-                             "a larger stride would skip tokens")
+            raise ValueError(
+                f"chunk_stride ({self.chunk_stride}) must be below max_length ({self.max_length}): "
+                "a larger stride would skip tokens"
+            )
         return self
 
 
@@ -242,26 +322,32 @@ class TfidfConfig(_Section):
     """TF-IDF n-grams + logistic regression (approach: tfidf)."""
 
     word_ngrams: list[int] | None = Field(
-        None, description="Word n-gram range [min, max]; [] turns words off. Default: [1, 3] for English, off for Chinese."
+        None,
+        description="Word n-gram range [min, max]; [] turns words off. Default: [1, 3] for English, off for Chinese.",
     )
     char_ngrams: list[int] | None = Field(
-        None, description="Character n-gram range [min, max] (within words for English); [] turns characters off. "
-        "Default: off for English, [1, 3] for Chinese."
+        None,
+        description="Character n-gram range [min, max] (within words for English); [] turns characters off. "
+        "Default: off for English, [1, 3] for Chinese.",
     )
     min_df: int = Field(2, ge=1, description="Ignore n-grams seen in fewer documents.")
     max_features: int | None = Field(None, ge=1, description="Keep at most this many n-grams per analyzer (None: all).")
     weighting: Literal["tfidf", "nb"] = Field(
-        "tfidf", description="Feature values: tfidf (sublinear TF-IDF) or nb (NBSVM: n-gram presence scaled by the "
-        "naive-Bayes log-count ratio; better on long reviews)."
+        "tfidf",
+        description="Feature values: tfidf (sublinear TF-IDF) or nb (NBSVM: n-gram presence scaled by the "
+        "naive-Bayes log-count ratio; better on long reviews).",
     )
     C: float | None = Field(
-        None, gt=0, description="Inverse regularisation strength of the logistic regression (default: 16 for tfidf "
-        "weighting, 1 for nb)."
+        None,
+        gt=0,
+        description="Inverse regularisation strength of the logistic regression (default: 16 for tfidf "
+        "weighting, 1 for nb).",
     )
     max_iter: int = Field(2000, ge=10, description="Solver iterations of the logistic regression.")
     solver: Literal["lbfgs", "sgd"] = Field(
-        "lbfgs", description="lbfgs: exact logistic regression; sgd: the same log loss by stochastic gradient descent "
-        "(a few passes over the rows, L2 penalty 1/(C*rows)): minutes instead of hours on million-row corpora."
+        "lbfgs",
+        description="lbfgs: exact logistic regression; sgd: the same log loss by stochastic gradient descent "
+        "(a few passes over the rows, L2 penalty 1/(C*rows)): minutes instead of hours on million-row corpora.",
     )
 
     @field_validator("word_ngrams", "char_ngrams")
@@ -275,7 +361,10 @@ class TfidfConfig(_Section):
 class EmbeddingConfig(_Section):
     """A frozen encoder's mean-pooled sentence vectors + a scikit-learn head (approach: embedding)."""
 
-    encoder: str = Field("minilm", description="Encoder: 'minilm' (bundled), 'e5-multilingual', 'mpnet' (after `sentiq models fetch mpnet`), a local folder, or a hub id.")
+    encoder: str = Field(
+        "minilm",
+        description="Encoder: 'minilm' (bundled), 'e5-multilingual', 'mpnet' (after `sentiq models fetch mpnet`), a local folder, or a hub id.",
+    )
     max_length: int = Field(256, ge=8, le=8192, description="Tokens per text fed to the encoder.")
     batch_size: int = Field(64, ge=1, description="Texts per encoder batch.")
     head: Literal["logreg", "linear_svm"] = Field("logreg", description="Classifier on the vectors.")
@@ -294,8 +383,9 @@ class HybridConfig(_Section):
     """Lexicon scores stacked with TF-IDF and/or embedding models (approach: hybrid)."""
 
     parts: list[Literal["lexicon", "tfidf", "nb", "embedding"]] = Field(
-        ["lexicon", "tfidf", "nb"], description="Parts to stack: lexicon plus any of tfidf (TF-IDF n-grams), nb (the same "
-        "n-grams with NB weighting) and embedding; each uses its own section's settings."
+        ["lexicon", "tfidf", "nb"],
+        description="Parts to stack: lexicon plus any of tfidf (TF-IDF n-grams), nb (the same "
+        "n-grams with NB weighting) and embedding; each uses its own section's settings.",
     )
     C: float = Field(1.0, gt=0, description="Inverse regularisation strength of the stacking logistic regression.")
 
@@ -314,12 +404,14 @@ class EvaluationConfig(_Section):
     """Calibration, slices, fairness and word importances in the evaluation report."""
 
     calibrate: bool = Field(
-        True, description="Fit temperature scaling on the validation split after training; saved in the manifest "
-        "and applied by every prediction."
+        True,
+        description="Fit temperature scaling on the validation split after training; saved in the manifest "
+        "and applied by every prediction.",
     )
     slices: dict[str, str] = Field(
-        {}, description="Your own slices of the report: name -> regular expression searched in the text "
-        "(case-insensitive), e.g. {sarcasm: 'yeah right|as if'}."
+        {},
+        description="Your own slices of the report: name -> regular expression searched in the text "
+        "(case-insensitive), e.g. {sarcasm: 'yeah right|as if'}.",
     )
     slice_columns: list[str] = Field(
         [], description="Data columns that mark slices (rows with true/1/yes belong); kept beside text and label."
@@ -331,8 +423,10 @@ class EvaluationConfig(_Section):
         None, description="A JSON file of your own fairness templates (default: the shipped set for the language)."
     )
     important_words: int = Field(
-        40, ge=0, description="Test texts explained to find each class's most important words "
-        "(linear models read their coefficients instead); 0 turns the section off."
+        40,
+        ge=0,
+        description="Test texts explained to find each class's most important words "
+        "(linear models read their coefficients instead); 0 turns the section off.",
     )
 
 
@@ -355,15 +449,24 @@ class PretrainConfig(_Section):
         description="Unlabeled text: a built-in dataset name (imdb reads its 50,000 unlabeled reviews; the others "
         "their training texts, labels ignored) or a file (.txt one text per line, or CSV/TSV/JSONL/Parquet).",
     )
-    text_column: str | None = Field(None, description="Column holding the text in a table file (default: the source's own, or 'text').")
-    max_texts: int | None = Field(None, ge=2, description="Use at most this many texts (a seeded random sample; None: all).")
+    text_column: str | None = Field(
+        None, description="Column holding the text in a table file (default: the source's own, or 'text')."
+    )
+    max_texts: int | None = Field(
+        None, ge=2, description="Use at most this many texts (a seeded random sample; None: all)."
+    )
     eval_texts: int = Field(
-        200, ge=0, description="Texts held out (from the ones read) to measure masked-LM loss before and after (0: none)."
+        200,
+        ge=0,
+        description="Texts held out (from the ones read) to measure masked-LM loss before and after (0: none).",
     )
     max_length: int = Field(128, ge=8, le=8192, description="Maximum tokens per text; longer texts are truncated.")
-    mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens (or of words, with whole_word_mask) to mask.")
+    mlm_probability: float = Field(
+        0.15, gt=0, lt=1, description="Share of tokens (or of words, with whole_word_mask) to mask."
+    )
     whole_word_mask: bool = Field(
-        True, description="Mask all word pieces of a word together (needs a fast tokenizer; token masking is used "
+        True,
+        description="Mask all word pieces of a word together (needs a fast tokenizer; token masking is used "
         "for Chinese, whose characters have no spaces to mark words).",
     )
     epochs: float = Field(1.0, gt=0, description="Passes over the unlabeled texts.")
@@ -386,14 +489,20 @@ class DistillConfig(_Section):
     )
     temperature: float = Field(2.0, gt=0, description="Softmax temperature of the soft labels (teacher and student).")
     alpha: float = Field(
-        0.5, ge=0, le=1, description="Weight of the soft-label KL term; 1 - alpha goes to cross-entropy on the gold labels."
+        0.5,
+        ge=0,
+        le=1,
+        description="Weight of the soft-label KL term; 1 - alpha goes to cross-entropy on the gold labels.",
     )
     extra_source: str | None = Field(
-        None, description="Unlabeled text the teacher labels as extra training data (same forms as pretrain.source); "
+        None,
+        description="Unlabeled text the teacher labels as extra training data (same forms as pretrain.source); "
         "texts of the validation and test splits are removed from it.",
     )
     extra_text_column: str | None = Field(None, description="Text column of extra_source when it is a table file.")
-    extra_texts: int | None = Field(None, ge=1, description="Use at most this many extra texts (seeded sample; None: all).")
+    extra_texts: int | None = Field(
+        None, ge=1, description="Use at most this many extra texts (seeded sample; None: all)."
+    )
     speed_texts: int = Field(1000, ge=1, description="Test texts used to time teacher and student on the CPU.")
 
 
@@ -402,10 +511,13 @@ class TrackingConfig(_Section):
     is short for `tracking: {backend: mlflow}`."""
 
     backend: Literal["local", "mlflow", "none"] = Field(
-        "local", description="local: a run folder under runs_dir; mlflow: the run folder and an MLflow run "
-        "(pip install 'sentiq[tracking]'); none: record nothing."
+        "local",
+        description="local: a run folder under runs_dir; mlflow: the run folder and an MLflow run "
+        "(pip install 'sentiq[tracking]'); none: record nothing.",
     )
-    runs_dir: str | None = Field(None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else .sentiq/runs/).")
+    runs_dir: str | None = Field(
+        None, description="Root of the run folders (default: $SENTIQ_RUNS_DIR, else .sentiq/runs/)."
+    )
     mlflow_uri: str | None = Field(
         None, description="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the file store <runs_dir>/mlruns)."
     )
@@ -477,8 +589,9 @@ class SentiqConfig(_Section):
                 raise ValueError(f"model folder {name} has no config.json: not a Hugging Face model folder")
             return name
         if not _HUB_ID.fullmatch(name):
-            raise ValueError(f"not a model alias ({', '.join(MODEL_ALIASES)}), a model folder, or a hub id "
-                             "(owner/name)")
+            raise ValueError(
+                f"not a model alias ({', '.join(MODEL_ALIASES)}), a model folder, or a hub id (owner/name)"
+            )
         return name
 
     @model_validator(mode="after")
@@ -486,9 +599,14 @@ class SentiqConfig(_Section):
         """Settings the chosen approach cannot run without, checked before any data is read."""
         if self.approach == "ensemble" and len(self.ensemble.members) < 2:
             raise ValueError("approach ensemble needs ensemble.members: two or more trained model directories")
-        if self.approach == "ensemble" and self.ensemble.weights and len(self.ensemble.weights) != len(self.ensemble.members):
-            raise ValueError(f"ensemble.weights has {len(self.ensemble.weights)} values for "
-                             f"{len(self.ensemble.members)} members")
+        if (
+            self.approach == "ensemble"
+            and self.ensemble.weights
+            and len(self.ensemble.weights) != len(self.ensemble.members)
+        ):
+            raise ValueError(
+                f"ensemble.weights has {len(self.ensemble.weights)} values for {len(self.ensemble.members)} members"
+            )
         if self.approach == "hybrid":
             parts = set(self.hybrid.parts)
             if "lexicon" not in parts or len(parts) < 2:
@@ -518,8 +636,14 @@ def _looks_like_path(name: str) -> bool:
 
 # Settings of one approach; the rest of a config is shared (data, evaluation, tracking) or read by
 # other commands (compare, pretrain, distill).
-_SECTIONS_OF = {"finetune": {"model", "training"}, "tfidf": {"tfidf"}, "lexicon": {"lexicon"},
-                "embedding": {"embedding"}, "ensemble": {"ensemble"}, "hybrid": {"hybrid", "lexicon"}}
+_SECTIONS_OF = {
+    "finetune": {"model", "training"},
+    "tfidf": {"tfidf"},
+    "lexicon": {"lexicon"},
+    "embedding": {"embedding"},
+    "ensemble": {"ensemble"},
+    "hybrid": {"hybrid", "lexicon"},
+}
 _APPROACH_SECTIONS = {"model", "training", "tfidf", "lexicon", "embedding", "hybrid", "ensemble"}
 # training settings every approach uses: augmentation of the training split, its seed, prediction batches.
 _SHARED_TRAINING = {"augment", "seed", "eval_batch_size"}
@@ -565,8 +689,9 @@ def warn_ignored_settings(config: "SentiqConfig", approaches: list[str]) -> list
     knows what applies. The training commands call this before reading any data."""
     ignored = ignored_settings(config, approaches)
     if ignored:
-        log.warning("these settings do not apply to approach %s and are ignored: %s", "/".join(approaches),
-                    ", ".join(ignored))
+        log.warning(
+            "these settings do not apply to approach %s and are ignored: %s", "/".join(approaches), ", ".join(ignored)
+        )
     return ignored
 
 
@@ -628,8 +753,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return merged
 
 
-def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None = None, *,
-                 recorded: bool = False) -> SentiqConfig:
+def build_config(
+    data: dict[str, Any] | None = None, overrides: list[str] | None = None, *, recorded: bool = False
+) -> SentiqConfig:
     """Validate a mapping (plus overrides) into a :class:`SentiqConfig`. ``recorded``: the mapping is a
     model directory's record of its training config, whose ``model`` folder may since have moved."""
     merged = apply_overrides(data or {}, overrides or [])
@@ -662,7 +788,9 @@ def describe_fields() -> list[tuple[str, str, str]]:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name}.")
                 continue
-            rows.append((f"{prefix}{name}", json.dumps(field.get_default(call_default_factory=True)), field.description or ""))
+            rows.append(
+                (f"{prefix}{name}", json.dumps(field.get_default(call_default_factory=True)), field.description or "")
+            )
 
     walk(SentiqConfig, "")
     return rows

@@ -11,8 +11,9 @@ import typer
 from sentiq.cli import config, data, evaluation, export, models, monitor, predict, runs, serve, training
 from sentiq.cli.common import setup_logging
 
-app = typer.Typer(help="sentiq: train, evaluate and ship sentiment models.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="sentiq: train, evaluate and ship sentiment models.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 data_app = typer.Typer(help="Look at datasets before training on them.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 runs_app = typer.Typer(help="Recorded train, evaluate and compare runs.", no_args_is_help=True)

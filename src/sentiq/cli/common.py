@@ -45,8 +45,12 @@ def setup_logging(verbose: bool) -> None:
     # everything with their rank in front under --verbose.
     main = is_main_process()
     level = logging.INFO if verbose else (logging.WARNING if main else logging.ERROR)
-    logging.basicConfig(level=level, format="%(message)s" if main else f"rank {rank()}: %(message)s",
-                        handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
+    logging.basicConfig(
+        level=level,
+        format="%(message)s" if main else f"rank {rank()}: %(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+        force=True,
+    )
     for noisy in ("httpx", "urllib3", "filelock", "ray", "ray.data"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:  # transformers keeps its own handler and progress bars; our bars replace them
@@ -81,7 +85,9 @@ PROGRESS_EVERY_ENV = "SENTIQ_PROGRESS_EVERY"
 
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 class _PlainProgress:
@@ -121,8 +127,13 @@ class _PlainProgress:
 
 
 # Config keys that error messages name, and the flags of the data-reading commands that set them.
-DATA_FLAGS = {"data.text_column": "--text-column", "data.label_column": "--label-column",
-               "data.label_map": "--label-map", "data.header=true": "--header", "data.header": "--header/--no-header"}
+DATA_FLAGS = {
+    "data.text_column": "--text-column",
+    "data.label_column": "--label-column",
+    "data.label_map": "--label-map",
+    "data.header=true": "--header",
+    "data.header": "--header/--no-header",
+}
 
 
 def speaks_flags(flags: dict[str, str]):
@@ -155,8 +166,15 @@ def progress_bars() -> Iterator:
     if not err.is_terminal:
         yield _PlainProgress(float(os.environ.get(PROGRESS_EVERY_ENV) or 30))
         return
-    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+    bars = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
     tasks: dict[str, int] = {}
 
     def update(phase: str, done: int, total: int) -> None:
@@ -177,8 +195,16 @@ class _RowsPerSecond(ProgressColumn):
 def rows_progress(every_s: float = 10.0) -> Iterator:
     """Rows done, rows/s and ETA: a live bar on a terminal, a plain line every ``every_s`` seconds otherwise."""
     if err.is_terminal:
-        bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RowsPerSecond(),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+        bars = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RowsPerSecond(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
         task = bars.add_task("score", total=None)
         with bars:
             yield lambda phase, done, total: bars.update(task, completed=done, total=total)
@@ -194,8 +220,11 @@ def rows_progress(every_s: float = 10.0) -> Iterator:
         last[0] = now
         rate = (done - first[0]) / max(now - started, 1e-9)
         eta = f", ETA {timedelta(seconds=round((total - done) / rate))}" if rate > 0 and total > done else ""
-        err.print(f"{phase}: {done:,} / {total:,} rows ({done / max(total, 1):.1%}), {rate:,.0f} rows/s{eta}",
-                  highlight=False, markup=False)
+        err.print(
+            f"{phase}: {done:,} / {total:,} rows ({done / max(total, 1):.1%}), {rate:,.0f} rows/s{eta}",
+            highlight=False,
+            markup=False,
+        )
 
     yield update
 

@@ -28,16 +28,22 @@ def _scored_line(metrics: dict) -> str:
     scored = metrics.get("scored") or {}
     left = scored.get("left_out") or {}
     whole = "the whole file" if not scored.get("band_chosen_on_rows") else "the rest of the file"
-    text = (f"scored: {scored.get('rows')} rows ({whole if scored.get('split') == 'all' else scored.get('split') + ' split'}"
-            f" of {scored.get('source')})")
+    text = (
+        f"scored: {scored.get('rows')} rows ({whole if scored.get('split') == 'all' else scored.get('split') + ' split'}"
+        f" of {scored.get('source')})"
+    )
     if "neutral_band" in scored:
-        text += (f"; neutral when the top probability is below {0.5 + scored['neutral_band']:.2f}"
-                 + (f", band chosen on {scored['band_chosen_on_rows']} other rows of the file"
-                    if scored.get("band_chosen_on_rows") else ""))
+        text += f"; neutral when the top probability is below {0.5 + scored['neutral_band']:.2f}" + (
+            f", band chosen on {scored['band_chosen_on_rows']} other rows of the file"
+            if scored.get("band_chosen_on_rows")
+            else ""
+        )
     if left:
         text += "; left out: " + ", ".join(f"{n} ({why})" for why, n in left.items())
     if scored.get("label_map"):
-        text += "; labels read with the model's training map " + ",".join(f"{k}={v}" for k, v in scored["label_map"].items())
+        text += "; labels read with the model's training map " + ",".join(
+            f"{k}={v}" for k, v in scored["label_map"].items()
+        )
     return text
 
 
@@ -58,27 +64,44 @@ def _neutral_band(value: Optional[str]):
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A sentiq model directory or a built-in (builtin:e5-sentiment-binary)."),
     data: Optional[str] = typer.Option(None, help="Dataset name or file (default: the training data)."),
-    split: Optional[str] = typer.Option(None, help="train, validation, test or all (default: test for the training "
-                                        "data, all for another file: a file of yours is scored whole)."),
+    split: Optional[str] = typer.Option(
+        None,
+        help="train, validation, test or all (default: test for the training "
+        "data, all for another file: a file of yours is scored whole).",
+    ),
     report: Optional[Path] = typer.Option(None, help="Report directory (default: MODEL_DIR/evaluations/...)."),
     text_column: Optional[str] = typer.Option(None, help="Text column of a data file: a name or a 0-based position."),
     label_column: Optional[str] = typer.Option(None, help="Label column of a data file: a name or a 0-based position."),
-    label_map: Optional[str] = typer.Option(None, help="Raw label to name, e.g. 0=negative,4=positive,2=skip "
-                                            "(skip: leave those rows out, counted)."),
-    header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether the CSV's first row is a header "
-                                          "(default: detected)."),
-    neutral_band: Optional[str] = typer.Option(None, help="Score a two-class model on data with a neutral class: "
-                                               "neutral when the top probability is below 0.5+BAND; auto chooses the "
-                                               "band on a held-out 20% of the file (those rows are not scored)."),
-    fairness: Optional[bool] = typer.Option(None, "--fairness/--no-fairness",
-                                            help="Run the template fairness check (default: the model's "
-                                            "evaluation.fairness on its training data; off for other data)."),
-    important_words: Optional[bool] = typer.Option(None, "--important-words/--no-important-words",
-                                                   help="Find each class's most important words (default: the model's "
-                                                   "config on its training data; off for other data)."),
-    behaviour: Optional[Path] = typer.Option(None, help="Behaviour test file (CSV text,expected[,capability]) or a "
-                                             "built-in suite (en): pass/fail per sentence and per capability "
-                                             "instead of a dataset split; exit 1 when any fails."),
+    label_map: Optional[str] = typer.Option(
+        None, help="Raw label to name, e.g. 0=negative,4=positive,2=skip (skip: leave those rows out, counted)."
+    ),
+    header: Optional[bool] = typer.Option(
+        None, "--header/--no-header", help="Whether the CSV's first row is a header (default: detected)."
+    ),
+    neutral_band: Optional[str] = typer.Option(
+        None,
+        help="Score a two-class model on data with a neutral class: "
+        "neutral when the top probability is below 0.5+BAND; auto chooses the "
+        "band on a held-out 20% of the file (those rows are not scored).",
+    ),
+    fairness: Optional[bool] = typer.Option(
+        None,
+        "--fairness/--no-fairness",
+        help="Run the template fairness check (default: the model's "
+        "evaluation.fairness on its training data; off for other data).",
+    ),
+    important_words: Optional[bool] = typer.Option(
+        None,
+        "--important-words/--no-important-words",
+        help="Find each class's most important words (default: the model's "
+        "config on its training data; off for other data).",
+    ),
+    behaviour: Optional[Path] = typer.Option(
+        None,
+        help="Behaviour test file (CSV text,expected[,capability]) or a "
+        "built-in suite (en): pass/fail per sentence and per capability "
+        "instead of a dataset split; exit 1 when any fails.",
+    ),
 ) -> None:
     """Score a model on a dataset split (or a behaviour test file); write report.html and metrics.json
     (with calibration, slices, fairness and important words)."""
@@ -94,11 +117,20 @@ def evaluate(
         return
 
     with progress_bars() as progress:
-        metrics, report_dir = run_evaluate(model_dir, data=data, split=split, report_dir=report,
-                                           text_column=text_column, label_column=label_column,
-                                           label_map=parse_label_map(label_map), header=header,
-                                           neutral_band=_neutral_band(neutral_band), fairness=fairness,
-                                           important_words=important_words, progress=progress)
+        metrics, report_dir = run_evaluate(
+            model_dir,
+            data=data,
+            split=split,
+            report_dir=report,
+            text_column=text_column,
+            label_column=label_column,
+            label_map=parse_label_map(label_map),
+            header=header,
+            neutral_band=_neutral_band(neutral_band),
+            fairness=fairness,
+            important_words=important_words,
+            progress=progress,
+        )
     scored = metrics["scored"]
     where = "whole file" if scored["split"] == "all" else f"{scored['split']} split"
     if scored.get("band_chosen_on_rows"):
@@ -128,13 +160,19 @@ def _evaluate_behaviour(model_dir: Path, behaviour: Path, report: Optional[Path]
             summary.add_row(name, f"{row['passed']}/{row['total']}", f"{100 * row['pass_rate']:.1f}%")
         out.print(summary)
     passed = len(result.cases) - len(result.failures)
-    out.print(f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red",
-              highlight=False)
+    out.print(
+        f"{passed}/{len(result.cases)} passed", style="green" if not result.failures else "bold red", highlight=False
+    )
     out.print(f"report: {result.report_dir / 'report.html'}")
     if result.failures:  # like a test runner: a failing sentence fails the command
         for case in result.failures:
-            err.print(f"FAIL {case.text!r}: expected {case.expected}, got {case.predicted} ({case.confidence:.3f})",
-                      style="red", highlight=False, markup=False, soft_wrap=True)
+            err.print(
+                f"FAIL {case.text!r}: expected {case.expected}, got {case.predicted} ({case.confidence:.3f})",
+                style="red",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1)
 
 
@@ -173,8 +211,10 @@ def fairness(
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
     for item in result["sets"]:
-        table = Table(title=f"{item['name']}: spread {item['spread']:.4f} "
-                            f"({item['templates_with_label_flips']}/{len(item['templates'])} templates flip the label)")
+        table = Table(
+            title=f"{item['name']}: spread {item['spread']:.4f} "
+            f"({item['templates_with_label_flips']}/{len(item['templates'])} templates flip the label)"
+        )
         table.add_column("group")
         table.add_column(f"mean {result['score']}", justify="right")
         for group, mean in sorted(item["group_means"].items(), key=lambda kv: kv[1]):

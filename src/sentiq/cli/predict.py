@@ -17,14 +17,26 @@ from sentiq.errors import Errors, UsageError
 
 @friendly_errors
 def predict(
-    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="A sentiq model directory or a built-in "
-                                          "(builtin:e5-sentiment, builtin:e5-sentiment-binary); when the first "
-                                          "argument is neither, every argument is a text for the built-in model."),
+    model: Optional[str] = typer.Argument(
+        None,
+        metavar="[MODEL]",
+        help="A sentiq model directory or a built-in "
+        "(builtin:e5-sentiment, builtin:e5-sentiment-binary); when the first "
+        "argument is neither, every argument is a text for the built-in model.",
+    ),
     texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="File or folder of part files: .txt lines, "
-                                         ".csv/.tsv, .jsonl or .parquet; streamed in chunks, any size."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout: Parquet for "
-                                          ".parquet, JSON lines otherwise. Written whole or not at all."),
+    input: Optional[Path] = typer.Option(
+        None,
+        "--input",
+        "-i",
+        help="File or folder of part files: .txt lines, .csv/.tsv, .jsonl or .parquet; streamed in chunks, any size.",
+    ),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write here instead of stdout: Parquet for .parquet, JSON lines otherwise. Written whole or not at all.",
+    ),
     text_column: str = typer.Option("text", help="Text column of a table input, by name or 0-based position."),
     keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
     columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
@@ -37,12 +49,19 @@ def predict(
     concurrency: int = typer.Option(1, min=1, help="Ray: model actors (one model each)."),
     batch_size: int = typer.Option(256, min=1, help="Ray: rows per batch sent to an actor."),
     num_gpus: Optional[float] = typer.Option(None, help="Ray: GPUs per actor (default: 1 where the cluster has GPUs)."),
-    on_empty: str = typer.Option("null", help="Texts given as arguments that are empty, or that the model's preprocessing "
-                                 "empties (a bare URL): null (a result with label null and a note), skip (no output "
-                                 "line) or error (exit 1, naming the file and line; --skip-bad-rows then skips and "
-                                 "counts them). The same with --engine ray."),
-    max_chars: int = typer.Option(100_000, min=1, help="Longest text in characters; a longer one is an error "
-                                  "naming its line (a bad row: skipped with --skip-bad-rows) or is cut with --truncate."),
+    on_empty: str = typer.Option(
+        "null",
+        help="Texts given as arguments that are empty, or that the model's preprocessing "
+        "empties (a bare URL): null (a result with label null and a note), skip (no output "
+        "line) or error (exit 1, naming the file and line; --skip-bad-rows then skips and "
+        "counts them). The same with --engine ray.",
+    ),
+    max_chars: int = typer.Option(
+        100_000,
+        min=1,
+        help="Longest text in characters; a longer one is an error "
+        "naming its line (a bad row: skipped with --skip-bad-rows) or is cut with --truncate.",
+    ),
     truncate: bool = typer.Option(False, help="Cut texts over --max-chars instead of refusing them."),
 ) -> None:
     """Print one JSON line per text: {"text", "label", "score", "scores"} (+ "language", "model" for routed models;
@@ -66,12 +85,24 @@ def predict(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         if unscored:
             what = "left out" if on_empty == "skip" else "given label null"
-            err.print(f"note {len(unscored)} of {len(texts)} texts {what}: {', '.join(unscored[:10])}",
-                      style="yellow", highlight=False, markup=False, soft_wrap=True)
+            err.print(
+                f"note {len(unscored)} of {len(texts)} texts {what}: {', '.join(unscored[:10])}",
+                style="yellow",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         return
-    options = {"on_empty": on_empty, "text_column": text_column, "keep": keep, "encoding": encoding,
-               "on_bad_rows": "skip" if skip_bad_rows else "error", "column_names": [c.strip() for c in columns.split(",")] if columns else None,
-               "max_chars": max_chars, "truncate": truncate}
+    options = {
+        "on_empty": on_empty,
+        "text_column": text_column,
+        "keep": keep,
+        "encoding": encoding,
+        "on_bad_rows": "skip" if skip_bad_rows else "error",
+        "column_names": [c.strip() for c in columns.split(",")] if columns else None,
+        "max_chars": max_chars,
+        "truncate": truncate,
+    }
     if engine not in {"local", "ray"}:
         raise UsageError(Errors.E156, engine=engine)
     if output is None:
@@ -89,26 +120,43 @@ def predict(
                 raise UsageError(Errors.E165)
             for key in ("max_chars", "truncate"):  # TODO: --max-chars in the Ray readers
                 options.pop(key)
-            result = score_file_ray(model, input, output, address=ray_address, concurrency=concurrency,
-                                    batch_size=batch_size, num_gpus=num_gpus, progress=progress, **options)
+            result = score_file_ray(
+                model,
+                input,
+                output,
+                address=ray_address,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                num_gpus=num_gpus,
+                progress=progress,
+                **options,
+            )
         else:
             from sentiq.inference.batch import score_file
 
-            result = score_file(model, input, output, chunk_rows=chunk_rows, resume=resume, progress=progress,
-                                **options)
+            result = score_file(
+                model, input, output, chunk_rows=chunk_rows, resume=resume, progress=progress, **options
+            )
     table = Table(title=f"scored {input}")
     for column in ("rows read", "rows written", "skipped", "seconds", "rows/s", "output"):
         table.add_column(column)
     rate = result.rows_out / max(result.seconds, 1e-9)
-    table.add_row(f"{result.rows_in:,}", f"{result.rows_out:,}", f"{result.skipped:,}", f"{result.seconds:.1f}",
-                  f"{rate:,.0f}", str(result.output))
+    table.add_row(
+        f"{result.rows_in:,}",
+        f"{result.rows_out:,}",
+        f"{result.skipped:,}",
+        f"{result.seconds:.1f}",
+        f"{rate:,.0f}",
+        str(result.output),
+    )
     err.print(table)
     for example in result.skipped_examples:
         err.print(f"skipped {example}", style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
-def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on_bad_rows: str, on_empty: str,
-                       **source) -> None:
+def _predict_to_stdout(
+    model: Optional[str], input: Path, *, chunk_rows: int, on_bad_rows: str, on_empty: str, **source
+) -> None:
     from sentiq.data.stream import open_source
     from sentiq.inference import Predictor
     from sentiq.inference.batch import iter_scored, jsonl_lines
@@ -116,16 +164,22 @@ def _predict_to_stdout(model: Optional[str], input: Path, *, chunk_rows: int, on
     opened = open_source(input, keep_empty=on_empty != "error", **source)  # an input without records fails first
     predictor = Predictor.load(model)
     rows = unlabelled = 0
-    for chunk, table in iter_scored(predictor, opened, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows,
-                                    on_empty=on_empty):
+    for chunk, table in iter_scored(
+        predictor, opened, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty
+    ):
         rows += chunk.rows_in
         unlabelled += table.column("label").null_count if on_empty == "null" else len(chunk.texts) - table.num_rows
         for line in jsonl_lines(table):
             sys.stdout.write(line + "\n")
     if unlabelled:
         what = "left out" if on_empty == "skip" else "given label null"
-        err.print(f"note {unlabelled} of {rows} texts {what} (empty, emptied by preprocessing or an unsupported "
-                  "language; each line's note says which)", style="yellow", highlight=False, markup=False)
+        err.print(
+            f"note {unlabelled} of {rows} texts {what} (empty, emptied by preprocessing or an unsupported "
+            "language; each line's note says which)",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
 
 
 # One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.
@@ -140,8 +194,12 @@ def _model_and_texts(model: Optional[str], texts: list[str]) -> tuple[Optional[s
 
     if model is None or Path(model).exists() or _PATH_LIKE.fullmatch(model):
         return model, texts
-    err.print(f"using the built-in model {PREFIX}{DEFAULT} (the first argument is not a model directory)",
-              style="dim", highlight=False, markup=False)
+    err.print(
+        f"using the built-in model {PREFIX}{DEFAULT} (the first argument is not a model directory)",
+        style="dim",
+        highlight=False,
+        markup=False,
+    )
     return None, [model, *texts]
 
 
@@ -177,8 +235,11 @@ def explain(
     if as_json:
         sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n")
         return
-    out.print(f"[bold]{explanation.label}[/] ({explanation.score:.3f}) by {explanation.method}; "
-              "[green]green[/] supports it, [red]red[/] speaks against it", highlight=False)
+    out.print(
+        f"[bold]{explanation.label}[/] ({explanation.score:.3f}) by {explanation.method}; "
+        "[green]green[/] supports it, [red]red[/] speaks against it",
+        highlight=False,
+    )
     out.print(_coloured(explanation))
     table = Table(title=f"words weighing for or against {explanation.label}")
     table.add_column("word")

@@ -33,17 +33,38 @@ def runs_list(
         sys.stdout.write(json.dumps(records[:limit], indent=2, ensure_ascii=False, default=str) + "\n")
         return
     table = Table(title=f"runs in {root} ({len(records)})")
-    for column in ("run", "command", "name", "approach", "data", "status", "started", "took", "accuracy", "macro-F1",
-                   "model"):
-        table.add_column(column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left",
-                         overflow="fold")
+    for column in (
+        "run",
+        "command",
+        "name",
+        "approach",
+        "data",
+        "status",
+        "started",
+        "took",
+        "accuracy",
+        "macro-F1",
+        "model",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("took", "accuracy", "macro-F1") else "left", overflow="fold"
+        )
     for r in records[:limit]:
         state = r["status"] or "?"
         data = f"{Path(r['data']).name}" if r["data"] else "-"
-        table.add_row(r["id"] or "?", r["command"] or "?", r["name"] or "", r["approach"] or "-",
-                      data + (f" ({r['split']})" if r["split"] else ""),
-                      state if state == "finished" else f"[red]{state}[/]", r["started"] or "",
-                      duration(r["duration_s"]), cell(r["accuracy"]), cell(r["macro_f1"]), r["model_path"] or "-")
+        table.add_row(
+            r["id"] or "?",
+            r["command"] or "?",
+            r["name"] or "",
+            r["approach"] or "-",
+            data + (f" ({r['split']})" if r["split"] else ""),
+            state if state == "finished" else f"[red]{state}[/]",
+            r["started"] or "",
+            duration(r["duration_s"]),
+            cell(r["accuracy"]),
+            cell(r["macro_f1"]),
+            r["model_path"] or "-",
+        )
     out.print(table)
 
 
@@ -60,8 +81,11 @@ def runs_compare(
 
     left, right = find_run(a, runs_dir), find_run(b, runs_dir)
     if as_json:
-        rows = [{"section": sec, "key": key, left["id"]: va, right["id"]: vb, "differs": differs}
-                for sec, key, va, vb, differs in compare_runs(left, right) if differs or not only_diff]
+        rows = [
+            {"section": sec, "key": key, left["id"]: va, right["id"]: vb, "differs": differs}
+            for sec, key, va, vb, differs in compare_runs(left, right)
+            if differs or not only_diff
+        ]
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n")
         return
     table = Table(title=f"{left['id']} vs {right['id']}")
@@ -71,7 +95,11 @@ def runs_compare(
     for section, key, va, vb, differs in rows:
         if only_diff and not differs:
             continue
-        shown = (cell(va), cell(vb)) if section == "metrics" else ("-" if va is None else str(va), "-" if vb is None else str(vb))
+        shown = (
+            (cell(va), cell(vb))
+            if section == "metrics"
+            else ("-" if va is None else str(va), "-" if vb is None else str(vb))
+        )
         table.add_row(section, key, *shown, style="bold yellow" if differs else None)
     out.print(table)
     changed = sum(1 for row in rows if row[4])

@@ -18,7 +18,9 @@ def train(
     output: Path = typer.Option(Path("runs/model"), "--output", "-o", help="Model directory to write."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: training.epochs=2 (repeatable)."),
     overwrite: Overwrite = False,
-    resume: bool = typer.Option(False, help="Continue from the last checkpoint of an interrupted run (also under another number of processes)."),
+    resume: bool = typer.Option(
+        False, help="Continue from the last checkpoint of an interrupted run (also under another number of processes)."
+    ),
 ) -> None:
     """Train a model (any approach) from a config; write a model directory with its report."""
     from sentiq.config import load_config
@@ -39,7 +41,9 @@ def train(
 def compare(
     config: ConfigFile = None,
     output: Path = typer.Option(Path("runs/compare"), "--output", "-o", help="Directory for models and the page."),
-    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key (compare.approaches=[tfidf, lexicon])."),
+    set_: list[str] = typer.Option(
+        [], "--set", "-s", help="Override a config key (compare.approaches=[tfidf, lexicon])."
+    ),
     overwrite: Overwrite = False,
 ) -> None:
     """Train several approaches on the same split; print one table, write comparison.html."""
@@ -50,24 +54,46 @@ def compare(
     with progress_bars() as progress:
         rows = run_compare(cfg, output, overwrite=overwrite, progress=progress)
     table = Table(title=f"{cfg.name}: approaches on {cfg.data.source}")
-    for column in ("approach", "accuracy", "macro-F1", "ROC-AUC", "train s", "predict texts/s", "vs best (pt, 95% CI)",
-                   "McNemar p"):
+    for column in (
+        "approach",
+        "accuracy",
+        "macro-F1",
+        "ROC-AUC",
+        "train s",
+        "predict texts/s",
+        "vs best (pt, 95% CI)",
+        "McNemar p",
+    ):
         table.add_column(column, justify="left" if column == "approach" else "right")
     for r in rows:
-        paired = ("best", "") if r.get("vs_best_diff") is None else (
-            f"{100 * r['vs_best_diff']:+.2f} [{100 * r['vs_best_ci_low']:+.2f}, {100 * r['vs_best_ci_high']:+.2f}]",
-            f"{r['mcnemar_p']:.3g}")
-        table.add_row(r["approach"], *(f"{r[k]:.4f}" if r[k] is not None else "n/a" for k in ("accuracy", "macro_f1", "roc_auc")),
-                      f"{r['train_seconds']:.1f}", f"{r['predict_texts_per_s']:.0f}", *paired)
+        paired = (
+            ("best", "")
+            if r.get("vs_best_diff") is None
+            else (
+                f"{100 * r['vs_best_diff']:+.2f} [{100 * r['vs_best_ci_low']:+.2f}, {100 * r['vs_best_ci_high']:+.2f}]",
+                f"{r['mcnemar_p']:.3g}",
+            )
+        )
+        table.add_row(
+            r["approach"],
+            *(f"{r[k]:.4f}" if r[k] is not None else "n/a" for k in ("accuracy", "macro_f1", "roc_auc")),
+            f"{r['train_seconds']:.1f}",
+            f"{r['predict_texts_per_s']:.0f}",
+            *paired,
+        )
     out.print(table)
     out.print(f"page: {output / 'comparison.html'}")
 
 
 @friendly_errors
 def pretrain(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML or JSON config file (model, pretrain section)."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="YAML or JSON config file (model, pretrain section)."
+    ),
     output: Path = typer.Option(Path("runs/encoder"), "--output", "-o", help="Encoder folder to write."),
-    set_: list[str] = typer.Option([], "--set", "-s", help="Override a config key: pretrain.max_texts=4000 (repeatable)."),
+    set_: list[str] = typer.Option(
+        [], "--set", "-s", help="Override a config key: pretrain.max_texts=4000 (repeatable)."
+    ),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Domain-adaptive pre-training: masked-LM training of `model` on unlabeled text; train from it with model=FOLDER."""
@@ -83,21 +109,35 @@ def pretrain(
     for column in ("texts", "held out", "steps", "whole-word mask", "MLM loss before", "MLM loss after", "seconds"):
         table.add_column(column, justify="right")
     loss = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    table.add_row(str(result.train_texts), str(result.eval_texts), str(result.steps), str(result.whole_word_mask),
-                  loss(result.eval_loss_before), loss(result.eval_loss_after), f"{result.seconds:.0f}")
+    table.add_row(
+        str(result.train_texts),
+        str(result.eval_texts),
+        str(result.steps),
+        str(result.whole_word_mask),
+        loss(result.eval_loss_before),
+        loss(result.eval_loss_after),
+        f"{result.seconds:.0f}",
+    )
     out.print(table)
     if result.initialised_head:
-        out.print(f"note: {cfg.model} shipped without a masked-LM head; it was initialised "
-                  f"({len(result.initialised_head)} weights, decoder tied to the word embeddings) and trained")
+        out.print(
+            f"note: {cfg.model} shipped without a masked-LM head; it was initialised "
+            f"({len(result.initialised_head)} weights, decoder tied to the word embeddings) and trained"
+        )
     out.print(f"encoder: {result.output_dir}  (fine-tune it with --set model={result.output_dir})")
 
 
 @friendly_errors
 def distill(
     teacher: Path = typer.Option(..., "--teacher", "-t", help="A trained sentiq model directory (the teacher)."),
-    student: Optional[str] = typer.Option(None, "--student", help="layers:N, a student config.json, or an encoder "
-                                          "name/folder (default: distill.student, layers:3)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config sections laid over the teacher's config."),
+    student: Optional[str] = typer.Option(
+        None,
+        "--student",
+        help="layers:N, a student config.json, or an encoder name/folder (default: distill.student, layers:3).",
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="Config sections laid over the teacher's config."
+    ),
     output: Path = typer.Option(Path("runs/student"), "--output", "-o", help="Model directory to write."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: distill.temperature=3, training.epochs=1."),
     overwrite: Overwrite = False,
@@ -118,12 +158,20 @@ def distill(
     for column in ("model", "layers", "parameters", "accuracy", "macro-F1", "CPU texts/s"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for side in (result.teacher, result.student):
-        table.add_row(side["model"], str(side["layers"] or "-"), f"{side['parameters'] or 0:,}", f"{side['accuracy']:.4f}",
-                      f"{side['macro_f1']:.4f}", f"{side['texts_per_s']:.0f}")
+        table.add_row(
+            side["model"],
+            str(side["layers"] or "-"),
+            f"{side['parameters'] or 0:,}",
+            f"{side['accuracy']:.4f}",
+            f"{side['macro_f1']:.4f}",
+            f"{side['texts_per_s']:.0f}",
+        )
     out.print(table)
-    out.print(f"accuracy kept {result.accuracy_kept:.1%}, {result.speedup:.2f}x faster on the CPU "
-              f"({result.speedup_cpu:.2f}x in CPU time), "
-              f"agreement with the teacher {result.agreement:.1%}")
+    out.print(
+        f"accuracy kept {result.accuracy_kept:.1%}, {result.speedup:.2f}x faster on the CPU "
+        f"({result.speedup_cpu:.2f}x in CPU time), "
+        f"agreement with the teacher {result.agreement:.1%}"
+    )
     out.print(f"model: {result.output_dir}")
 
 
@@ -131,9 +179,12 @@ def distill(
 def route_cmd(
     model: list[str] = typer.Option(..., "--model", "-m", help="LANG=MODEL_DIR, e.g. zh=runs/weibo (repeatable)."),
     output: Path = typer.Option(..., "--output", "-o", help="Routed model directory to write."),
-    fallback: Optional[str] = typer.Option(None, help="What answers texts of a language without a model (Japanese, "
-                                            "emoji only, ...): a member language such as en, or unsupported (the "
-                                            "default: no label, the prediction says 'unsupported language')."),
+    fallback: Optional[str] = typer.Option(
+        None,
+        help="What answers texts of a language without a model (Japanese, "
+        "emoji only, ...): a member language such as en, or unsupported (the "
+        "default: no label, the prediction says 'unsupported language').",
+    ),
     overwrite: Overwrite = False,
 ) -> None:
     """Combine per-language model directories into one that routes each text by its script; every prediction
@@ -152,5 +203,7 @@ def route_cmd(
 
     written = route(routes, output, fallback=fallback, overwrite=overwrite)
     chosen = Manifest.load(written).config["fallback"]
-    out.print(f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; fallback {chosen})",
-              highlight=False)
+    out.print(
+        f"routed model: {written} ({', '.join(f'{k} -> {v}' for k, v in routes.items())}; fallback {chosen})",
+        highlight=False,
+    )

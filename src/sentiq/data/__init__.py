@@ -15,25 +15,61 @@ from sentiq.data.sources import BUILTINS, LoadedData, UnlabeledTexts, data_dir, 
 from sentiq.data.splits import Splits, make_splits, stratified_split, subsample
 from sentiq.errors import ConfigError, Errors, UnknownLabelError
 
-__all__ = ["BUILTINS", "DataReport", "LoadedData", "Splits", "build_report", "data_dir", "load_data", "load_unlabeled", "UnlabeledTexts",
-           "make_splits", "stratified_split", "subsample", "load_from", "load_splits", "split_from",
-           "evaluation_frame", "evaluation_data", "default_split", "is_training_data", "read_table", "read_text_table",
-           "read_texts", "text_positions"]
+__all__ = [
+    "BUILTINS",
+    "DataReport",
+    "LoadedData",
+    "Splits",
+    "build_report",
+    "data_dir",
+    "load_data",
+    "load_unlabeled",
+    "UnlabeledTexts",
+    "make_splits",
+    "stratified_split",
+    "subsample",
+    "load_from",
+    "load_splits",
+    "split_from",
+    "evaluation_frame",
+    "evaluation_data",
+    "default_split",
+    "is_training_data",
+    "read_table",
+    "read_text_table",
+    "read_texts",
+    "text_positions",
+]
 
 log = logging.getLogger(__name__)
 
 
 def load_from(d, *, keep_columns=(), fallback_columns=(None, None)) -> LoadedData:
     """Load what a data config (``SentiqConfig.data``) points at (plus ``keep_columns`` where present)."""
-    return load_data(d.source, test_source=d.test_source, text_column=d.text_column, label_column=d.label_column,
-                     label_map=d.label_map, encoding=d.encoding, header=d.header, allow_hub=d.allow_hub,
-                     keep_columns=tuple(keep_columns), fallback_columns=fallback_columns)
+    return load_data(
+        d.source,
+        test_source=d.test_source,
+        text_column=d.text_column,
+        label_column=d.label_column,
+        label_map=d.label_map,
+        encoding=d.encoding,
+        header=d.header,
+        allow_hub=d.allow_hub,
+        keep_columns=tuple(keep_columns),
+        fallback_columns=fallback_columns,
+    )
 
 
 def split_from(loaded: LoadedData, d, seed: int) -> Splits:
     """Split loaded data the way a data config says, with ``seed``."""
-    return make_splits(loaded.frames, validation_size=d.validation_size, test_size=d.test_size, seed=seed,
-                       max_train_samples=d.max_train_samples, max_eval_samples=d.max_eval_samples)
+    return make_splits(
+        loaded.frames,
+        validation_size=d.validation_size,
+        test_size=d.test_size,
+        seed=seed,
+        max_train_samples=d.max_train_samples,
+        max_eval_samples=d.max_eval_samples,
+    )
 
 
 def load_splits(config) -> tuple[LoadedData, Splits]:
@@ -88,20 +124,25 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
 def training_columns(trained: dict) -> tuple[str | None, str | None]:
     """The text and label columns a model was trained with (its data config's, or its built-in dataset's)."""
     spec = BUILTINS.get(str(trained.get("source", "")).lower())
-    return (trained.get("text_column") or getattr(spec, "text_column", None),
-            trained.get("label_column") or getattr(spec, "label_column", None))
+    return (
+        trained.get("text_column") or getattr(spec, "text_column", None),
+        trained.get("label_column") or getattr(spec, "label_column", None),
+    )
 
 
 def _load_with_recorded_map(base, trained: dict, keep_columns, columns) -> LoadedData | None:
     """Another file scored without a label map is read with the map the model was trained with (its
     config's, or its built-in dataset's), when every raw label of the file is in it: a ChnSentiCorp
     model scores a 0/1 file without ``--label-map``. None when there is no such map or it does not fit."""
-    recorded = trained.get("label_map") or getattr(BUILTINS.get(str(trained.get("source", "")).lower()), "label_map", None)
+    recorded = trained.get("label_map") or getattr(
+        BUILTINS.get(str(trained.get("source", "")).lower()), "label_map", None
+    )
     if not recorded or base.label_map:
         return None
     try:
-        loaded = load_from(base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns,
-                           fallback_columns=columns)
+        loaded = load_from(
+            base.model_copy(update={"label_map": dict(recorded)}), keep_columns=keep_columns, fallback_columns=columns
+        )
     except UnknownLabelError:
         return None
     log.info("read %s with the model's training label map %s", base.source, dict(recorded))
@@ -109,8 +150,7 @@ def _load_with_recorded_map(base, trained: dict, keep_columns, columns) -> Loade
     return loaded
 
 
-def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(),
-                     **columns) -> tuple[pd.DataFrame, str]:
+def evaluation_frame(manifest, data: str | None, split: str, *, keep_columns=(), **columns) -> tuple[pd.DataFrame, str]:
     """:func:`evaluation_data`'s rows and their language."""
     frame, loaded = evaluation_data(manifest, data, split, keep_columns=keep_columns, **columns)
     return frame, loaded.language

@@ -118,8 +118,15 @@ def _head(path: Path, *, encoding: str, header: bool | None, options: dict) -> p
 def _csv_head(path: Path, *, sep: str, encoding: str, header: bool | None, options: dict) -> pd.DataFrame:
     """The first rows as :func:`sentiq.data.files.read_table` reads a CSV: strings, the header row detected
     (:func:`first_row_is_data`), a headerless file's columns named "0", "1", ..."""
-    read = dict(sep=sep, encoding=encoding, encoding_errors="strict", dtype=str, keep_default_na=False,
-                nrows=_HEAD_ROWS + 1, **options)
+    read = dict(
+        sep=sep,
+        encoding=encoding,
+        encoding_errors="strict",
+        dtype=str,
+        keep_default_na=False,
+        nrows=_HEAD_ROWS + 1,
+        **options,
+    )
     if "names" in options:  # a built-in that knows its layout
         return pd.read_csv(path, **read).iloc[:_HEAD_ROWS]
     rows = pd.read_csv(path, header=None, **read)
@@ -144,9 +151,16 @@ def _builder_options(path: Path, head: pd.DataFrame, *, encoding: str, options: 
         return {"path": "parquet" if suffix == ".parquet" else "json"}
     names = [str(c) for c in head.columns]
     headerless = "names" in options or head.attrs.get(HEADERLESS)
-    return {"path": "csv", "sep": "\t" if suffix == ".tsv" else ",", "encoding": encoding, "encoding_errors": "strict",
-            "keep_default_na": False, "header": None if headerless else 0, "column_names": names,
-            "features": Features({name: Value("string") for name in names})}
+    return {
+        "path": "csv",
+        "sep": "\t" if suffix == ".tsv" else ",",
+        "encoding": encoding,
+        "encoding_errors": "strict",
+        "keep_default_na": False,
+        "header": None if headerless else 0,
+        "column_names": names,
+        "features": Features({name: Value("string") for name in names}),
+    }
 
 
 def _resolve_source(d: DataConfig) -> _Source:
@@ -159,9 +173,18 @@ def _resolve_source(d: DataConfig) -> _Source:
         encoding = options.pop("encoding", None) or "utf-8"
         head = _head(path, encoding=encoding, header=None, options=options)
         test_path = _builtin_path(spec, "test") if "test" in spec.splits else None
-        return _Source(path, d.text_column or spec.text_column, d.label_column or spec.label_column,
-                       d.label_map or spec.label_map, _builder_options(path, head, encoding=encoding, options=options),
-                       head, spec.language, spec.preprocess, test_path, dict(spec.read_options))
+        return _Source(
+            path,
+            d.text_column or spec.text_column,
+            d.label_column or spec.label_column,
+            d.label_map or spec.label_map,
+            _builder_options(path, head, encoding=encoding, options=options),
+            head,
+            spec.language,
+            spec.preprocess,
+            test_path,
+            dict(spec.read_options),
+        )
     path = Path(d.source)
     if not path.is_file():
         raise DataError(Errors.E209, source=d.source, known=", ".join(BUILTINS))
@@ -174,8 +197,14 @@ def _resolve_source(d: DataConfig) -> _Source:
         log.info("%s has Sentiment140's headerless layout: text column 5, label column 0", path)
         text_column, label_column = "5", "0"
         label_map = label_map or BUILTINS["sentiment140"].label_map
-    return _Source(path, text_column or "text", label_column or "label", label_map,
-                   _builder_options(path, head, encoding=encoding, options={}), head)
+    return _Source(
+        path,
+        text_column or "text",
+        label_column or "label",
+        label_map,
+        _builder_options(path, head, encoding=encoding, options={}),
+        head,
+    )
 
 
 def _text(value) -> str:
@@ -184,12 +213,20 @@ def _text(value) -> str:
 
 def text_hashes(texts) -> np.ndarray:
     """A 64-bit hash per text: exact duplicates and overlaps counted without holding the texts."""
-    return np.fromiter((int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
-                                       "little", signed=True) for t in texts), dtype=np.int64)
+    return np.fromiter(
+        (
+            int.from_bytes(
+                hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little", signed=True
+            )
+            for t in texts
+        ),
+        dtype=np.int64,
+    )
 
 
-def _clean_batch(batch: dict, *, text_column: str, label_column: str, label_map: dict | None,
-                 keep_columns: tuple[str, ...]) -> dict:
+def _clean_batch(
+    batch: dict, *, text_column: str, label_column: str, label_map: dict | None, keep_columns: tuple[str, ...]
+) -> dict:
     """``text``, ``label`` (name, or None for a row left out), its ``status`` and the raw label, as
     :func:`sentiq.data.sources.to_labeled_frame` decides them row by row."""
     texts = [_text(t) for t in batch[text_column]]
@@ -211,8 +248,14 @@ def _clean_batch(batch: dict, *, text_column: str, label_column: str, label_map:
             name = label_map[raw]
         labels.append(name)
         status.append(state)
-    return {"text": texts, "label": labels, "raw": raws, "status": status, "hash": text_hashes(texts).tolist(),
-            **{f"keep:{c}": batch[c] for c in keep_columns}}
+    return {
+        "text": texts,
+        "label": labels,
+        "raw": raws,
+        "status": status,
+        "hash": text_hashes(texts).tolist(),
+        **{f"keep:{c}": batch[c] for c in keep_columns},
+    }
 
 
 def _load(source: _Source, *, num_proc: int, keep_columns: tuple[str, ...]):
@@ -223,8 +266,9 @@ def _load(source: _Source, *, num_proc: int, keep_columns: tuple[str, ...]):
     options = dict(source.read)
     builder = options.pop("path")
     try:
-        raw = load_dataset(builder, data_files=str(source.path), split="train",
-                           cache_dir=str(cache_root() / "datasets"), **options)
+        raw = load_dataset(
+            builder, data_files=str(source.path), split="train", cache_dir=str(cache_root() / "datasets"), **options
+        )
     except UnicodeDecodeError as exc:
         raise DataError(Errors.E262, path=source.path, enc=options.get("encoding"), byte=exc.start) from None
     except Exception as exc:  # the builders raise many kinds (pandas, pyarrow, their own)
@@ -232,15 +276,27 @@ def _load(source: _Source, *, num_proc: int, keep_columns: tuple[str, ...]):
     head = source.head
     text_column = resolve_column(head, str(source.text_column))
     label_column = resolve_column(head, str(source.label_column))
-    missing = [c for c, found in ((source.text_column, text_column), (source.label_column, label_column)) if found is None]
+    missing = [
+        c for c, found in ((source.text_column, text_column), (source.label_column, label_column)) if found is None
+    ]
     if missing:
         raise DataError(Errors.E204, where=source.path, missing=missing, hint=columns_hint(head))
     kept = tuple(c for c in keep_columns if c in raw.column_names and c not in ("text", "label"))
     log.info("cleaning %d rows of %s in %d processes", raw.num_rows, source.path, num_proc)
-    return raw.map(partial(_clean_batch, text_column=str(text_column), label_column=str(label_column),
-                           label_map=source.label_map, keep_columns=kept),
-                   batched=True, batch_size=10_000, num_proc=num_proc if raw.num_rows > 10_000 else None,
-                   remove_columns=raw.column_names, desc="cleaning"), kept
+    return raw.map(
+        partial(
+            _clean_batch,
+            text_column=str(text_column),
+            label_column=str(label_column),
+            label_map=source.label_map,
+            keep_columns=kept,
+        ),
+        batched=True,
+        batch_size=10_000,
+        num_proc=num_proc if raw.num_rows > 10_000 else None,
+        remove_columns=raw.column_names,
+        desc="cleaning",
+    ), kept
 
 
 def _codes(column, names: list[str]) -> np.ndarray:
@@ -248,8 +304,9 @@ def _codes(column, names: list[str]) -> np.ndarray:
     return pc.index_in(column, value_set=pa.array(names, type=pa.string())).fill_null(-1).to_numpy()
 
 
-def load_arrow_splits(d: DataConfig, seed: int, *, keep_columns: tuple[str, ...] = (),
-                      num_proc: int | None = None) -> ArrowSplits:
+def load_arrow_splits(
+    d: DataConfig, seed: int, *, keep_columns: tuple[str, ...] = (), num_proc: int | None = None
+) -> ArrowSplits:
     """Read, clean and split ``d`` with the training rows left on disk (see the module doc)."""
     source = _resolve_source(d)
     clean, kept_columns = _load(source, num_proc=default_num_proc(num_proc), keep_columns=tuple(keep_columns))
@@ -258,8 +315,12 @@ def load_arrow_splits(d: DataConfig, seed: int, *, keep_columns: tuple[str, ...]
     raw = table.column("raw")
     if (status == _UNKNOWN).any():
         unknown = sorted(pc.unique(raw.filter(pa_mask(status == _UNKNOWN))).to_pylist())
-        raise UnknownLabelError(Errors.E201, where=d.source, unknown=unknown[:10], label_map=source.label_map, skip=SKIP)
-    skipped = {str(e["values"]): int(e["counts"]) for e in pc.value_counts(raw.filter(pa_mask(status == _SKIPPED))).to_pylist()}
+        raise UnknownLabelError(
+            Errors.E201, where=d.source, unknown=unknown[:10], label_map=source.label_map, skip=SKIP
+        )
+    skipped = {
+        str(e["values"]): int(e["counts"]) for e in pc.value_counts(raw.filter(pa_mask(status == _SKIPPED))).to_pylist()
+    }
     rows = np.flatnonzero(status == _KEEP)
     names = sorted(v for v in pc.unique(table.column("label")).to_pylist() if v is not None)
     # Codes in sorted-name order stratify exactly like the names themselves (same classes, same order).
@@ -272,53 +333,116 @@ def load_arrow_splits(d: DataConfig, seed: int, *, keep_columns: tuple[str, ...]
         read = {} if d.test_source else dict(source.test_read or {})
         test_raw = read_table(test_path, encoding=d.encoding, header=d.header, **read)
         test_frame, empty, no_label = to_labeled_frame(
-            test_raw, text_column=source.text_column, label_column=source.label_column, label_map=source.label_map,
-            where=str(test_path), keep_columns=tuple(keep_columns), skipped=skipped)
+            test_raw,
+            text_column=source.text_column,
+            label_column=source.label_column,
+            label_map=source.label_map,
+            where=str(test_path),
+            keep_columns=tuple(keep_columns),
+            skipped=skipped,
+        )
         dropped_empty, dropped_label = dropped_empty + empty, dropped_label + no_label
     if dropped_empty or dropped_label:
-        log.warning("dropped %d empty texts and %d rows without a label from %s", dropped_empty, dropped_label, d.source)
+        log.warning(
+            "dropped %d empty texts and %d rows without a label from %s", dropped_empty, dropped_label, d.source
+        )
     check_classes(pd.DataFrame({"label": labels}), "the data")
-    positions = split_positions(labels, test_labels=None if test_frame is None else test_frame["label"].to_numpy(),
-                                validation_size=d.validation_size, test_size=d.test_size, seed=seed,
-                                max_train_samples=d.max_train_samples, max_eval_samples=d.max_eval_samples)
+    positions = split_positions(
+        labels,
+        test_labels=None if test_frame is None else test_frame["label"].to_numpy(),
+        validation_size=d.validation_size,
+        test_size=d.test_size,
+        seed=seed,
+        max_train_samples=d.max_train_samples,
+        max_eval_samples=d.max_eval_samples,
+    )
     check_classes(pd.DataFrame({"label": labels[positions["train"]]}), "the training split")
 
     def frame(split: str) -> pd.DataFrame:
-        picked = clean.select(rows[positions[split]]).select_columns(["text", "label", *(f"keep:{c}" for c in kept_columns)])
+        picked = clean.select(rows[positions[split]]).select_columns(
+            ["text", "label", *(f"keep:{c}" for c in kept_columns)]
+        )
         return picked.to_pandas().rename(columns={f"keep:{c}": c for c in kept_columns})
 
     test = frame("test") if test_frame is None else test_frame.iloc[positions["test"]].reset_index(drop=True)
     hashes = table.column("hash").to_numpy()
-    split_hashes = {"train": hashes[rows[positions["train"]]], "validation": hashes[rows[positions["validation"]]],
-                    "test": hashes[rows[positions["test"]]] if test_frame is None else text_hashes(test["text"])}
-    split_labels = {"train": labels[positions["train"]], "validation": labels[positions["validation"]],
-                    "test": test["label"].to_numpy()}
+    split_hashes = {
+        "train": hashes[rows[positions["train"]]],
+        "validation": hashes[rows[positions["validation"]]],
+        "test": hashes[rows[positions["test"]]] if test_frame is None else text_hashes(test["text"]),
+    }
+    split_labels = {
+        "train": labels[positions["train"]],
+        "validation": labels[positions["validation"]],
+        "test": test["label"].to_numpy(),
+    }
     language = source.language or guess_language(pd.Series(list(clean.select(rows[:_HEAD_ROWS])["text"])))
-    report = _report(d.source, language, split_labels, split_hashes, dropped_empty=dropped_empty,
-                     dropped_label=dropped_label, skipped=skipped, headerless=bool(source.head.attrs.get(HEADERLESS)))
+    report = _report(
+        d.source,
+        language,
+        split_labels,
+        split_hashes,
+        dropped_empty=dropped_empty,
+        dropped_label=dropped_label,
+        skipped=skipped,
+        headerless=bool(source.head.attrs.get(HEADERLESS)),
+    )
     train = clean.select(rows[positions["train"]]).select_columns(["text", "label"])
-    log.info("out-of-core training data: %d training rows on disk (%s), %d validation and %d test rows in memory",
-             train.num_rows, source.path, len(positions["validation"]), len(test))
-    return ArrowSplits(train, frame("validation"), test, sorted(set(split_labels["train"])), language,
-                       source.preprocess or ("chinese" if language == "zh" else "none"), report)
+    log.info(
+        "out-of-core training data: %d training rows on disk (%s), %d validation and %d test rows in memory",
+        train.num_rows,
+        source.path,
+        len(positions["validation"]),
+        len(test),
+    )
+    return ArrowSplits(
+        train,
+        frame("validation"),
+        test,
+        sorted(set(split_labels["train"])),
+        language,
+        source.preprocess or ("chinese" if language == "zh" else "none"),
+        report,
+    )
 
 
 def pa_mask(mask: np.ndarray) -> pa.Array:
     return pa.array(mask, type=pa.bool_())
 
 
-def _report(source: str, language: str, labels: dict[str, np.ndarray], hashes: dict[str, np.ndarray], *,
-            dropped_empty: int, dropped_label: int, skipped: dict[str, int], headerless: bool) -> DataReport:
+def _report(
+    source: str,
+    language: str,
+    labels: dict[str, np.ndarray],
+    hashes: dict[str, np.ndarray],
+    *,
+    dropped_empty: int,
+    dropped_label: int,
+    skipped: dict[str, int],
+    headerless: bool,
+) -> DataReport:
     """:func:`sentiq.data.build_report` from label arrays and text hashes."""
-    counts = {split: {str(k): int(n) for k, n in zip(*np.unique(values.astype(str), return_counts=True))}
-              for split, values in labels.items()}
-    report = DataReport(source=source, language=language, labels=sorted({k for c in counts.values() for k in c}),
-                        counts=counts, dropped_empty=dropped_empty, dropped_missing_label=dropped_label,
-                        skipped=dict(skipped), headerless=headerless)
+    counts = {
+        split: {str(k): int(n) for k, n in zip(*np.unique(values.astype(str), return_counts=True))}
+        for split, values in labels.items()
+    }
+    report = DataReport(
+        source=source,
+        language=language,
+        labels=sorted({k for c in counts.values() for k in c}),
+        counts=counts,
+        dropped_empty=dropped_empty,
+        dropped_missing_label=dropped_label,
+        skipped=dict(skipped),
+        headerless=headerless,
+    )
     unique = {split: np.unique(values) for split, values in hashes.items()}
     report.duplicates = {split: int(len(hashes[split]) - len(unique[split])) for split in hashes}
-    report.overlap = {f"train/{split}": int(len(np.intersect1d(unique["train"], unique[split])))
-                      for split in hashes if split != "train"}
+    report.overlap = {
+        f"train/{split}": int(len(np.intersect1d(unique["train"], unique[split])))
+        for split in hashes
+        if split != "train"
+    }
     return add_warnings(report)
 
 
@@ -327,9 +451,14 @@ def preprocess_arrow(dataset, profile, *, num_proc: int | None = None):
     cached on disk beside the data (keyed by the input and the profile's spec)."""
     fingerprint = hashlib.sha256(f"{dataset._fingerprint}|{json.dumps(profile.spec(), sort_keys=True)}|v1".encode())
     workers = default_num_proc(num_proc)
-    return dataset.map(partial(_apply_profile, profile=profile), batched=True, batch_size=10_000,
-                       num_proc=workers if dataset.num_rows > 10_000 else None,
-                       new_fingerprint=fingerprint.hexdigest()[:32], desc=f"preprocessing ({profile.name})")
+    return dataset.map(
+        partial(_apply_profile, profile=profile),
+        batched=True,
+        batch_size=10_000,
+        num_proc=workers if dataset.num_rows > 10_000 else None,
+        new_fingerprint=fingerprint.hexdigest()[:32],
+        desc=f"preprocessing ({profile.name})",
+    )
 
 
 def _apply_profile(batch: dict, *, profile) -> dict:

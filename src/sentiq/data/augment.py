@@ -35,12 +35,58 @@ import pandas as pd
 
 OPS = ("synonym", "swap", "delete", "emoji")
 _WORD = re.compile(r"^([A-Za-z][A-Za-z'-]*)([.,!?;:]*)$")
-_MODIFIERS = re.compile("[\ufe0f\U0001F3FB-\U0001F3FF]")  # variation selector, skin tones: same emoji
+_MODIFIERS = re.compile("[\ufe0f\U0001f3fb-\U0001f3ff]")  # variation selector, skin tones: same emoji
 
-POSITIVE_EMOJI = ("😀", "😃", "😄", "😁", "😊", "🙂", "😍", "🥰", "😘", "😎", "🤗", "❤", "💕", "💖", "👍", "👏",
-                  "🎉", "🥳", "✨", "🌟", "💯", "🙌", "😆", "😋", "☺")
-NEGATIVE_EMOJI = ("😞", "😔", "😟", "🙁", "☹", "😢", "😭", "😩", "😫", "😠", "😡", "🤬", "👎", "💔", "😒", "😣",
-                  "😖", "🤮", "🤢", "😤", "😿")
+POSITIVE_EMOJI = (
+    "😀",
+    "😃",
+    "😄",
+    "😁",
+    "😊",
+    "🙂",
+    "😍",
+    "🥰",
+    "😘",
+    "😎",
+    "🤗",
+    "❤",
+    "💕",
+    "💖",
+    "👍",
+    "👏",
+    "🎉",
+    "🥳",
+    "✨",
+    "🌟",
+    "💯",
+    "🙌",
+    "😆",
+    "😋",
+    "☺",
+)
+NEGATIVE_EMOJI = (
+    "😞",
+    "😔",
+    "😟",
+    "🙁",
+    "☹",
+    "😢",
+    "😭",
+    "😩",
+    "😫",
+    "😠",
+    "😡",
+    "🤬",
+    "👎",
+    "💔",
+    "😒",
+    "😣",
+    "😖",
+    "🤮",
+    "🤢",
+    "😤",
+    "😿",
+)
 POSITIVE_EMOTICONS = (":)", ":-)", ":D", ":-D", "=)", "=D", ":]", ";)", ";-)", "<3", "^_^", ":P", "xD")
 NEGATIVE_EMOTICONS = (":(", ":-(", ":'(", "=(", ":[", "D:", ">:(", ":/", ":-/", "</3", "T_T", ":|")
 
@@ -65,8 +111,11 @@ def _polarity_table() -> dict[str, tuple[str, ...]]:
 
 
 _POLARITY = _polarity_table()
-_EMOTICON = re.compile(r"(?<!\S)(" + "|".join(re.escape(e) for e in sorted(
-    POSITIVE_EMOTICONS + NEGATIVE_EMOTICONS, key=len, reverse=True)) + r")(?!\S)")
+_EMOTICON = re.compile(
+    r"(?<!\S)("
+    + "|".join(re.escape(e) for e in sorted(POSITIVE_EMOTICONS + NEGATIVE_EMOTICONS, key=len, reverse=True))
+    + r")(?!\S)"
+)
 
 
 def _match_case(word: str, like: str) -> str:
@@ -146,8 +195,9 @@ def augment_text(text: str, op: str, rng: random.Random, *, p: float = 0.1) -> s
     return changed if changed != " ".join(tokens) else None
 
 
-def augment_texts(texts: Sequence[str], *, ops: Sequence[str], n_per_example: int = 1, p: float = 0.1,
-                  seed: int = 0) -> list[tuple[int, str]]:
+def augment_texts(
+    texts: Sequence[str], *, ops: Sequence[str], n_per_example: int = 1, p: float = 0.1, seed: int = 0
+) -> list[tuple[int, str]]:
     """(index of the source text, new text) pairs: up to ``n_per_example`` copies per text, seeded."""
     unknown = sorted(set(ops) - set(OPS))
     if unknown:
@@ -164,8 +214,9 @@ def augment_texts(texts: Sequence[str], *, ops: Sequence[str], n_per_example: in
     return made
 
 
-def augment_frame(frame: pd.DataFrame, *, ops: Sequence[str], n_per_example: int = 1, p: float = 0.1,
-                  seed: int = 0) -> pd.DataFrame:
+def augment_frame(
+    frame: pd.DataFrame, *, ops: Sequence[str], n_per_example: int = 1, p: float = 0.1, seed: int = 0
+) -> pd.DataFrame:
     """The training frame followed by its augmented rows (same label and other columns as their source)."""
     if not ops or frame.empty:
         return frame
@@ -185,6 +236,7 @@ def augmented_training_split(train: pd.DataFrame, config) -> pd.DataFrame:
     if not aug.ops:
         return train
     out = augment_frame(train, ops=aug.ops, n_per_example=aug.n_per_example, p=aug.p, seed=config.training_seed)
-    logging.getLogger(__name__).info("augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train),
-                                     len(out) - len(train))
+    logging.getLogger(__name__).info(
+        "augmentation (%s): %d training rows + %d new", ", ".join(aug.ops), len(train), len(out) - len(train)
+    )
     return out

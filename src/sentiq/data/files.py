@@ -82,7 +82,6 @@ def shown_columns(columns, *, limit: int = 20) -> list[str]:
     return names + ([f"... {len(columns) - limit} more"] if len(columns) > limit else [])
 
 
-
 def resolve_column(raw: pd.DataFrame, column: str) -> str | None:
     """A column by name, else by 0-based position ("5" is the sixth column, as in pandas' ``usecols``)."""
     names = list(map(str, raw.columns))
@@ -98,9 +97,12 @@ def columns_hint(raw: pd.DataFrame) -> str:
     if raw.attrs.get(HEADERLESS):
         first = raw.iloc[0].tolist() if len(raw) else []
         shown = ", ".join(f"{i}={str(v)[:40]!r}" for i, v in enumerate(first[:20])) + (
-            f", ... {len(first) - 20} more" if len(first) > 20 else "")
-        return (f"it has no header row (its first row looks like data), so columns go by 0-based position: {shown}; "
-                "give them as data.text_column / data.label_column, or set data.header=true if the first row is a header")
+            f", ... {len(first) - 20} more" if len(first) > 20 else ""
+        )
+        return (
+            f"it has no header row (its first row looks like data), so columns go by 0-based position: {shown}; "
+            "give them as data.text_column / data.label_column, or set data.header=true if the first row is a header"
+        )
     return f"columns are {shown_columns(raw.columns)} (set data.text_column / data.label_column; a number is a 0-based position)"
 
 
@@ -126,8 +128,15 @@ def read_table(path: Path, *, encoding: str | None = None, header: bool | None =
         raise DataError(Errors.E263, path=path, detail=exc) from None
 
 
-def read_text_table(path: str | Path, *, text_column: str = "text", encoding: str | None = None,
-                    keep_empty_rows: bool = False, column_hint: str = "", header: bool | None = None) -> pd.DataFrame:
+def read_text_table(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    encoding: str | None = None,
+    keep_empty_rows: bool = False,
+    column_hint: str = "",
+    header: bool | None = None,
+) -> pd.DataFrame:
     """The rows of a table file with ``text_column`` (a name or a 0-based position) as strings (missing
     cells: ""), other columns as read."""
     path = Path(path)
@@ -135,8 +144,13 @@ def read_text_table(path: str | Path, *, text_column: str = "text", encoding: st
     found = resolve_column(frame, str(text_column))
     if found is None:
         hint = columns_hint(frame) if frame.attrs.get(HEADERLESS) else f"columns are {shown_columns(frame.columns)}"
-        raise DataError(Errors.E264, path=path, column=shorten(str(text_column)), hint=hint,
-                        column_hint=f" {column_hint}" if column_hint else "")
+        raise DataError(
+            Errors.E264,
+            path=path,
+            column=shorten(str(text_column)),
+            hint=hint,
+            column_hint=f" {column_hint}" if column_hint else "",
+        )
     texts = frame[found].map(lambda t: "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t))
     frame = frame.assign(**{str(text_column): texts})
     return frame if keep_empty_rows else frame[texts.str.strip() != ""]
@@ -148,8 +162,13 @@ def read_text_table(path: str | Path, *, text_column: str = "text", encoding: st
 MAX_TEXT_CHARS = 100_000
 
 
-def check_text_lengths(texts: Sequence[str], *, max_chars: int, truncate: bool = False,
-                       where: Callable[[int], str] = lambda i: f"text {i + 1}") -> list[str]:
+def check_text_lengths(
+    texts: Sequence[str],
+    *,
+    max_chars: int,
+    truncate: bool = False,
+    where: Callable[[int], str] = lambda i: f"text {i + 1}",
+) -> list[str]:
     """``texts`` when none is over ``max_chars``; with ``truncate`` long ones are cut (with a log line);
     otherwise a DataError naming the first one (``where(i)`` says where text ``i`` came from)."""
     out = list(texts)
@@ -162,9 +181,18 @@ def check_text_lengths(texts: Sequence[str], *, max_chars: int, truncate: bool =
     return out
 
 
-def read_texts(path: str | Path, *, text_column: str = "text", encoding: str | None = None,
-               keep_empty_rows: bool = False, column_hint: str = "", encoding_hint: str = "",
-               header: bool | None = None, max_chars: int | None = None, truncate: bool = False) -> list[str]:
+def read_texts(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    encoding: str | None = None,
+    keep_empty_rows: bool = False,
+    column_hint: str = "",
+    encoding_hint: str = "",
+    header: bool | None = None,
+    max_chars: int | None = None,
+    truncate: bool = False,
+) -> list[str]:
     """Texts from a .txt file (one per line) or a table file's ``text_column`` (see the module doc).
 
     A text over ``max_chars`` characters is an error naming its line (row), or is cut with ``truncate``;
@@ -177,14 +205,25 @@ def read_texts(path: str | Path, *, text_column: str = "text", encoding: str | N
         try:
             lines = path.read_text(encoding=encoding or "utf-8").splitlines()
         except UnicodeDecodeError as exc:
-            raise DataError(Errors.E266, path=path, encoding=encoding or 'UTF-8', byte=exc.start,
-                            hint=f"; {encoding_hint}" if encoding_hint else "") from None
+            raise DataError(
+                Errors.E266,
+                path=path,
+                encoding=encoding or "UTF-8",
+                byte=exc.start,
+                hint=f"; {encoding_hint}" if encoding_hint else "",
+            ) from None
         numbered = [(n, line) for n, line in enumerate(lines, 1) if keep_empty_rows or line.strip()]
         texts = [line for _, line in numbered]
         where = lambda i: f"{path} line {numbered[i][0]}"  # noqa: E731
     else:
-        frame = read_text_table(path, text_column=text_column, encoding=encoding, keep_empty_rows=keep_empty_rows,
-                                column_hint=column_hint, header=header)
+        frame = read_text_table(
+            path,
+            text_column=text_column,
+            encoding=encoding,
+            keep_empty_rows=keep_empty_rows,
+            column_hint=column_hint,
+            header=header,
+        )
         texts = frame[str(text_column)].tolist()
         rows = list(frame.index)
         where = lambda i: f"{path} row {rows[i] + 1}"  # noqa: E731

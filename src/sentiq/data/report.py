@@ -30,8 +30,10 @@ class DataReport:
 
 
 def _counts(frames: dict) -> dict[str, dict[str, int]]:
-    return {split: {str(k): int(v) for k, v in frame["label"].value_counts().sort_index().items()}
-            for split, frame in frames.items()}
+    return {
+        split: {str(k): int(v) for k, v in frame["label"].value_counts().sort_index().items()}
+        for split, frame in frames.items()
+    }
 
 
 def build_report(loaded: LoadedData, splits: Splits | None = None) -> DataReport:
@@ -39,9 +41,14 @@ def build_report(loaded: LoadedData, splits: Splits | None = None) -> DataReport
     frames = dict(splits.items()) if splits is not None else loaded.frames
     labels = sorted({label for frame in frames.values() for label in frame["label"].unique()})
     report = DataReport(
-        source=loaded.source, language=loaded.language, labels=labels, counts=_counts(frames),
-        dropped_empty=loaded.dropped_empty, dropped_missing_label=loaded.dropped_missing_label,
-        skipped=dict(loaded.skipped), headerless=loaded.headerless,
+        source=loaded.source,
+        language=loaded.language,
+        labels=labels,
+        counts=_counts(frames),
+        dropped_empty=loaded.dropped_empty,
+        dropped_missing_label=loaded.dropped_missing_label,
+        skipped=dict(loaded.skipped),
+        headerless=loaded.headerless,
     )
     for split, frame in frames.items():
         report.duplicates[split] = int(frame["text"].duplicated().sum())
@@ -56,7 +63,9 @@ def add_warnings(report: DataReport) -> DataReport:
     """The report's warnings (overlapping splits, imbalance), from its counts and overlaps."""
     for pair, n in report.overlap.items():
         if n:
-            report.warnings.append(f"{n} texts appear in both {pair.replace('/', ' and ')}: scores there are optimistic")
+            report.warnings.append(
+                f"{n} texts appear in both {pair.replace('/', ' and ')}: scores there are optimistic"
+            )
     for split, counts in report.counts.items():
         if counts and min(counts.values()) / max(counts.values()) < 0.2:
             report.warnings.append(f"{split} is imbalanced {counts}: consider training.class_weights=balanced")

@@ -45,27 +45,55 @@ _SENT140_COLUMNS = ["polarity", "id", "date", "query", "user", "text"]
 
 BUILTINS: dict[str, BuiltinDataset] = {
     "imdb": BuiltinDataset(
-        "imdb", {"train": ("imdb/train.parquet",), "test": ("imdb/test.parquet",)},
-        "text", "label", _BINARY, "en", "review", hub_id="stanfordnlp/imdb",
+        "imdb",
+        {"train": ("imdb/train.parquet",), "test": ("imdb/test.parquet",)},
+        "text",
+        "label",
+        _BINARY,
+        "en",
+        "review",
+        hub_id="stanfordnlp/imdb",
         unlabeled=("imdb/unsupervised.parquet",),
     ),
     "sentiment140": BuiltinDataset(
         "sentiment140",
         {"train": ("sentiment140/training.1600000.processed.noemoticon.csv", "sentiment140/training.sample.csv")},
-        "text", "polarity", {"0": "negative", "2": "neutral", "4": "positive"}, "en", "tweet",
+        "text",
+        "polarity",
+        {"0": "negative", "2": "neutral", "4": "positive"},
+        "en",
+        "tweet",
         read_options={"header": None, "names": _SENT140_COLUMNS, "encoding": "latin-1"},
-        hub_id="stanfordnlp/sentiment140", hub_columns=("text", "sentiment"),
+        hub_id="stanfordnlp/sentiment140",
+        hub_columns=("text", "sentiment"),
     ),
     "chnsenticorp": BuiltinDataset(
-        "chnsenticorp", {"train": ("chinese/ChnSentiCorp_htl_all.csv",)},
-        "review", "label", _BINARY, "zh", "chinese",
+        "chnsenticorp",
+        {"train": ("chinese/ChnSentiCorp_htl_all.csv",)},
+        "review",
+        "label",
+        _BINARY,
+        "zh",
+        "chinese",
     ),
     "waimai": BuiltinDataset(
-        "waimai", {"train": ("chinese/waimai_10k.csv",)}, "review", "label", _BINARY, "zh", "chinese",
+        "waimai",
+        {"train": ("chinese/waimai_10k.csv",)},
+        "review",
+        "label",
+        _BINARY,
+        "zh",
+        "chinese",
     ),
     "weibo_senti_100k": BuiltinDataset(
-        "weibo_senti_100k", {"train": ("chinese/weibo_senti_100k.csv",)},
-        "review", "label", _BINARY, "zh", "chinese", hub_id="dirtycomputer/weibo_senti_100k",
+        "weibo_senti_100k",
+        {"train": ("chinese/weibo_senti_100k.csv",)},
+        "review",
+        "label",
+        _BINARY,
+        "zh",
+        "chinese",
+        hub_id="dirtycomputer/weibo_senti_100k",
     ),
 }
 
@@ -107,8 +135,14 @@ def _normalise_raw_label(value) -> str | None:
 
 
 def to_labeled_frame(
-    raw: pd.DataFrame, *, text_column: str, label_column: str, label_map: dict[str, str] | None, where: str,
-    keep_columns: tuple[str, ...] = (), skipped: dict[str, int] | None = None,
+    raw: pd.DataFrame,
+    *,
+    text_column: str,
+    label_column: str,
+    label_map: dict[str, str] | None,
+    where: str,
+    keep_columns: tuple[str, ...] = (),
+    skipped: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, int, int]:
     """Select and clean the text/label columns (by name or 0-based position); map raw labels to names.
 
@@ -129,8 +163,13 @@ def to_labeled_frame(
     if label_map:
         unknown = sorted(set(labels[keep]) - set(label_map))
         if unknown:
-            raise UnknownLabelError(Errors.E201, where=where, unknown=[shorten(str(u), 40) for u in unknown[:10]],
-                                    label_map=label_map, skip=SKIP)
+            raise UnknownLabelError(
+                Errors.E201,
+                where=where,
+                unknown=[shorten(str(u), 40) for u in unknown[:10]],
+                label_map=label_map,
+                skip=SKIP,
+            )
         skip = keep & labels.map(lambda v: label_map.get(v) == SKIP)
         if skipped is not None:
             for value, n in labels[skip].value_counts().items():
@@ -139,9 +178,13 @@ def to_labeled_frame(
     labels = labels[keep]
     if label_map:
         labels = labels.map(label_map)
-    frame = pd.DataFrame({"text": texts[keep].to_numpy(), "label": labels.to_numpy(),
-                          **{c: raw[c][keep].to_numpy() for c in keep_columns
-                             if c in raw.columns and c not in ("text", "label")}})
+    frame = pd.DataFrame(
+        {
+            "text": texts[keep].to_numpy(),
+            "label": labels.to_numpy(),
+            **{c: raw[c][keep].to_numpy() for c in keep_columns if c in raw.columns and c not in ("text", "label")},
+        }
+    )
     return frame, int(empty.sum()), int((no_label & ~empty).sum())
 
 
@@ -171,7 +214,9 @@ def _load_from_hub(spec: BuiltinDataset) -> dict[str, pd.DataFrame]:
         if split in loaded:
             frame = loaded[split].to_pandas()
             if spec.hub_columns:
-                frame = frame.rename(columns={spec.hub_columns[0]: spec.text_column, spec.hub_columns[1]: spec.label_column})
+                frame = frame.rename(
+                    columns={spec.hub_columns[0]: spec.text_column, spec.hub_columns[1]: spec.label_column}
+                )
             frames[split] = frame
     return frames
 
@@ -235,19 +280,25 @@ def load_data(
             text_column, label_column = "5", "0"
             label_map = label_map or BUILTINS["sentiment140"].label_map
         names = set(map(str, raw_frames["train"].columns))
-        text_column = text_column or ("text" if "text" in names or fallback_columns[0] not in names
-                                      else fallback_columns[0])
-        label_column = label_column or ("label" if "label" in names or fallback_columns[1] not in names
-                                        else fallback_columns[1])
+        text_column = text_column or (
+            "text" if "text" in names or fallback_columns[0] not in names else fallback_columns[0]
+        )
+        label_column = label_column or (
+            "label" if "label" in names or fallback_columns[1] not in names else fallback_columns[1]
+        )
     if test_source:
         raw_frames["test"] = read_table(Path(test_source), encoding=encoding, header=header)
 
     frames, dropped_empty, dropped_label, skipped = {}, 0, 0, {}
     for split, raw in raw_frames.items():
         frame, empty, no_label = to_labeled_frame(
-            raw, text_column=text_column, label_column=label_column, label_map=label_map,
+            raw,
+            text_column=text_column,
+            label_column=label_column,
+            label_map=label_map,
             where=test_source if split == "test" and test_source else source,
-            keep_columns=tuple(keep_columns), skipped=skipped,
+            keep_columns=tuple(keep_columns),
+            skipped=skipped,
         )
         frames[split] = frame
         dropped_empty += empty
@@ -306,9 +357,14 @@ def load_unlabeled(source: str, *, text_column: str | None = None, encoding: str
     else:
         path = Path(source)
         if not path.is_file():
-            raise DataError(Errors.E211, source=source, builtins=', '.join(BUILTINS))
-        texts = read_texts(path, text_column=text_column or "text", encoding=encoding,
-                           column_hint="(set the text column)", encoding_hint="set the encoding")
+            raise DataError(Errors.E211, source=source, builtins=", ".join(BUILTINS))
+        texts = read_texts(
+            path,
+            text_column=text_column or "text",
+            encoding=encoding,
+            column_hint="(set the text column)",
+            encoding_hint="set the encoding",
+        )
         language = guess_language(pd.Series(texts))
         preprocess = "chinese" if language == "zh" else "none"
     if not texts:

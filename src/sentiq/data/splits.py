@@ -37,8 +37,9 @@ def stratified_positions(labels: np.ndarray, size: float | int, seed: int) -> tu
     """Positions of the rows kept and of the ``size`` (fraction or count) split off, stratified by ``labels``,
     shuffled with ``seed``: what :func:`stratified_split` takes from a frame, for data that stay on disk."""
     labels = np.asarray(labels)
-    return train_test_split(np.arange(len(labels)), test_size=size, random_state=seed, shuffle=True,
-                            stratify=_stratify_labels(labels))
+    return train_test_split(
+        np.arange(len(labels)), test_size=size, random_state=seed, shuffle=True, stratify=_stratify_labels(labels)
+    )
 
 
 def stratified_split(frame: pd.DataFrame, size: float | int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -65,9 +66,16 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     return _take(frame, _subsample_positions(frame["label"].to_numpy(), np.arange(len(frame)), n, seed))
 
 
-def split_positions(labels: np.ndarray, *, test_labels: np.ndarray | None = None, validation_size: float,
-                    test_size: float, seed: int, max_train_samples: int | None = None,
-                    max_eval_samples: int | None = None) -> dict[str, np.ndarray]:
+def split_positions(
+    labels: np.ndarray,
+    *,
+    test_labels: np.ndarray | None = None,
+    validation_size: float,
+    test_size: float,
+    seed: int,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+) -> dict[str, np.ndarray]:
     """Positions of the train, validation and test rows: into ``labels`` (the source), test into
     ``test_labels`` when the source has an official test split. The one place splits are decided, for
     frames (:func:`make_splits`) and for data that stay on disk (:mod:`sentiq.data.arrow`)."""
@@ -83,9 +91,11 @@ def split_positions(labels: np.ndarray, *, test_labels: np.ndarray | None = None
     else:  # train on every non-test row: no early stopping, no calibration (the caller warns)
         train = rest[pd.Series(np.arange(len(rest))).sample(frac=1.0, random_state=seed).to_numpy()]
         validation = rest[:0]
-    return {"train": _subsample_positions(labels, train, max_train_samples, seed),
-            "validation": _subsample_positions(labels, validation, max_eval_samples, seed),
-            "test": _subsample_positions(test_of, test, max_eval_samples, seed)}
+    return {
+        "train": _subsample_positions(labels, train, max_train_samples, seed),
+        "validation": _subsample_positions(labels, validation, max_eval_samples, seed),
+        "test": _subsample_positions(test_of, test, max_eval_samples, seed),
+    }
 
 
 def make_splits(
@@ -102,10 +112,15 @@ def make_splits(
     check_classes(source, "the data")
     check_enough_rows(source, "the data", sizes=([] if "test" in frames else [test_size]) + [validation_size])
     official = frames.get("test")
-    positions = split_positions(source["label"].to_numpy(),
-                                test_labels=None if official is None else official["label"].to_numpy(),
-                                validation_size=validation_size, test_size=test_size, seed=seed,
-                                max_train_samples=max_train_samples, max_eval_samples=max_eval_samples)
+    positions = split_positions(
+        source["label"].to_numpy(),
+        test_labels=None if official is None else official["label"].to_numpy(),
+        validation_size=validation_size,
+        test_size=test_size,
+        seed=seed,
+        max_train_samples=max_train_samples,
+        max_eval_samples=max_eval_samples,
+    )
     train = _take(source, positions["train"])
     check_classes(train, "the training split")
     test = _take(source if official is None else official, positions["test"])
@@ -137,8 +152,14 @@ def check_enough_rows(frame: pd.DataFrame, what: str, *, sizes: list[float]) -> 
     n, classes = len(frame), frame["label"].nunique()
     needed = _rows_needed(classes, sizes)
     if n < needed:
-        raise DataError(Errors.E288, what=what, n=n, needed=needed, classes=classes,
-                        held_out=" then ".join(f"{s:g}" for s in sizes if s) or "nothing")
+        raise DataError(
+            Errors.E288,
+            what=what,
+            n=n,
+            needed=needed,
+            classes=classes,
+            held_out=" then ".join(f"{s:g}" for s in sizes if s) or "nothing",
+        )
 
 
 def check_classes(frame: pd.DataFrame, what: str, *, require_two: bool = True) -> None:

@@ -62,15 +62,30 @@ class Source:
 
     def fingerprint(self) -> dict:
         """What identifies this input for a resumed job: paths, sizes, modification times, options."""
-        return {"files": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
-                "format": self.format, "text_column": self.text_column, "keep": list(self.keep),
-                "column_names": list(self.column_names) if self.column_names else None, "encoding": self.encoding,
-                "keep_empty": self.keep_empty, "max_chars": self.max_chars, "truncate": self.truncate}
+        return {
+            "files": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
+            "format": self.format,
+            "text_column": self.text_column,
+            "keep": list(self.keep),
+            "column_names": list(self.column_names) if self.column_names else None,
+            "encoding": self.encoding,
+            "keep_empty": self.keep_empty,
+            "max_chars": self.max_chars,
+            "truncate": self.truncate,
+        }
 
 
-def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
-                column_names: Sequence[str] | None = None, encoding: str = "utf-8", keep_empty: bool = False,
-                max_chars: int | None = None, truncate: bool = False) -> Source:
+def open_source(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    keep: Sequence[str] = (),
+    column_names: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    keep_empty: bool = False,
+    max_chars: int | None = None,
+    truncate: bool = False,
+) -> Source:
     """A file, or a folder of part files of one format (hidden files and ``_SUCCESS`` markers ignored)."""
     path = Path(path)
     if path.is_dir():
@@ -89,25 +104,37 @@ def open_source(path: str | Path, *, text_column: str = "text", keep: Sequence[s
     if len(formats) > 1:
         raise DataError(Errors.E270, path=path, formats=sorted(formats))
     fmt = formats.pop()
-    text_column, keep, column_names = _resolve_positions(files[0], fmt, text_column, tuple(keep), column_names, encoding)
+    text_column, keep, column_names = _resolve_positions(
+        files[0], fmt, text_column, tuple(keep), column_names, encoding
+    )
     if column_names and text_column not in column_names:
-        raise DataError(Errors.E271, column_names=','.join(column_names), text_column=text_column)
+        raise DataError(Errors.E271, column_names=",".join(column_names), text_column=text_column)
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise DataError(Errors.E272, encoding=encoding) from None
     if max_chars is not None and max_chars < 1:
         raise DataError(Errors.E282, max_chars=max_chars)
-    source = Source(tuple(files), fmt, text_column, tuple(keep),
-                    tuple(column_names) if column_names else None, encoding, keep_empty, max_chars, truncate)
+    source = Source(
+        tuple(files),
+        fmt,
+        text_column,
+        tuple(keep),
+        tuple(column_names) if column_names else None,
+        encoding,
+        keep_empty,
+        max_chars,
+        truncate,
+    )
     with closing(_records(source)) as records:
         if next(records, None) is None:  # a blank .txt line is a record (an empty text); a CSV header is not
             raise DataError(Errors.E281, path=path)
     return source
 
 
-def _resolve_positions(path: Path, fmt: str, text_column: str, keep: tuple[str, ...],
-                       column_names: Sequence[str] | None, encoding: str):
+def _resolve_positions(
+    path: Path, fmt: str, text_column: str, keep: tuple[str, ...], column_names: Sequence[str] | None, encoding: str
+):
     """Columns given as 0-based positions ("5": the sixth) turned into names, as the in-memory readers
     (:func:`sentiq.data.files.resolve_column`) take them: a name wins over a position; a CSV whose first
     row looks like data (:func:`~sentiq.data.files.first_row_is_data`) is headerless, its columns "0", "1", ..."""
@@ -179,8 +206,9 @@ def estimate_rows(source: Source) -> int:
     return max(lines - headers, 0)
 
 
-def iter_chunks(source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = "error",
-                start_chunk: int = 0) -> Iterator[Chunk]:
+def iter_chunks(
+    source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = "error", start_chunk: int = 0
+) -> Iterator[Chunk]:
     """Chunks of ``chunk_rows`` records from ``start_chunk`` on; earlier records are read past, not kept."""
     if on_bad_rows not in {"error", "skip"}:
         raise ValueError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")
@@ -218,8 +246,10 @@ def _over_limit(where: str, record: dict, source: Source) -> str | None:
         log.warning("%s: text cut from %d to %d characters (--truncate)", where, len(text), source.max_chars)
         record[source.text_column] = text[: source.max_chars]
         return None
-    return (f"the text has {len(text):,} characters, over the limit of {source.max_chars:,} (--max-chars); "
-            "raise the limit or pass --truncate to cut long texts")
+    return (
+        f"the text has {len(text):,} characters, over the limit of {source.max_chars:,} (--max-chars); "
+        "raise the limit or pass --truncate to cut long texts"
+    )
 
 
 def text_problem(record: dict, text_column: str, keep_empty: bool = False) -> str | None:
@@ -248,8 +278,9 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
             try:
                 yield number, decoder.decode(raw)
             except UnicodeDecodeError as exc:
-                raise DataError(Errors.E275, path=path, number=number, encoding=encoding.upper(),
-                                byte=exc.start) from None
+                raise DataError(
+                    Errors.E275, path=path, number=number, encoding=encoding.upper(), byte=exc.start
+                ) from None
 
 
 def _txt_records(path: Path, source: Source) -> Iterator[tuple[str, dict | str]]:

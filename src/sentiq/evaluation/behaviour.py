@@ -58,7 +58,7 @@ def read_behaviour_file(path: str | Path) -> pd.DataFrame:
     """The ``text, expected`` rows of a behaviour file, validated."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(Errors.E213, path=path, suites=', '.join(builtin_suites()))
+        raise DataError(Errors.E213, path=path, suites=", ".join(builtin_suites()))
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -83,9 +83,12 @@ def check_behaviour(frame: pd.DataFrame, proba: np.ndarray, labels: list[str]) -
     if unknown:
         raise DataError(Errors.E218, unknown=unknown, labels=labels)
     best = proba.argmax(axis=1)
-    return [BehaviourCase(text, expected, labels[int(i)], float(row[i]), capability)
-            for text, expected, i, row, capability in zip(frame["text"], frame["expected"], best, proba,
-                                                          frame["capability"])]
+    return [
+        BehaviourCase(text, expected, labels[int(i)], float(row[i]), capability)
+        for text, expected, i, row, capability in zip(
+            frame["text"], frame["expected"], best, proba, frame["capability"]
+        )
+    ]
 
 
 def capability_summary(cases: list[dict]) -> dict[str, dict]:

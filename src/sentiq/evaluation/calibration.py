@@ -40,8 +40,7 @@ def fit_temperature(y_true, proba) -> float | None:
         log.warning("temperature scaling skipped: the model makes no error on the %d validation texts", len(y))
         return None
     logp = log_probabilities(p)
-    result = minimize_scalar(_nll, bounds=_LOG_T_BOUNDS, args=(logp, y), method="bounded",
-                             options={"xatol": 1e-4})
+    result = minimize_scalar(_nll, bounds=_LOG_T_BOUNDS, args=(logp, y), method="bounded", options={"xatol": 1e-4})
     temperature = float(np.exp(result.x))
     before, after = _nll(0.0, logp, y), _nll(result.x, logp, y)
     if after > before:  # the bounded search can only lose to T=1 on pathological inputs
@@ -58,8 +57,11 @@ def calibration_summary(y_true, proba, temperature: float | None, n_bins: int = 
     def side(p: np.ndarray) -> dict:
         bins = reliability_bins(y, p, n_bins)
         nll = float(-np.log(np.clip(p[np.arange(len(y)), y], _FLOOR, 1.0)).mean())
-        return {"ece": expected_calibration_error(y, p, n_bins), "log_loss": nll,
-                "mean_confidence": float(p.max(axis=1).mean()),
-                "bins": {k: v.tolist() for k, v in bins.items()}}
+        return {
+            "ece": expected_calibration_error(y, p, n_bins),
+            "log_loss": nll,
+            "mean_confidence": float(p.max(axis=1).mean()),
+            "bins": {k: v.tolist() for k, v in bins.items()},
+        }
 
     return {"temperature": temperature, "before": side(raw), "after": side(scaled)}

@@ -58,7 +58,11 @@ def _validate(data: Mapping) -> None:
         placeholder, groups, templates = item.get("placeholder"), item.get("groups"), item.get("templates")
         if not isinstance(placeholder, str) or not placeholder:
             raise ConfigError(Errors.E125, name=name)
-        if not isinstance(groups, dict) or len(groups) < 2 or not all(isinstance(v, list) and v for v in groups.values()):
+        if (
+            not isinstance(groups, dict)
+            or len(groups) < 2
+            or not all(isinstance(v, list) and v for v in groups.values())
+        ):
             raise ConfigError(Errors.E126, name=name)
         if not isinstance(templates, list) or not templates:
             raise ConfigError(Errors.E127, name=name)
@@ -89,19 +93,37 @@ def _check_set(item: Mapping, predict_proba: Callable, column: int) -> dict:
     for template in templates:
         idx = [i for i, (t, _, _) in enumerate(cells) if t == template]
         means = {g: float(np.mean([scores[i] for i in idx if cells[i][1] == g])) for g in groups}
-        rows.append({"template": template, "spread": max(means.values()) - min(means.values()),
-                     "label_flips": bool(len(set(predicted[idx].tolist())) > 1),
-                     "lowest": min(means, key=means.get), "highest": max(means, key=means.get),
-                     "group_means": means})
+        rows.append(
+            {
+                "template": template,
+                "spread": max(means.values()) - min(means.values()),
+                "label_flips": bool(len(set(predicted[idx].tolist())) > 1),
+                "lowest": min(means, key=means.get),
+                "highest": max(means, key=means.get),
+                "group_means": means,
+            }
+        )
     rows.sort(key=lambda r: -r["spread"])
-    return {"name": item.get("name", placeholder), "placeholder": placeholder, "sentences": len(cells),
-            "group_means": by_group, "spread": max(by_group.values()) - min(by_group.values()),
-            "lowest": min(by_group, key=by_group.get), "highest": max(by_group, key=by_group.get),
-            "templates_with_label_flips": sum(r["label_flips"] for r in rows), "templates": rows}
+    return {
+        "name": item.get("name", placeholder),
+        "placeholder": placeholder,
+        "sentences": len(cells),
+        "group_means": by_group,
+        "spread": max(by_group.values()) - min(by_group.values()),
+        "lowest": min(by_group, key=by_group.get),
+        "highest": max(by_group, key=by_group.get),
+        "templates_with_label_flips": sum(r["label_flips"] for r in rows),
+        "templates": rows,
+    }
 
 
-def template_fairness_check(predict_proba: Callable[[list[str]], np.ndarray], labels: Sequence[str], *,
-                            templates: str | Path | Mapping | None = None, language: str = "en") -> dict:
+def template_fairness_check(
+    predict_proba: Callable[[list[str]], np.ndarray],
+    labels: Sequence[str],
+    *,
+    templates: str | Path | Mapping | None = None,
+    language: str = "en",
+) -> dict:
     """Score every filled template; return the spread of mean scores across groups per set.
 
     ``predict_proba`` takes a list of texts and returns probabilities whose columns follow
@@ -111,7 +133,11 @@ def template_fairness_check(predict_proba: Callable[[list[str]], np.ndarray], la
     data = load_templates(templates, language=language)
     column = positive_column(labels)
     sets = [_check_set(item, predict_proba, column) for item in data["sets"]]
-    result = {"language": data.get("language", language), "score": f"P({labels[column]})",
-              "spread": max(s["spread"] for s in sets), "sets": sets}
+    result = {
+        "language": data.get("language", language),
+        "score": f"P({labels[column]})",
+        "spread": max(s["spread"] for s in sets),
+        "sets": sets,
+    }
     log.info("fairness check: largest spread of group mean %s is %.4f", result["score"], result["spread"])
     return result

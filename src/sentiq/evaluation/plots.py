@@ -32,9 +32,20 @@ _BLUE, _ORANGE, _GREY = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 # Fallback fonts for Chinese/Japanese label names, used only when installed.
 _CJK_FONTS = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC", "Source Han Sans SC",
-    "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei",
-    "PingFang SC", "Hiragino Sans GB", "Heiti SC", "Arial Unicode MS",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "Arial Unicode MS",
 )
 
 
@@ -85,8 +96,7 @@ def plot_confusion_matrix(cm, labels) -> Figure:
     for i in range(k):
         for j in range(k):
             color = "white" if rates[i, j] > 0.55 else "black"
-            ax.text(j, i, f"{cm[i, j]}\n{100 * rates[i, j]:.1f}%", ha="center", va="center",
-                    color=color, fontsize=font)
+            ax.text(j, i, f"{cm[i, j]}\n{100 * rates[i, j]:.1f}%", ha="center", va="center", color=color, fontsize=font)
     ax.set_xticks(range(k), labels, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
     ax.set_yticks(range(k), labels)
     ax.set_xlabel("predicted")
@@ -158,8 +168,13 @@ def plot_confidence_histogram(y_true, proba) -> Figure:
     bins = np.linspace(lower, 1.0, 21)
     fig = new_figure(7, 4)
     ax = fig.add_subplot()
-    ax.hist([conf[correct], conf[~correct]], bins=bins, stacked=True, color=[_BLUE, _ORANGE],
-            label=[f"correct ({int(correct.sum())})", f"wrong ({int((~correct).sum())})"])
+    ax.hist(
+        [conf[correct], conf[~correct]],
+        bins=bins,
+        stacked=True,
+        color=[_BLUE, _ORANGE],
+        label=[f"correct ({int(correct.sum())})", f"wrong ({int((~correct).sum())})"],
+    )
     ax.set(title="Confidence of predictions", xlabel="max predicted probability", ylabel="examples")
     ax.legend()
     ax.grid(alpha=0.3, axis="y")
@@ -177,9 +192,16 @@ def plot_accuracy_by_length(y_true, proba, lengths, unit: str = "words") -> Figu
     xs = np.arange(len(buckets))
     bars = ax.bar(xs, [b["accuracy"] for b in buckets], color=_BLUE, width=0.7)
     for bar, bucket in zip(bars, buckets):
-        ax.annotate(f"n={bucket['n']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        ax.annotate(
+            f"n={bucket['n']}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     overall = float(np.mean(pred == y))
     ax.axhline(overall, color=_ORANGE, linestyle="--", label=f"overall {overall:.3f}")
     ax.set_xticks(xs, [b["bucket"] for b in buckets])
@@ -201,11 +223,19 @@ def plot_reliability_diagram(y_true, proba, n_bins: int = 15) -> Figure:
     fig = new_figure(6, 6.5)
     top, bottom = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], linestyle="--", color=_GREY, label="perfect calibration")
-    top.bar(centers[mask], bins["accuracy"][mask], width=width * 0.95, color=_BLUE,
-            edgecolor="white", label="accuracy")
+    top.bar(centers[mask], bins["accuracy"][mask], width=width * 0.95, color=_BLUE, edgecolor="white", label="accuracy")
     gap = bins["confidence"][mask] - bins["accuracy"][mask]
-    top.bar(centers[mask], gap, bottom=bins["accuracy"][mask], width=width * 0.95, color=_ORANGE,
-            alpha=0.35, edgecolor=_ORANGE, hatch="//", label="gap to mean confidence")
+    top.bar(
+        centers[mask],
+        gap,
+        bottom=bins["accuracy"][mask],
+        width=width * 0.95,
+        color=_ORANGE,
+        alpha=0.35,
+        edgecolor=_ORANGE,
+        hatch="//",
+        label="gap to mean confidence",
+    )
     top.set(title=f"Reliability diagram (ECE = {ece:.4f})", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02))
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
@@ -226,8 +256,12 @@ def png_base64(fig) -> str:
         fig.clear()
     missing = [w for w in caught if "missing from font" in str(w.message)]
     if missing:
-        logger.warning("%d glyph(s) missing from the plot fonts (e.g. %s); install a CJK font "
-                       "such as Noto Sans CJK to render them", len(missing), missing[0].message)
+        logger.warning(
+            "%d glyph(s) missing from the plot fonts (e.g. %s); install a CJK font "
+            "such as Noto Sans CJK to render them",
+            len(missing),
+            missing[0].message,
+        )
     for w in caught:
         if w not in missing:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -76,14 +76,27 @@ def _check_replaceable(out_dir: Path) -> None:
         raise ConfigError(Errors.E130, out_dir=out_dir)
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in REPORT_FILES)
     if foreign:
-        raise ConfigError(Errors.E131, out_dir=out_dir, foreign=', '.join(foreign[:5]))
+        raise ConfigError(Errors.E131, out_dir=out_dir, foreign=", ".join(foreign[:5]))
 
 
-def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
-                 title: str = "sentiq evaluation", context: dict | None = None,
-                 length_unit: str = "words", uncalibrated_proba=None, temperature: float | None = None,
-                 slices: list[dict] | None = None, fairness: dict | None = None,
-                 important_words: dict | None = None, behaviour: list[dict] | None = None) -> dict:
+def write_report(
+    out_dir,
+    *,
+    texts,
+    y_true,
+    proba,
+    labels,
+    history=None,
+    title: str = "sentiq evaluation",
+    context: dict | None = None,
+    length_unit: str = "words",
+    uncalibrated_proba=None,
+    temperature: float | None = None,
+    slices: list[dict] | None = None,
+    fairness: dict | None = None,
+    important_words: dict | None = None,
+    behaviour: list[dict] | None = None,
+) -> dict:
     """Write ``metrics.json`` and a self-contained ``report.html`` into ``out_dir``.
 
     ``proba`` are the probabilities the model gives (calibrated when it has a temperature);
@@ -104,7 +117,7 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
     metrics = compute_metrics(y_true, proba, labels)
     texts = list(texts)
     if len(texts) != metrics["n"]:
-        raise DataError(Errors.E237, n_texts=len(texts), n_labels=metrics['n'])
+        raise DataError(Errors.E237, n_texts=len(texts), n_labels=metrics["n"])
     lengths = text_lengths(texts, length_unit)
     _check_replaceable(out_dir)
     y, p = check_inputs(y_true, proba, n_labels=len(labels))
@@ -124,8 +137,9 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
             "training_curves": plots.plot_training_curves(history),
             "confidence_histogram": plots.plot_confidence_histogram(y, p),
             "reliability_diagram": plots.plot_reliability_diagram(y, p),
-            "reliability_before": (plots.plot_reliability_diagram(y, check_inputs(y, uncalibrated_proba)[1])
-                                   if calibration else None),
+            "reliability_before": (
+                plots.plot_reliability_diagram(y, check_inputs(y, uncalibrated_proba)[1]) if calibration else None
+            ),
             "accuracy_by_length": plots.plot_accuracy_by_length(y, p, lengths, unit=length_unit),
         }
         images = {name: plots.png_base64(fig) for name, fig in figures.items() if fig is not None}
@@ -143,16 +157,36 @@ def write_report(out_dir, *, texts, y_true, proba, labels, history=None,
             "generated_at": generated,
         }
         if behaviour is not None:
-            payload["behaviour"] = {"passed": sum(c["passed"] for c in behaviour), "total": len(behaviour),
-                                    "capabilities": behaviour_capabilities(behaviour), "cases": behaviour}
-        atomic_write_text(tmp / "metrics.json",
-                          json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False))
-        html = render_html(title=title, context=context, metrics=metrics, labels=labels,
-                           images=images, buckets=buckets, errors=errors,
-                           length_unit=length_unit, generated=generated, calibration=calibration,
-                           slices=slices, fairness=fairness, important_words=important_words,
-                           behaviour=behaviour)
+            payload["behaviour"] = {
+                "passed": sum(c["passed"] for c in behaviour),
+                "total": len(behaviour),
+                "capabilities": behaviour_capabilities(behaviour),
+                "cases": behaviour,
+            }
+        atomic_write_text(
+            tmp / "metrics.json", json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False)
+        )
+        html = render_html(
+            title=title,
+            context=context,
+            metrics=metrics,
+            labels=labels,
+            images=images,
+            buckets=buckets,
+            errors=errors,
+            length_unit=length_unit,
+            generated=generated,
+            calibration=calibration,
+            slices=slices,
+            fairness=fairness,
+            important_words=important_words,
+            behaviour=behaviour,
+        )
         atomic_write_text(tmp / "report.html", html)
-    logger.info("wrote evaluation report to %s (accuracy %.4f, macro-F1 %.4f)",
-                out_dir, metrics["accuracy"], metrics["macro_f1"])
+    logger.info(
+        "wrote evaluation report to %s (accuracy %.4f, macro-F1 %.4f)",
+        out_dir,
+        metrics["accuracy"],
+        metrics["macro_f1"],
+    )
     return metrics

@@ -57,18 +57,28 @@ class McNemarResult:
 
 
 def _arrays(y_true, pred_a, pred_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y_true, pred_a, pred_b = (np.asarray(list(v) if not isinstance(v, np.ndarray) else v, dtype=object)
-                              for v in (y_true, pred_a, pred_b))
+    y_true, pred_a, pred_b = (
+        np.asarray(list(v) if not isinstance(v, np.ndarray) else v, dtype=object) for v in (y_true, pred_a, pred_b)
+    )
     if not (len(y_true) == len(pred_a) == len(pred_b)):
-        raise ValueError(f"y_true, pred_a and pred_b must have the same length, got "
-                         f"{len(y_true)}, {len(pred_a)} and {len(pred_b)}")
+        raise ValueError(
+            f"y_true, pred_a and pred_b must have the same length, got {len(y_true)}, {len(pred_a)} and {len(pred_b)}"
+        )
     if len(y_true) == 0:
         raise ValueError("no rows to compare")
     return y_true, pred_a, pred_b
 
 
-def paired_bootstrap(y_true: Sequence, pred_a: Sequence, pred_b: Sequence, *, n_resamples: int = 10_000,
-                     seed: int = 0, confidence: float = 0.95, metric: Metric | None = None) -> BootstrapResult:
+def paired_bootstrap(
+    y_true: Sequence,
+    pred_a: Sequence,
+    pred_b: Sequence,
+    *,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    metric: Metric | None = None,
+) -> BootstrapResult:
     """Paired bootstrap of metric(B) - metric(A) over rows.
 
     ``metric(y_true, pred) -> float`` defaults to accuracy (vectorised; other metrics are computed per
@@ -95,16 +105,25 @@ def paired_bootstrap(y_true: Sequence, pred_a: Sequence, pred_b: Sequence, *, n_
     # they are at least as far from 0 as the observed one (+1: the observed sample counts as one draw).
     extreme = np.sum(np.abs(boot - boot.mean()) >= abs(difference) - 1e-12)
     p_value = float((extreme + 1) / (n_resamples + 1))
-    return BootstrapResult(score_a, score_b, float(difference), (float(low), float(high)), min(p_value, 1.0),
-                           confidence, n_resamples, len(y_true))
+    return BootstrapResult(
+        score_a,
+        score_b,
+        float(difference),
+        (float(low), float(high)),
+        min(p_value, 1.0),
+        confidence,
+        n_resamples,
+        len(y_true),
+    )
 
 
 def mcnemar(y_true: Sequence, pred_a: Sequence, pred_b: Sequence, *, exact_below: int = 25) -> McNemarResult:
     """McNemar's test of equal error rates on paired predictions (two-sided)."""
     y_true, pred_a, pred_b = _arrays(y_true, pred_a, pred_b)
     right_a, right_b = pred_a == y_true, pred_b == y_true
-    return mcnemar_from_counts(int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a)),
-                               exact_below=exact_below)
+    return mcnemar_from_counts(
+        int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a)), exact_below=exact_below
+    )
 
 
 def mcnemar_from_counts(only_a_right: int, only_b_right: int, *, exact_below: int = 25) -> McNemarResult:
@@ -121,8 +140,14 @@ def mcnemar_from_counts(only_a_right: int, only_b_right: int, *, exact_below: in
     return McNemarResult(b, c, float(statistic), float(stats.chi2.sf(statistic, df=1)), "chi2")
 
 
-def against_reference(y_true: Sequence, predictions: dict[str, Sequence], *, reference: str | None = None,
-                      n_resamples: int = 2000, seed: int = 0) -> tuple[str, dict[str, dict]]:
+def against_reference(
+    y_true: Sequence,
+    predictions: dict[str, Sequence],
+    *,
+    reference: str | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[str, dict[str, dict]]:
     """Each model's accuracy difference from ``reference`` (default: the most accurate) on the same rows.
 
     Returns ``(reference, {name: {"vs_best_diff", "vs_best_ci_low", "vs_best_ci_high", "bootstrap_p",
@@ -130,7 +155,9 @@ def against_reference(y_true: Sequence, predictions: dict[str, Sequence], *, ref
     """
     gold = np.asarray(list(y_true), dtype=object)
     if reference is None:
-        reference = max(predictions, key=lambda name: np.mean(np.asarray(list(predictions[name]), dtype=object) == gold))
+        reference = max(
+            predictions, key=lambda name: np.mean(np.asarray(list(predictions[name]), dtype=object) == gold)
+        )
     keys = ("vs_best_diff", "vs_best_ci_low", "vs_best_ci_high", "bootstrap_p", "mcnemar_p")
     out: dict[str, dict] = {}
     for name, predicted in predictions.items():

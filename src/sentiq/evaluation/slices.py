@@ -66,8 +66,14 @@ def _truthy(values) -> np.ndarray:
     return np.asarray(out, dtype=bool)
 
 
-def slice_masks(texts: Sequence[str], *, length_unit: str = "words", regexes: Mapping[str, str] | None = None,
-                columns: Mapping[str, Sequence] | None = None, lengths: bool = True) -> dict[str, np.ndarray]:
+def slice_masks(
+    texts: Sequence[str],
+    *,
+    length_unit: str = "words",
+    regexes: Mapping[str, str] | None = None,
+    columns: Mapping[str, Sequence] | None = None,
+    lengths: bool = True,
+) -> dict[str, np.ndarray]:
     """Name -> boolean mask for the built-in slices, length buckets and user slices.
 
     ``regexes`` maps a slice name to a regular expression searched in each text
@@ -75,8 +81,9 @@ def slice_masks(texts: Sequence[str], *, length_unit: str = "words", regexes: Ma
     are members). For a categorical column, pass one mask per value yourself.
     """
     texts = [str(t) for t in texts]
-    masks = {name: np.fromiter((test(t) for t in texts), dtype=bool, count=len(texts))
-             for name, test in BUILT_IN.items()}
+    masks = {
+        name: np.fromiter((test(t) for t in texts), dtype=bool, count=len(texts)) for name, test in BUILT_IN.items()
+    }
     if lengths and texts:
         n = text_lengths(texts, length_unit)
         for bucket in length_buckets(n, np.zeros(len(n)), np.zeros(len(n))):
@@ -107,15 +114,29 @@ def slice_metrics(masks: Mapping[str, np.ndarray], y_true, proba, labels: Sequen
         if mask.shape != y.shape:
             raise DataError(Errors.E239, name=name, n_entries=mask.size, n_examples=len(y))
         n = int(mask.sum())
-        row = {"slice": name, "n": n, "share": n / len(y), "accuracy": None, "macro_f1": None, "ece": None,
-               "delta_accuracy": None, "reliable": n >= MIN_RELIABLE}
+        row = {
+            "slice": name,
+            "n": n,
+            "share": n / len(y),
+            "accuracy": None,
+            "macro_f1": None,
+            "ece": None,
+            "delta_accuracy": None,
+            "reliable": n >= MIN_RELIABLE,
+        }
         if n:
             accuracy = float(accuracy_score(y[mask], pred[mask]))
-            row.update(accuracy=accuracy, delta_accuracy=accuracy - overall,
-                       # macro over the classes present in the slice (true or predicted), so a slice
-                       # holding one class is not dragged down by an undefined F1 of the others
-                       macro_f1=float(f1_score(y[mask], pred[mask], labels=np.union1d(y[mask], pred[mask]),
-                                               average="macro", zero_division=0)),
-                       ece=expected_calibration_error(y[mask], p[mask]))
+            row.update(
+                accuracy=accuracy,
+                delta_accuracy=accuracy - overall,
+                # macro over the classes present in the slice (true or predicted), so a slice
+                # holding one class is not dragged down by an undefined F1 of the others
+                macro_f1=float(
+                    f1_score(
+                        y[mask], pred[mask], labels=np.union1d(y[mask], pred[mask]), average="macro", zero_division=0
+                    )
+                ),
+                ece=expected_calibration_error(y[mask], p[mask]),
+            )
         rows.append(row)
     return rows

@@ -18,9 +18,19 @@ from sentiq.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, length_unit: str = "words",
-                   fairness: bool | None = None, important: bool | None = None, labels: list[str] | None = None,
-                   progress: Callable[[str, int, int], None] | None = None) -> dict:
+def trust_sections(
+    predictor,
+    frame: pd.DataFrame,
+    y_true,
+    proba,
+    settings,
+    *,
+    length_unit: str = "words",
+    fairness: bool | None = None,
+    important: bool | None = None,
+    labels: list[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
     """Slices, fairness check and important words for a report on ``frame`` (raw texts, in row order).
 
     ``settings`` is an :class:`~sentiq.config.EvaluationConfig`; ``fairness``/``important``
@@ -34,14 +44,21 @@ def trust_sections(predictor, frame: pd.DataFrame, y_true, proba, settings, *, l
     missing = [c for c in settings.slice_columns if c not in frame.columns]
     if missing:
         log.warning("slice columns %s are not in the data; those slices are left out", missing)
-    masks = slice_masks(texts, length_unit=length_unit, regexes=settings.slices,
-                        columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns})
+    masks = slice_masks(
+        texts,
+        length_unit=length_unit,
+        regexes=settings.slices,
+        columns={c: frame[c].tolist() for c in settings.slice_columns if c in frame.columns},
+    )
     out: dict = {"slices": slice_metrics(masks, y_true, proba, labels or predictor.labels)}
     if settings.fairness if fairness is None else fairness:
         try:
-            out["fairness"] = template_fairness_check(predictor.predict_proba, predictor.labels,
-                                                      templates=settings.fairness_templates,
-                                                      language=predictor.manifest.language)
+            out["fairness"] = template_fairness_check(
+                predictor.predict_proba,
+                predictor.labels,
+                templates=settings.fairness_templates,
+                language=predictor.manifest.language,
+            )
         except ConfigError as exc:
             log.info("fairness check skipped: %s", exc)
     n_words = settings.important_words if important is None else (settings.important_words or 40) * bool(important)

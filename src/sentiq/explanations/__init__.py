@@ -119,8 +119,9 @@ def _target_index(target, labels: list[str], proba: np.ndarray) -> int:
     return int(target)
 
 
-def explain(model: "str | Path | Any", text: str, *, method: str = "auto", target: str | int | None = None,
-            **options) -> Explanation:
+def explain(
+    model: "str | Path | Any", text: str, *, method: str = "auto", target: str | int | None = None, **options
+) -> Explanation:
     """Explain one prediction of a :class:`~sentiq.inference.Predictor` (or a model directory).
 
     ``method``: auto (by approach), linear, lexicon, integrated-gradients or occlusion.
@@ -140,8 +141,14 @@ def explain(model: "str | Path | Any", text: str, *, method: str = "auto", targe
         if name not in _METHODS:
             raise ConfigError(Errors.E135, method=method, methods=methods())
         words, details = _function(_METHODS, name)(predictor.model, cleaned, t, language=language, **options)
-    return Explanation(text=cleaned, label=predictor.labels[t], score=float(proba[t]), method=name,
-                       words=[WordWeight(*w) for w in words], details=details)
+    return Explanation(
+        text=cleaned,
+        label=predictor.labels[t],
+        score=float(proba[t]),
+        method=name,
+        words=[WordWeight(*w) for w in words],
+        details=details,
+    )
 
 
 def _aggregate(explanations: Sequence[Explanation], labels: list[str], top: int) -> dict[str, list[dict]]:
@@ -172,8 +179,17 @@ def _aggregate(explanations: Sequence[Explanation], labels: list[str], top: int)
     return out
 
 
-def important_words(model, texts: Sequence[str] | None = None, *, top: int = 15, sample: int = 50,
-                    seed: int = 0, method: str = "auto", progress=None, **options) -> dict:
+def important_words(
+    model,
+    texts: Sequence[str] | None = None,
+    *,
+    top: int = 15,
+    sample: int = 50,
+    seed: int = 0,
+    method: str = "auto",
+    progress=None,
+    **options,
+) -> dict:
     """The words that matter most for each class.
 
     Linear models answer from their coefficients (``texts`` are not needed); others explain a
@@ -184,8 +200,11 @@ def important_words(model, texts: Sequence[str] | None = None, *, top: int = 15,
     predictor = _predictor(model)
     name = default_method(predictor.manifest.approach) if method == "auto" else method
     if name in _GLOBAL:
-        return {"method": name, "source": "model coefficients",
-                "classes": _function(_GLOBAL, name)(predictor.model, predictor.labels, top=top)}
+        return {
+            "method": name,
+            "source": "model coefficients",
+            "classes": _function(_GLOBAL, name)(predictor.model, predictor.labels, top=top),
+        }
     texts = [t for t in (texts or []) if isinstance(t, str) and t.strip()]
     if not texts:
         raise ConfigError(Errors.E136)
@@ -197,10 +216,12 @@ def important_words(model, texts: Sequence[str] | None = None, *, top: int = 15,
         explanations.append(explain(predictor, texts[i], method=method, **options))
         if progress:
             progress("explain", done, len(chosen))
-    return {"method": explanations[0].method,
-            "source": f"explanations of {len(chosen)} test texts: mean weight per text predicted as the class, "
-                      "minus the mean weight towards the prediction in the other texts",
-            "classes": _aggregate(explanations, predictor.labels, top)}
+    return {
+        "method": explanations[0].method,
+        "source": f"explanations of {len(chosen)} test texts: mean weight per text predicted as the class, "
+        "minus the mean weight towards the prediction in the other texts",
+        "classes": _aggregate(explanations, predictor.labels, top),
+    }
 
 
 __all__ = ["Explanation", "WordWeight", "default_method", "explain", "important_words", "methods"]

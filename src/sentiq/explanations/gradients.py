@@ -34,9 +34,16 @@ def _token_spans(tokenizer, text: str, encoded) -> list[tuple[int, int]]:
     return spans
 
 
-def explain_integrated_gradients(model, text: str, target: int, *, language: str = "en", n_steps: int = 50,
-                                 internal_batch_size: int | None = None,
-                                 max_tokens: int | None = None) -> tuple[list, dict]:
+def explain_integrated_gradients(
+    model,
+    text: str,
+    target: int,
+    *,
+    language: str = "en",
+    n_steps: int = 50,
+    internal_batch_size: int | None = None,
+    max_tokens: int | None = None,
+) -> tuple[list, dict]:
     """``max_tokens`` caps the tokens explained (default the model's ``max_length``; words past it weigh 0
     and ``truncated`` is set); ``internal_batch_size`` caps the path points run at once (memory)."""
     from captum.attr import IntegratedGradients
@@ -48,15 +55,17 @@ def explain_integrated_gradients(model, text: str, target: int, *, language: str
         network.eval()
     length = min(model.max_length, max_tokens) if max_tokens else model.max_length
     try:
-        encoded = tokenizer(text, truncation=True, max_length=length, return_tensors="pt",
-                            return_offsets_mapping=True)
+        encoded = tokenizer(text, truncation=True, max_length=length, return_tensors="pt", return_offsets_mapping=True)
     except (NotImplementedError, TypeError, ValueError):  # slow tokenizers have no offsets
         encoded = tokenizer(text, truncation=True, max_length=length, return_tensors="pt")
     device = next(network.parameters()).device
     ids = encoded["input_ids"].to(device)
     mask = encoded["attention_mask"].to(device)
-    special = torch.tensor(tokenizer.get_special_tokens_mask(ids[0].tolist(), already_has_special_tokens=True),
-                           dtype=torch.bool, device=device)
+    special = torch.tensor(
+        tokenizer.get_special_tokens_mask(ids[0].tolist(), already_has_special_tokens=True),
+        dtype=torch.bool,
+        device=device,
+    )
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     baseline = torch.where(special, ids[0], torch.full_like(ids[0], pad)).unsqueeze(0)
 
@@ -67,8 +76,14 @@ def explain_integrated_gradients(model, text: str, target: int, *, language: str
         embed = network.get_input_embeddings()
         inputs, baselines = embed(ids), embed(baseline)
     attributions, delta = IntegratedGradients(forward).attribute(
-        inputs, baselines=baselines, target=target, additional_forward_args=(mask,), n_steps=n_steps,
-        internal_batch_size=internal_batch_size or n_steps, return_convergence_delta=True)
+        inputs,
+        baselines=baselines,
+        target=target,
+        additional_forward_args=(mask,),
+        n_steps=n_steps,
+        internal_batch_size=internal_batch_size or n_steps,
+        return_convergence_delta=True,
+    )
     per_token = attributions.sum(dim=-1)[0].detach().float().cpu().numpy()
     with torch.no_grad():
         logit, baseline_logit = forward(torch.cat([inputs, baselines]), mask.repeat(2, 1))[:, target].tolist()
@@ -81,7 +96,14 @@ def explain_integrated_gradients(model, text: str, target: int, *, language: str
         if end > start and start < len(text) and owner[start] >= 0:
             weights[owner[start]] += value
             covered_to = max(covered_to, end)
-    return ([(s.word, s.start, s.end, float(w)) for s, w in zip(spans, weights)],
-            {"logit": logit, "baseline_logit": baseline_logit, "sum_of_attributions": float(per_token.sum()),
-             "delta": float(delta.abs().max()), "n_steps": n_steps,
-             "truncated": any(s.start >= covered_to for s in spans) if spans else False})
+    return (
+        [(s.word, s.start, s.end, float(w)) for s, w in zip(spans, weights)],
+        {
+            "logit": logit,
+            "baseline_logit": baseline_logit,
+            "sum_of_attributions": float(per_token.sum()),
+            "delta": float(delta.abs().max()),
+            "n_steps": n_steps,
+            "truncated": any(s.start >= covered_to for s in spans) if spans else False,
+        },
+    )

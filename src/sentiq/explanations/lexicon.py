@@ -38,6 +38,11 @@ def explain_lexicon(model, text: str, target: int, *, language: str = "en") -> t
     neutral = _NEUTRAL.get(model.lexicon, "the")
     logits = class_logits(head, model.features([neutral, *unique]), target)
     by_word = dict(zip(unique, logits[1:] - logits[0]))
-    return ([(s.word, s.start, s.end, float(by_word[s.word])) for s in spans],
-            {"lexicon": model.lexicon, "neutral_word": neutral,
-             "note": "context-free per-word valence through the fitted head"})
+    return (
+        [(s.word, s.start, s.end, float(by_word[s.word])) for s in spans],
+        {
+            "lexicon": model.lexicon,
+            "neutral_word": neutral,
+            "note": "context-free per-word valence through the fitted head",
+        },
+    )

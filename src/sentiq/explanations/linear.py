@@ -69,7 +69,7 @@ def _word_occurrences(term: str, units: list[Span]) -> list[list[int]]:
     grams = term.split(" ")
     tokens = [u.word.lower() for u in units]
     n = len(grams)
-    return [list(range(i, i + n)) for i in range(len(tokens) - n + 1) if tokens[i:i + n] == grams]
+    return [list(range(i, i + n)) for i in range(len(tokens) - n + 1) if tokens[i : i + n] == grams]
 
 
 def _char_wb_occurrences(term: str, text: str) -> list[list[int]]:
@@ -78,7 +78,7 @@ def _char_wb_occurrences(term: str, text: str) -> list[list[int]]:
     for m in re.finditer(r"\S+", text):
         padded = f" {m.group().lower()} "
         for i in range(len(padded) - len(term) + 1):
-            if padded[i:i + len(term)] == term:
+            if padded[i : i + len(term)] == term:
                 # padded index j is text position m.start() + j - 1; padding spaces hold no word
                 out.append([m.start() + j - 1 for j in range(i, i + len(term)) if 0 < j < len(padded) - 1])
     return out
@@ -92,8 +92,11 @@ def _char_occurrences(term: str, text: str) -> list[list[int]]:
         positions.append(m.start())
         normalised.append(" " if len(m.group()) > 1 else m.group().lower())
     flat = "".join(normalised)
-    return [[positions[j] for j in range(i, i + len(term)) if not flat[j].isspace()]
-            for i in range(len(flat) - len(term) + 1) if flat[i:i + len(term)] == term]
+    return [
+        [positions[j] for j in range(i, i + len(term)) if not flat[j].isspace()]
+        for i in range(len(flat) - len(term) + 1)
+        if flat[i : i + len(term)] == term
+    ]
 
 
 def explain_linear(model, text: str, target: int, *, language: str = "en") -> tuple[list, dict]:
@@ -108,13 +111,16 @@ def explain_linear(model, text: str, target: int, *, language: str = "en") -> tu
     for vectorizer in vectorizers:
         names = _feature_names(vectorizer)
         size = len(names)
-        row = x[:, offset:offset + size]
+        row = x[:, offset : offset + size]
         for index, value in zip(row.indices, row.data):
             contribution = float(value) * float(coef[offset + index])
             term = str(names[index])
             if vectorizer.analyzer == "word":
-                groups = [[units[u].start for u in occ] for occ in _word_occurrences(term, units)] \
-                    if unit_kind == "word" else []
+                groups = (
+                    [[units[u].start for u in occ] for occ in _word_occurrences(term, units)]
+                    if unit_kind == "word"
+                    else []
+                )
             elif vectorizer.analyzer == "char_wb":
                 groups = _char_wb_occurrences(term, text)
             else:
@@ -132,8 +138,12 @@ def explain_linear(model, text: str, target: int, *, language: str = "en") -> tu
                         unassigned += share
         offset += size
     logit = intercept + float((x @ coef)[0])
-    details = {"logit": logit, "intercept": intercept, "unassigned": unassigned,
-               "note": "weights + intercept + unassigned = logit of the explained class"}
+    details = {
+        "logit": logit,
+        "intercept": intercept,
+        "unassigned": unassigned,
+        "note": "weights + intercept + unassigned = logit of the explained class",
+    }
     return [(u.word, u.start, u.end, float(w)) for u, w in zip(units, weights)], details
 
 

@@ -18,14 +18,16 @@ def _without(text: str, start: int, end: int) -> str:
     return (text[:start].rstrip() + " " + text[end:].lstrip()).strip()
 
 
-def explain_occlusion(model, text: str, target: int, *, language: str = "en", max_words: int = 400,
-                      batch_size: int = 64) -> tuple[list, dict]:
+def explain_occlusion(
+    model, text: str, target: int, *, language: str = "en", max_words: int = 400, batch_size: int = 64
+) -> tuple[list, dict]:
     spans = split_words(text, language)
     occluded = spans[:max_words]
     variants = [text] + [_without(text, s.start, s.end) for s in occluded]
     proba = np.asarray(model.predict_proba(variants, batch_size=batch_size), dtype=np.float64)
     logp = np.log(np.clip(proba[:, target], _FLOOR, 1.0))
     weights = list(logp[0] - logp[1:]) + [0.0] * (len(spans) - len(occluded))
-    return ([(s.word, s.start, s.end, float(w)) for s, w in zip(spans, weights)],
-            {"log_probability": float(logp[0]), "occluded_words": len(occluded),
-             "truncated": len(spans) > len(occluded)})
+    return (
+        [(s.word, s.start, s.end, float(w)) for s, w in zip(spans, weights)],
+        {"log_probability": float(logp[0]), "occluded_words": len(occluded), "truncated": len(spans) > len(occluded)},
+    )

@@ -98,8 +98,9 @@ def export_onnx(
     if reference.model.text_tokenizer() is None:
         raise ModelError(Errors.E387, model_dir=model_dir)
     check_output(output, overwrite=overwrite)
-    labelled = _labelled_rows(manifest, data, split, eval_rows, min_rows=min_eval_rows, text_column=text_column,
-                              label_column=label_column)
+    labelled = _labelled_rows(
+        manifest, data, split, eval_rows, min_rows=min_eval_rows, text_column=text_column, label_column=label_column
+    )
     loaded: dict = {}
 
     def save(tmp: Path) -> None:
@@ -109,8 +110,14 @@ def export_onnx(
     def check(tmp: Path) -> dict:
         # not verified yet: the writer seals the directory (with this model's smoke texts) once it passed
         loaded["model"] = load_model(tmp, exported, verify=False)
-        report = parity_report(reference, Predictor(loaded["model"], exported), labelled, quantize=quantize,
-                               max_accuracy_drop=max_accuracy_drop, progress=progress)
+        report = parity_report(
+            reference,
+            Predictor(loaded["model"], exported),
+            labelled,
+            quantize=quantize,
+            max_accuracy_drop=max_accuracy_drop,
+            progress=progress,
+        )
         report["files"] = {name: (tmp / name).stat().st_size for name in (MODEL_FILE, TOKENIZER_FILE)}
         exported.export["report"] = report
         atomic_write_text(tmp / REPORT_FILE, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -120,27 +127,41 @@ def export_onnx(
         return {}  # the test metrics stay the source model's
 
     quant = f" --quantize {quantize}" if quantize else ""
-    exported = replace(manifest, approach="onnx", versions=library_versions(), warnings=list(manifest.warnings),
-                       created=datetime.now(timezone.utc).isoformat(timespec="seconds"), integrity={},
-                       command=f"sentiq export {model_dir} --format onnx{quant} --output {output}",
-                       export={"format": "onnx", "opset": OPSET, "quantize": quantize or "none",
-                               "source": str(model_dir.resolve()), "source_approach": manifest.approach})
-    write_model_directory(output, manifest=exported, save=save, report=check, overwrite=overwrite,
-                          model=lambda: loaded["model"])
+    exported = replace(
+        manifest,
+        approach="onnx",
+        versions=library_versions(),
+        warnings=list(manifest.warnings),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        integrity={},
+        command=f"sentiq export {model_dir} --format onnx{quant} --output {output}",
+        export={
+            "format": "onnx",
+            "opset": OPSET,
+            "quantize": quantize or "none",
+            "source": str(model_dir.resolve()),
+            "source_approach": manifest.approach,
+        },
+    )
+    write_model_directory(
+        output, manifest=exported, save=save, report=check, overwrite=overwrite, model=lambda: loaded["model"]
+    )
     log.info("exported %s to %s (%s)", model_dir, output, quantize or "fp32")
     return ExportResult(output, exported.export["report"])
 
 
 def _check_exportable(manifest: Manifest, model_dir: Path) -> None:
     if manifest.approach == "onnx":
-        raise ModelError(Errors.E388, model_dir=model_dir,
-                         source=manifest.export.get('source', 'the fine-tuned directory'))
+        raise ModelError(
+            Errors.E388, model_dir=model_dir, source=manifest.export.get("source", "the fine-tuned directory")
+        )
     if not model_type(manifest.approach).capabilities.export:
         raise ModelError(Errors.E389, model_dir=model_dir, approach=manifest.approach)
 
 
-def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, *, min_rows: int,
-                   **columns) -> pd.DataFrame | None:
+def _labelled_rows(
+    manifest: Manifest, data: str | None, split: str, rows: int, *, min_rows: int, **columns
+) -> pd.DataFrame | None:
     """At most ``rows`` labelled rows (a seeded sample) for the accuracy check, or None when ``data`` is "none".
 
     The gate never passes on nothing: without labelled rows, or with fewer than ``min_rows``, the export
@@ -155,7 +176,9 @@ def _labelled_rows(manifest: Manifest, data: str | None, split: str, rows: int, 
         raise DataError(Errors.E290, detail=exc.message, skip=skip) from None
     frame = frame[frame["label"].isin(manifest.labels)]
     if len(frame) < min_rows:
-        raise DataError(Errors.E278, n_rows=len(frame), split=split, labels=manifest.labels, min_rows=min_rows, skip=skip)
+        raise DataError(
+            Errors.E278, n_rows=len(frame), split=split, labels=manifest.labels, min_rows=min_rows, skip=skip
+        )
     return frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
 
 
@@ -183,19 +206,31 @@ def _torch_export(model, path: Path) -> None:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
     tokenizer = model.text_tokenizer()
-    example = token_batches.pad_batch(token_batches.encode_texts(tokenizer, SAMPLE_TEXTS[:2]),
-                                      pad_id=token_batches.pad_token_id(tokenizer))
+    example = token_batches.pad_batch(
+        token_batches.encode_texts(tokenizer, SAMPLE_TEXTS[:2]), pad_id=token_batches.pad_token_id(tokenizer)
+    )
     wrapper = LogitsOnly(model.model.to("cpu").float()).eval()
-    dynamic = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-               "logits": {0: "batch"}}
+    dynamic = {
+        "input_ids": {0: "batch", 1: "sequence"},
+        "attention_mask": {0: "batch", 1: "sequence"},
+        "logits": {0: "batch"},
+    }
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
         try:
             # The TorchScript exporter: one self-contained file, quantizes cleanly, and its graph
             # ran faster under ONNX Runtime than the dynamo exporter's in our measurements.
-            torch.onnx.export(wrapper, (torch.from_numpy(example["input_ids"]), torch.from_numpy(example["attention_mask"])),
-                              str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                              dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
+            torch.onnx.export(
+                wrapper,
+                (torch.from_numpy(example["input_ids"]), torch.from_numpy(example["attention_mask"])),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
         except Exception as exc:  # torch raises many unrelated types for unsupported operators
             raise ModelError(Errors.E390, detail=str(exc).splitlines()[0]) from None
         finally:
@@ -240,14 +275,27 @@ def _quantize_int8(source: Path, target: Path, *, policy: str = DEFAULT_INT8_POL
     try:
         # Weight MatMuls/Gemms only, one scale per output column (on MiniLM/IMDB 98% label agreement against
         # 96.8% for ORT's default, which also quantizes embeddings); the policy keeps sensitive layers in fp32.
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul", "Gemm"], nodes_to_exclude=exclude)
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            nodes_to_exclude=exclude,
+        )
     finally:
         root.setLevel(level)
 
 
-def parity_report(reference, candidate, labelled: pd.DataFrame | None, *, quantize: str | None,
-                  max_accuracy_drop: float, progress: ProgressFn | None = None) -> dict:
+def parity_report(
+    reference,
+    candidate,
+    labelled: pd.DataFrame | None,
+    *,
+    quantize: str | None,
+    max_accuracy_drop: float,
+    progress: ProgressFn | None = None,
+) -> dict:
     """Compare two predictors: label agreement, max probability difference, accuracy change."""
     texts = list(SAMPLE_TEXTS) + ([] if labelled is None else labelled["text"].tolist())
     ref = reference.predict_proba(texts, progress=_phase(progress, "PyTorch"))
@@ -271,11 +319,15 @@ def parity_report(reference, candidate, labelled: pd.DataFrame | None, *, quanti
         report["accuracy_onnx"] = float(np.mean(names[new[offset:].argmax(1)] == truth))
         report["accuracy_change_points"] = 100 * (report["accuracy_onnx"] - report["accuracy_pytorch"])
         if -report["accuracy_change_points"] > max_accuracy_drop:
-            failures.append(f"the {quantize or 'fp32'} export loses {-report['accuracy_change_points']:.2f} accuracy "
-                            f"points on {len(labelled)} labelled rows (bound {max_accuracy_drop})")
+            failures.append(
+                f"the {quantize or 'fp32'} export loses {-report['accuracy_change_points']:.2f} accuracy "
+                f"points on {len(labelled)} labelled rows (bound {max_accuracy_drop})"
+            )
     if quantize is None and report["max_prob_diff"] > FP32_MAX_PROB_DIFF:
-        failures.append(f"fp32 probabilities differ from PyTorch by up to {report['max_prob_diff']:.2e} "
-                        f"(bound {FP32_MAX_PROB_DIFF:g}): the graph does not compute the same model")
+        failures.append(
+            f"fp32 probabilities differ from PyTorch by up to {report['max_prob_diff']:.2e} "
+            f"(bound {FP32_MAX_PROB_DIFF:g}): the graph does not compute the same model"
+        )
     report["failures"], report["passed"] = failures, not failures
     return report
 

@@ -49,8 +49,9 @@ class ScoreResult:
     skipped_examples: list[str] = field(default_factory=list)  # the first few "file line N: reason"
 
 
-def predictions_table(predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None, *,
-                      on_empty: str = "null") -> pa.Table:
+def predictions_table(
+    predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None, *, on_empty: str = "null"
+) -> pa.Table:
     """One row per text: kept ``columns``, ``text``, ``label``, ``score``, ``scores`` (a struct of
     label -> probability), ``language`` and ``model`` for routed models and ``note`` (why a text got no
     label: empty, emptied by preprocessing, unsupported language); the values of ``Predictor.predict``.
@@ -70,8 +71,13 @@ def predictions_table(predictor, texts: Sequence[str], columns: dict[str, Sequen
     table["score"] = pa.array([p.score for p in predictions], type=pa.float64())
     missing = np.array([p.scores is None for p in predictions], dtype=bool)
     table["scores"] = pa.StructArray.from_arrays(
-        [pa.array([None if p.scores is None else p.scores[name] for p in predictions], type=pa.float64())
-         for name in labels], names=labels, mask=pa.array(missing) if missing.any() else None)
+        [
+            pa.array([None if p.scores is None else p.scores[name] for p in predictions], type=pa.float64())
+            for name in labels
+        ],
+        names=labels,
+        mask=pa.array(missing) if missing.any() else None,
+    )
     if predictor.model.capabilities.languages:  # routed models say which language and member answered
         table["language"] = pa.array([p.language for p in predictions], type=pa.string())
         table["model"] = pa.array([p.model for p in predictions], type=pa.string())
@@ -98,8 +104,15 @@ def partial_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".partial")
 
 
-def iter_scored(predictor, source: Source, *, chunk_rows: int = 10_000, on_bad_rows: str = "error",
-                on_empty: str = "null", start_chunk: int = 0) -> Iterator[tuple[Chunk, pa.Table]]:
+def iter_scored(
+    predictor,
+    source: Source,
+    *,
+    chunk_rows: int = 10_000,
+    on_bad_rows: str = "error",
+    on_empty: str = "null",
+    start_chunk: int = 0,
+) -> Iterator[tuple[Chunk, pa.Table]]:
     """(chunk, its predictions table) for each chunk of ``source``, in input order."""
     for chunk in iter_chunks(source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, start_chunk=start_chunk):
         for problem in chunk.skipped:
@@ -137,25 +150,46 @@ def score_file(
     from sentiq.inference import Predictor
 
     started = time.perf_counter()
-    source = open_source(input, text_column=text_column, keep=keep, column_names=column_names, encoding=encoding,
-                         keep_empty=on_empty != "error", max_chars=max_chars, truncate=truncate)
+    source = open_source(
+        input,
+        text_column=text_column,
+        keep=keep,
+        column_names=column_names,
+        encoding=encoding,
+        keep_empty=on_empty != "error",
+        max_chars=max_chars,
+        truncate=truncate,
+    )
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
     output = Path(output)
     fmt = output_format(output)
     work = partial_dir(output)
-    identity = {"version": _VERSION, "input": source.fingerprint(), "model": _model_identity(predictor),
-                "chunk_rows": chunk_rows, "format": fmt}
+    identity = {
+        "version": _VERSION,
+        "input": source.fingerprint(),
+        "model": _model_identity(predictor),
+        "chunk_rows": chunk_rows,
+        "format": fmt,
+    }
     done = _prepare(work, identity, resume=resume)
     resumed = len(done)
     expected = estimate_rows(source)
     rows_done = sum(c["rows_in"] for c in done)
     if progress:
         progress("score", rows_done, max(expected, rows_done))
-    for chunk, table in iter_scored(predictor, source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty,
-                                    start_chunk=len(done)):
+    for chunk, table in iter_scored(
+        predictor, source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, on_empty=on_empty, start_chunk=len(done)
+    ):
         _write_part(work, chunk.index, table, fmt)
-        done.append({"index": chunk.index, "rows_in": chunk.rows_in, "rows_out": table.num_rows,
-                     "skipped": chunk.skipped[:20], "n_skipped": len(chunk.skipped)})
+        done.append(
+            {
+                "index": chunk.index,
+                "rows_in": chunk.rows_in,
+                "rows_out": table.num_rows,
+                "skipped": chunk.skipped[:20],
+                "n_skipped": len(chunk.skipped),
+            }
+        )
         _save_manifest(work, identity, done)
         rows_done += chunk.rows_in
         if progress:
@@ -165,16 +199,25 @@ def score_file(
     skipped = sum(c["n_skipped"] for c in done)
     if progress:
         progress("score", rows_done, rows_done)
-    return ScoreResult(output, rows_done, sum(c["rows_out"] for c in done), skipped, time.perf_counter() - started,
-                       resumed_chunks=resumed,
-                       skipped_examples=[s for c in done for s in c["skipped"]][:10])
+    return ScoreResult(
+        output,
+        rows_done,
+        sum(c["rows_out"] for c in done),
+        skipped,
+        time.perf_counter() - started,
+        resumed_chunks=resumed,
+        skipped_examples=[s for c in done for s in c["skipped"]][:10],
+    )
 
 
 def _model_identity(predictor) -> dict:
     """The model as a resumed job must find it again: its manifest's digest (path-independent)."""
     text = json.dumps(asdict(predictor.manifest), sort_keys=True, default=str)
-    return {"approach": predictor.manifest.approach, "labels": predictor.labels,
-            "manifest_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return {
+        "approach": predictor.manifest.approach,
+        "labels": predictor.labels,
+        "manifest_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
 
 
 def _prepare(work: Path, identity: dict, *, resume: bool) -> list[dict]:
@@ -195,7 +238,7 @@ def _prepare(work: Path, identity: dict, *, resume: bool) -> list[dict]:
         raise DataError(Errors.E241, manifest=manifest, detail=exc, work=work) from None
     changed = [key for key in ("version", "input", "model", "chunk_rows", "format") if state.get(key) != identity[key]]
     if changed:
-        raise ConfigError(Errors.E138, work=work, changed=', '.join(changed))
+        raise ConfigError(Errors.E138, work=work, changed=", ".join(changed))
     done = state["chunks"]
     if [c["index"] for c in done] != list(range(len(done))):
         raise DataError(Errors.E242, manifest=manifest, work=work)

@@ -46,7 +46,9 @@ def _position(i: int, positions: Sequence[str] | None) -> str:
     return positions[i] if positions is not None else f"text {i + 1}"
 
 
-def validate_texts(texts: Sequence[str], *, allow_empty: bool = False, positions: Sequence[str] | None = None) -> list[str]:
+def validate_texts(
+    texts: Sequence[str], *, allow_empty: bool = False, positions: Sequence[str] | None = None
+) -> list[str]:
     """Texts must be strings, and non-empty unless ``allow_empty``; the error names the first offender
     as the user counts it (``positions[i]``, default "text 1", "text 2", ...)."""
     if isinstance(texts, str):
@@ -63,7 +65,7 @@ def validate_texts(texts: Sequence[str], *, allow_empty: bool = False, positions
 
 def check_on_empty(on_empty: str) -> str:
     if on_empty not in ON_EMPTY + ("keep",):
-        raise DataError(Errors.E245, choices=', '.join(ON_EMPTY), on_empty=on_empty)
+        raise DataError(Errors.E245, choices=", ".join(ON_EMPTY), on_empty=on_empty)
     return on_empty
 
 
@@ -78,8 +80,9 @@ class Predictor:
         self.max_batch_tokens = max_batch_tokens
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, batch_size: int = 64,
-             max_batch_tokens: int | None = None) -> "Predictor":
+    def load(
+        cls, path: str | Path | None = None, *, batch_size: int = 64, max_batch_tokens: int | None = None
+    ) -> "Predictor":
         """A model directory, or a built-in model: no ``path`` (or ``"general"``) is the default
         built-in, ``"builtin:NAME"`` a named one (see :mod:`sentiq.models.builtin`).
 
@@ -108,8 +111,9 @@ class Predictor:
         """The texts as the model sees them (validated, then preprocessed with the training profile)."""
         return self.profile.apply(validate_texts(texts))
 
-    def predict_proba(self, texts: Sequence[str], *, calibrated: bool = True,
-                      progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], *, calibrated: bool = True, progress: Callable[[str, int, int], None] | None = None
+    ) -> np.ndarray:
         """Probabilities, columns in the order of ``labels``, rows in input order.
 
         With ``calibrated`` (the default) the model's temperature, when it has one, is applied.
@@ -138,8 +142,9 @@ class Predictor:
         cleaned = self.profile.apply(texts)
         return [EMPTY if not t.strip() else EMPTIED if not c.strip() else None for t, c in zip(texts, cleaned)]
 
-    def predict(self, texts: str | Sequence[str], *, on_empty: str = "null", positions: Sequence[str] | None = None,
-                **kwargs) -> list[Prediction]:
+    def predict(
+        self, texts: str | Sequence[str], *, on_empty: str = "null", positions: Sequence[str] | None = None, **kwargs
+    ) -> list[Prediction]:
         """One prediction per text, in input order.
 
         Empty texts, and texts the model's preprocessing empties (``//@张三:``, a bare URL),
@@ -158,8 +163,11 @@ class Predictor:
         if on_empty == "error":
             first = next((i for i, r in enumerate(reasons) if r), None)
             if first is not None:
-                raise EmptyTextError(Errors.E203, position=_position(first, positions),
-                                     reason='empty' if reasons[first] == EMPTY else reasons[first])
+                raise EmptyTextError(
+                    Errors.E203,
+                    position=_position(first, positions),
+                    reason="empty" if reasons[first] == EMPTY else reasons[first],
+                )
         scored = [i for i, r in enumerate(reasons) if r is None]
         proba = self.predict_proba([texts[i] for i in scored], **kwargs) if scored else np.zeros((0, len(self.labels)))
         labels = self.labels
@@ -167,8 +175,13 @@ class Predictor:
         answered = self.answering_models(texts)
         results: list[Prediction | None] = [None] * len(texts)
         for i, row in zip(scored, proba):
-            results[i] = Prediction(labels[int(row.argmax())], float(row.max()),
-                                    {name: float(p) for name, p in zip(labels, row)}, languages[i], answered[i])
+            results[i] = Prediction(
+                labels[int(row.argmax())],
+                float(row.max()),
+                {name: float(p) for name, p in zip(labels, row)},
+                languages[i],
+                answered[i],
+            )
         out = []
         for i, result in enumerate(results):
             if result is not None:

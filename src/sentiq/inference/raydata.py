@@ -33,8 +33,17 @@ log = logging.getLogger(__name__)
 class PredictorActor:
     """Ray Data's callable class: loads the model once per actor, scores pyarrow batches."""
 
-    def __init__(self, model_dir: str, *, text_column: str = "text", keep: Sequence[str] = (),
-                 on_bad_rows: str = "error", on_empty: str = "null", threads: int = 1, batch_size: int = 64):
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        text_column: str = "text",
+        keep: Sequence[str] = (),
+        on_bad_rows: str = "error",
+        on_empty: str = "null",
+        threads: int = 1,
+        batch_size: int = 64,
+    ):
         if threads > 0:  # Ray gives each actor num_cpus cores; torch would size its pool by the machine
             os.environ["SENTIQ_NUM_THREADS"] = str(threads)
             try:
@@ -70,9 +79,19 @@ def _default_gpus() -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
 
 
-def predict_dataset(dataset, model_dir: str | Path, *, text_column: str = "text", keep: Sequence[str] = (),
-                    concurrency: int = 1, batch_size: int = 256, num_gpus: float | None = None,
-                    num_cpus: float = 1, on_bad_rows: str = "error", on_empty: str = "null"):
+def predict_dataset(
+    dataset,
+    model_dir: str | Path,
+    *,
+    text_column: str = "text",
+    keep: Sequence[str] = (),
+    concurrency: int = 1,
+    batch_size: int = 256,
+    num_gpus: float | None = None,
+    num_cpus: float = 1,
+    on_bad_rows: str = "error",
+    on_empty: str = "null",
+):
     """``dataset`` (a Ray Dataset with ``text_column``) scored by ``concurrency`` actors, one model each.
 
     Returns a lazy Dataset of ``keep`` columns, ``text``, ``label``, ``score``, ``scores``
@@ -84,11 +103,21 @@ def predict_dataset(dataset, model_dir: str | Path, *, text_column: str = "text"
     """
     gpus = _default_gpus() if num_gpus is None else num_gpus
     return dataset.map_batches(
-        PredictorActor, batch_format="pyarrow", batch_size=batch_size, concurrency=concurrency,
-        num_gpus=gpus, num_cpus=num_cpus, zero_copy_batch=True,
-        fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "text_column": text_column,
-                               "keep": list(keep), "on_bad_rows": on_bad_rows, "on_empty": on_empty,
-                               "threads": max(1, int(num_cpus))},
+        PredictorActor,
+        batch_format="pyarrow",
+        batch_size=batch_size,
+        concurrency=concurrency,
+        num_gpus=gpus,
+        num_cpus=num_cpus,
+        zero_copy_batch=True,
+        fn_constructor_kwargs={
+            "model_dir": str(Path(model_dir).resolve()),
+            "text_column": text_column,
+            "keep": list(keep),
+            "on_bad_rows": on_bad_rows,
+            "on_empty": on_empty,
+            "threads": max(1, int(num_cpus)),
+        },
     )
 
 
@@ -108,13 +137,15 @@ def read_dataset(source: Source):
         return ray.data.read_json(paths, lines=True, **light).select_columns(wanted)
     if source.format == "txt":
         # Blank lines are empty texts, as in the streaming reader: on_empty decides what they get.
-        return ray.data.read_text(paths, encoding=source.encoding, drop_empty_lines=False,
-                                  **light).rename_columns({"text": source.text_column})
+        return ray.data.read_text(paths, encoding=source.encoding, drop_empty_lines=False, **light).rename_columns(
+            {"text": source.text_column}
+        )
     delimiter = "\t" if source.files[0].suffix.lower() == ".tsv" else ","
     return ray.data.read_csv(
         paths,
-        read_options=pacsv.ReadOptions(column_names=list(source.column_names) if source.column_names else None,
-                                       encoding=source.encoding),
+        read_options=pacsv.ReadOptions(
+            column_names=list(source.column_names) if source.column_names else None, encoding=source.encoding
+        ),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in wanted}, include_columns=wanted),
         **light,
@@ -135,11 +166,23 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> None
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
 
 
-def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path, *, text_column: str = "text",
-                   keep: Sequence[str] = (), column_names: Sequence[str] | None = None, encoding: str = "utf-8",
-                   on_bad_rows: str = "error", on_empty: str = "null", address: str | None = None, concurrency: int = 1,
-                   batch_size: int = 256, num_gpus: float | None = None, progress: ProgressFn | None = None
-                   ) -> ScoreResult:
+def score_file_ray(
+    model_dir: str | Path,
+    input: str | Path,
+    output: str | Path,
+    *,
+    text_column: str = "text",
+    keep: Sequence[str] = (),
+    column_names: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    on_bad_rows: str = "error",
+    on_empty: str = "null",
+    address: str | None = None,
+    concurrency: int = 1,
+    batch_size: int = 256,
+    num_gpus: float | None = None,
+    progress: ProgressFn | None = None,
+) -> ScoreResult:
     """:func:`predict_dataset` over a file or folder, written to one Parquet/JSONL ``output`` in input order."""
     import ray
 
@@ -156,9 +199,17 @@ def score_file_ray(model_dir: str | Path, input: str | Path, output: str | Path,
     context.execution_options.preserve_order = True
     context.raise_original_map_exception = True  # a DataError from an actor reaches us as itself
     context.enable_progress_bars = False  # the caller's progress callback reports
-    scored = predict_dataset(read_dataset(source), model_dir, text_column=source.text_column, keep=source.keep,
-                             concurrency=concurrency, batch_size=batch_size, num_gpus=num_gpus,
-                             on_bad_rows=on_bad_rows, on_empty=on_empty)
+    scored = predict_dataset(
+        read_dataset(source),
+        model_dir,
+        text_column=source.text_column,
+        keep=source.keep,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        num_gpus=num_gpus,
+        on_bad_rows=on_bad_rows,
+        on_empty=on_empty,
+    )
     expected = estimate_rows(source)
     output = Path(output)
     tmp = output.with_name(f".{output.name}.tmp-{secrets.token_hex(4)}.partial")
@@ -214,4 +265,3 @@ def _write_stream(dataset, path: Path, fmt: str, expected: int, progress: Progre
         if writer is not None:
             writer.close()
     return written
-

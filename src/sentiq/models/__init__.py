@@ -57,8 +57,12 @@ def load_model(directory: str | Path, manifest: Manifest | None = None, *, verif
     except SentiqError:
         raise
     except Exception as exc:  # noqa: BLE001 - a truncated pickle, safetensors header, ... : one line
-        raise ModelIntegrityError(Errors.E316, approach=manifest.approach, directory=directory,
-                                  detail=f"{type(exc).__name__}: {integrity.first_line(exc)}") from None
+        raise ModelIntegrityError(
+            Errors.E316,
+            approach=manifest.approach,
+            directory=directory,
+            detail=f"{type(exc).__name__}: {integrity.first_line(exc)}",
+        ) from None
     if verify:
         integrity.check_loaded(model, manifest, directory)
     return model

@@ -7,7 +7,9 @@ from typing import Callable
 import numpy as np
 
 
-def aligned_proba(estimator, features_of: Callable[[], object], n_texts: int, n_labels: int, progress=None) -> np.ndarray:
+def aligned_proba(
+    estimator, features_of: Callable[[], object], n_texts: int, n_labels: int, progress=None
+) -> np.ndarray:
     """``predict_proba`` with one column per label id, even for classes the estimator never saw."""
     proba = np.zeros((n_texts, n_labels), dtype=np.float32)
     if n_texts:

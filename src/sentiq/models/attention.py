@@ -35,8 +35,9 @@ def use_eager(query: torch.Tensor, dropout: float) -> bool:
     return query.shape[2] <= EAGER_BF16_MAX_LENGTH["dropout" if dropout > 0 else "no_dropout"]
 
 
-def eager_attention(module: nn.Module, query, key, value, attention_mask, *, scaling: float | None = None,
-                    dropout: float = 0.0, **_) -> tuple[torch.Tensor, torch.Tensor]:
+def eager_attention(
+    module: nn.Module, query, key, value, attention_mask, *, scaling: float | None = None, dropout: float = 0.0, **_
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Matmul, softmax, dropout, matmul: transformers' eager BERT attention, from sdpa's boolean mask.
     The softmax runs in float32 and its output returns to the queries' precision before dropout, so
     under bfloat16 autocast the large (length x length) tensors kept for backward stay bfloat16."""

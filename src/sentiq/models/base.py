@@ -47,8 +47,9 @@ class SentimentModel(ABC):
                 raise TypeError(f"{cls.__name__} must declare {name} (the model contract, sentiq.models.base)")
 
     @abstractmethod
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None,
-                      progress: ProgressFn | None = None) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: ProgressFn | None = None
+    ) -> np.ndarray:
         """Probabilities, one row per text in input order, one column per label."""
 
     @abstractmethod

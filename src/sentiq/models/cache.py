@@ -65,8 +65,9 @@ def cached_features(kind: str, fingerprint: str, texts: Sequence[str], compute: 
     return values
 
 
-def cached_arrays(kind: str, fingerprint: str, texts: Sequence[str],
-                  compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+def cached_arrays(
+    kind: str, fingerprint: str, texts: Sequence[str], compute: Callable[[], dict[str, np.ndarray]]
+) -> tuple[dict[str, np.ndarray], bool]:
     """Like :func:`cached_features` for several named arrays (one ``.npz``), whatever the feature-cache
     context: the caller decides (``training.cache_tokenized``). Returns the arrays and whether they
     came from the cache."""

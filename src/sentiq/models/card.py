@@ -19,15 +19,34 @@ from sentiq.atomic import atomic_write_text
 
 CARD_NAME = "README.md"
 # sentiq's aliases and built-in datasets under their hub names (the hub validates these fields).
-_MODEL_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2",
-              "e5-multilingual": "intfloat/multilingual-e5-small", "multilingual-e5-small": "intfloat/multilingual-e5-small"}
-_DATASET_IDS = {"imdb": "stanfordnlp/imdb", "sentiment140": "stanfordnlp/sentiment140",
-                "weibo_senti_100k": "dirtycomputer/weibo_senti_100k", "chnsenticorp": "lansinuote/ChnSentiCorp",
-                "waimai": "XiangPan/waimai_10k"}
-_METRIC_NAMES = {"accuracy": "Accuracy", "macro_f1": "Macro F1", "weighted_f1": "Weighted F1", "roc_auc": "ROC AUC",
-                 "log_loss": "Log loss", "ece": "Expected calibration error"}
-_METRIC_TYPES = {"macro_f1": "f1", "weighted_f1": "f1", "roc_auc": "roc_auc", "log_loss": "loss", "ece": "ece",
-                 "accuracy": "accuracy"}
+_MODEL_IDS = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "e5-multilingual": "intfloat/multilingual-e5-small",
+    "multilingual-e5-small": "intfloat/multilingual-e5-small",
+}
+_DATASET_IDS = {
+    "imdb": "stanfordnlp/imdb",
+    "sentiment140": "stanfordnlp/sentiment140",
+    "weibo_senti_100k": "dirtycomputer/weibo_senti_100k",
+    "chnsenticorp": "lansinuote/ChnSentiCorp",
+    "waimai": "XiangPan/waimai_10k",
+}
+_METRIC_NAMES = {
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "weighted_f1": "Weighted F1",
+    "roc_auc": "ROC AUC",
+    "log_loss": "Log loss",
+    "ece": "Expected calibration error",
+}
+_METRIC_TYPES = {
+    "macro_f1": "f1",
+    "weighted_f1": "f1",
+    "roc_auc": "roc_auc",
+    "log_loss": "loss",
+    "ece": "ece",
+    "accuracy": "accuracy",
+}
 
 
 def _hub_id(name: str | None, table: dict[str, str]) -> str | None:
@@ -66,18 +85,30 @@ def front_matter(manifest) -> dict[str, Any]:
         meta["datasets"] = [dataset]
     if scores:
         meta["metrics"] = sorted({_METRIC_TYPES[k] for k in scores})
-        meta["model-index"] = [{
-            "name": config.get("name") or "sentiq-model",
-            "results": [{
-                "task": {"type": "text-classification", "name": "Sentiment analysis"},
-                "dataset": {"name": source or "unknown", "type": dataset or "custom", "split": "test"},
-                "metrics": [{"type": _METRIC_TYPES[k], "value": round(float(v), 6), "name": _METRIC_NAMES[k]}
-                            for k, v in scores.items()],
-            }],
-        }]
-    block = {"approach": manifest.approach, "labels": list(manifest.labels), "preprocess": dict(manifest.preprocess),
-             "max_length": manifest.max_length, "truncation": manifest.truncation,
-             "temperature": manifest.temperature, "format_version": manifest.format_version}
+        meta["model-index"] = [
+            {
+                "name": config.get("name") or "sentiq-model",
+                "results": [
+                    {
+                        "task": {"type": "text-classification", "name": "Sentiment analysis"},
+                        "dataset": {"name": source or "unknown", "type": dataset or "custom", "split": "test"},
+                        "metrics": [
+                            {"type": _METRIC_TYPES[k], "value": round(float(v), 6), "name": _METRIC_NAMES[k]}
+                            for k, v in scores.items()
+                        ],
+                    }
+                ],
+            }
+        ]
+    block = {
+        "approach": manifest.approach,
+        "labels": list(manifest.labels),
+        "preprocess": dict(manifest.preprocess),
+        "max_length": manifest.max_length,
+        "truncation": manifest.truncation,
+        "temperature": manifest.temperature,
+        "format_version": manifest.format_version,
+    }
     meta["sentiq"] = {k: v for k, v in block.items() if v is not None}
     return meta
 
@@ -89,16 +120,24 @@ def render_card(manifest) -> str:
     source = (config.get("data") or {}).get("source") or "its training data"
     scores = meta.get("model-index", [{}])[0].get("results", [{}])[0].get("metrics", [])
     lines = [
-        "---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(), "---", "",
-        f"# {name}", "",
+        "---",
+        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        "",
+        f"# {name}",
+        "",
         f"A sentiment classifier made with sentiq: approach "
         f"`{manifest.approach}`{f', built on `{manifest.base_model}`' if manifest.base_model else ''}, "
-        f"labels {', '.join(f'`{label}`' for label in manifest.labels)}.", "",
-        "## Intended use", "",
+        f"labels {', '.join(f'`{label}`' for label in manifest.labels)}.",
+        "",
+        "## Intended use",
+        "",
         f"Classifying the sentiment of {', '.join(meta['language'])} text like `{source}` "
         f"(preprocessing profile `{manifest.preprocess.get('name')}` v{manifest.preprocess.get('version')}, "
-        "applied by sentiq before the model sees a text).", "",
-        "## Limitations", "",
+        "applied by sentiq before the model sees a text).",
+        "",
+        "## Limitations",
+        "",
         f"- Measured on the test split of `{source}` only; other domains (other products, platforms, eras) "
         "score lower. Evaluate on your own labelled sample first (`sentiq evaluate`).",
         "- Predicts only the labels above: no neutral class unless it is one, no sarcasm or aspect detection.",
@@ -106,24 +145,51 @@ def render_card(manifest) -> str:
         "in the front matter before publishing.",
     ]
     if manifest.max_length:
-        lines.append(f"- Sees at most {manifest.max_length} tokens per window"
-                     f"{f' (truncation: {manifest.truncation})' if manifest.truncation else ''}.")
-    lines.append("- Probabilities are temperature-calibrated on the validation split." if manifest.temperature
-                 else "- Probabilities are not calibrated (`sentiq calibrate` fits a temperature).")
+        lines.append(
+            f"- Sees at most {manifest.max_length} tokens per window"
+            f"{f' (truncation: {manifest.truncation})' if manifest.truncation else ''}."
+        )
+    lines.append(
+        "- Probabilities are temperature-calibrated on the validation split."
+        if manifest.temperature
+        else "- Probabilities are not calibrated (`sentiq calibrate` fits a temperature)."
+    )
     lines += [f"- Warning recorded at training: {w}" for w in manifest.warnings]
     if scores:
         lines += ["", "## Results (test split)", "", "| metric | value |", "|---|---|"]
         lines += [f"| {m['name']} | {m['value']:.4f} |" for m in scores]
     lines += [
-        "", "## Use", "", "```python", "from sentiq import Predictor", "",
-        'predictor = Predictor.load("path/to/this/folder")', 'print(predictor.predict(["What a wonderful film!"]))',
-        "```", "", "```bash", "sentiq predict path/to/this/folder \"What a wonderful film!\"", "```",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from sentiq import Predictor",
+        "",
+        'predictor = Predictor.load("path/to/this/folder")',
+        'print(predictor.predict(["What a wonderful film!"]))',
+        "```",
+        "",
+        "```bash",
+        'sentiq predict path/to/this/folder "What a wonderful film!"',
+        "```",
     ]
     if manifest.command:
-        lines += ["", "## How it was made", "", "Rerun it with this folder's `config.yaml` (where the command has one):",
-                  "", "```bash", manifest.command, "```"]
-    lines += ["", "`sentiq.json` holds the full manifest (labels, preprocessing, training config, versions).",
-              f"Created {manifest.created}; library versions: {json.dumps(manifest.versions)}.", ""]
+        lines += [
+            "",
+            "## How it was made",
+            "",
+            "Rerun it with this folder's `config.yaml` (where the command has one):",
+            "",
+            "```bash",
+            manifest.command,
+            "```",
+        ]
+    lines += [
+        "",
+        "`sentiq.json` holds the full manifest (labels, preprocessing, training config, versions).",
+        f"Created {manifest.created}; library versions: {json.dumps(manifest.versions)}.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -45,8 +45,9 @@ class SentenceEncoder:
                 self.tokenizer = AutoTokenizer.from_pretrained(self.source)
                 self.model = AutoModel.from_pretrained(self.source).eval()
         except (OSError, ValueError) as exc:
-            raise ModelError(Errors.E308, what="encoder", source=source, hint="",
-                             detail=str(exc).splitlines()[0]) from None
+            raise ModelError(
+                Errors.E308, what="encoder", source=source, hint="", detail=str(exc).splitlines()[0]
+            ) from None
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
         self.max_length = max_length
@@ -61,8 +62,14 @@ class SentenceEncoder:
                 digest.update(name.encode())
                 digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
             # the vocabulary and casing, not the backend's state (a call with truncation=True changes that)
-            vocab = json.dumps([type(self.tokenizer).__name__, self.tokenizer.init_kwargs.get("do_lower_case"),
-                                sorted(self.tokenizer.get_vocab().items())], ensure_ascii=False)
+            vocab = json.dumps(
+                [
+                    type(self.tokenizer).__name__,
+                    self.tokenizer.init_kwargs.get("do_lower_case"),
+                    sorted(self.tokenizer.get_vocab().items()),
+                ],
+                ensure_ascii=False,
+            )
             digest.update(vocab.encode())
             self._fingerprint = f"encoder-sha256:{digest.hexdigest()}|{self.max_length}"
         return self._fingerprint
@@ -75,7 +82,7 @@ class SentenceEncoder:
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt").to(self.device)
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -141,12 +148,14 @@ class EmbeddingClassifier(SentimentModel):
     def load(cls, directory: Path, manifest) -> "EmbeddingClassifier":
         directory = Path(directory)
         if not (directory / HEAD).is_file() or not (directory / ENCODER_DIR).is_dir():
-            raise ModelError(Errors.E309, directory=directory, missing=f"{HEAD} or {ENCODER_DIR}/",
-                             approach="embedding")
+            raise ModelError(
+                Errors.E309, directory=directory, missing=f"{HEAD} or {ENCODER_DIR}/", approach="embedding"
+            )
         require_fields(manifest, directory, "max_length")
         encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length)
-        return cls(encoder, joblib.load(directory / HEAD), LabelSet(tuple(manifest.labels)),
-                   base_model=manifest.base_model)
+        return cls(
+            encoder, joblib.load(directory / HEAD), LabelSet(tuple(manifest.labels)), base_model=manifest.base_model
+        )
 
     def manifest_fields(self) -> dict:
         return {"max_length": self.encoder.max_length, "base_model": self.base_model}

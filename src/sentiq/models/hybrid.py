@@ -41,8 +41,17 @@ class HybridClassifier(SentimentModel):
     approach = "hybrid"
     capabilities = Capabilities(explain="occlusion")
 
-    def __init__(self, labels: LabelSet, *, lexicon: str, heads: dict, vectorizer=None,
-                 encoder: SentenceEncoder | None = None, C: float = 1.0, seed: int = 42):
+    def __init__(
+        self,
+        labels: LabelSet,
+        *,
+        lexicon: str,
+        heads: dict,
+        vectorizer=None,
+        encoder: SentenceEncoder | None = None,
+        C: float = 1.0,
+        seed: int = 42,
+    ):
         self.labels = labels
         self.lexicon = lexicon
         self.heads = heads  # part name -> classifier on that part's features
@@ -71,8 +80,15 @@ class HybridClassifier(SentimentModel):
                 e = config.embedding
                 encoder = SentenceEncoder(e.encoder, max_length=e.max_length, batch_size=e.batch_size)
         vectorizer = build_features(config.tfidf, language) if set(heads) & set(NGRAM_PARTS) else None
-        model = cls(labels, lexicon=choose_lexicon(config.lexicon.lexicon, language), heads=heads,
-                    vectorizer=vectorizer, encoder=encoder, C=config.hybrid.C, seed=config.seed)
+        model = cls(
+            labels,
+            lexicon=choose_lexicon(config.lexicon.lexicon, language),
+            heads=heads,
+            vectorizer=vectorizer,
+            encoder=encoder,
+            C=config.hybrid.C,
+            seed=config.seed,
+        )
         model.base_model = config.embedding.encoder if encoder else None
         return model
 
@@ -106,8 +122,14 @@ class HybridClassifier(SentimentModel):
         return aligned_proba(self.meta, lambda: self._meta_features(texts), len(texts), len(self.labels), progress)
 
     def save(self, directory: Path) -> None:
-        state = {"version": 2, "lexicon": self.lexicon, "vectorizer": self.vectorizer,
-                 "scaler": self.scaler, "heads": self.heads, "meta": self.meta}
+        state = {
+            "version": 2,
+            "lexicon": self.lexicon,
+            "vectorizer": self.vectorizer,
+            "scaler": self.scaler,
+            "heads": self.heads,
+            "meta": self.meta,
+        }
         joblib.dump(state, Path(directory) / STATE, compress=3)
         if self.encoder is not None:
             self.encoder.save(Path(directory) / ENCODER_DIR)
@@ -124,8 +146,13 @@ class HybridClassifier(SentimentModel):
         if "embedding" in state["heads"]:
             require_fields(manifest, directory, "max_length")
             encoder = SentenceEncoder(str(directory / ENCODER_DIR), max_length=manifest.max_length)
-        model = cls(LabelSet(tuple(manifest.labels)), lexicon=state["lexicon"], heads=state["heads"],
-                    vectorizer=state["vectorizer"], encoder=encoder)
+        model = cls(
+            LabelSet(tuple(manifest.labels)),
+            lexicon=state["lexicon"],
+            heads=state["heads"],
+            vectorizer=state["vectorizer"],
+            encoder=encoder,
+        )
         model.scaler, model.meta = state["scaler"], state["meta"]
         model.base_model = manifest.base_model
         return model

@@ -75,8 +75,10 @@ def sha256_file(path: Path) -> str:
 
 def file_records(directory: Path) -> dict[str, dict[str, Any]]:
     directory = Path(directory)
-    return {rel.as_posix(): {"bytes": (directory / rel).stat().st_size, "sha256": sha256_file(directory / rel)}
-            for rel in model_files(directory)}
+    return {
+        rel.as_posix(): {"bytes": (directory / rel).stat().st_size, "sha256": sha256_file(directory / rel)}
+        for rel in model_files(directory)
+    }
 
 
 def smoke_probabilities(model) -> list[list[float]]:
@@ -101,8 +103,11 @@ def verify_files(directory: Path, manifest) -> None:
     directory = Path(directory)
     files = (getattr(manifest, "integrity", None) or {}).get("files")
     if not files:
-        log.warning("%s was written without file checksums (an older sentiq): it cannot be verified; "
-                    "re-save it (train or export again) to add them", directory)
+        log.warning(
+            "%s was written without file checksums (an older sentiq): it cannot be verified; "
+            "re-save it (train or export again) to add them",
+            directory,
+        )
         return
     for name, record in files.items():
         path = directory / name
@@ -111,8 +116,9 @@ def verify_files(directory: Path, manifest) -> None:
             raise ModelIntegrityError(Errors.E310, directory=directory, name=name, hint=hint)
         size = path.stat().st_size
         if size != record["bytes"]:
-            raise ModelIntegrityError(Errors.E311, directory=directory, name=name, size=size, recorded=record["bytes"],
-                                      hint=hint)
+            raise ModelIntegrityError(
+                Errors.E311, directory=directory, name=name, size=size, recorded=record["bytes"], hint=hint
+            )
         if sha256_file(path) != record["sha256"]:
             raise ModelIntegrityError(Errors.E312, directory=directory, name=name, hint=hint)
 
@@ -125,10 +131,14 @@ def check_loaded(model, manifest, directory: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure here means the directory cannot serve
         raise ModelIntegrityError(Errors.E313, directory=directory, detail=first_line(exc)) from None
     n_labels = len(manifest.labels)
-    if proba.shape != (len(SMOKE_TEXTS), n_labels) or not np.all(np.isfinite(proba)) \
-            or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-3):
-        raise ModelIntegrityError(Errors.E314, directory=directory, shape=proba.shape,
-                                  finite=bool(np.all(np.isfinite(proba))))
+    if (
+        proba.shape != (len(SMOKE_TEXTS), n_labels)
+        or not np.all(np.isfinite(proba))
+        or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-3)
+    ):
+        raise ModelIntegrityError(
+            Errors.E314, directory=directory, shape=proba.shape, finite=bool(np.all(np.isfinite(proba)))
+        )
     smoke = (getattr(manifest, "integrity", None) or {}).get("smoke") or {}
     if smoke.get("texts") == list(SMOKE_TEXTS) and smoke.get("proba"):
         expected = np.asarray(smoke["proba"], dtype=np.float64)
@@ -149,4 +159,4 @@ def verify_directory(directory: str | Path):
 
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return (text.splitlines()[0][:300] if text else type(exc).__name__)
+    return text.splitlines()[0][:300] if text else type(exc).__name__

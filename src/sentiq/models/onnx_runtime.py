@@ -111,8 +111,9 @@ class OnnxClassifier(SentimentModel):
 
     approach = "onnx"
     # Exported already; explained by occlusion (no gradients through ONNX Runtime).
-    capabilities = Capabilities(explain="occlusion", backend="onnxruntime", train="none", token_budget=True,
-                                windows=True, encoder=True)
+    capabilities = Capabilities(
+        explain="occlusion", backend="onnxruntime", train="none", token_budget=True, windows=True, encoder=True
+    )
 
     def __init__(self, session, tokenizer, labels: LabelSet, *, max_length: int, source: Path | None = None):
         self.session = session
@@ -144,8 +145,12 @@ class OnnxClassifier(SentimentModel):
         return loaded
 
     def manifest_fields(self) -> dict:
-        return {"max_length": self.max_length, "truncation": self.truncation, "window": dict(self.window_options),
-                "base_model": self.base_model}
+        return {
+            "max_length": self.max_length,
+            "truncation": self.truncation,
+            "window": dict(self.window_options),
+            "base_model": self.base_model,
+        }
 
     def save(self, directory: Path) -> None:
         if self.source is None:
@@ -166,8 +171,14 @@ class OnnxClassifier(SentimentModel):
             self._trim(0)
         return logits
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
-                      max_batch_tokens: int = ONNX_MAX_BATCH_TOKENS, progress=None) -> np.ndarray:
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
+        max_batch_tokens: int = ONNX_MAX_BATCH_TOKENS,
+        progress=None,
+    ) -> np.ndarray:
         """Class probabilities in input order (length-sorted token-budget batches, windows pooled, like PyTorch)."""
         ids, owners = self.encode(texts)
         remaining = len(ids)  # rows not yet run: the batch that brings it to 0 is the call's last
@@ -177,6 +188,13 @@ class OnnxClassifier(SentimentModel):
             remaining -= len(batch["input_ids"])
             return self._forward(batch, last=remaining == 0)
 
-        probas = token_batches.run_batched(ids, forward, n_labels=len(self.labels), pad_id=self._pad_id,
-                                      max_batch_tokens=max_batch_tokens, max_batch_size=batch_size, progress=progress)
+        probas = token_batches.run_batched(
+            ids,
+            forward,
+            n_labels=len(self.labels),
+            pad_id=self._pad_id,
+            max_batch_tokens=max_batch_tokens,
+            max_batch_size=batch_size,
+            progress=progress,
+        )
         return windows.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))

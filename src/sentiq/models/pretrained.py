@@ -46,8 +46,10 @@ SOURCE_DIST = "sentimentai-py==2.0.0"
 HEADS = {
     "mlp-2.0": ("scoring/mlp/2.0/e5-small.json", "854be317f61aba757c83837c7c2397cf5b17518375918b5947248eff9261ba1f"),
     "mlp-1.0": ("scoring/mlp/1.0/e5-small.json", "70f4a2e2951076bee880260e876389ce3f02a0c9054a82dcafb852b8f3bd7735"),
-    "logistic": ("scoring/logistic/2.0/e5-small.json",
-                 "74943fd816298a886321ceeceb99d92d6358cdb4769c7ed8f50c5e756ecf15be"),
+    "logistic": (
+        "scoring/logistic/2.0/e5-small.json",
+        "74943fd816298a886321ceeceb99d92d6358cdb4769c7ed8f50c5e756ecf15be",
+    ),
 }
 
 
@@ -75,7 +77,7 @@ def read_source_head(head: str) -> dict[str, np.ndarray]:
         raise ModelError(Errors.E366, path=path, digest=digest, pinned=HEADS[head][1], dist=SOURCE_DIST)
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("classes") != [-1, 0, 1]:  # the column order THREE_CLASS relies on
-        raise ModelError(Errors.E367, path=path, classes=data.get('classes'))
+        raise ModelError(Errors.E367, path=path, classes=data.get("classes"))
     arrays: dict[str, np.ndarray] = {"temperature": np.asarray(float(data.get("T") or 1.0))}
     if data["type"] == "mlp":
         for i, layer in enumerate(data["layers"]):
@@ -114,8 +116,9 @@ def write_head(directory: Path, head: dict[str, np.ndarray], options: dict) -> s
     with open(path, "wb") as fh:
         np.savez(fh, **head)
     digest = _sha256(path)
-    (Path(directory) / OPTIONS_FILE).write_text(json.dumps({**options, "head_sha256": digest}, indent=2),
-                                                encoding="utf-8")
+    (Path(directory) / OPTIONS_FILE).write_text(
+        json.dumps({**options, "head_sha256": digest}, indent=2), encoding="utf-8"
+    )
     return digest
 
 
@@ -123,8 +126,9 @@ def read_head(directory: Path) -> tuple[dict[str, np.ndarray], dict]:
     """The head's arrays and options, after checking the npz against the SHA-256 ``head.json`` records."""
     path, options_path = Path(directory) / HEAD_FILE, Path(directory) / OPTIONS_FILE
     if not path.is_file() or not options_path.is_file():
-        raise ModelError(Errors.E309, directory=directory, missing=f"{HEAD_FILE} or {OPTIONS_FILE}",
-                         approach="pretrained-head")
+        raise ModelError(
+            Errors.E309, directory=directory, missing=f"{HEAD_FILE} or {OPTIONS_FILE}", approach="pretrained-head"
+        )
     try:
         options = json.loads(options_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -141,8 +145,16 @@ class PretrainedHeadClassifier(SentimentModel):
     approach = "pretrained"
     capabilities = Capabilities(explain="occlusion", train="none", encoder=True)
 
-    def __init__(self, encoder, head: dict[str, np.ndarray], *, head_id: str, prefix: str = "query: ",
-                 classes: str = "three", base_model: str = "e5-multilingual"):
+    def __init__(
+        self,
+        encoder,
+        head: dict[str, np.ndarray],
+        *,
+        head_id: str,
+        prefix: str = "query: ",
+        classes: str = "three",
+        base_model: str = "e5-multilingual",
+    ):
         if classes not in ("three", "binary"):
             raise ModelError(Errors.E370, classes=classes)
         self.encoder = encoder
@@ -155,12 +167,25 @@ class PretrainedHeadClassifier(SentimentModel):
         self.max_length = encoder.max_length
 
     @classmethod
-    def build(cls, *, head_id: str = "logistic", prefix: str = "query: ", classes: str = "three",
-              encoder: str = "e5-multilingual", max_length: int = 512) -> "PretrainedHeadClassifier":
+    def build(
+        cls,
+        *,
+        head_id: str = "logistic",
+        prefix: str = "query: ",
+        classes: str = "three",
+        encoder: str = "e5-multilingual",
+        max_length: int = 512,
+    ) -> "PretrainedHeadClassifier":
         from sentiq.models.embedding import SentenceEncoder
 
-        return cls(SentenceEncoder(encoder, max_length=max_length), read_source_head(head_id), head_id=head_id,
-                   prefix=prefix, classes=classes, base_model=encoder)
+        return cls(
+            SentenceEncoder(encoder, max_length=max_length),
+            read_source_head(head_id),
+            head_id=head_id,
+            prefix=prefix,
+            classes=classes,
+            base_model=encoder,
+        )
 
     def vectors(self, texts: Sequence[str], progress=None) -> np.ndarray:
         from sentiq.models.embedding import cached_encode
@@ -177,8 +202,13 @@ class PretrainedHeadClassifier(SentimentModel):
         return self.proba_from_vectors(self.vectors(texts, progress))
 
     def options(self) -> dict:
-        return {"head": self.head_id, "prefix": self.prefix, "classes": self.classes, "encoder": self.base_model,
-                "source": SOURCE_DIST}
+        return {
+            "head": self.head_id,
+            "prefix": self.prefix,
+            "classes": self.classes,
+            "encoder": self.base_model,
+            "source": SOURCE_DIST,
+        }
 
     def manifest_fields(self) -> dict:
         return {"max_length": self.max_length, "base_model": self.base_model}
@@ -198,5 +228,11 @@ class PretrainedHeadClassifier(SentimentModel):
         # A saved copy holds its encoder; the built-in folder names the converted e5 in the cache.
         source = str(directory / ENCODER_DIR) if (directory / ENCODER_DIR).is_dir() else options["encoder"]
         encoder = SentenceEncoder(source, max_length=manifest.max_length)
-        return cls(encoder, head, head_id=options.get("head", "?"), prefix=options.get("prefix", ""),
-                   classes=options.get("classes", "three"), base_model=manifest.base_model or options["encoder"])
+        return cls(
+            encoder,
+            head,
+            head_id=options.get("head", "?"),
+            prefix=options.get("prefix", ""),
+            classes=options.get("classes", "three"),
+            base_model=manifest.base_model or options["encoder"],
+        )

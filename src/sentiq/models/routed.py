@@ -46,8 +46,9 @@ class RoutedClassifier(SentimentModel):
 
     def __init__(self, members: dict, labels: LabelSet, *, fallback: str, sources: dict[str, str]):
         if fallback not in members and fallback != UNSUPPORTED:
-            raise ModelError(Errors.E377, fallback=fallback, members=', '.join(sorted(members)),
-                             unsupported=UNSUPPORTED)
+            raise ModelError(
+                Errors.E377, fallback=fallback, members=", ".join(sorted(members)), unsupported=UNSUPPORTED
+            )
         self.members = members
         self.labels = labels
         self.fallback = fallback

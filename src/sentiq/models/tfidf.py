@@ -105,8 +105,18 @@ def build_pipeline(params, language: str, seed: int) -> Pipeline:
 
 def _vectorizers(params, language: str) -> list:
     return [
-        (name, TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, sublinear_tf=True,
-                               max_features=params.max_features, lowercase=True, dtype=np.float32))
+        (
+            name,
+            TfidfVectorizer(
+                analyzer=analyzer,
+                ngram_range=ngrams,
+                min_df=params.min_df,
+                sublinear_tf=True,
+                max_features=params.max_features,
+                lowercase=True,
+                dtype=np.float32,
+            ),
+        )
         for name, analyzer, ngrams in _ngram_settings(params, language)
     ]
 

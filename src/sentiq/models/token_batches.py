@@ -56,8 +56,12 @@ def encode_texts(tokenizer, texts: Sequence[str]) -> list[list[int]]:
     return [encoding.ids for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=True)]
 
 
-def token_budget_batches(lengths: Sequence[int], *, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
-                         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> list[np.ndarray]:
+def token_budget_batches(
+    lengths: Sequence[int],
+    *,
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+) -> list[np.ndarray]:
     """Indices of ``lengths`` sorted by length and cut into batches of at most
     ``max_batch_tokens`` padded tokens (batch size × its longest sequence) and at most
     ``max_batch_size`` rows. A sequence longer than the budget still gets a batch of its own."""
@@ -69,7 +73,7 @@ def token_budget_batches(lengths: Sequence[int], *, max_batch_tokens: int = DEFA
         # sorted ascending, so the newest row is the longest of the candidate batch
         too_many_tokens = (end - start) * max(int(lengths[order[end - 1]]), 1) > max_batch_tokens
         if end - start > 1 and (too_many_tokens or end - start > max_batch_size):
-            batches.append(order[start:end - 1])
+            batches.append(order[start : end - 1])
             start = end - 1
     if start < len(order):
         batches.append(order[start:])
@@ -82,8 +86,8 @@ def pad_batch(sequences: Sequence[Sequence[int]], *, pad_id: int) -> dict[str, n
     input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(sequences), width), dtype=np.int64)
     for row, seq in enumerate(sequences):
-        input_ids[row, :len(seq)] = seq
-        attention_mask[row, :len(seq)] = 1
+        input_ids[row, : len(seq)] = seq
+        attention_mask[row, : len(seq)] = 1
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
@@ -93,14 +97,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def run_batched(sequences: Sequence[Sequence[int]], forward: Forward, *, n_labels: int, pad_id: int,
-                max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-                progress: ProgressFn | None = None) -> np.ndarray:
+def run_batched(
+    sequences: Sequence[Sequence[int]],
+    forward: Forward,
+    *,
+    n_labels: int,
+    pad_id: int,
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    progress: ProgressFn | None = None,
+) -> np.ndarray:
     """Probabilities for every sequence, rows in input order (length-sorted token-budget batches)."""
     out = np.zeros((len(sequences), n_labels), dtype=np.float32)
     done = 0
-    for idx in token_budget_batches([len(s) for s in sequences], max_batch_tokens=max_batch_tokens,
-                                    max_batch_size=max_batch_size):
+    for idx in token_budget_batches(
+        [len(s) for s in sequences], max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size
+    ):
         logits = np.asarray(forward(pad_batch([sequences[i] for i in idx], pad_id=pad_id)), dtype=np.float32)
         out[idx] = softmax(logits)
         done += len(idx)

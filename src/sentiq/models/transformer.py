@@ -88,8 +88,12 @@ def freeze_encoder_parts(model, *, embeddings: bool, layers: int) -> int:
 def set_attention_dropout(model, p: float) -> int:
     """Set the dropout on attention probabilities (BERT-family layout: ``attention.self.dropout``, or
     DistilBERT's ``attention.dropout``) and the config's matching field; returns the layers changed."""
-    layers = [module for name, module in model.named_modules() if isinstance(module, torch.nn.Dropout)
-              and (name.endswith("attention.self.dropout") or name.endswith(".attention.dropout"))]
+    layers = [
+        module
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Dropout)
+        and (name.endswith("attention.self.dropout") or name.endswith(".attention.dropout"))
+    ]
     if not layers:
         raise ConfigError(Errors.E143, model_class=type(model).__name__)
     for layer in layers:
@@ -114,8 +118,15 @@ class TransformerClassifier(SentimentModel):
     """Tokenizer + classifier; ``predict_proba`` columns follow ``labels``."""
 
     approach = "finetune"
-    capabilities = Capabilities(explain="integrated-gradients", backend="pytorch", train="loop", token_budget=True,
-                                windows=True, encoder=True, export=True)
+    capabilities = Capabilities(
+        explain="integrated-gradients",
+        backend="pytorch",
+        train="loop",
+        token_budget=True,
+        windows=True,
+        encoder=True,
+        export=True,
+    )
 
     def __init__(self, model, tokenizer, labels: LabelSet, *, max_length: int, device: torch.device | None = None):
         self.model = model
@@ -136,27 +147,37 @@ class TransformerClassifier(SentimentModel):
         from transformers import set_seed
 
         set_seed(config.training_seed)  # the new head's initialisation is part of the run's reproducibility
-        model = cls.from_encoder(config.model, labels, max_length=config.training.max_length,
-                                 attention=config.training.attention)
+        model = cls.from_encoder(
+            config.model, labels, max_length=config.training.max_length, attention=config.training.attention
+        )
         model.base_model = config.model
         model.truncation = config.training.truncation
-        model.window_options = {"head_tokens": config.training.head_tokens, "stride": config.training.chunk_stride,
-                                "pooling": config.training.chunk_pooling}
+        model.window_options = {
+            "head_tokens": config.training.head_tokens,
+            "stride": config.training.chunk_stride,
+            "pooling": config.training.chunk_pooling,
+        }
         model.bf16 = config.training.bf16
         model.attention = config.training.attention
-        freeze_encoder_parts(model.model, embeddings=config.training.freeze_embeddings,
-                             layers=config.training.freeze_layers)
+        freeze_encoder_parts(
+            model.model, embeddings=config.training.freeze_embeddings, layers=config.training.freeze_layers
+        )
         return model
 
     @classmethod
-    def from_encoder(cls, name: str, labels: LabelSet, *, max_length: int,
-                     attention: str | None = None) -> "TransformerClassifier":
+    def from_encoder(
+        cls, name: str, labels: LabelSet, *, max_length: int, attention: str | None = None
+    ) -> "TransformerClassifier":
         """A fresh classification head on a pretrained encoder, with real label names in its config;
         ``attention`` picks the attention kernel (auto, sdpa, eager; None: the transformers default)."""
         extra = {"attn_implementation": attention_implementation(attention)} if attention else {}
         model, tokenizer = _load_pretrained(
-            resolve_model_source(name), num_labels=len(labels), id2label=labels.id2label,
-            label2id=labels.label2id, ignore_mismatched_sizes=True, **extra,
+            resolve_model_source(name),
+            num_labels=len(labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+            ignore_mismatched_sizes=True,
+            **extra,
         )
         built = cls(model, tokenizer, labels, max_length=max_length)
         built.attention = attention
@@ -171,8 +192,7 @@ class TransformerClassifier(SentimentModel):
         model, tokenizer = _load_pretrained(str(directory), **extra)
         labels = LabelSet(tuple(manifest.labels))
         if model.config.num_labels != len(labels):
-            raise ModelError(Errors.E380, directory=directory, n_classes=model.config.num_labels,
-                             n_labels=len(labels))
+            raise ModelError(Errors.E380, directory=directory, n_classes=model.config.num_labels, n_labels=len(labels))
         check_vocabulary(tokenizer, model, directory)
         loaded = cls(model, tokenizer, labels, max_length=manifest.max_length)
         loaded.truncation, loaded.base_model = manifest.truncation, manifest.base_model
@@ -181,8 +201,14 @@ class TransformerClassifier(SentimentModel):
         return loaded
 
     def manifest_fields(self) -> dict:
-        return {"max_length": self.max_length, "truncation": self.truncation, "window": dict(self.window_options),
-                "attention": self.attention, "bf16": self.bf16, "base_model": self.base_model}
+        return {
+            "max_length": self.max_length,
+            "truncation": self.truncation,
+            "window": dict(self.window_options),
+            "attention": self.attention,
+            "bf16": self.bf16,
+            "base_model": self.base_model,
+        }
 
     def save(self, directory: Path) -> None:
         self.model.save_pretrained(directory)
@@ -205,10 +231,19 @@ class TransformerClassifier(SentimentModel):
         if tokenizer is not None:
             definition = tokenizer.to_str()
         else:  # a slow tokenizer: its class, vocabulary and special tokens
-            definition = json.dumps([type(self.tokenizer).__name__, sorted(self.tokenizer.get_vocab().items()),
-                                     self.tokenizer.all_special_tokens], ensure_ascii=False)
-        options = json.dumps({"max_length": self.max_length, "truncation": self.truncation, **self.window_options},
-                             sort_keys=True, default=str)
+            definition = json.dumps(
+                [
+                    type(self.tokenizer).__name__,
+                    sorted(self.tokenizer.get_vocab().items()),
+                    self.tokenizer.all_special_tokens,
+                ],
+                ensure_ascii=False,
+            )
+        options = json.dumps(
+            {"max_length": self.max_length, "truncation": self.truncation, **self.window_options},
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(definition.encode()).hexdigest() + "|" + options
 
     def _autocast(self):
@@ -224,16 +259,20 @@ class TransformerClassifier(SentimentModel):
         """The ids a slow tokenizer puts before and after a text's tokens ([CLS] / [SEP] for BERT)."""
         bare = self.tokenizer("a", add_special_tokens=False)["input_ids"]
         full = self.tokenizer("a")["input_ids"]
-        at = next(i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare)
-        return full[:at], full[at + len(bare):]
+        at = next(i for i in range(len(full) - len(bare) + 1) if full[i : i + len(bare)] == bare)
+        return full[:at], full[at + len(bare) :]
 
     def _slow_windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         content = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         prefix, suffix = self._special_tokens()
         opts = self.window_options
         spans, owners = windows.make_windows(
-            content, strategy=self.truncation, max_tokens=self.max_length - len(prefix) - len(suffix),
-            head_tokens=opts.get("head_tokens"), stride=opts.get("stride"))
+            content,
+            strategy=self.truncation,
+            max_tokens=self.max_length - len(prefix) - len(suffix),
+            head_tokens=opts.get("head_tokens"),
+            stride=opts.get("stride"),
+        )
         return [prefix + span + suffix for span in spans], owners
 
     def encode(self, texts: Sequence[str]) -> dict:
@@ -252,28 +291,45 @@ class TransformerClassifier(SentimentModel):
             inputs = {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
             return self.model(**inputs).logits.float().cpu().numpy()
 
-    def predict_windows(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
-                        max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
-                        progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def predict_windows(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
+        max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
+        progress: ProgressFn | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities of every window (rows in window order) and the text of each window."""
         self.model.eval()
         _limit_cpu_threads(self.device)
         tokenizer = self.text_tokenizer()
         pad_id = token_batches.pad_token_id(tokenizer) if tokenizer else (self.tokenizer.pad_token_id or 0)
         encoded = self.encode(texts)
-        probas = token_batches.run_batched(encoded["input_ids"], self._forward, n_labels=len(self.labels), pad_id=pad_id,
-                                      max_batch_tokens=max_batch_tokens, max_batch_size=batch_size,
-                                      progress=progress)
+        probas = token_batches.run_batched(
+            encoded["input_ids"],
+            self._forward,
+            n_labels=len(self.labels),
+            pad_id=pad_id,
+            max_batch_tokens=max_batch_tokens,
+            max_batch_size=batch_size,
+            progress=progress,
+        )
         return probas, encoded["owners"]
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
-                      max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
-                      progress: ProgressFn | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = token_batches.DEFAULT_MAX_BATCH_SIZE,
+        max_batch_tokens: int = token_batches.DEFAULT_MAX_BATCH_TOKENS,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
         """Class probabilities; windows are length-sorted into batches of at most ``max_batch_tokens``
         padded tokens and ``batch_size`` rows; with ``chunks`` each text's windows are pooled; rows
         come back in input order."""
-        probas, owners = self.predict_windows(texts, batch_size=batch_size, max_batch_tokens=max_batch_tokens,
-                                              progress=progress)
+        probas, owners = self.predict_windows(
+            texts, batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=progress
+        )
         return windows.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))
 
 

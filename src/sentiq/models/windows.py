@@ -61,11 +61,11 @@ def _one_text(ids: Sequence[int], strategy: str, max_tokens: int, head_tokens: i
     if strategy == "head":
         return [ids[:max_tokens]]
     if strategy == "tail":
-        return [ids[len(ids) - max_tokens:]]
+        return [ids[len(ids) - max_tokens :]]
     if strategy == "head+tail":
         tail = max_tokens - head_tokens
-        return [ids[:head_tokens] + (ids[len(ids) - tail:] if tail else [])]
-    return [ids[s:s + max_tokens] for s in window_starts(len(ids), max_tokens, stride)]
+        return [ids[:head_tokens] + (ids[len(ids) - tail :] if tail else [])]
+    return [ids[s : s + max_tokens] for s in window_starts(len(ids), max_tokens, stride)]
 
 
 def make_windows(
@@ -129,6 +129,7 @@ def pool(probas: np.ndarray, owners: np.ndarray, n_docs: int, *, method: str = "
 
 # ---- token ids of whole texts -> windows with special tokens (the one place inference tokenizes windows)
 
+
 def _untruncated(tokenizer):
     """A cached copy of a configured tokenizer without truncation, and its special-token frame."""
     cached = _UNTRUNCATED.get(id(tokenizer))
@@ -139,8 +140,8 @@ def _untruncated(tokenizer):
         copy.no_truncation()
         bare = copy.encode("a", add_special_tokens=False).ids
         full = copy.encode("a", add_special_tokens=True).ids
-        at = next(i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare)
-        cached = (tokenizer, copy, full[:at], full[at + len(bare):])
+        at = next(i for i in range(len(full) - len(bare) + 1) if full[i : i + len(bare)] == bare)
+        cached = (tokenizer, copy, full[:at], full[at + len(bare) :])
         _UNTRUNCATED[id(tokenizer)] = cached
     return cached[1:]
 
@@ -148,8 +149,15 @@ def _untruncated(tokenizer):
 _UNTRUNCATED: dict[int, tuple] = {}  # id(configured tokenizer) -> (it, untruncated copy, prefix ids, suffix ids)
 
 
-def encode_windows(tokenizer, texts: Sequence[str], *, strategy: str = "head", head_tokens: int | None = None,
-                   stride: int | None = None, pooling: str | None = None) -> tuple[list[list[int]], np.ndarray]:
+def encode_windows(
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    strategy: str = "head",
+    head_tokens: int | None = None,
+    stride: int | None = None,
+    pooling: str | None = None,
+) -> tuple[list[list[int]], np.ndarray]:
     """Token ids per window (special tokens added, unpadded) and the index of the text each came from:
     the one place inference tokenizes. ``strategy`` is a strategy above;
     ``head`` is plain truncation. ``pooling`` is accepted (and ignored) so window options pass as one dict."""
@@ -159,8 +167,13 @@ def encode_windows(tokenizer, texts: Sequence[str], *, strategy: str = "head", h
     max_length = tokenizer.truncation["max_length"]
     full, prefix, suffix = _untruncated(tokenizer)
     content = [encoding.ids for encoding in full.encode_batch(list(texts), add_special_tokens=False)]
-    spans, owners = make_windows(content, strategy=strategy, max_tokens=max_length - len(prefix) - len(suffix),
-                                 head_tokens=head_tokens, stride=stride)
+    spans, owners = make_windows(
+        content,
+        strategy=strategy,
+        max_tokens=max_length - len(prefix) - len(suffix),
+        head_tokens=head_tokens,
+        stride=stride,
+    )
     return [prefix + span + suffix for span in spans], owners
 
 

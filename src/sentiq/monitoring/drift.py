@@ -78,8 +78,13 @@ def _status(p_value: float, effect: float, warn: float, drift: float, alpha: flo
 
 
 def _describe(values: np.ndarray) -> dict:
-    return {"n": int(len(values)), "mean": float(np.mean(values)), "median": float(np.median(values)),
-            "p10": float(np.quantile(values, 0.1)), "p90": float(np.quantile(values, 0.9))}
+    return {
+        "n": int(len(values)),
+        "mean": float(np.mean(values)),
+        "median": float(np.median(values)),
+        "p10": float(np.quantile(values, 0.1)),
+        "p90": float(np.quantile(values, 0.9)),
+    }
 
 
 def numeric_check(name: str, reference, current, thresholds: Thresholds, *, min_rows: int = 10) -> Check:
@@ -88,9 +93,16 @@ def numeric_check(name: str, reference, current, thresholds: Thresholds, *, min_
         return skipped(name, "KS", f"needs at least {min_rows} values on each side")
     ks = stats.ks_2samp(reference, current)
     psi = psi_continuous(reference, current)
-    return Check(name, "KS", _status(ks.pvalue, psi, thresholds.psi_warn, thresholds.psi_drift, thresholds.alpha),
-                 statistic=float(ks.statistic), p_value=float(ks.pvalue), psi=psi,
-                 reference=_describe(reference), current=_describe(current))
+    return Check(
+        name,
+        "KS",
+        _status(ks.pvalue, psi, thresholds.psi_warn, thresholds.psi_drift, thresholds.alpha),
+        statistic=float(ks.statistic),
+        p_value=float(ks.pvalue),
+        psi=psi,
+        reference=_describe(reference),
+        current=_describe(current),
+    )
 
 
 def categorical_check(name: str, reference, current, thresholds: Thresholds, *, min_rows: int = 10) -> Check:
@@ -106,10 +118,16 @@ def categorical_check(name: str, reference, current, thresholds: Thresholds, *, 
         result = stats.chi2_contingency(np.vstack([ref_counts, cur_counts]))
         statistic, p_value = float(result.statistic), float(result.pvalue)
     psi = _psi(ref_counts, cur_counts)
-    return Check(name, "chi-square", _status(p_value, psi, thresholds.psi_warn, thresholds.psi_drift, thresholds.alpha),
-                 statistic=statistic, p_value=p_value, psi=psi,
-                 reference={c: float(n / ref_counts.sum()) for c, n in zip(categories, ref_counts)},
-                 current={c: float(n / cur_counts.sum()) for c, n in zip(categories, cur_counts)})
+    return Check(
+        name,
+        "chi-square",
+        _status(p_value, psi, thresholds.psi_warn, thresholds.psi_drift, thresholds.alpha),
+        statistic=statistic,
+        p_value=p_value,
+        psi=psi,
+        reference={c: float(n / ref_counts.sum()) for c, n in zip(categories, ref_counts)},
+        current={c: float(n / cur_counts.sum()) for c, n in zip(categories, cur_counts)},
+    )
 
 
 # Words for the out-of-vocabulary rate: runs of letters, each CJK ideograph on its own
@@ -139,7 +157,11 @@ def oov_check(reference_texts: list[str], current_texts: list[str], thresholds: 
     order = np.random.default_rng(seed).permutation(len(reference_texts))
     half = len(order) // 2
     vocabulary = {w for i in order[:half] for w in words(reference_texts[i])}
-    check = numeric_check("out-of-vocabulary rate", oov_rates([reference_texts[i] for i in order[half:]], vocabulary),
-                          oov_rates(current_texts, vocabulary), thresholds)
+    check = numeric_check(
+        "out-of-vocabulary rate",
+        oov_rates([reference_texts[i] for i in order[half:]], vocabulary),
+        oov_rates(current_texts, vocabulary),
+        thresholds,
+    )
     check.note = f"vocabulary: {len(vocabulary)} words from {half} reference texts"
     return check

@@ -26,7 +26,9 @@ def _subset(texts: list[str], n: int, seed: int) -> list[str]:
     return [texts[i] for i in keep]
 
 
-def classifier_two_sample(reference: np.ndarray, current: np.ndarray, *, seed: int = 0, folds: int = 5) -> tuple[float, float]:
+def classifier_two_sample(
+    reference: np.ndarray, current: np.ndarray, *, seed: int = 0, folds: int = 5
+) -> tuple[float, float]:
     """Cross-validated AUC of a logistic regression separating the two sets of vectors, and its p-value."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -35,16 +37,25 @@ def classifier_two_sample(reference: np.ndarray, current: np.ndarray, *, seed: i
     x = np.vstack([reference, current])
     y = np.r_[np.zeros(len(reference)), np.ones(len(current))]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_predict(LogisticRegression(C=1.0, max_iter=1000), x, y, cv=splitter,
-                               method="predict_proba")[:, 1]
+    scores = cross_val_predict(LogisticRegression(C=1.0, max_iter=1000), x, y, cv=splitter, method="predict_proba")[
+        :, 1
+    ]
     auc = float(roc_auc_score(y, scores))
     p_value = float(stats.mannwhitneyu(scores[y == 1], scores[y == 0], alternative="greater").pvalue)
     return auc, p_value
 
 
-def embedding_check(reference_texts: list[str], current_texts: list[str], thresholds: Thresholds, *,
-                    encoder: str = "minilm", max_texts: int = 500, max_length: int = 128, seed: int = 0,
-                    progress=None) -> Check:
+def embedding_check(
+    reference_texts: list[str],
+    current_texts: list[str],
+    thresholds: Thresholds,
+    *,
+    encoder: str = "minilm",
+    max_texts: int = 500,
+    max_length: int = 128,
+    seed: int = 0,
+    progress=None,
+) -> Check:
     if min(len(reference_texts), len(current_texts)) < 20:
         return skipped(NAME, TEST, "needs at least 20 texts on each side")
     from sentiq.models.cache import feature_cache
@@ -64,8 +75,17 @@ def embedding_check(reference_texts: list[str], current_texts: list[str], thresh
         status = WARN
     else:
         status = OK
-    centroid_cosine = float(np.dot(ref.mean(0), cur.mean(0)) /
-                            max(np.linalg.norm(ref.mean(0)) * np.linalg.norm(cur.mean(0)), 1e-12))
-    return Check(NAME, TEST, status, statistic=auc, p_value=p_value, auc=auc,
-                 reference={"n": len(reference_texts)}, current={"n": len(current_texts)},
-                 note=f"encoder {encoder}, {folds}-fold logistic regression; centroid cosine {centroid_cosine:.3f}")
+    centroid_cosine = float(
+        np.dot(ref.mean(0), cur.mean(0)) / max(np.linalg.norm(ref.mean(0)) * np.linalg.norm(cur.mean(0)), 1e-12)
+    )
+    return Check(
+        NAME,
+        TEST,
+        status,
+        statistic=auc,
+        p_value=p_value,
+        auc=auc,
+        reference={"n": len(reference_texts)},
+        current={"n": len(current_texts)},
+        note=f"encoder {encoder}, {folds}-fold logistic regression; centroid cosine {centroid_cosine:.3f}",
+    )

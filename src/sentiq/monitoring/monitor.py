@@ -48,9 +48,16 @@ class DriftResult:
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {"status": self.status, "drift": self.drift, "generated": self.generated, "model": self.model,
-                "reference": self.reference.summary(), "current": self.current.summary(),
-                "thresholds": asdict(self.thresholds), "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "status": self.status,
+            "drift": self.drift,
+            "generated": self.generated,
+            "model": self.model,
+            "reference": self.reference.summary(),
+            "current": self.current.summary(),
+            "thresholds": asdict(self.thresholds),
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 def _predictor_for(model: str | None, reference: str):
@@ -66,16 +73,30 @@ def _label_check(ref: Sample, cur: Sample, thresholds: Thresholds) -> Check:
     if ref.labels is None or cur.labels is None:
         return skipped(name, "chi-square", "needs labels or predictions on both sides (pass --model)")
     check = categorical_check(name, ref.labels, cur.labels, thresholds)
-    check.note = (f"{ref.label_basis} labels on both sides" if ref.label_basis == cur.label_basis
-                  else f"reference: {ref.label_basis} labels, current: {cur.label_basis} labels")
+    check.note = (
+        f"{ref.label_basis} labels on both sides"
+        if ref.label_basis == cur.label_basis
+        else f"reference: {ref.label_basis} labels, current: {cur.label_basis} labels"
+    )
     return check
 
 
-def run_checks(ref: Sample, cur: Sample, thresholds: Thresholds, *, embeddings: bool = True, encoder: str = "minilm",
-               embedding_texts: int = 500, seed: int = 42, progress: Callable | None = None) -> list[Check]:
-    checks = [numeric_check("text length (chars)", ref.lengths, cur.lengths, thresholds),
-              categorical_check("language mix", ref.languages, cur.languages, thresholds),
-              _label_check(ref, cur, thresholds)]
+def run_checks(
+    ref: Sample,
+    cur: Sample,
+    thresholds: Thresholds,
+    *,
+    embeddings: bool = True,
+    encoder: str = "minilm",
+    embedding_texts: int = 500,
+    seed: int = 42,
+    progress: Callable | None = None,
+) -> list[Check]:
+    checks = [
+        numeric_check("text length (chars)", ref.lengths, cur.lengths, thresholds),
+        categorical_check("language mix", ref.languages, cur.languages, thresholds),
+        _label_check(ref, cur, thresholds),
+    ]
     if ref.scores is not None and cur.scores is not None:
         checks.append(numeric_check("confidence", ref.scores, cur.scores, thresholds))
     else:
@@ -90,15 +111,36 @@ def run_checks(ref: Sample, cur: Sample, thresholds: Thresholds, *, embeddings: 
     if embeddings:
         from sentiq.monitoring.embedding_drift import embedding_check
 
-        checks.append(embedding_check(ref.texts, cur.texts, thresholds, encoder=encoder, max_texts=embedding_texts,
-                                      seed=seed, progress=progress))
+        checks.append(
+            embedding_check(
+                ref.texts,
+                cur.texts,
+                thresholds,
+                encoder=encoder,
+                max_texts=embedding_texts,
+                seed=seed,
+                progress=progress,
+            )
+        )
     return checks
 
 
-def monitor(reference: str, current: str, *, model: str | None = None, output_dir: str | Path | None = None,
-            max_texts: int = 2000, embeddings: bool = True, encoder: str = "minilm", embedding_texts: int = 500,
-            thresholds: Thresholds | None = None, seed: int = 42, text_column: str = "text",
-            label_column: str = "label", progress: Callable | None = None) -> DriftResult:
+def monitor(
+    reference: str,
+    current: str,
+    *,
+    model: str | None = None,
+    output_dir: str | Path | None = None,
+    max_texts: int = 2000,
+    embeddings: bool = True,
+    encoder: str = "minilm",
+    embedding_texts: int = 500,
+    thresholds: Thresholds | None = None,
+    seed: int = 42,
+    text_column: str = "text",
+    label_column: str = "label",
+    progress: Callable | None = None,
+) -> DriftResult:
     """Compare ``current`` (texts file, data file or request log) with ``reference`` (dataset name, data
     file, model directory or an earlier log); write ``drift.json`` and ``drift.html`` to ``output_dir``."""
     thresholds = thresholds or Thresholds()
@@ -108,8 +150,16 @@ def monitor(reference: str, current: str, *, model: str | None = None, output_di
     if predictor is not None:
         for side in (ref, cur):
             add_predictions(side, predictor.predict_proba, predictor.labels, progress)
-    checks = run_checks(ref, cur, thresholds, embeddings=embeddings, encoder=encoder,
-                        embedding_texts=embedding_texts, seed=seed, progress=progress)
+    checks = run_checks(
+        ref,
+        cur,
+        thresholds,
+        embeddings=embeddings,
+        encoder=encoder,
+        embedding_texts=embedding_texts,
+        seed=seed,
+        progress=progress,
+    )
     result = DriftResult(ref, cur, checks, thresholds, model=model)
     for check in checks:
         if check.status not in (SKIPPED, "ok"):

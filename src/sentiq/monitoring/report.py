@@ -22,8 +22,10 @@ _COLOURS = {"ok": "#1a7f37", "warn": "#b26b00", "drift": "#c62828", "skipped": "
 @with_fonts
 def plot_distributions(reference, current):
     """Length and confidence histograms, language and label bars: reference vs current."""
-    panels = [("text length (chars)", reference.lengths, current.lengths, "hist"),
-              ("language", reference.languages, current.languages, "bar")]
+    panels = [
+        ("text length (chars)", reference.lengths, current.lengths, "hist"),
+        ("language", reference.languages, current.languages, "bar"),
+    ]
     if reference.labels is not None and current.labels is not None:
         panels.append(("label", reference.labels, current.labels, "bar"))
     if reference.scores is not None and current.scores is not None:
@@ -49,17 +51,20 @@ def plot_distributions(reference, current):
 
 
 def _checks_table(checks) -> str:
-    head = ("<tr><th>check</th><th>status</th><th>test</th><th>statistic</th><th>p-value</th>"
-            "<th>PSI</th><th>AUC</th><th>reference</th><th>current</th><th>note</th></tr>")
+    head = (
+        "<tr><th>check</th><th>status</th><th>test</th><th>statistic</th><th>p-value</th>"
+        "<th>PSI</th><th>AUC</th><th>reference</th><th>current</th><th>note</th></tr>"
+    )
     rows = []
     for c in checks:
         colour = _COLOURS.get(c.status, "#1d2330")
         rows.append(
-            f"<tr><td>{escape(c.name)}</td><td style=\"color:{colour};font-weight:600\">{escape(c.status)}</td>"
-            f"<td>{escape(c.test)}</td><td class=\"num\">{fmt(c.statistic)}</td>"
-            f"<td class=\"num\">{_p(c.p_value)}</td><td class=\"num\">{fmt(c.psi)}</td>"
-            f"<td class=\"num\">{fmt(c.auc)}</td><td>{_summary(c.reference)}</td><td>{_summary(c.current)}</td>"
-            f"<td>{escape(c.note)}</td></tr>")
+            f'<tr><td>{escape(c.name)}</td><td style="color:{colour};font-weight:600">{escape(c.status)}</td>'
+            f'<td>{escape(c.test)}</td><td class="num">{fmt(c.statistic)}</td>'
+            f'<td class="num">{_p(c.p_value)}</td><td class="num">{fmt(c.psi)}</td>'
+            f'<td class="num">{fmt(c.auc)}</td><td>{_summary(c.reference)}</td><td>{_summary(c.current)}</td>'
+            f"<td>{escape(c.note)}</td></tr>"
+        )
     return f'<table class="checks">{head}{"".join(rows)}</table>'
 
 
@@ -74,19 +79,25 @@ def _summary(values: dict) -> str:
 def render_drift_html(result) -> str:
     status = result.status
     title = f"Drift: {Path(result.current.source).name} vs {Path(result.reference.source).name}"
-    context = {"reference": result.reference.summary(), "current": result.current.summary(),
-               "model": result.model or "-", "thresholds": jsonable(result.to_dict()["thresholds"])}
+    context = {
+        "reference": result.reference.summary(),
+        "current": result.current.summary(),
+        "model": result.model or "-",
+        "thresholds": jsonable(result.to_dict()["thresholds"]),
+    }
     chart = png_base64(plot_distributions(result.reference, result.current))
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><main><h1>{escape(title)}</h1>"
-            f"<p class=\"muted\">generated {escape(result.generated)}</p>"
-            f"<div class=\"cards\"><div class=\"card\"><div class=\"v\" style=\"color:{_COLOURS.get(status)}\">"
-            f"{escape(status)}</div><div class=\"k\">overall</div></div></div>{context_table(context)}"
-            f"<h2>Checks</h2>{_checks_table(result.checks)}"
-            "<p class=\"muted\">A check flags drift when its test rejects equal distributions (p &lt; alpha) and "
-            "the effect is large (PSI or embedding AUC at or above the drift threshold).</p>"
-            f"<h2>Distributions</h2><img alt=\"distributions\" src=\"data:image/png;base64,{chart}\">"
-            "</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><main><h1>{escape(title)}</h1>"
+        f'<p class="muted">generated {escape(result.generated)}</p>'
+        f'<div class="cards"><div class="card"><div class="v" style="color:{_COLOURS.get(status)}">'
+        f'{escape(status)}</div><div class="k">overall</div></div></div>{context_table(context)}'
+        f"<h2>Checks</h2>{_checks_table(result.checks)}"
+        '<p class="muted">A check flags drift when its test rejects equal distributions (p &lt; alpha) and '
+        "the effect is large (PSI or embedding AUC at or above the drift threshold).</p>"
+        f'<h2>Distributions</h2><img alt="distributions" src="data:image/png;base64,{chart}">'
+        "</main></body></html>\n"
+    )
 
 
 def write_drift_report(out_dir: Path, result) -> None:
@@ -97,7 +108,7 @@ def write_drift_report(out_dir: Path, result) -> None:
             raise ConfigError(Errors.E130, out_dir=out_dir)
         foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in DRIFT_FILES)
         if foreign:
-            raise ConfigError(Errors.E131, out_dir=out_dir, foreign=', '.join(foreign[:5]))
+            raise ConfigError(Errors.E131, out_dir=out_dir, foreign=", ".join(foreign[:5]))
     with atomic_directory(out_dir, overwrite=True) as tmp:
         atomic_write_text(tmp / "drift.json", json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False))
         atomic_write_text(tmp / "drift.html", render_drift_html(result))

@@ -48,8 +48,15 @@ class Sample:
         return len(self.lengths)
 
     def summary(self) -> dict:
-        return {"source": self.source, "kind": self.kind, "rows": len(self), "rows_before_sampling": self.total_rows,
-                "texts": self.texts is not None, "labels": self.label_basis, "skipped_lines": self.skipped_lines}
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "rows": len(self),
+            "rows_before_sampling": self.total_rows,
+            "texts": self.texts is not None,
+            "labels": self.label_basis,
+            "skipped_lines": self.skipped_lines,
+        }
 
 
 def _pick(n: int, max_rows: int | None, seed: int) -> np.ndarray:
@@ -59,14 +66,28 @@ def _pick(n: int, max_rows: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
 
 
-def from_texts(texts: list[str], *, source: str, kind: str, labels: list[str] | None = None,
-               max_rows: int | None = None, seed: int = 0) -> Sample:
+def from_texts(
+    texts: list[str],
+    *,
+    source: str,
+    kind: str,
+    labels: list[str] | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> Sample:
     total = len(texts)
     keep = _pick(total, max_rows, seed)
     texts = [texts[i] for i in keep]
-    return Sample(source, kind, np.array([len(t) for t in texts], dtype=float), [detect_language(t) for t in texts],
-                  texts=texts, labels=[labels[i] for i in keep] if labels is not None else None,
-                  label_basis="true" if labels is not None else None, total_rows=total)
+    return Sample(
+        source,
+        kind,
+        np.array([len(t) for t in texts], dtype=float),
+        [detect_language(t) for t in texts],
+        texts=texts,
+        labels=[labels[i] for i in keep] if labels is not None else None,
+        label_basis="true" if labels is not None else None,
+        total_rows=total,
+    )
 
 
 def is_request_log(path: Path) -> bool:
@@ -92,16 +113,24 @@ def request_log_parts(source: str) -> list[Path]:
         pattern = path.name.replace("{pid}", "*")
         candidates = sorted(path.parent.glob(pattern))
     else:
-        parts = [p for p in sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"))
-                 if p.name[len(path.stem) + 1:len(p.name) - len(path.suffix)].isdigit()] if path.suffix else []
+        parts = (
+            [
+                p
+                for p in sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"))
+                if p.name[len(path.stem) + 1 : len(p.name) - len(path.suffix)].isdigit()
+            ]
+            if path.suffix
+            else []
+        )
         if not parts:
             return []
         candidates = ([path] if path.is_file() else []) + parts
     return [p for p in candidates if p.is_file() and is_request_log(p)]
 
 
-def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, seed: int = 0,
-                     source: str | None = None) -> Sample:
+def read_request_log(
+    path: Path | list[Path], *, max_rows: int | None = None, seed: int = 0, source: str | None = None
+) -> Sample:
     """Parse the service's JSON-lines log (one file, or the per-worker files of one log read as one); lines
     that are not complete records are counted and skipped (a log cut off mid-write ends with a partial line)."""
     paths = [path] if isinstance(path, Path) else list(path)
@@ -117,8 +146,15 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
                         if row.get("label", "") is None:  # a text the service did not score (its note says why)
                             unscored += 1
                             continue
-                        records.append((int(row["length"]), str(row["language"]), str(row["label"]),
-                                        float(row["score"]), row.get("text")))
+                        records.append(
+                            (
+                                int(row["length"]),
+                                str(row["language"]),
+                                str(row["label"]),
+                                float(row["score"]),
+                                row.get("text"),
+                            )
+                        )
                     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                         skipped += 1
         except UnicodeDecodeError as exc:
@@ -135,9 +171,18 @@ def read_request_log(path: Path | list[Path], *, max_rows: int | None = None, se
     keep = _pick(len(records), max_rows, seed)
     rows = [records[i] for i in keep]
     texts = [r[4] for r in rows if isinstance(r[4], str) and r[4].strip()]
-    return Sample(source, "request log", np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows],
-                  texts=texts or None, labels=[r[2] for r in rows], scores=np.array([r[3] for r in rows]),
-                  label_basis="predicted", skipped_lines=skipped, total_rows=len(records))
+    return Sample(
+        source,
+        "request log",
+        np.array([r[0] for r in rows], dtype=float),
+        [r[1] for r in rows],
+        texts=texts or None,
+        labels=[r[2] for r in rows],
+        scores=np.array([r[3] for r in rows]),
+        label_basis="predicted",
+        skipped_lines=skipped,
+        total_rows=len(records),
+    )
 
 
 def _read_text_file(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str] | None]:
@@ -157,8 +202,9 @@ def _model_training_texts(model_dir: Path) -> tuple[list[str], list[str]]:
     return frame["text"].tolist(), frame["label"].tolist()
 
 
-def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text_column: str = "text",
-                label_column: str = "label") -> Sample:
+def load_sample(
+    source: str, *, max_rows: int | None = 2000, seed: int = 0, text_column: str = "text", label_column: str = "label"
+) -> Sample:
     """Read one side: a model directory, a request log, a text/data file or a built-in dataset name."""
     path = Path(source)
     parts = request_log_parts(source)
@@ -180,13 +226,20 @@ def load_sample(source: str, *, max_rows: int | None = 2000, seed: int = 0, text
         return from_texts(texts, source=source, kind="texts", labels=labels, max_rows=max_rows, seed=seed)
     if source.lower() in BUILTINS:
         frame = load_data(source).frames["train"]
-        return from_texts(frame["text"].tolist(), source=source, kind="dataset", labels=frame["label"].tolist(),
-                          max_rows=max_rows, seed=seed)
-    raise DataError(Errors.E255, source=source, builtins=', '.join(BUILTINS))
+        return from_texts(
+            frame["text"].tolist(),
+            source=source,
+            kind="dataset",
+            labels=frame["label"].tolist(),
+            max_rows=max_rows,
+            seed=seed,
+        )
+    raise DataError(Errors.E255, source=source, builtins=", ".join(BUILTINS))
 
 
-def add_predictions(sample: Sample, predict_proba: Callable, labels: list[str],
-                    progress: Callable | None = None) -> Sample:
+def add_predictions(
+    sample: Sample, predict_proba: Callable, labels: list[str], progress: Callable | None = None
+) -> Sample:
     """Label and score the sample's texts with a model (replacing true labels: the model's view
     of the data is what live predictions are compared with)."""
     if not sample.texts or sample.label_basis == "predicted":  # a log keeps the predictions it recorded

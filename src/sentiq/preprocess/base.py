@@ -92,7 +92,7 @@ def get_profile(name: str, version: int | None = None) -> Profile:
     """The profile ``name`` at ``version`` (None: the current version)."""
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise PreprocessError(Errors.E503, name=name, profiles=', '.join(available_profiles()))
+        raise PreprocessError(Errors.E503, name=name, profiles=", ".join(available_profiles()))
     return cls(version)
 
 

@@ -61,8 +61,11 @@ ROUTES = ("/v1/predict", "/health", "/ready", "/metrics", "/", "/docs", "/redoc"
 CLIENT_GONE = 499
 # Options of each explanation method under the service's budget (settings -> the method's keywords).
 _EXPLAIN_BUDGET = {
-    "integrated-gradients": lambda s: {"n_steps": s.explain_steps, "max_tokens": s.explain_max_tokens,
-                                       "internal_batch_size": min(s.explain_steps, 8)},
+    "integrated-gradients": lambda s: {
+        "n_steps": s.explain_steps,
+        "max_tokens": s.explain_max_tokens,
+        "internal_batch_size": min(s.explain_steps, 8),
+    },
     "occlusion": lambda s: {"max_words": s.explain_max_tokens},
 }
 
@@ -74,8 +77,11 @@ UNSCORED = "none"
 def _text_prediction(pred) -> TextPrediction:
     """The response item: label/score/scores always present (null when not scored); routing fields and the
     note only when they say something."""
-    extra = {key: value for key, value in (("language", pred.language), ("model", pred.model), ("note", pred.note))
-             if value is not None}
+    extra = {
+        key: value
+        for key, value in (("language", pred.language), ("model", pred.model), ("note", pred.note))
+        if value is not None
+    }
     return TextPrediction(label=pred.label, score=pred.score, scores=pred.scores, **extra)
 
 
@@ -101,10 +107,15 @@ class Service:
         self.model_name = settings.model_name or ""
         self.load_error: Optional[str] = None
         self.metrics = ServiceMetrics()
-        self.batcher = MicroBatcher(self._predict, max_batch_size=settings.max_batch_size,
-                                    max_wait_ms=settings.max_wait_ms, enabled=settings.batching is True,
-                                    on_batch=self.metrics.batch_texts.observe, max_queue_texts=settings.max_queue_texts,
-                                    on_dropped=lambda n: self.metrics.client_gone.labels("queued").inc())
+        self.batcher = MicroBatcher(
+            self._predict,
+            max_batch_size=settings.max_batch_size,
+            max_wait_ms=settings.max_wait_ms,
+            enabled=settings.batching is True,
+            on_batch=self.metrics.batch_texts.observe,
+            max_queue_texts=settings.max_queue_texts,
+            on_dropped=lambda n: self.metrics.client_gone.labels("queued").inc(),
+        )
         # Explanations run in their own thread, one at a time: never on the event loop, and a slow
         # one (integrated gradients) does not hold up the batched predictions of other requests.
         # They never modify the model (sentiq.explanations.gradients), so both threads may use it at once.
@@ -151,8 +162,11 @@ class Service:
             self.model_name = f"{name}@{manifest.created}"
         if self.settings.batching == "auto":
             self.batcher.enabled = runs_on_gpu(predictor.model)
-            log.info("micro-batching %s (auto: the model runs on the %s)", "on" if self.batcher.enabled else "off",
-                     "GPU" if self.batcher.enabled else "CPU")
+            log.info(
+                "micro-batching %s (auto: the model runs on the %s)",
+                "on" if self.batcher.enabled else "off",
+                "GPU" if self.batcher.enabled else "CPU",
+            )
         self.predictor = predictor
 
     async def load(self) -> None:
@@ -183,9 +197,12 @@ class Service:
     async def start(self) -> None:
         self.loaded = asyncio.Event()
         if self.settings.request_log:
-            self.request_log = RequestLog(self.settings.request_log, max_bytes=self.settings.request_log_max_bytes,
-                                          backups=self.settings.request_log_backups,
-                                          private=self.settings.request_log_text)
+            self.request_log = RequestLog(
+                self.settings.request_log,
+                max_bytes=self.settings.request_log_max_bytes,
+                backups=self.settings.request_log_backups,
+                private=self.settings.request_log_text,
+            )
         access = logging.getLogger("uvicorn.access")  # configured by uvicorn by now, in this process
         if not any(isinstance(f, RedactQuery) for f in access.filters):
             access.addFilter(RedactQuery())
@@ -270,9 +287,17 @@ class BodyLimit:
     @staticmethod
     async def _answer(send, status: int, content: dict) -> None:
         body = json.dumps(content).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -280,10 +305,15 @@ class BodyLimit:
 # with its inline script and style allowed by hash (set by its route), the docs pages a looser one
 # (Swagger UI and ReDoc inject styles), every other answer none at all.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; connect-src 'self'; worker-src blob:; font-src 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer")]
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src blob:; font-src 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
 
 
 class SecurityHeaders:
@@ -344,24 +374,32 @@ def _request_id(request: Request) -> str:
 
 def _key_checker(settings: ServeSettings):
     """A dependency answering 401 unless the X-API-Key header holds the configured key."""
-    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
-                          description="The service's API key (required when SENTIQ_API_KEY is set).")
+    header = APIKeyHeader(
+        name=API_KEY_HEADER,
+        auto_error=False,
+        description="The service's API key (required when SENTIQ_API_KEY is set).",
+    )
     expected = settings.api_key.get_secret_value().encode("utf-8", "surrogateescape") if settings.api_key else None
 
     async def check(key: Optional[str] = Depends(header)) -> None:
         if expected is None:
             return
         if key is None or not secrets.compare_digest(key.encode("utf-8", "surrogateescape"), expected):
-            raise HTTPException(401, "missing or wrong API key (send it in the X-API-Key header)",
-                                headers={"WWW-Authenticate": API_KEY_HEADER})
+            raise HTTPException(
+                401,
+                "missing or wrong API key (send it in the X-API-Key header)",
+                headers={"WWW-Authenticate": API_KEY_HEADER},
+            )
 
     return check
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     # The default answer echoes every input back (up to a megabyte); this one names the problems only.
-    details = [{"loc": [str(p) if not isinstance(p, int) else p for p in err["loc"]], "msg": err["msg"],
-                "type": err["type"]} for err in exc.errors()]
+    details = [
+        {"loc": [str(p) if not isinstance(p, int) else p for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors()
+    ]
     message = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details) or "invalid request"
     return JSONResponse({"message": message, "detail": details}, status_code=422)
 
@@ -388,8 +426,10 @@ def _page(settings: ServeSettings) -> tuple[str, str]:
         (body,) = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
         return "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode() + "'"
 
-    csp = (f"default-src 'none'; script-src {digest('script')}; style-src {digest('style')}; connect-src 'self'; "
-           "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    csp = (
+        f"default-src 'none'; script-src {digest('script')}; style-src {digest('style')}; connect-src 'self'; "
+        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     return html, csp
 
 
@@ -443,47 +483,73 @@ def create_app(settings: ServeSettings) -> FastAPI:
             loading.cancel()
             await service.stop()
 
-    app = FastAPI(title="sentiq", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Sentiment predictions from one sentiq model directory.")
+    app = FastAPI(
+        title="sentiq",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Sentiment predictions from one sentiq model directory.",
+    )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _server_error)
     auth = [Depends(_key_checker(settings))] if settings.api_key else []
-    PredictRequest = request_model(max_texts=settings.max_texts, max_chars=settings.max_chars,
-                                   max_explain_texts=settings.max_explain_texts)
+    PredictRequest = request_model(
+        max_texts=settings.max_texts, max_chars=settings.max_chars, max_explain_texts=settings.max_explain_texts
+    )
     errors = {401: {"model": ErrorResponse, "description": "Missing or wrong API key."}} if auth else {}
     retry = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
-    errors.update({413: {"model": ErrorResponse, "description": f"Body over {settings.max_body_bytes} bytes."},
-                   422: {"model": ValidationErrorResponse, "description": "Invalid request (the message says why)."},
-                   429: {"model": ErrorResponse, "headers": retry,
-                         "description": f"Overloaded: over {settings.max_queue_texts} texts waiting for the model, or "
-                                        f"{settings.max_explain_queue} requests with explain=true in progress."},
-                   503: {"model": ErrorResponse, "headers": retry,
-                         "description": "The model failed to load (or is still loading after a long wait), or the "
-                                        f"explanations took over {settings.explain_timeout_s:g} s."}})
+    errors.update(
+        {
+            413: {"model": ErrorResponse, "description": f"Body over {settings.max_body_bytes} bytes."},
+            422: {"model": ValidationErrorResponse, "description": "Invalid request (the message says why)."},
+            429: {
+                "model": ErrorResponse,
+                "headers": retry,
+                "description": f"Overloaded: over {settings.max_queue_texts} texts waiting for the model, or "
+                f"{settings.max_explain_queue} requests with explain=true in progress.",
+            },
+            503: {
+                "model": ErrorResponse,
+                "headers": retry,
+                "description": "The model failed to load (or is still loading after a long wait), or the "
+                f"explanations took over {settings.explain_timeout_s:g} s.",
+            },
+        }
+    )
 
     async def explain_items(items: list[TextPrediction], texts: list[str], labels: list[str], request: Request) -> bool:
         """Adds the explanations to ``items``; False when the client went away meanwhile."""
         if service.explaining >= settings.max_explain_queue:
             service.metrics.shed.labels("explain_busy").inc()
-            raise HTTPException(429, f"{service.explaining} explanations are in progress (limit "
-                                     f"{settings.max_explain_queue}); retry later or send explain=false",
-                                headers=_retry_after(settings.explain_timeout_s / settings.max_explain_queue))
+            raise HTTPException(
+                429,
+                f"{service.explaining} explanations are in progress (limit "
+                f"{settings.max_explain_queue}); retry later or send explain=false",
+                headers=_retry_after(settings.explain_timeout_s / settings.max_explain_queue),
+            )
         service.explaining += 1
         cancelled = threading.Event()
         deadline = time.monotonic() + settings.explain_timeout_s
-        work = asyncio.get_running_loop().run_in_executor(service.explainer, service.explain, texts, labels,
-                                                          deadline, cancelled)
+        work = asyncio.get_running_loop().run_in_executor(
+            service.explainer, service.explain, texts, labels, deadline, cancelled
+        )
         try:
-            explanations = await asyncio.wait_for(_unless_client_leaves(request, asyncio.shield(work)),
-                                                  settings.explain_timeout_s)
+            explanations = await asyncio.wait_for(
+                _unless_client_leaves(request, asyncio.shield(work)), settings.explain_timeout_s
+            )
         except (asyncio.TimeoutError, ExplainTimeout):
             cancelled.set()
             service.metrics.shed.labels("explain_timeout").inc()
-            raise HTTPException(503, f"the explanations took over {settings.explain_timeout_s:g} s "
-                                     "(SENTIQ_EXPLAIN_TIMEOUT_S); retry later, with fewer or shorter texts, "
-                                     "or send explain=false", headers=_retry_after(settings.explain_timeout_s)) from None
+            raise HTTPException(
+                503,
+                f"the explanations took over {settings.explain_timeout_s:g} s "
+                "(SENTIQ_EXPLAIN_TIMEOUT_S); retry later, with fewer or shorter texts, "
+                "or send explain=false",
+                headers=_retry_after(settings.explain_timeout_s),
+            ) from None
         finally:
             # The thread stops between texts once told; until then it still counts as in progress.
             work.add_done_callback(lambda _: setattr(service, "explaining", service.explaining - 1))
@@ -494,12 +560,27 @@ def create_app(settings: ServeSettings) -> FastAPI:
         for item, e in zip(items, explanations):
             item.explained_text, item.explanation_method = e.text, e.method
             units = _utf16_offsets(e.text)
-            item.explanation = [ExplainedWord(word=w.word, weight=w.weight, start=w.start, end=w.end,
-                                              start_utf16=units[w.start], end_utf16=units[w.end]) for w in e.words]
+            item.explanation = [
+                ExplainedWord(
+                    word=w.word,
+                    weight=w.weight,
+                    start=w.start,
+                    end=w.end,
+                    start_utf16=units[w.start],
+                    end_utf16=units[w.end],
+                )
+                for w in e.words
+            ]
         return True
 
-    @app.post("/v1/predict", response_model=PredictResponse, dependencies=auth, responses=errors,
-              response_model_exclude_unset=True, summary="Classify one or many texts (optionally explained)")
+    @app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        dependencies=auth,
+        responses=errors,
+        response_model_exclude_unset=True,
+        summary="Classify one or many texts (optionally explained)",
+    )
     async def predict(body: PredictRequest, request: Request, response: Response) -> PredictResponse:
         start = time.perf_counter()
         request_id = _request_id(request)
@@ -511,39 +592,66 @@ def create_app(settings: ServeSettings) -> FastAPI:
             predictions = await _unless_client_leaves(request, service.batcher.submit(texts))
         except QueueFull as full:
             service.metrics.shed.labels("queue_full").inc()
-            raise HTTPException(429, str(full), headers={**_retry_after(full.retry_after),
-                                                         REQUEST_ID_HEADER: request_id}) from None
+            raise HTTPException(
+                429, str(full), headers={**_retry_after(full.retry_after), REQUEST_ID_HEADER: request_id}
+            ) from None
         if predictions is None:  # the client went away: nothing computed for it, nothing logged
             return JSONResponse({"detail": "client disconnected"}, status_code=CLIENT_GONE)
         latency_ms = (time.perf_counter() - start) * 1000
         items = [_text_prediction(p) for p in predictions]
         scored = [i for i, p in enumerate(predictions) if p.label is not None]
-        if body.explain and scored and not await explain_items([items[i] for i in scored], [texts[i] for i in scored],
-                                                               [predictions[i].label for i in scored], request):
+        if (
+            body.explain
+            and scored
+            and not await explain_items(
+                [items[i] for i in scored], [texts[i] for i in scored], [predictions[i].label for i in scored], request
+            )
+        ):
             return JSONResponse({"detail": "client disconnected"}, status_code=CLIENT_GONE)
         for pred in predictions:
             service.metrics.predictions.labels(pred.label if pred.label is not None else UNSCORED).inc()
         if service.request_log:
-            service.request_log.write(build_records(texts, predictions, model=service.model_name,
-                                                    request_id=request_id, latency_ms=latency_ms,
-                                                    include_text=settings.request_log_text))
+            service.request_log.write(
+                build_records(
+                    texts,
+                    predictions,
+                    model=service.model_name,
+                    request_id=request_id,
+                    latency_ms=latency_ms,
+                    include_text=settings.request_log_text,
+                )
+            )
         return PredictResponse(model=service.model_name, request_id=request_id, predictions=items)
 
     @app.get("/health", response_model=Health, summary="The process is alive")
     async def health() -> Health:
         return Health()
 
-    @app.get("/ready", response_model=Ready, summary="The model is loaded",
-             responses={503: {"model": ErrorResponse, "description": "Still loading, or the load failed."}})
+    @app.get(
+        "/ready",
+        response_model=Ready,
+        summary="The model is loaded",
+        responses={503: {"model": ErrorResponse, "description": "Still loading, or the load failed."}},
+    )
     async def ready():
         if not service.ready:
             detail = f"model failed to load: {service.load_error}" if service.load_error else "model is loading"
             return JSONResponse({"detail": detail}, status_code=503)
         return Ready(status="ready", model=service.model_name, labels=service.predictor.labels)
 
-    @app.get("/metrics", dependencies=auth, summary="Prometheus metrics", response_class=Response,
-             responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
-                              "description": "Prometheus text format."}, **{k: v for k, v in errors.items() if k == 401}})
+    @app.get(
+        "/metrics",
+        dependencies=auth,
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+                "description": "Prometheus text format.",
+            },
+            **{k: v for k, v in errors.items() if k == 401},
+        },
+    )
     async def metrics() -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
@@ -579,14 +687,23 @@ def _add_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="openapi.json", title="sentiq - Swagger UI",
-                                   swagger_js_url="docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="docs-assets/swagger-ui.css", swagger_favicon_url="favicon.ico")
+        return get_swagger_ui_html(
+            openapi_url="openapi.json",
+            title="sentiq - Swagger UI",
+            swagger_js_url="docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="docs-assets/swagger-ui.css",
+            swagger_favicon_url="favicon.ico",
+        )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="openapi.json", title="sentiq - ReDoc", with_google_fonts=False,
-                              redoc_js_url="docs-assets/redoc.standalone.js", redoc_favicon_url="favicon.ico")
+        return get_redoc_html(
+            openapi_url="openapi.json",
+            title="sentiq - ReDoc",
+            with_google_fonts=False,
+            redoc_js_url="docs-assets/redoc.standalone.js",
+            redoc_favicon_url="favicon.ico",
+        )
 
 
 def create_app_from_env() -> FastAPI:
@@ -600,8 +717,10 @@ def uvicorn_options(settings: ServeSettings) -> dict:
 
     from sentiq.serving.protocol import HeaderTimeoutProtocol
 
-    return {"http": partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout_s),
-            "timeout_keep_alive": settings.keep_alive_s}
+    return {
+        "http": partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
 
 
 def run(settings: ServeSettings) -> None:
@@ -613,8 +732,13 @@ def run(settings: ServeSettings) -> None:
     from sentiq.models.integrity import verify_directory
 
     verify_directory(settings.model_dir)  # a wrong path or damaged folder fails now (E300/E310), not in every worker
-    options = dict(host=settings.host, port=settings.port, access_log=settings.access_log, log_level="info",
-                   **uvicorn_options(settings))
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        access_log=settings.access_log,
+        log_level="info",
+        **uvicorn_options(settings),
+    )
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)
         return

@@ -44,23 +44,46 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.multiprocess = multiprocess_mode()
         self.registry = CollectorRegistry()
-        self.requests = Counter("sentiq_requests", "HTTP requests answered.", ["endpoint", "method", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("sentiq_request_latency_seconds", "Time to answer a request.", ["endpoint"],
-                                 registry=self.registry)
-        self.errors = Counter("sentiq_errors", "Requests answered with a 4xx or 5xx status.", ["endpoint", "status"],
-                              registry=self.registry)
-        self.predictions = Counter("sentiq_predictions", "Texts classified, by predicted label.", ["label"],
-                                   registry=self.registry)
-        self.batch_texts = Histogram("sentiq_batch_texts", "Texts per model call (micro-batch size).",
-                                     buckets=BATCH_BUCKETS, registry=self.registry)
-        self.shed = Counter("sentiq_shed_requests", "Requests refused to bound the load (429/503), by reason: "
-                            "queue_full, explain_busy, explain_timeout.", ["reason"], registry=self.registry)
-        self.client_gone = Counter("sentiq_client_gone", "Requests whose client disconnected before the answer, by "
-                                   "stage: queued (dropped before the model ran), waiting, explaining.", ["stage"],
-                                   registry=self.registry)
-        self.ready = Gauge("sentiq_model_ready", "Workers with their model loaded (1 with one worker).",
-                           multiprocess_mode="livesum", registry=self.registry)
+        self.requests = Counter(
+            "sentiq_requests", "HTTP requests answered.", ["endpoint", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "sentiq_request_latency_seconds", "Time to answer a request.", ["endpoint"], registry=self.registry
+        )
+        self.errors = Counter(
+            "sentiq_errors",
+            "Requests answered with a 4xx or 5xx status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "sentiq_predictions", "Texts classified, by predicted label.", ["label"], registry=self.registry
+        )
+        self.batch_texts = Histogram(
+            "sentiq_batch_texts",
+            "Texts per model call (micro-batch size).",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "sentiq_shed_requests",
+            "Requests refused to bound the load (429/503), by reason: queue_full, explain_busy, explain_timeout.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.client_gone = Counter(
+            "sentiq_client_gone",
+            "Requests whose client disconnected before the answer, by "
+            "stage: queued (dropped before the model ran), waiting, explaining.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "sentiq_model_ready",
+            "Workers with their model loaded (1 with one worker).",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()

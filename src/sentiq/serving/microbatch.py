@@ -49,9 +49,17 @@ class _Job:
 class MicroBatcher:
     """Gathers ``submit`` calls into batches for ``predict`` (a blocking function of a list of texts)."""
 
-    def __init__(self, predict: PredictFn, *, max_batch_size: int = 32, max_wait_ms: float = 5.0,
-                 enabled: bool = True, on_batch: Callable[[int], None] | None = None,
-                 max_queue_texts: int | None = None, on_dropped: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        predict: PredictFn,
+        *,
+        max_batch_size: int = 32,
+        max_wait_ms: float = 5.0,
+        enabled: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+        max_queue_texts: int | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+    ):
         self._predict = predict
         self.max_queue_texts = max_queue_texts
         self.queued_texts = 0  # texts submitted and not yet taken into a model call
@@ -86,8 +94,11 @@ class MicroBatcher:
         """The predictions for ``texts``, in order, once their batch has run."""
         if self._queue is None:
             raise RuntimeError("MicroBatcher.start() was not called")
-        if self.max_queue_texts is not None and self.queued_texts + len(texts) > self.max_queue_texts \
-                and self.queued_texts > 0:
+        if (
+            self.max_queue_texts is not None
+            and self.queued_texts + len(texts) > self.max_queue_texts
+            and self.queued_texts > 0
+        ):
             wait = (self.queued_texts + len(texts)) * self._seconds_per_text
             raise QueueFull(self.queued_texts, self.max_queue_texts, max(1, math.ceil(wait)))
         job = _Job(list(texts), asyncio.get_running_loop().create_future())

@@ -18,8 +18,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 log = logging.getLogger(__name__)
 
 _BODY = b"request headers came too slowly\n"
-_TIMEOUT_ANSWER = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
-                   b"content-length: " + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY)
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+    b"content-length: " + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY
+)
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):

@@ -41,15 +41,30 @@ SCHEMA_KEYS = ("time", "model", "request_id", "length", "language", "label", "sc
 TEXT_KEY = "text"
 
 
-def build_records(texts: Sequence[str], predictions: Sequence, *, model: str, request_id: str,
-                  latency_ms: float, include_text: bool = False, time: datetime | None = None) -> list[dict]:
+def build_records(
+    texts: Sequence[str],
+    predictions: Sequence,
+    *,
+    model: str,
+    request_id: str,
+    latency_ms: float,
+    include_text: bool = False,
+    time: datetime | None = None,
+) -> list[dict]:
     """One schema record per text; ``predictions`` carry ``label`` and ``score`` (sentiq ``Prediction``)."""
     stamp = (time or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
     records = []
     for text, pred in zip(texts, predictions, strict=True):
-        record = {"time": stamp, "model": model, "request_id": request_id, "length": len(text),
-                  "language": detect_language(text), "label": pred.label, "score": None if pred.score is None else float(pred.score),
-                  "latency_ms": round(float(latency_ms), 3)}
+        record = {
+            "time": stamp,
+            "model": model,
+            "request_id": request_id,
+            "length": len(text),
+            "language": detect_language(text),
+            "label": pred.label,
+            "score": None if pred.score is None else float(pred.score),
+            "latency_ms": round(float(latency_ms), 3),
+        }
         if include_text:
             record[TEXT_KEY] = text
         records.append(record)

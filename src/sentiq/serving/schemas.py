@@ -60,77 +60,117 @@ def request_model(*, max_texts: int, max_chars: int, max_explain_texts: int = 8)
         "anyOf": [text_schema, {"type": "array", "items": text_schema, "minItems": 1, "maxItems": max_texts}],
         "title": "Texts",
         "description": f"One text, or a list of 1 to {max_texts} texts (at most {max_explain_texts} with explain=true); "
-                       f"each at most {max_chars} characters and not blank (it needs a character other than white "
-                       "space, control characters and invisible format characters such as U+200B).",
+        f"each at most {max_chars} characters and not blank (it needs a character other than white "
+        "space, control characters and invisible format characters such as U+200B).",
     }
     # The explain limit depends on `explain`: JSON Schema says it with if/then (OpenAPI 3.1).
-    explain_rule = {"if": {"properties": {"explain": {"const": True}}, "required": ["explain"]},
-                    "then": {"properties": {"texts": {"anyOf": [
-                        {"type": "string"}, {"type": "array", "maxItems": max_explain_texts}]}}}}
+    explain_rule = {
+        "if": {"properties": {"explain": {"const": True}}, "required": ["explain"]},
+        "then": {
+            "properties": {"texts": {"anyOf": [{"type": "string"}, {"type": "array", "maxItems": max_explain_texts}]}}
+        },
+    }
     Text = Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_check_text)]
-    Texts = Annotated[list[Text], Field(min_length=1, max_length=max_texts), BeforeValidator(_one_or_many),
-                      WithJsonSchema(texts_schema)]
-    explain_help = (f"Also explain each prediction (word weights towards the predicted label); at most "
-                    f"{max_explain_texts} texts per request with explain" if max_explain_texts
-                    else "Explanations are turned off on this service (SENTIQ_MAX_EXPLAIN_TEXTS=0)")
+    Texts = Annotated[
+        list[Text],
+        Field(min_length=1, max_length=max_texts),
+        BeforeValidator(_one_or_many),
+        WithJsonSchema(texts_schema),
+    ]
+    explain_help = (
+        f"Also explain each prediction (word weights towards the predicted label); at most "
+        f"{max_explain_texts} texts per request with explain"
+        if max_explain_texts
+        else "Explanations are turned off on this service (SENTIQ_MAX_EXPLAIN_TEXTS=0)"
+    )
 
     def explain_limit(request):
         # Not expressible in the JSON schema (it depends on `explain`), so checked here: still a 422.
         if request.explain and len(request.texts) > max_explain_texts:
             if not max_explain_texts:
                 raise ValueError("explanations are turned off on this service (SENTIQ_MAX_EXPLAIN_TEXTS=0)")
-            raise ValueError(f"explain is limited to {max_explain_texts} texts per request "
-                             f"(got {len(request.texts)}); send fewer texts or explain=false")
+            raise ValueError(
+                f"explain is limited to {max_explain_texts} texts per request "
+                f"(got {len(request.texts)}); send fewer texts or explain=false"
+            )
         return request
 
-    return create_model("PredictRequest", __config__=ConfigDict(extra="forbid", strict=False,
-                                                                json_schema_extra=explain_rule),
-                        __validators__={"explain_limit": model_validator(mode="after")(explain_limit)},
-                        texts=(Texts, ...),
-                        # strict: a JSON true or false only (not 0, 1, "yes", "off")
-                        explain=(StrictBool, Field(False, description=explain_help + " (a JSON boolean).")))
+    return create_model(
+        "PredictRequest",
+        __config__=ConfigDict(extra="forbid", strict=False, json_schema_extra=explain_rule),
+        __validators__={"explain_limit": model_validator(mode="after")(explain_limit)},
+        texts=(Texts, ...),
+        # strict: a JSON true or false only (not 0, 1, "yes", "off")
+        explain=(StrictBool, Field(False, description=explain_help + " (a JSON boolean).")),
+    )
 
 
 class ExplainedWord(BaseModel):
     """One word of the explained text and its weight."""
 
     word: str = Field(..., description="The word, as it appears in `explained_text`.")
-    weight: float = Field(..., description="Its importance in logit units of the uncalibrated model: positive pushes "
-                                           "towards the predicted label, negative against it.")
-    start: int = Field(..., ge=0, description="Offset of the word's start in `explained_text` (the preprocessed "
-                                              "text, not necessarily the request's text), counted in Unicode code "
-                                              "points: an index into a Python str (an emoji counts 1).")
+    weight: float = Field(
+        ...,
+        description="Its importance in logit units of the uncalibrated model: positive pushes "
+        "towards the predicted label, negative against it.",
+    )
+    start: int = Field(
+        ...,
+        ge=0,
+        description="Offset of the word's start in `explained_text` (the preprocessed "
+        "text, not necessarily the request's text), counted in Unicode code "
+        "points: an index into a Python str (an emoji counts 1).",
+    )
     end: int = Field(..., ge=0, description="Code-point offset just past the word's end in `explained_text`.")
-    start_utf16: int = Field(..., ge=0, description="The same start counted in UTF-16 code units: an index into a "
-                                                    "JavaScript, Java or C# string (an emoji outside the BMP counts 2).")
+    start_utf16: int = Field(
+        ...,
+        ge=0,
+        description="The same start counted in UTF-16 code units: an index into a "
+        "JavaScript, Java or C# string (an emoji outside the BMP counts 2).",
+    )
     end_utf16: int = Field(..., ge=0, description="The same end counted in UTF-16 code units.")
 
 
 class TextPrediction(BaseModel):
     """The prediction for one text."""
 
-    label: str | None = Field(..., description="The predicted label (highest probability); null when the text was "
-                                               "not scored (`note` says why).")
-    score: float | None = Field(..., ge=0, le=1, description="Probability of the predicted label (null when not "
-                                                             "scored).")
-    scores: dict[str, float] | None = Field(..., description="Probability of every label, in the model's label "
-                                                             "order (null when not scored).")
-    note: str | None = Field(None, description="Only for a text that was not scored: why (\"empty after "
-                                               "preprocessing\": the model's preprocessing left nothing of it, a bare "
-                                               "URL or @mention; \"unsupported language\" for a routed model).")
+    label: str | None = Field(
+        ...,
+        description="The predicted label (highest probability); null when the text was not scored (`note` says why).",
+    )
+    score: float | None = Field(
+        ..., ge=0, le=1, description="Probability of the predicted label (null when not scored)."
+    )
+    scores: dict[str, float] | None = Field(
+        ..., description="Probability of every label, in the model's label order (null when not scored)."
+    )
+    note: str | None = Field(
+        None,
+        description='Only for a text that was not scored: why ("empty after '
+        "preprocessing\": the model's preprocessing left nothing of it, a bare "
+        'URL or @mention; "unsupported language" for a routed model).',
+    )
     language: str | None = Field(None, description="Only from models that route by language: the detected language.")
-    model: str | None = Field(None, description="Only from models that route by language: the member that answered "
-                                                "(or \"unsupported\").")
+    model: str | None = Field(
+        None, description='Only from models that route by language: the member that answered (or "unsupported").'
+    )
     explained_text: str | None = Field(
-        None, description="Only with explain=true: the text as the model saw it, after the model's preprocessing "
-                          "(HTML tags dropped, white space collapsed, ...); the explanation's offsets refer to this "
-                          "text. Equal to the request's text when preprocessing left it unchanged.")
+        None,
+        description="Only with explain=true: the text as the model saw it, after the model's preprocessing "
+        "(HTML tags dropped, white space collapsed, ...); the explanation's offsets refer to this "
+        "text. Equal to the request's text when preprocessing left it unchanged.",
+    )
     explanation: list[ExplainedWord] | None = Field(
-        None, description="Only with explain=true: every word of `explained_text` in order, with its weight towards "
-                          "`label` (the method follows the model's approach: exact linear contributions for "
-                          "tfidf, integrated gradients for finetune, ...; see sentiq.explanations).")
-    explanation_method: str | None = Field(None, description="Only with explain=true: the method that explained it "
-                                                             "(linear, integrated-gradients, occlusion, ...).")
+        None,
+        description="Only with explain=true: every word of `explained_text` in order, with its weight towards "
+        "`label` (the method follows the model's approach: exact linear contributions for "
+        "tfidf, integrated gradients for finetune, ...; see sentiq.explanations).",
+    )
+    explanation_method: str | None = Field(
+        None,
+        description="Only with explain=true: the method that explained it "
+        "(linear, integrated-gradients, occlusion, ...).",
+    )
 
 
 class PredictResponse(BaseModel):

@@ -8,8 +8,19 @@ import subprocess
 import sys
 from importlib import metadata
 
-PACKAGES = ("sentiq", "torch", "transformers", "accelerate", "scikit-learn", "numpy", "pandas", "scipy",
-            "onnxruntime", "mlflow-skinny", "mlflow")
+PACKAGES = (
+    "sentiq",
+    "torch",
+    "transformers",
+    "accelerate",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "scipy",
+    "onnxruntime",
+    "mlflow-skinny",
+    "mlflow",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -59,7 +70,16 @@ def _accelerator() -> str | None:
 
 
 def environment() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or None, "cpus": os.cpu_count(), "memory_gib": _memory_gib(),
-            "hostname": platform.node(), "accelerator": _accelerator(), "packages": package_versions(),
-            "git": git_state(), "argv": sys.argv[:]}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpus": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "hostname": platform.node(),
+        "accelerator": _accelerator(),
+        "packages": package_versions(),
+        "git": git_state(),
+        "argv": sys.argv[:],
+    }

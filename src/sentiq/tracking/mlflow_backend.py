@@ -30,7 +30,11 @@ def require_mlflow() -> None:
 def tracking_uri(tracking: TrackingConfig) -> str:
     from sentiq.tracking.runs import runs_root
 
-    return tracking.mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI") or (runs_root(tracking) / "mlruns").resolve().as_uri()
+    return (
+        tracking.mlflow_uri
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or (runs_root(tracking) / "mlruns").resolve().as_uri()
+    )
 
 
 def _key(name: str) -> str:
@@ -57,8 +61,12 @@ def log_run(run_dir: Path, tracking: TrackingConfig, *, status: str = "finished"
     experiment = client.get_experiment_by_name(tracking.experiment)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(tracking.experiment)
     git = (record.get("environment") or {}).get("git") or {}
-    tags = {"sentiq.command": record["command"], "sentiq.run_id": record["id"],
-            "sentiq.model_path": record.get("model_path") or "", "sentiq.report_path": record.get("report_path") or ""}
+    tags = {
+        "sentiq.command": record["command"],
+        "sentiq.run_id": record["id"],
+        "sentiq.model_path": record.get("model_path") or "",
+        "sentiq.report_path": record.get("report_path") or "",
+    }
     if git.get("commit"):
         tags["mlflow.source.git.commit"] = git["commit"]
     run = client.create_run(experiment_id, run_name=record["name"], tags=tags)
@@ -67,8 +75,12 @@ def log_run(run_dir: Path, tracking: TrackingConfig, *, status: str = "finished"
     params = [Param(_key(k), str(v)[:_PARAM_CHARS]) for k, v in record["params"].items()]
     metrics = [Metric(_key(k), float(v), now, 0) for k, v in record["metrics"].items()]
     for start in range(0, max(len(params), len(metrics), 1), _BATCH):
-        client.log_batch(run_id, metrics=metrics[start:start + _BATCH], params=params[start:start + _BATCH],
-                         tags=[RunTag("sentiq.status", status)] if start == 0 else [])
+        client.log_batch(
+            run_id,
+            metrics=metrics[start : start + _BATCH],
+            params=params[start : start + _BATCH],
+            tags=[RunTag("sentiq.status", status)] if start == 0 else [],
+        )
     client.log_artifacts(run_id, str(run_dir))
     client.set_terminated(run_id, status="FINISHED" if status == "finished" else "FAILED")
     return {"tracking_uri": uri, "experiment": tracking.experiment, "run_id": run_id}

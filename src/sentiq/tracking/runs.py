@@ -117,14 +117,24 @@ def _record_dict(run: Run, run_id: str, *, status: str, started: _dt.datetime, e
     from sentiq.tracking.environment import environment
 
     finished = None if status == "running" else _now()
-    return {"id": run_id, "command": run.command, "name": run.name, "status": status,
-            "error": None if error is None else shorten(error, MAX_ERROR_CHARS),
-            "started": started.isoformat(timespec="milliseconds"),
-            "finished": finished.isoformat(timespec="milliseconds") if finished else None,
-            "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
-            "pid": os.getpid(), "host": socket.gethostname(), "pid_start": _process_start(os.getpid()),
-            "model_path": run.model_path, "report_path": run.report_path,
-            "params": _capped(run.params), "metrics": run.metrics, "environment": environment()}
+    return {
+        "id": run_id,
+        "command": run.command,
+        "name": run.name,
+        "status": status,
+        "error": None if error is None else shorten(error, MAX_ERROR_CHARS),
+        "started": started.isoformat(timespec="milliseconds"),
+        "finished": finished.isoformat(timespec="milliseconds") if finished else None,
+        "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "pid_start": _process_start(os.getpid()),
+        "model_path": run.model_path,
+        "report_path": run.report_path,
+        "params": _capped(run.params),
+        "metrics": run.metrics,
+        "environment": environment(),
+    }
 
 
 def _capped(params: dict) -> dict:
@@ -135,8 +145,10 @@ def _capped(params: dict) -> dict:
 def _write_files(folder: Path, run: Run, record: dict) -> None:
     atomic_write_text(folder / "metrics.json", json.dumps(run.metrics, indent=2))
     atomic_write_text(folder / "environment.json", json.dumps(record["environment"], indent=2, default=str))
-    atomic_write_text(folder / "config.yaml", yaml.safe_dump(run.config if run.config is not None else run.params,
-                                                             sort_keys=False, allow_unicode=True))
+    atomic_write_text(
+        folder / "config.yaml",
+        yaml.safe_dump(run.config if run.config is not None else run.params, sort_keys=False, allow_unicode=True),
+    )
     atomic_write_text(folder / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False, default=str))  # last
 
 
@@ -171,8 +183,9 @@ def _record(run: Run, tracking: TrackingConfig, *, status: str, started: _dt.dat
 
 
 @contextmanager
-def tracked_run(command: str, *, name: str, tracking: TrackingConfig | None, params: dict,
-                config: dict | None = None) -> Iterator[Run]:
+def tracked_run(
+    command: str, *, name: str, tracking: TrackingConfig | None, params: dict, config: dict | None = None
+) -> Iterator[Run]:
     """Record the ``with`` block as a run: ``running`` from the start, then ``finished`` when it returns or
     ``failed`` (with the error) when it raises. A process killed outright leaves ``running``, which
     :func:`load_runs` reports as ``interrupted`` once its process is gone."""
@@ -226,12 +239,22 @@ def load_runs(root: str | Path | None = None) -> list[dict]:
 def run_summary(record: dict) -> dict:
     """The fields ``sentiq runs list`` shows for a record: which approach, which data, how it ended."""
     params, metrics = record.get("params") or {}, record.get("metrics") or {}
-    return {"id": record.get("id"), "command": record.get("command"), "name": record.get("name"),
-            "approach": params.get("approach"), "data": params.get("data.source") or params.get("data"),
-            "split": params.get("split"), "status": record.get("status"), "error": record.get("error"),
-            "started": record.get("started"), "duration_s": record.get("duration_s"),
-            "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
-            "model_path": record.get("model_path"), "path": record.get("path")}
+    return {
+        "id": record.get("id"),
+        "command": record.get("command"),
+        "name": record.get("name"),
+        "approach": params.get("approach"),
+        "data": params.get("data.source") or params.get("data"),
+        "split": params.get("split"),
+        "status": record.get("status"),
+        "error": record.get("error"),
+        "started": record.get("started"),
+        "duration_s": record.get("duration_s"),
+        "accuracy": metrics.get("accuracy"),
+        "macro_f1": metrics.get("macro_f1"),
+        "model_path": record.get("model_path"),
+        "path": record.get("path"),
+    }
 
 
 def find_run(ref: str, root: str | Path | None = None) -> dict:

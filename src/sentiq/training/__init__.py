@@ -28,8 +28,17 @@ def fit_model(
     if model.capabilities.train == "loop":
         from sentiq.training.finetune import fine_tune
 
-        return fine_tune(model, train, validation, config.training, seed=config.training_seed, work_dir=work_dir,
-                         resume=resume, progress=progress, num_proc=config.data.num_proc)
+        return fine_tune(
+            model,
+            train,
+            validation,
+            config.training,
+            seed=config.training_seed,
+            work_dir=work_dir,
+            resume=resume,
+            progress=progress,
+            num_proc=config.data.num_proc,
+        )
     return model.fit(train, validation) or FitResult()
 
 

@@ -19,8 +19,10 @@ COLLAPSE_CAUSES = (
 
 def collapse_message(share: float, label: str, step: int) -> str:
     causes = "; ".join(COLLAPSE_CAUSES)
-    return (f"collapse guard: at step {step} the model predicts {label!r} for {share:.0%} of the validation set, "
-            f"which holds several classes. Likely causes: {causes}")
+    return (
+        f"collapse guard: at step {step} the model predicts {label!r} for {share:.0%} of the validation set, "
+        f"which holds several classes. Likely causes: {causes}"
+    )
 
 
 def final_collapse_warning(metrics: dict, *, threshold: float, split: str = "test") -> str | None:
@@ -30,8 +32,10 @@ def final_collapse_warning(metrics: dict, *, threshold: float, split: str = "tes
     if share < threshold or true_share >= threshold:
         return None
     label = max(metrics["predicted_share"], key=metrics["predicted_share"].get)
-    return (f"collapse guard: the final model predicts {label!r} for {share:.0%} of the {split} split. "
-            f"Likely causes: {'; '.join(COLLAPSE_CAUSES)}")
+    return (
+        f"collapse guard: the final model predicts {label!r} for {share:.0%} of the {split} split. "
+        f"Likely causes: {'; '.join(COLLAPSE_CAUSES)}"
+    )
 
 
 class CollapseGuard(TrainerCallback):
@@ -80,10 +84,19 @@ class ProgressBridge(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         report = getattr(self.progress, "log_values", None)
         if report and logs and "loss" in logs:
-            report("train", {"loss": float(logs["loss"]),
-                             "samples_per_step": args.train_batch_size * args.gradient_accumulation_steps})
+            report(
+                "train",
+                {
+                    "loss": float(logs["loss"]),
+                    "samples_per_step": args.train_batch_size * args.gradient_accumulation_steps,
+                },
+            )
         if logs:
-            log.info("step %d: %s", state.global_step, {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, float)})
+            log.info(
+                "step %d: %s",
+                state.global_step,
+                {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, float)},
+            )
 
 
 class SameDecisionOnEveryRank(TrainerCallback):

@@ -142,8 +142,13 @@ def load_masked_lm(name: str):
         raise ModelError(Errors.E382, name=name)
     initialised = sorted(info["missing_keys"])
     if initialised:
-        log.warning("%s ships without a masked-LM head: initialised %d weights (%s); the decoder is tied to the "
-                    "word embeddings", name, len(initialised), ", ".join(initialised[:4]))
+        log.warning(
+            "%s ships without a masked-LM head: initialised %d weights (%s); the decoder is tied to the "
+            "word embeddings",
+            name,
+            len(initialised),
+            ", ".join(initialised[:4]),
+        )
     if any("pooler" in key for key in info["unexpected_keys"]):
         _carry_pooler(model, source)
     return model, tokenizer, initialised
@@ -227,8 +232,13 @@ def pretrain(
     keys = ("input_ids", "attention_mask", "special_tokens_mask") + (("offset_mapping",) if wwm else ())
 
     def encode(texts: list[str]) -> TokenizedTexts:
-        encoded = tokenizer(texts, truncation=True, max_length=cfg.max_length, return_special_tokens_mask=True,
-                            return_offsets_mapping=wwm)
+        encoded = tokenizer(
+            texts,
+            truncation=True,
+            max_length=cfg.max_length,
+            return_special_tokens_mask=True,
+            return_offsets_mapping=wwm,
+        )
         return TokenizedTexts(encoded, keys)
 
     def collator(seed: int) -> MaskingCollator:
@@ -237,21 +247,42 @@ def pretrain(
         return MaskingCollator(tokenizer, mlm_probability=cfg.mlm_probability, whole_word_mask=wwm, seed=seed, **extra)
 
     eval_set, masker = encode(eval_texts), collator(config.seed + 1)
-    eval_batches = [masker([eval_set[i] for i in range(s, min(s + 64, len(eval_set)))]) for s in range(0, len(eval_set), 64)]
+    eval_batches = [
+        masker([eval_set[i] for i in range(s, min(s + 64, len(eval_set)))]) for s in range(0, len(eval_set), 64)
+    ]
     before = masked_lm_loss(model, eval_batches)
 
     work_dir = work_dir_for(output_dir)
-    steps = config.training.model_copy(update={
-        "max_length": cfg.max_length, "batch_size": cfg.batch_size, "epochs": cfg.epochs,
-        "learning_rate": cfg.learning_rate, "warmup_ratio": cfg.warmup_ratio, "warmup_steps": None,
-        "weight_decay": cfg.weight_decay, "logging_steps": cfg.logging_steps,
-    })
-    args = training_arguments(steps, seed=config.seed, checkpoint_dir=work_dir / "checkpoints", eval_strategy="no",
-                              save_strategy="no", load_best_model_at_end=False, max_steps=cfg.max_steps or -1,
-                              remove_unused_columns=False)  # the collator needs offsets and special-token masks
-    trainer = MaskedPositionsTrainer(model=model, args=args, data_collator=collator(config.seed),
-                                     train_dataset=encode(train_texts), processing_class=tokenizer,
-                                     callbacks=[ProgressBridge(progress)] if progress else [])
+    steps = config.training.model_copy(
+        update={
+            "max_length": cfg.max_length,
+            "batch_size": cfg.batch_size,
+            "epochs": cfg.epochs,
+            "learning_rate": cfg.learning_rate,
+            "warmup_ratio": cfg.warmup_ratio,
+            "warmup_steps": None,
+            "weight_decay": cfg.weight_decay,
+            "logging_steps": cfg.logging_steps,
+        }
+    )
+    args = training_arguments(
+        steps,
+        seed=config.seed,
+        checkpoint_dir=work_dir / "checkpoints",
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end=False,
+        max_steps=cfg.max_steps or -1,
+        remove_unused_columns=False,
+    )  # the collator needs offsets and special-token masks
+    trainer = MaskedPositionsTrainer(
+        model=model,
+        args=args,
+        data_collator=collator(config.seed),
+        train_dataset=encode(train_texts),
+        processing_class=tokenizer,
+        callbacks=[ProgressBridge(progress)] if progress else [],
+    )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     with cpu_training_memory(steps):
         trainer.train()
@@ -260,13 +291,27 @@ def pretrain(
     after = masked_lm_loss(trainer.model, eval_batches)
     log.info("masked-LM loss on %d held-out texts: %s -> %s", len(eval_texts), before, after)
 
-    result = PretrainResult(output_dir, config.model, len(train_texts), len(eval_texts), trainer.state.global_step, wwm,
-                            initialised, before, after, time.perf_counter() - start, trainer.state.log_history)
+    result = PretrainResult(
+        output_dir,
+        config.model,
+        len(train_texts),
+        len(eval_texts),
+        trainer.state.global_step,
+        wwm,
+        initialised,
+        before,
+        after,
+        time.perf_counter() - start,
+        trainer.state.log_history,
+    )
     with atomic_directory(output_dir, overwrite=overwrite) as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        summary = result.to_dict() | {"config": config.pretrain.model_dump(mode="json"), "seed": config.seed,
-                                      "preprocess": config.preprocess}
+        summary = result.to_dict() | {
+            "config": config.pretrain.model_dump(mode="json"),
+            "seed": config.seed,
+            "preprocess": config.preprocess,
+        }
         atomic_write_text(tmp / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False))
     shutil.rmtree(work_dir, ignore_errors=True)
     return result

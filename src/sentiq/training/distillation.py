@@ -77,8 +77,14 @@ class _DistillTrainer(_SentiqTrainer):
         labels, teacher_logits = inputs.pop("labels"), inputs.pop("teacher_logits").float()
         outputs = model(**inputs)
         weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
-        loss = distillation_loss(outputs.logits.float(), teacher_logits, labels,
-                                 temperature=self.temperature, alpha=self.alpha, class_weights=weight)
+        loss = distillation_loss(
+            outputs.logits.float(),
+            teacher_logits,
+            labels,
+            temperature=self.temperature,
+            alpha=self.alpha,
+            class_weights=weight,
+        )
         loss = self.checked(loss)
         return (loss, outputs) if return_outputs else loss
 
@@ -86,13 +92,28 @@ class _DistillTrainer(_SentiqTrainer):
         return None  # the loss needs the teacher's logits, which evaluation does not gather: the Trainer's figure
 
 
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, *,
-                      temperature: float, alpha: float, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    temperature: float,
+    alpha: float,
+    class_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``alpha * T^2 * KL + (1 - alpha) * CE``; T^2 keeps the soft term's gradients on the hard term's scale.
     ``class_weights`` (``training.class_weights``) weigh the gold-label term, as in fine-tuning."""
     t = temperature
-    soft = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
-                    log_target=True, reduction="batchmean") * t * t
+    soft = (
+        F.kl_div(
+            F.log_softmax(student_logits / t, dim=-1),
+            F.log_softmax(teacher_logits / t, dim=-1),
+            log_target=True,
+            reduction="batchmean",
+        )
+        * t
+        * t
+    )
     gold = labels >= 0
     if not gold.any():  # a batch of teacher-labelled extra texts only
         return alpha * soft
@@ -107,20 +128,26 @@ def evenly_spaced_layers(total: int, keep: int) -> list[int]:
     return [i * total // keep for i in range(keep)]
 
 
-def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_length: int,
-                        attention: str | None = None) -> TransformerClassifier:
+def copy_teacher_layers(
+    teacher: TransformerClassifier, student_config, *, max_length: int, attention: str | None = None
+) -> TransformerClassifier:
     """A student of ``student_config`` initialised from the teacher: embeddings, head and evenly spaced layers."""
     from transformers import AutoModelForSequenceClassification
 
     t_cfg = teacher.model.config
     vocab = len(teacher.tokenizer)
     if student_config.vocab_size != t_cfg.vocab_size:
-        raise ModelError(Errors.E383, student_vocab=student_config.vocab_size, tokenizer_vocab=vocab,
-                         teacher_vocab=t_cfg.vocab_size)
+        raise ModelError(
+            Errors.E383, student_vocab=student_config.vocab_size, tokenizer_vocab=vocab, teacher_vocab=t_cfg.vocab_size
+        )
     for name in ("hidden_size", "intermediate_size", "num_attention_heads"):
         if getattr(student_config, name, None) != getattr(t_cfg, name, None):
-            raise ModelError(Errors.E384, name=name, student_value=getattr(student_config, name, None),
-                             teacher_value=getattr(t_cfg, name, None))
+            raise ModelError(
+                Errors.E384,
+                name=name,
+                student_value=getattr(student_config, name, None),
+                teacher_value=getattr(t_cfg, name, None),
+            )
     keep = evenly_spaced_layers(t_cfg.num_hidden_layers, student_config.num_hidden_layers)
     state = {}
     for key, value in teacher.model.state_dict().items():
@@ -128,7 +155,7 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
         if match is None:
             state[key] = value
         elif int(match.group(2)) in keep:
-            state[key[:match.start(2)] + str(keep.index(int(match.group(2)))) + key[match.end(2):]] = value
+            state[key[: match.start(2)] + str(keep.index(int(match.group(2)))) + key[match.end(2) :]] = value
     extra = {"attn_implementation": attention_implementation(attention)} if attention else {}
     student = AutoModelForSequenceClassification.from_config(student_config, **extra)
     try:
@@ -136,12 +163,17 @@ def copy_teacher_layers(teacher: TransformerClassifier, student_config, *, max_l
     except RuntimeError as exc:
         raise ModelError(Errors.E385, detail=str(exc).splitlines()[0]) from None
     if missing or unexpected:
-        raise ModelError(Errors.E386, student_type=student_config.model_type, teacher_type=t_cfg.model_type,
-                         missing=sorted(missing)[:3],
-                         unexpected=sorted(unexpected)[:3])
+        raise ModelError(
+            Errors.E386,
+            student_type=student_config.model_type,
+            teacher_type=t_cfg.model_type,
+            missing=sorted(missing)[:3],
+            unexpected=sorted(unexpected)[:3],
+        )
     log.info("student: layers %s of the teacher's %d", keep, t_cfg.num_hidden_layers)
-    copied = TransformerClassifier(student, copy.deepcopy(teacher.tokenizer), teacher.labels, max_length=max_length,
-                                   device=teacher.device)
+    copied = TransformerClassifier(
+        student, copy.deepcopy(teacher.tokenizer), teacher.labels, max_length=max_length, device=teacher.device
+    )
     copied.attention = attention
     return copied
 
@@ -160,8 +192,9 @@ def _config_from_json(path: Path, teacher: TransformerClassifier):
     return student_config
 
 
-def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int,
-                  attention: str | None = None) -> tuple[TransformerClassifier, str]:
+def build_student(
+    spec: str, teacher, labels: LabelSet, *, max_length: int, attention: str | None = None
+) -> tuple[TransformerClassifier, str]:
     """The student described by ``spec`` (see ``distill.student``) and a short description of it;
     ``attention`` is the kernel setting (``training.attention``)."""
     spec = spec.strip()
@@ -182,8 +215,10 @@ def build_student(spec: str, teacher, labels: LabelSet, *, max_length: int,
         if not path.is_file():
             raise ConfigError(Errors.E150, path=path)
         student_config = _config_from_json(path, teacher)
-        return (copy_teacher_layers(teacher, student_config, max_length=max_length, attention=attention),
-                f"{path.name} (teacher layers)")
+        return (
+            copy_teacher_layers(teacher, student_config, max_length=max_length, attention=attention),
+            f"{path.name} (teacher layers)",
+        )
     return TransformerClassifier.from_encoder(spec, labels, max_length=max_length, attention=attention), spec
 
 
@@ -199,17 +234,21 @@ def configure_student(student: TransformerClassifier, cfg: TrainingConfig, *, de
     freeze_encoder_parts(student.model, embeddings=cfg.freeze_embeddings, layers=cfg.freeze_layers)
 
 
-def _distill_set(student: TransformerClassifier, texts: list[str], label_ids: list[int], soft: list[list[float]], *,
-                 cache: bool) -> EncodedDataset:
+def _distill_set(
+    student: TransformerClassifier, texts: list[str], label_ids: list[int], soft: list[list[float]], *, cache: bool
+) -> EncodedDataset:
     """One example per window (several per text with truncation=chunks), each with its text's gold label
     (-100: none) and teacher logits."""
     encodings = encode_cached(student, texts) if cache else student.encode(texts)
     owners = list(encodings["owners"])
-    return EncodedDataset(encodings, [label_ids[i] for i in owners], extra={"teacher_logits": [soft[i] for i in owners]})
+    return EncodedDataset(
+        encodings, [label_ids[i] for i in owners], extra={"teacher_logits": [soft[i] for i in owners]}
+    )
 
 
-def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
-                   overrides: list[str] | None = None) -> SentiqConfig:
+def teacher_config(
+    teacher_dir: str | Path, *, path: str | Path | None = None, overrides: list[str] | None = None
+) -> SentiqConfig:
     """The teacher's own config (same data, split, seed and preprocessing), then a config file's sections
     and ``key=value`` overrides on top."""
     base = Manifest.load(teacher_dir).config
@@ -221,7 +260,9 @@ def teacher_config(teacher_dir: str | Path, *, path: str | Path | None = None,
 def _merged(base: dict, update: dict) -> dict:
     merged = dict(base)
     for key, value in update.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
     return merged
 
 
@@ -229,8 +270,11 @@ def _extra_texts(config: SentiqConfig, profile, known: set[str]) -> list[str]:
     d = config.distill
     if not d.extra_source:
         return []
-    texts = [t for t in profile.apply(load_unlabeled(d.extra_source, text_column=d.extra_text_column).texts)
-             if t.strip() and t not in known]  # never a validation or test text, nor a training text twice
+    texts = [
+        t
+        for t in profile.apply(load_unlabeled(d.extra_source, text_column=d.extra_text_column).texts)
+        if t.strip() and t not in known
+    ]  # never a validation or test text, nor a training text twice
     texts = list(dict.fromkeys(texts))
     random.Random(config.seed).shuffle(texts)
     return texts[: d.extra_texts] if d.extra_texts else texts
@@ -302,14 +346,16 @@ def distill(
     from transformers import set_seed
 
     set_seed(config.training_seed)  # the student's fresh weights (a new head) are part of the run's reproducibility
-    student, described = build_student(config.distill.student, teacher.model, labels, max_length=cfg.max_length,
-                                        attention=cfg.attention)
+    student, described = build_student(
+        config.distill.student, teacher.model, labels, max_length=cfg.max_length, attention=cfg.attention
+    )
     configure_student(student, cfg, described=described)
     loaded, splits = load_splits(config)
     augmented = augmented_training_split(splits.train, config)
     clean = teacher.profile.apply
-    train_df, val_df, test_df = (f.assign(text=clean(f["text"].tolist())) for f in (augmented, splits.validation,
-                                                                                     splits.test))
+    train_df, val_df, test_df = (
+        f.assign(text=clean(f["text"].tolist())) for f in (augmented, splits.validation, splits.test)
+    )
     extra = _extra_texts(config, teacher.profile, set(pd.concat([train_df, val_df, test_df])["text"]))
     log.info("distilling on %d training rows and %d teacher-labelled extra texts", len(train_df), len(extra))
 
@@ -324,10 +370,16 @@ def distill(
     train_ids = gold + [-100] * len(extra)
     val_ids = labels.encode(val_df["label"].tolist())
     result = run_classifier_training(
-        student, _distill_set(student, train_texts, train_ids, soft_train, cache=cfg.cache_tokenized),
+        student,
+        _distill_set(student, train_texts, train_ids, soft_train, cache=cfg.cache_tokenized),
         _distill_set(student, val_df["text"].tolist(), val_ids, soft_val, cache=cfg.cache_tokenized),
-        cfg, seed=config.training_seed, work_dir=work_dir_for(output_dir), progress=progress,
-        trainer_class=_DistillTrainer, temperature=config.distill.temperature, alpha=config.distill.alpha,
+        cfg,
+        seed=config.training_seed,
+        work_dir=work_dir_for(output_dir),
+        progress=progress,
+        trainer_class=_DistillTrainer,
+        temperature=config.distill.temperature,
+        alpha=config.distill.alpha,
         class_weights=class_weight_tensor(cfg.class_weights, list(labels.names), gold),
         attack=make_attack(student.model, cfg),
         argument_overrides={"remove_unused_columns": False},  # keep teacher_logits for the loss
@@ -336,13 +388,25 @@ def distill(
         return None  # under a launcher rank 0 evaluates and writes the student
     y_test = labels.encode(test_df["label"].tolist())
     teacher_metrics = compute_metrics(np.asarray(y_test), teacher_test, list(labels))
-    manifest = manifest_for(student, preprocess=dict(teacher.manifest.preprocess), language=teacher.manifest.language,
-                            config=config.to_dict(), data_files=record_data_files(config.data.model_dump()),
-                            command=f"sentiq distill --teacher {teacher_dir} --config config.yaml --output {output_dir}")
-    context = {"approach": "finetune (distilled)", "model": described, "teacher": str(teacher_dir),
-               "data": config.data.source, "split": "test", "preprocess": teacher.profile.name,
-               "train rows": len(splits.train), "extra texts": len(extra),
-               **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {})}
+    manifest = manifest_for(
+        student,
+        preprocess=dict(teacher.manifest.preprocess),
+        language=teacher.manifest.language,
+        config=config.to_dict(),
+        data_files=record_data_files(config.data.model_dump()),
+        command=f"sentiq distill --teacher {teacher_dir} --config config.yaml --output {output_dir}",
+    )
+    context = {
+        "approach": "finetune (distilled)",
+        "model": described,
+        "teacher": str(teacher_dir),
+        "data": config.data.source,
+        "split": "test",
+        "preprocess": teacher.profile.name,
+        "train rows": len(splits.train),
+        "extra texts": len(extra),
+        **({"augmented rows": len(train_df) - len(splits.train)} if len(train_df) > len(splits.train) else {}),
+    }
     summary: dict = {}
 
     def time_and_summarise(tmp: Path, metrics: dict, student_test: np.ndarray) -> None:
@@ -357,18 +421,40 @@ def distill(
             speedup=student_speed[0] / max(teacher_speed[0], 1e-9),
             speedup_cpu=student_speed[1] / max(teacher_speed[1], 1e-9),
             agreement=float(np.mean(student_test.argmax(1) == teacher_test.argmax(1))),
-            train_rows=len(train_df), extra_rows=len(extra), warnings=list(manifest.warnings),
+            train_rows=len(train_df),
+            extra_rows=len(extra),
+            warnings=list(manifest.warnings),
         )
-        atomic_write_text(tmp / SUMMARY_NAME, json.dumps(
-            summary["result"].to_dict() | {"temperature": config.distill.temperature, "alpha": config.distill.alpha,
-                                           "speed_texts": len(speed_texts), "device": "cpu",
-                                           "torch_threads": torch.get_num_threads()}, indent=2))
+        atomic_write_text(
+            tmp / SUMMARY_NAME,
+            json.dumps(
+                summary["result"].to_dict()
+                | {
+                    "temperature": config.distill.temperature,
+                    "alpha": config.distill.alpha,
+                    "speed_texts": len(speed_texts),
+                    "device": "cpu",
+                    "torch_threads": torch.get_num_threads(),
+                },
+                indent=2,
+            ),
+        )
 
     write_trained_model(
-        output_dir, model=student, manifest=manifest, config=config, val_df=val_df, test_df=test_df,
-        raw_test=splits.test, fit=result, data_report=build_report(loaded, splits),
-        title=f"{config.name} (distilled): test split", context=context, overwrite=overwrite,
-        after=time_and_summarise, progress=progress,
+        output_dir,
+        model=student,
+        manifest=manifest,
+        config=config,
+        val_df=val_df,
+        test_df=test_df,
+        raw_test=splits.test,
+        fit=result,
+        data_report=build_report(loaded, splits),
+        title=f"{config.name} (distilled): test split",
+        context=context,
+        overwrite=overwrite,
+        after=time_and_summarise,
+        progress=progress,
     )
     return summary["result"]
 
@@ -376,5 +462,12 @@ def distill(
 def _side(metrics: dict, speed: tuple[float, float], model, name: str) -> dict:
     inner = getattr(model, "model", None)
     layers = getattr(getattr(inner, "config", None), "num_hidden_layers", None)
-    return {"model": name, "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
-            "texts_per_s": speed[0], "texts_per_cpu_s": speed[1], "parameters": _parameters(model), "layers": layers}
+    return {
+        "model": name,
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "texts_per_s": speed[0],
+        "texts_per_cpu_s": speed[1],
+        "parameters": _parameters(model),
+        "layers": layers,
+    }

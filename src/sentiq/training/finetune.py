@@ -56,8 +56,9 @@ class EncodedDataset(torch.utils.data.Dataset):
             raise ValueError(f"{len(labels)} labels for {len(self.input_ids)} encoded examples")
 
     @classmethod
-    def from_texts(cls, model: TransformerClassifier, texts: list[str], label_ids: list[int], *,
-                   cache: bool = False) -> "EncodedDataset":
+    def from_texts(
+        cls, model: TransformerClassifier, texts: list[str], label_ids: list[int], *, cache: bool = False
+    ) -> "EncodedDataset":
         """One example per window of each text (one window unless truncation is chunks), labelled with its
         text's label; ``cache`` reads and writes the token ids in the on-disk cache (:func:`encode_cached`)."""
         encodings = encode_cached(model, texts) if cache else model.encode(texts)
@@ -71,8 +72,11 @@ class EncodedDataset(torch.utils.data.Dataset):
         way length-grouped training batches do. Metrics do not depend on the order."""
         order = sorted(range(len(self)), key=lambda i: -len(self.input_ids[i]))
         pick = lambda values: [values[i] for i in order]  # noqa: E731
-        return EncodedDataset({"input_ids": pick(self.input_ids), "attention_mask": pick(self.attention_mask)},
-                              pick(self.labels), extra={name: pick(values) for name, values in self.extra.items()})
+        return EncodedDataset(
+            {"input_ids": pick(self.input_ids), "attention_mask": pick(self.attention_mask)},
+            pick(self.labels),
+            extra={name: pick(values) for name, values in self.extra.items()},
+        )
 
     def __getitem__(self, i: int) -> dict:
         item = {"input_ids": self.input_ids[i], "attention_mask": self.attention_mask[i], "labels": self.labels[i]}
@@ -119,16 +123,29 @@ def tokenized_arrow(model: TransformerClassifier, dataset, *, num_proc: int | No
         workers = default_num_proc(num_proc) if dataset.num_rows > 10_000 else None
     else:  # a slow tokenizer: encoded in this process
         encode, workers = partial(_encode_in_process, model), None
-    fingerprint = hashlib.sha256(f"{dataset._fingerprint}|v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}|"
-                                 f"{json.dumps(ids, sort_keys=True)}".encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(
+        f"{dataset._fingerprint}|v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}|"
+        f"{json.dumps(ids, sort_keys=True)}".encode()
+    ).hexdigest()[:32]
     # Under a launcher the node's first process tokenises and writes the cache; the others then read it.
     started = time.perf_counter()
     with distributed.main_process_first(desc="tokenising"):
-        table = dataset.map(partial(_tokenize_batch, encode=encode, ids=ids), batched=True, batch_size=2_000,
-                            num_proc=workers, remove_columns=dataset.column_names, new_fingerprint=fingerprint,
-                            desc="tokenising")
-    log.info("tokenized %d texts into %d windows in %.1f s (on disk: %s)", dataset.num_rows, table.num_rows,
-             time.perf_counter() - started, ", ".join(f["filename"] for f in table.cache_files) or "in memory")
+        table = dataset.map(
+            partial(_tokenize_batch, encode=encode, ids=ids),
+            batched=True,
+            batch_size=2_000,
+            num_proc=workers,
+            remove_columns=dataset.column_names,
+            new_fingerprint=fingerprint,
+            desc="tokenising",
+        )
+    log.info(
+        "tokenized %d texts into %d windows in %.1f s (on disk: %s)",
+        dataset.num_rows,
+        table.num_rows,
+        time.perf_counter() - started,
+        ", ".join(f["filename"] for f in table.cache_files) or "in memory",
+    )
     return ArrowEncodedDataset(table)
 
 
@@ -155,8 +172,11 @@ def encode_cached(model: TransformerClassifier, texts: list[str]) -> dict:
         encoded = model.encode(texts)
         lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
         flat = np.fromiter((t for ids in encoded["input_ids"] for t in ids), dtype=np.int64, count=int(lengths.sum()))
-        return {"ids": flat, "offsets": np.concatenate([[0], np.cumsum(lengths)]),
-                "owners": np.asarray(encoded["owners"], dtype=np.int64)}
+        return {
+            "ids": flat,
+            "offsets": np.concatenate([[0], np.cumsum(lengths)]),
+            "owners": np.asarray(encoded["owners"], dtype=np.int64),
+        }
 
     fingerprint = f"v{_TOKEN_CACHE_VERSION}|{model.encoding_fingerprint()}"
     # Under a launcher the node's first process tokenises and writes the entry; the others then read it.
@@ -186,8 +206,9 @@ class _SentiqTrainer(Trainer):
     # compute_loss returns a per-batch mean; the Trainer divides it for gradient accumulation.
     loss_is_scaled_for_ga = False
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, attack: EmbeddingAttack | None = None,
-                 **kwargs):
+    def __init__(
+        self, *args, class_weights: torch.Tensor | None = None, attack: EmbeddingAttack | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
         self.attack = attack
@@ -215,8 +236,12 @@ class _SentiqTrainer(Trainer):
             self.state.save_to_json(str(staging / name / TRAINER_STATE_NAME))
         publish_checkpoint(staging / name, run_dir / name)
         if self.args.should_save:
-            rotate_checkpoints(output_dir=str(run_dir), save_total_limit=self.args.save_total_limit,
-                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+            rotate_checkpoints(
+                output_dir=str(run_dir),
+                save_total_limit=self.args.save_total_limit,
+                best_model_checkpoint=self.state.best_model_checkpoint,
+                use_mtime=True,
+            )
 
     def _get_output_dir(self, trial) -> str:
         staging = getattr(self, "_staging_dir", None)
@@ -248,17 +273,20 @@ class _SentiqTrainer(Trainer):
         lengths = getattr(train_dataset if train_dataset is not None else self.train_dataset, "lengths", None)
         if self.args.train_sampling_strategy == "group_by_length" and lengths is not None:
             # the token counts stored beside the ids: the Trainer would read every example to count them
-            sampler = LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                           lengths=lengths)
+            sampler = LengthGroupedSampler(
+                self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=lengths
+            )
         else:
             sampler = super()._get_train_sampler(train_dataset)
         if isinstance(sampler, LengthGroupedSampler):
             # Sized by the global batch: under N processes the Trainer would sort "megabatches" of 50 per-process
             # batches, and each optimiser step would gather other examples than one process does; this way the N
             # per-process slices of a step are the one-process batch, split.
-            return SeededLengthGroupedSampler(sampler.batch_size * distributed.world_size(), lengths=sampler.lengths,
-                                              seed=self.args.data_seed if self.args.data_seed is not None
-                                              else self.args.seed)
+            return SeededLengthGroupedSampler(
+                sampler.batch_size * distributed.world_size(),
+                lengths=sampler.lengths,
+                seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+            )
         return sampler
 
     def evaluation_loop(self, *args, **kwargs):
@@ -277,8 +305,11 @@ class _SentiqTrainer(Trainer):
         if logits is None or logits.ndim != 2 or labels is None:
             return None
         weight = None if self.class_weights is None else self.class_weights.float()
-        return float(F.cross_entropy(torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(np.asarray(labels)),
-                                     weight=weight))
+        return float(
+            F.cross_entropy(
+                torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(np.asarray(labels)), weight=weight
+            )
+        )
 
     def checked(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss`` itself, or a DivergenceError when it is NaN or infinite on this or any other process (all
@@ -292,7 +323,12 @@ class _SentiqTrainer(Trainer):
 
 STAGING_DIR = ".staging"  # checkpoints being written; not matched by the Trainer's ^checkpoint-N$ pattern
 _CHECKPOINT_RE = re.compile(r"^" + PREFIX_CHECKPOINT_DIR + r"-(\d+)$")
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -338,14 +374,21 @@ def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
     """The newest checkpoint a resume can use; incomplete ones are skipped with a warning."""
     if not checkpoint_dir.is_dir():
         return None
-    found = sorted(((int(m.group(1)), path) for path in checkpoint_dir.iterdir()
-                    if path.is_dir() and (m := _CHECKPOINT_RE.match(path.name))), reverse=True)
+    found = sorted(
+        (
+            (int(m.group(1)), path)
+            for path in checkpoint_dir.iterdir()
+            if path.is_dir() and (m := _CHECKPOINT_RE.match(path.name))
+        ),
+        reverse=True,
+    )
     for _, path in found:
         problem = checkpoint_problem(path)
         if problem is None:
             return str(path)
-        log.warning("skipping incomplete checkpoint %s (%s; the run was probably killed while saving it)",
-                    path.name, problem)
+        log.warning(
+            "skipping incomplete checkpoint %s (%s; the run was probably killed while saving it)", path.name, problem
+        )
     return None
 
 
@@ -483,7 +526,14 @@ def fine_tune(
     if len(train_set) > len(train):
         log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
     return run_classifier_training(
-        model, train_set, val_set, cfg, seed=seed, work_dir=work_dir, resume=resume, progress=progress,
+        model,
+        train_set,
+        val_set,
+        cfg,
+        seed=seed,
+        work_dir=work_dir,
+        resume=resume,
+        progress=progress,
         class_weights=class_weight_tensor(cfg.class_weights, list(model.labels.names), train_ids),
         attack=make_attack(model.model, cfg),
     )
@@ -513,8 +563,13 @@ def run_classifier_training(
     if not validating:  # data.validation_size 0: the last step's weights, no evaluation, no early stopping
         argument_overrides = {"eval_strategy": "no", "load_best_model_at_end": False, **(argument_overrides or {})}
     true_majority = float(np.bincount(val_set.labels).max() / len(val_set.labels)) if validating else 1.0
-    guard = CollapseGuard(threshold=cfg.collapse_threshold, patience=cfg.collapse_patience, stop=cfg.on_collapse == "stop",
-                          true_majority_share=true_majority, labels=labels)
+    guard = CollapseGuard(
+        threshold=cfg.collapse_threshold,
+        patience=cfg.collapse_patience,
+        stop=cfg.on_collapse == "stop",
+        true_majority_share=true_majority,
+        labels=labels,
+    )
     callbacks = [guard]
     if cfg.early_stopping_patience and validating:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
@@ -529,7 +584,9 @@ def run_classifier_training(
     trainer = (trainer_class or _SentiqTrainer)(
         model=model.model,
         args=training_arguments(cfg, seed=seed, checkpoint_dir=checkpoint_dir, **(argument_overrides or {})),
-        data_collator=DataCollatorWithPadding(model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
+        data_collator=DataCollatorWithPadding(
+            model.tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None
+        ),
         train_dataset=train_set,
         eval_dataset=(val_set.sorted_by_length() if cfg.group_by_length else val_set) if validating else None,
         processing_class=model.tokenizer,
@@ -539,8 +596,12 @@ def run_classifier_training(
     )
     trainer.remove_callback(PrinterCallback)  # library code logs, it does not print
     if distributed.world_size() > 1:
-        log.info("data-parallel training (%s): %d examples per process and step, %d per step in all",
-                 distributed.describe(), trainer.args.per_device_train_batch_size, cfg.batch_size)
+        log.info(
+            "data-parallel training (%s): %d examples per process and step, %d per step in all",
+            distributed.describe(),
+            trainer.args.per_device_train_batch_size,
+            cfg.batch_size,
+        )
     with cpu_training_memory(cfg):
         trainer.train(resume_from_checkpoint=resume_from)
     # Every process has loaded the best checkpoint before rank 0 goes on (and removes the checkpoints).
@@ -548,5 +609,6 @@ def run_classifier_training(
     if guard.events and guard.stop:
         raise CollapseError(Errors.E402, event=guard.events[-1])
     model.model = trainer.model
-    return FitResult(trainer.state.log_history, trainer.state.global_step, resumed_from=resume_from,
-                     warnings=list(guard.events))
+    return FitResult(
+        trainer.state.log_history, trainer.state.global_step, resumed_from=resume_from, warnings=list(guard.events)
+    )

@@ -79,22 +79,41 @@ def write_trained_model(
     proba = apply_temperature(raw_proba, temperature)
     y_test = labels.encode(test_df["label"].tolist())
     unit = "chars" if manifest.language == "zh" else "words"
-    extras = trust_sections(Predictor(model, manifest, batch_size=batch), raw_test, y_test, proba, config.evaluation,
-                            length_unit=unit, progress=progress)
+    extras = trust_sections(
+        Predictor(model, manifest, batch_size=batch),
+        raw_test,
+        y_test,
+        proba,
+        config.evaluation,
+        length_unit=unit,
+        progress=progress,
+    )
     warnings = list(data_report.warnings) + list(fit.warnings)
     if temperature is not None:
         manifest.metrics["ece_uncalibrated"] = expected_calibration_error(y_test, raw_proba)
     metrics: dict = {}
 
     def report(tmp: Path) -> dict:
-        metrics.update(write_report(
-            tmp / "report", texts=test_df["text"].tolist(), y_true=y_test, proba=proba, labels=list(labels),
-            history=fit.history, title=title,
-            context={**context, "steps": fit.global_step,
-                     "temperature": "none" if temperature is None else round(temperature, 4)},
-            length_unit=unit, uncalibrated_proba=raw_proba if temperature is not None else None,
-            temperature=temperature, **extras,
-        ))
+        metrics.update(
+            write_report(
+                tmp / "report",
+                texts=test_df["text"].tolist(),
+                y_true=y_test,
+                proba=proba,
+                labels=list(labels),
+                history=fit.history,
+                title=title,
+                context={
+                    **context,
+                    "steps": fit.global_step,
+                    "temperature": "none" if temperature is None else round(temperature, 4),
+                },
+                length_unit=unit,
+                uncalibrated_proba=raw_proba if temperature is not None else None,
+                temperature=temperature,
+                **extras,
+            )
+        )
         final = final_collapse_warning(metrics, threshold=config.training.collapse_threshold)
         if final:
             log.warning(final)
@@ -102,10 +121,17 @@ def write_trained_model(
         manifest.warnings = warnings
         return metrics
 
-    write_model_directory(output_dir, manifest=manifest, save=model.save, overwrite=overwrite, report=report,
-                          files=run_files(config, data_report, fit.history),
-                          after=(lambda tmp: after(tmp, metrics, raw_proba)) if after else None,
-                          keep_work_dir=keep_work_dir, model=model)
+    write_model_directory(
+        output_dir,
+        manifest=manifest,
+        save=model.save,
+        overwrite=overwrite,
+        report=report,
+        files=run_files(config, data_report, fit.history),
+        after=(lambda tmp: after(tmp, metrics, raw_proba)) if after else None,
+        keep_work_dir=keep_work_dir,
+        model=model,
+    )
     return TrainedDirectory(manifest, metrics, raw_proba, warnings)
 
 
@@ -113,9 +139,11 @@ def run_files(config: SentiqConfig, data_report, history: list[dict]) -> dict[st
     """config.yaml, data_report.json and history.json: what a run leaves beside the model."""
     import yaml
 
-    return {"config.yaml": yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True),
-            "data_report.json": json.dumps(data_report.to_dict(), indent=2, ensure_ascii=False),
-            "history.json": json.dumps(history, indent=2)}
+    return {
+        "config.yaml": yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True),
+        "data_report.json": json.dumps(data_report.to_dict(), indent=2, ensure_ascii=False),
+        "history.json": json.dumps(history, indent=2),
+    }
 
 
 __all__ = ["TrainedDirectory", "fit_temperature", "run_files", "write_trained_model"]

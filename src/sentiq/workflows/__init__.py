@@ -30,18 +30,25 @@ from importlib import import_module
 
 # public name -> module under sentiq.workflows (or a full module path for names whose home is elsewhere)
 _EXPORTS = {
-    "train": "training", "TrainResult": "training", "augmented_training_split": "training",
+    "train": "training",
+    "TrainResult": "training",
+    "augmented_training_split": "training",
     "work_dir_for": "training",
     "compare": "comparison",
-    "evaluate": "evaluation", "evaluate_behaviour": "evaluation", "BehaviourResult": "evaluation",
+    "evaluate": "evaluation",
+    "evaluate_behaviour": "evaluation",
+    "BehaviourResult": "evaluation",
     "calibrate": "calibration",
     "route": "routing",
     "serve": "serving",
-    "predict_records": "prediction", "predict_to_file": "prediction",
+    "predict_records": "prediction",
+    "predict_to_file": "prediction",
     "inspect_data": "inspection",
-    "fairness_check": "trust", "trust_sections": "trust",
+    "fairness_check": "trust",
+    "trust_sections": "trust",
     "ProgressFn": "common",
-    "evaluation_frame": "sentiq.data", "read_texts": "sentiq.data",  # their home is sentiq.data; kept for old imports
+    "evaluation_frame": "sentiq.data",
+    "read_texts": "sentiq.data",  # their home is sentiq.data; kept for old imports
 }
 
 __all__ = sorted(_EXPORTS)

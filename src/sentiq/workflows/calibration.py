@@ -12,8 +12,9 @@ from sentiq.labels import LabelSet
 from sentiq.workflows.common import ProgressFn
 
 
-def calibrate(model_dir: str | Path, *, data: str | None = None, split: str = "validation",
-              progress: ProgressFn | None = None) -> dict:
+def calibrate(
+    model_dir: str | Path, *, data: str | None = None, split: str = "validation", progress: ProgressFn | None = None
+) -> dict:
     """Fit (or refit) temperature scaling for an existing model directory and record it in its manifest.
 
     By default on the validation split of the training data (re-split with the training

@@ -29,8 +29,9 @@ def _timed_speed(model_dir: Path, texts: list[str]) -> float:
     return len(texts) / max(time.perf_counter() - start, 1e-9)
 
 
-def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = False,
-            progress: ProgressFn | None = None) -> list[dict]:
+def compare(
+    config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = False, progress: ProgressFn | None = None
+) -> list[dict]:
     """Train each approach of ``config.compare`` on the same split; write one table and page.
 
     Models go to ``<output_dir>/models/<approach>``; ``comparison.json`` and
@@ -38,8 +39,9 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
     One run is recorded (metrics keyed ``<approach>.<metric>``), not one per approach.
     """
     warn_ignored_settings(config, list(config.compare.approaches))
-    with tracked_run("compare", name=config.name, tracking=config.tracking, params=config.to_dict(),
-                     config=config.to_dict()) as run:
+    with tracked_run(
+        "compare", name=config.name, tracking=config.tracking, params=config.to_dict(), config=config.to_dict()
+    ) as run:
         rows = _compare(config, output_dir, overwrite=overwrite, progress=progress)
         run.log_metrics({r["approach"]: {k: v for k, v in r.items() if k != "approach"} for r in rows})
         run.model_path = str(Path(output_dir).resolve() / "models")
@@ -47,7 +49,9 @@ def compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool = F
     return rows
 
 
-def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None) -> list[dict]:
+def _compare(
+    config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, progress: ProgressFn | None
+) -> list[dict]:
     if world_size() > 1:
         raise ConfigError(Errors.E152)
     output_dir = Path(output_dir)
@@ -65,19 +69,34 @@ def _compare(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, p
             cfg = config.model_copy(update=update)
             log.info("compare: training %s", approach)
             start = time.perf_counter()
-            result = _train(cfg, tmp / "models" / approach, overwrite=False, resume=False, keep_checkpoints=False,
-                            progress=progress)
+            result = _train(
+                cfg, tmp / "models" / approach, overwrite=False, resume=False, keep_checkpoints=False, progress=progress
+            )
             seconds = time.perf_counter() - start
             trained.append(str(tmp / "models" / approach))
             gold, predictions[approach] = result.test_labels, result.test_predictions
-            rows.append({"approach": approach, **{k: result.metrics.get(k) for k in ("accuracy", "macro_f1", "roc_auc")},
-                         "train_seconds": seconds, "predict_texts_per_s": _timed_speed(tmp / "models" / approach,
-                                                                                         speed_texts)})
+            rows.append(
+                {
+                    "approach": approach,
+                    **{k: result.metrics.get(k) for k in ("accuracy", "macro_f1", "roc_auc")},
+                    "train_seconds": seconds,
+                    "predict_texts_per_s": _timed_speed(tmp / "models" / approach, speed_texts),
+                }
+            )
         # Every approach predicted the same test rows: is the best one really better than each other?
         best, paired = against_reference(gold, predictions, seed=config.seed)
         for row in rows:
             row.update(paired[row["approach"]])
-        write_comparison(tmp, rows, reference=best, title=f"{config.name}: approaches compared",
-                         context={"data": config.data.source, "seed": config.seed, "train rows": len(splits.train),
-                                  "test rows": len(splits.test)})
+        write_comparison(
+            tmp,
+            rows,
+            reference=best,
+            title=f"{config.name}: approaches compared",
+            context={
+                "data": config.data.source,
+                "seed": config.seed,
+                "train rows": len(splits.train),
+                "test rows": len(splits.test),
+            },
+        )
     return rows

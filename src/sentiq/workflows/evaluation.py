@@ -64,17 +64,34 @@ def evaluate(
     if tracking is None:
         tracking = recorded_tracking(predictor.manifest)
     source = data or predictor.manifest.config.get("data", {}).get("source")
-    params = {"model": str(Path(model_dir).resolve()),
-              "data": str(Path(source).resolve()) if source and Path(source).exists() else source,
-              "split": split, "text_column": text_column, "label_column": label_column, "label_map": label_map,
-              "neutral_band": neutral_band, "approach": predictor.manifest.approach,
-              "base_model": predictor.manifest.base_model}
+    params = {
+        "model": str(Path(model_dir).resolve()),
+        "data": str(Path(source).resolve()) if source and Path(source).exists() else source,
+        "split": split,
+        "text_column": text_column,
+        "label_column": label_column,
+        "label_map": label_map,
+        "neutral_band": neutral_band,
+        "approach": predictor.manifest.approach,
+        "base_model": predictor.manifest.base_model,
+    }
     name = f"{predictor.manifest.config.get('name', Path(model_dir).name)}-eval"
     with tracked_run("evaluate", name=name, tracking=tracking, params=params) as run:
-        metrics, report = _evaluate(predictor, model_dir, data=data, split=split, report_dir=report_dir,
-                                    text_column=text_column, label_column=label_column, label_map=label_map,
-                                    header=header, neutral_band=neutral_band, fairness=fairness,
-                                    important_words=important_words, progress=progress)
+        metrics, report = _evaluate(
+            predictor,
+            model_dir,
+            data=data,
+            split=split,
+            report_dir=report_dir,
+            text_column=text_column,
+            label_column=label_column,
+            label_map=label_map,
+            header=header,
+            neutral_band=neutral_band,
+            fairness=fairness,
+            important_words=important_words,
+            progress=progress,
+        )
         run.log_metrics({k: v for k, v in metrics.items() if k != "scored"})
         run.params["rows_scored"] = metrics["scored"]["rows"]
         run.model_path = params["model"]
@@ -120,18 +137,40 @@ def choose_neutral_band(proba, y_true, model_labels: list[str], labels: list[str
     return best
 
 
-def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, label_column, label_map, header,
-              neutral_band, fairness, important_words, progress) -> tuple[dict, Path]:
+def _evaluate(
+    predictor,
+    model_dir,
+    *,
+    data,
+    split,
+    report_dir,
+    text_column,
+    label_column,
+    label_map,
+    header,
+    neutral_band,
+    fairness,
+    important_words,
+    progress,
+) -> tuple[dict, Path]:
     settings = EvaluationConfig.model_validate(predictor.manifest.config.get("evaluation", {}))
-    frame, loaded = evaluation_data(predictor.manifest, data, split, text_column=text_column, label_column=label_column,
-                                    label_map=label_map, header=header, keep_columns=settings.slice_columns)
+    frame, loaded = evaluation_data(
+        predictor.manifest,
+        data,
+        split,
+        text_column=text_column,
+        label_column=label_column,
+        label_map=label_map,
+        header=header,
+        keep_columns=settings.slice_columns,
+    )
     reasons = predictor.empty_reasons(frame["text"].tolist()) if not frame.empty else []
     unscored = pd.Series([r for r in reasons if r], dtype=object).value_counts().to_dict()
     if unscored:
         log.info("left out %s", ", ".join(f"{n} rows: {why}" for why, n in unscored.items()))
         frame = frame[[r is None for r in reasons]].reset_index(drop=True)
     if frame.empty:
-        raise DataError(Errors.E259, split=split, data=data or 'the training data')
+        raise DataError(Errors.E259, split=split, data=data or "the training data")
     model_labels = list(predictor.labels)
     band_rows = 0
     if neutral_band is not None:
@@ -143,8 +182,9 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
             band_rows = len(chooser)
             with feature_cache():
                 chooser_proba = predictor.predict_proba(chooser["text"].tolist())
-            neutral_band = choose_neutral_band(chooser_proba, LabelSet(tuple(labels)).encode(chooser["label"].tolist()),
-                                               model_labels, labels)
+            neutral_band = choose_neutral_band(
+                chooser_proba, LabelSet(tuple(labels)).encode(chooser["label"].tolist()), model_labels, labels
+            )
         neutral_band = float(neutral_band)
     else:
         labels = model_labels
@@ -157,30 +197,61 @@ def _evaluate(predictor, model_dir, *, data, split, report_dir, text_column, lab
         raw_proba = None
     unit = "chars" if loaded.language == "zh" else "words"
     external = not is_training_data(predictor.manifest, data)
-    extras = trust_sections(predictor, frame, y_true, proba, settings, length_unit=unit, labels=labels,
-                            fairness=fairness if fairness is not None else (None if not external else False),
-                            important=important_words if important_words is not None else (None if not external else False),
-                            progress=progress)
+    extras = trust_sections(
+        predictor,
+        frame,
+        y_true,
+        proba,
+        settings,
+        length_unit=unit,
+        labels=labels,
+        fairness=fairness if fairness is not None else (None if not external else False),
+        important=important_words if important_words is not None else (None if not external else False),
+        progress=progress,
+    )
     source = data or predictor.manifest.config.get("data", {}).get("source", "data")
-    scored = {"split": split, "rows": len(frame), "source": source,
-              "left_out": {**{f"label {k} (skip)": v for k, v in loaded.skipped.items()},
-                           **({"empty text (in the file)": loaded.dropped_empty} if loaded.dropped_empty else {}),
-                           **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
-                           **unscored},
-              **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {}),
-              **({"label_map": loaded.recorded_label_map} if loaded.recorded_label_map else {})}
+    scored = {
+        "split": split,
+        "rows": len(frame),
+        "source": source,
+        "left_out": {
+            **{f"label {k} (skip)": v for k, v in loaded.skipped.items()},
+            **({"empty text (in the file)": loaded.dropped_empty} if loaded.dropped_empty else {}),
+            **({"no label": loaded.dropped_missing_label} if loaded.dropped_missing_label else {}),
+            **unscored,
+        },
+        **({"neutral_band": neutral_band, "band_chosen_on_rows": band_rows} if neutral_band is not None else {}),
+        **({"label_map": loaded.recorded_label_map} if loaded.recorded_label_map else {}),
+    }
     name = f"{slug(source)}-{split}" + ("-neutral-band" if neutral_band is not None else "")
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / name
     metrics = write_report(
-        report_dir, texts=frame["text"].tolist(), y_true=y_true, proba=proba, labels=labels,
+        report_dir,
+        texts=frame["text"].tolist(),
+        y_true=y_true,
+        proba=proba,
+        labels=labels,
         title=f"{Path(model_dir).name} on {source} ({split})",
-        context={"model": str(model_dir), "data": source, "split": split, "rows scored": len(frame),
-                 **{f"left out: {k}": v for k, v in scored["left_out"].items()},
-                 **({"neutral band": f"top probability < {0.5 + neutral_band:.2f}"
-                     + (f" (chosen on {band_rows} other rows)" if band_rows else "")} if neutral_band is not None else {}),
-                 "temperature": "none" if predictor.temperature is None else round(predictor.temperature, 4)},
-        length_unit=unit, uncalibrated_proba=raw_proba if predictor.temperature is not None else None,
-        temperature=predictor.temperature if raw_proba is not None else None, **extras,
+        context={
+            "model": str(model_dir),
+            "data": source,
+            "split": split,
+            "rows scored": len(frame),
+            **{f"left out: {k}": v for k, v in scored["left_out"].items()},
+            **(
+                {
+                    "neutral band": f"top probability < {0.5 + neutral_band:.2f}"
+                    + (f" (chosen on {band_rows} other rows)" if band_rows else "")
+                }
+                if neutral_band is not None
+                else {}
+            ),
+            "temperature": "none" if predictor.temperature is None else round(predictor.temperature, 4),
+        },
+        length_unit=unit,
+        uncalibrated_proba=raw_proba if predictor.temperature is not None else None,
+        temperature=predictor.temperature if raw_proba is not None else None,
+        **extras,
     )
     metrics["scored"] = scored
     return metrics, report_dir
@@ -216,10 +287,15 @@ def evaluate_behaviour(
     report_dir = Path(report_dir) if report_dir else Path(model_dir) / "evaluations" / f"behaviour-{slug(name)}"
     languages = {detect_language(t) for t in frame["text"]}
     metrics = write_report(
-        report_dir, texts=frame["text"].tolist(), y_true=LabelSet(tuple(predictor.labels)).encode(frame["expected"].tolist()),
-        proba=proba, labels=predictor.labels, title=f"{Path(model_dir).name}: behaviour tests {name}",
+        report_dir,
+        texts=frame["text"].tolist(),
+        y_true=LabelSet(tuple(predictor.labels)).encode(frame["expected"].tolist()),
+        proba=proba,
+        labels=predictor.labels,
+        title=f"{Path(model_dir).name}: behaviour tests {name}",
         context={"model": str(model_dir), "behaviour file": str(behaviour_file), "sentences": len(frame)},
-        length_unit="chars" if languages == {"zh"} else "words", behaviour=[c.to_dict() for c in cases],
+        length_unit="chars" if languages == {"zh"} else "words",
+        behaviour=[c.to_dict() for c in cases],
     )
     metrics["behaviour_capabilities"] = capability_summary([c.to_dict() for c in cases])
     return BehaviourResult(cases, metrics, report_dir)

@@ -12,14 +12,21 @@ from sentiq.data.files import text_positions
 from sentiq.workflows.common import ProgressFn
 
 
-def predict_records(predictor, texts: Sequence[str], *, on_empty: str = "null", positions: Sequence[str] | None = None,
-                    progress: ProgressFn | None = None) -> tuple[list[dict], list[str]]:
+def predict_records(
+    predictor,
+    texts: Sequence[str],
+    *,
+    on_empty: str = "null",
+    positions: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[list[dict], list[str]]:
     """``{"text", "label", "score", "scores", ...}`` per text (empty ones as ``on_empty`` says), and the
     positions of the texts that got no label."""
     texts = list(texts)
     positions = list(positions) if positions is not None else text_positions(None, len(texts))
-    predictions = predictor.predict(texts, on_empty="null" if on_empty == "skip" else on_empty,
-                                    positions=positions, progress=progress)
+    predictions = predictor.predict(
+        texts, on_empty="null" if on_empty == "skip" else on_empty, positions=positions, progress=progress
+    )
     records, unscored = [], []
     for text, position, pred in zip(texts, positions, predictions):
         if pred.label is None:
@@ -37,8 +44,15 @@ def write_records(records: Sequence[dict], output: str | Path) -> int:
     return len(lines)
 
 
-def predict_to_file(predictor, texts: Sequence[str], output: str | Path, *, on_empty: str = "null",
-                    positions: Sequence[str] | None = None, progress: ProgressFn | None = None) -> int:
+def predict_to_file(
+    predictor,
+    texts: Sequence[str],
+    output: str | Path,
+    *,
+    on_empty: str = "null",
+    positions: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> int:
     """Write one JSON line per text ``{"text", "label", "score", "scores"}`` (empty texts as ``on_empty``
     says), atomically; returns the lines written."""
     records, _ = predict_records(predictor, texts, on_empty=on_empty, positions=positions, progress=progress)

@@ -27,7 +27,9 @@ def route(
     members = {lang: p.manifest for lang, p in model.members.items()}
     routes = " ".join(f"--model {lang}={path}" for lang, path in models.items())
     manifest = manifest_for(
-        model, preprocess=get_profile("none").spec(), language="multi",
+        model,
+        preprocess=get_profile("none").spec(),
+        language="multi",
         config={"routes": {lang: str(path) for lang, path in models.items()}, "fallback": model.fallback},
         metrics={lang: m.metrics for lang, m in members.items()},
         warnings=[f"{lang}: {w}" for lang, m in members.items() for w in m.warnings],

@@ -7,10 +7,20 @@ from pathlib import Path
 from sentiq.serving import ServeSettings
 
 
-def serve(model_dir: str | Path, *, host: str | None = None, port: int | None = None, workers: int | None = None,
-          batching: bool | None = None, request_log: str | Path | None = None) -> None:
+def serve(
+    model_dir: str | Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    batching: bool | None = None,
+    request_log: str | Path | None = None,
+) -> None:
     """Run the service until stopped; see :class:`~sentiq.serving.ServeSettings` for every setting."""
     from sentiq.serving import run  # lazy: the service stack (fastapi, uvicorn) loads only to serve
 
-    run(ServeSettings.from_env(model_dir=model_dir, host=host, port=port, workers=workers, batching=batching,
-                               request_log=request_log))
+    run(
+        ServeSettings.from_env(
+            model_dir=model_dir, host=host, port=port, workers=workers, batching=batching, request_log=request_log
+        )
+    )

@@ -57,20 +57,30 @@ def train(
     """
     warn_ignored_settings(config, [config.approach])
     if not is_main_process():
-        return _train(config, output_dir, overwrite=overwrite, resume=resume, keep_checkpoints=keep_checkpoints,
-                      progress=progress)
-    with tracked_run("train", name=config.name, tracking=config.tracking, params=config.to_dict(),
-                     config=config.to_dict()) as run:
-        result = _train(config, output_dir, overwrite=overwrite, resume=resume,
-                        keep_checkpoints=keep_checkpoints, progress=progress)
+        return _train(
+            config, output_dir, overwrite=overwrite, resume=resume, keep_checkpoints=keep_checkpoints, progress=progress
+        )
+    with tracked_run(
+        "train", name=config.name, tracking=config.tracking, params=config.to_dict(), config=config.to_dict()
+    ) as run:
+        result = _train(
+            config, output_dir, overwrite=overwrite, resume=resume, keep_checkpoints=keep_checkpoints, progress=progress
+        )
         run.log_metrics(result.metrics)
         run.model_path = str(Path(result.output_dir).resolve())
         run.report_path = str(Path(result.output_dir).resolve() / "report" / "report.html")
     return result
 
 
-def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, resume: bool, keep_checkpoints: bool,
-           progress: ProgressFn | None) -> TrainResult | None:
+def _train(
+    config: SentiqConfig,
+    output_dir: str | Path,
+    *,
+    overwrite: bool,
+    resume: bool,
+    keep_checkpoints: bool,
+    progress: ProgressFn | None,
+) -> TrainResult | None:
     from sentiq.training.output import write_trained_model  # lazy: its module loads the evaluation report
 
     output_dir = check_output(output_dir, overwrite=overwrite)
@@ -85,29 +95,55 @@ def _train(config: SentiqConfig, output_dir: str | Path, *, overwrite: bool, res
 
     model = model_type(config.approach).from_config(config, labels, language=data.language)
     with feature_cache():
-        result = training.fit_model(model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume,
-                                    progress=progress)
+        result = training.fit_model(
+            model, train_df, val_df, config, work_dir=work_dir_for(output_dir), resume=resume, progress=progress
+        )
     if not is_main_process():
         return None  # rank 0 holds the same weights and writes the one model directory
     if val_df.empty:
-        message = ("data.validation_size is 0: trained on every non-test row with no validation split, so no "
-                   "early stopping, no best-checkpoint choice and no calibration (temperature none)")
+        message = (
+            "data.validation_size is 0: trained on every non-test row with no validation split, so no "
+            "early stopping, no best-checkpoint choice and no calibration (temperature none)"
+        )
         log.warning(message)
         result.warnings.append(message)
-    manifest = manifest_for(model, preprocess=profile.spec(), language=data.language, config=config.to_dict(),
-                            data_files=record_data_files(config.data.model_dump()),
-                            command=f"sentiq train --config config.yaml --output {output_dir}")
-    context = {"approach": config.approach, "model": manifest.base_model or "-", "data": config.data.source,
-               "split": "test", "preprocess": profile.name, "train rows": data.raw_train_rows,
-               **({"augmented rows": len(train_df) - data.raw_train_rows}
-                  if len(train_df) > data.raw_train_rows else {})}
-    written = write_trained_model(output_dir, model=model, manifest=manifest, config=config, val_df=val_df,
-                                  test_df=test_df, raw_test=data.raw_test, fit=result, data_report=data.report,
-                                  title=f"{config.name}: test split", context=context, overwrite=overwrite,
-                                  keep_work_dir=keep_checkpoints, progress=progress)
+    manifest = manifest_for(
+        model,
+        preprocess=profile.spec(),
+        language=data.language,
+        config=config.to_dict(),
+        data_files=record_data_files(config.data.model_dump()),
+        command=f"sentiq train --config config.yaml --output {output_dir}",
+    )
+    context = {
+        "approach": config.approach,
+        "model": manifest.base_model or "-",
+        "data": config.data.source,
+        "split": "test",
+        "preprocess": profile.name,
+        "train rows": data.raw_train_rows,
+        **({"augmented rows": len(train_df) - data.raw_train_rows} if len(train_df) > data.raw_train_rows else {}),
+    }
+    written = write_trained_model(
+        output_dir,
+        model=model,
+        manifest=manifest,
+        config=config,
+        val_df=val_df,
+        test_df=test_df,
+        raw_test=data.raw_test,
+        fit=result,
+        data_report=data.report,
+        title=f"{config.name}: test split",
+        context=context,
+        overwrite=overwrite,
+        keep_work_dir=keep_checkpoints,
+        progress=progress,
+    )
     predicted = [manifest.labels[i] for i in written.raw_test_proba.argmax(axis=1)]  # calibration keeps the argmax
-    return TrainResult(output_dir, written.metrics, data.report, written.warnings, data.raw_test["label"].tolist(),
-                       predicted)
+    return TrainResult(
+        output_dir, written.metrics, data.report, written.warnings, data.raw_test["label"].tolist(), predicted
+    )
 
 
 @dataclass
@@ -133,21 +169,38 @@ def _prepared_data(config: SentiqConfig) -> _Prepared:
 
         started = time.perf_counter()
         with main_process_first(desc="reading the data"):  # under a launcher: read once, the others hit the cache
-            splits = load_arrow_splits(config.data, config.seed, keep_columns=config.evaluation.slice_columns,
-                                       num_proc=config.data.num_proc)
+            splits = load_arrow_splits(
+                config.data, config.seed, keep_columns=config.evaluation.slice_columns, num_proc=config.data.num_proc
+            )
             profile = profile_for(config, splits.default_preprocess)
             train = preprocess_arrow(splits.train, profile, num_proc=config.data.num_proc)
-        log.info("read, cleaned, split and preprocessed the data out of core in %.1f s",
-                 time.perf_counter() - started)
-        return _Prepared(train, preprocessed(splits.validation, profile), preprocessed(splits.test, profile),
-                         splits.test, train.num_rows, splits.labels, splits.language, profile, splits.report)
+        log.info("read, cleaned, split and preprocessed the data out of core in %.1f s", time.perf_counter() - started)
+        return _Prepared(
+            train,
+            preprocessed(splits.validation, profile),
+            preprocessed(splits.test, profile),
+            splits.test,
+            train.num_rows,
+            splits.labels,
+            splits.language,
+            profile,
+            splits.report,
+        )
     loaded, splits = load_splits(config)
     profile = profile_for(config, loaded.default_preprocess)
     # Augmentation works on raw text (emoji are still emoji) and on the training split alone.
     train_df = preprocessed(augmented_training_split(splits.train, config), profile)
-    return _Prepared(train_df, preprocessed(splits.validation, profile), preprocessed(splits.test, profile),
-                     splits.test, len(splits.train), sorted(set(train_df["label"])), loaded.language, profile,
-                     build_report(loaded, splits))
+    return _Prepared(
+        train_df,
+        preprocessed(splits.validation, profile),
+        preprocessed(splits.test, profile),
+        splits.test,
+        len(splits.train),
+        sorted(set(train_df["label"])),
+        loaded.language,
+        profile,
+        build_report(loaded, splits),
+    )
 
 
 def _out_of_core(config: SentiqConfig) -> bool:
@@ -155,13 +208,19 @@ def _out_of_core(config: SentiqConfig) -> bool:
 
     if not wants_out_of_core(config.data):
         return False
-    why = ("only fine-tuning trains out of core" if model_type(config.approach).capabilities.train != "loop"
-           else "training.augment adds rows in memory" if config.training.augment.ops else None)
+    why = (
+        "only fine-tuning trains out of core"
+        if model_type(config.approach).capabilities.train != "loop"
+        else "training.augment adds rows in memory"
+        if config.training.augment.ops
+        else None
+    )
     if why is None:
         return True
     if config.data.out_of_core is True:
-        log.warning("data.out_of_core=true is ignored: %s (approach %s); the data are read into memory", why,
-                    config.approach)
+        log.warning(
+            "data.out_of_core=true is ignored: %s (approach %s); the data are read into memory", why, config.approach
+        )
     return False
 
 
