@@ -18,21 +18,18 @@ from sentiq.errors import DataError, Errors
 log = logging.getLogger(__name__)
 
 DATA_KEYS = ("source", "test_source")
-_CHUNK = 1 << 20
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (the one helper for data files, model files and fetches)."""
     with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def fingerprint(path: str | Path) -> dict:
     path = Path(path).expanduser().resolve()
     stat = path.stat()
-    return {"path": str(path), "bytes": stat.st_size, "mtime": stat.st_mtime, "sha256": _sha256(path)}
+    return {"path": str(path), "bytes": stat.st_size, "mtime": stat.st_mtime, "sha256": sha256_file(path)}
 
 
 def record_data_files(data: dict) -> dict[str, dict]:
@@ -51,7 +48,7 @@ def _unchanged(path: Path, record: dict) -> bool:
         return False
     if stat.st_mtime == record["mtime"]:
         return True
-    return _sha256(path) == record["sha256"]  # touched or copied: the content decides
+    return sha256_file(path) == record["sha256"]  # touched or copied: the content decides
 
 
 def locate_training_data(data: dict, recorded: dict[str, dict]) -> dict:

