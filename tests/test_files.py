@@ -207,6 +207,24 @@ def test_a_file_shaped_like_the_training_data_needs_no_column_flags(zh_en_models
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 30
 
 
+def test_predict_input_shaped_like_the_training_data_needs_no_text_column(zh_en_models, tmp_path):
+    """predict --input on a label,review file with a model trained on label,review: no --text-column needed
+    (it used to say "has no column 'text' ... a file without a header row needs --columns"); empty reviews
+    get a null row; a file with neither column still names --text-column."""
+    _, zh, _ = zh_en_models
+    frame = zh_frame(6, seed=4)
+    frame.loc[2, "review"] = ""
+    frame.to_csv(tmp_path / "more.csv", index=False)
+    result = invoke("predict", zh, "--input", tmp_path / "more.csv", "--output", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 6 and rows[2]["label"] is None and all(r["label"] for i, r in enumerate(rows) if i != 2)
+    frame.rename(columns={"review": "body"}).to_csv(tmp_path / "other.csv", index=False)
+    refused = invoke("predict", zh, "--input", tmp_path / "other.csv", "--output", tmp_path / "o2.jsonl")
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "--text-column" in message and "without a header row needs" not in message
+
+
 def test_neutral_band_is_chosen_on_rows_that_are_not_scored(tfidf_model, tmp_path):
     from sentiq.workflows import evaluate
 

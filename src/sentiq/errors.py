@@ -503,9 +503,10 @@ class Errors:
     E275 = Cause(DataError, "{path} line {number} is not valid {encoding} (byte {byte} of the line); pass the "
                             "file's encoding (--encoding latin-1, say)",
                  "Pass the file's encoding (--encoding latin-1, say).")
-    E276 = Cause(DataError, "{path} has no column {missing!r}; columns are {header} (a file without a header row "
-                            "needs --columns)",
-                 "Name a column the header has, or give --columns for a file without a header row.")
+    E276 = Cause(DataError, "{path} has no column {missing!r}; columns are {header} (name the text column with "
+                            "--text-column, by name or 0-based position; a file without a header row can also be "
+                            "given --columns)",
+                 "Name a column the file has with --text-column (a name or a 0-based position).")
     E277 = Cause(DataError, "{path} has no column {missing!r}; columns are {names}",
                  "Name a column the file has.")
     E278 = Cause(DataError, "the export's accuracy check found {n_rows} labelled {split} rows with the model's labels "

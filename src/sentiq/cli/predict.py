@@ -37,7 +37,11 @@ def predict(
         "-o",
         help="Write here instead of stdout: Parquet for .parquet, JSON lines otherwise. Written whole or not at all.",
     ),
-    text_column: str = typer.Option("text", help="Text column of a table input, by name or 0-based position."),
+    text_column: Optional[str] = typer.Option(
+        None,
+        help="Text column of a table input, by name or 0-based position (default: text, or the model's "
+        "training text column when the input has that one and no text column).",
+    ),
     keep: list[str] = typer.Option([], "--keep", help="Input column to copy into the output, e.g. an id (repeatable)."),
     columns: Optional[str] = typer.Option(None, help="Column names of a headerless CSV, comma-separated."),
     encoding: str = typer.Option("utf-8", help="Encoding of text inputs (Sentiment140: latin-1)."),
@@ -95,7 +99,7 @@ def predict(
         return
     options = {
         "on_empty": on_empty,
-        "text_column": text_column,
+        "text_column": text_column or _default_text_column(model, input, encoding),
         "keep": keep,
         "encoding": encoding,
         "on_bad_rows": "skip" if skip_bad_rows else "error",
@@ -184,6 +188,22 @@ def _predict_to_stdout(
 
 # One ASCII word that could name a folder (runs/imdb, my-model, builtin:x) is always the model argument.
 _PATH_LIKE = re.compile(r"[\w.~/\\:+-]+", re.ASCII)
+
+
+def _default_text_column(model: str | None, input: Path, encoding: str) -> str:
+    """``text``, or the model's training text column when the input has that column and no ``text`` one (a
+    ChnSentiCorp model scores another ``label,review`` file with no flag)."""
+    from sentiq.data import training_columns
+    from sentiq.data.stream import input_columns
+    from sentiq.models import Manifest
+    from sentiq.models.builtin import resolve_model_dir
+
+    trained = training_columns((Manifest.load(resolve_model_dir(model)).config or {}).get("data") or {})[0]
+    if trained and trained != "text":
+        names = input_columns(input, encoding=encoding)
+        if "text" not in names and trained in names:
+            return trained
+    return "text"
 
 
 def _model_and_texts(model: Optional[str], texts: list[str]) -> tuple[Optional[str], list[str]]:

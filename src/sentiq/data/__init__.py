@@ -39,6 +39,7 @@ __all__ = [
     "read_text_table",
     "read_texts",
     "text_positions",
+    "training_columns",
 ]
 
 log = logging.getLogger(__name__)

@@ -191,6 +191,21 @@ def _first_record_names(path: Path, fmt: str, encoding: str) -> list[str]:
     return []
 
 
+def input_columns(path: str | Path, *, encoding: str = "utf-8") -> list[str]:
+    """The column names of a table input (its first file for a folder): the CSV header, "0", "1", ... for a
+    headerless CSV, a JSONL's first record's keys, a Parquet schema; [] for text files."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        if not files:
+            return []
+        path = files[0]
+    fmt = FORMATS.get(path.suffix.lower() or ".txt")
+    if fmt in (None, "txt") or not path.is_file():
+        return []
+    return _csv_head_names(path, encoding)[0] if fmt == "csv" else _first_record_names(path, fmt, encoding)
+
+
 def estimate_rows(source: Source) -> int:
     """Rows to expect: exact for Parquet (file metadata), the line count for text formats (for ETAs)."""
     if source.format == "parquet":
