@@ -75,6 +75,11 @@ class Source:
         }
 
 
+def part_files(folder: Path) -> list[Path]:
+    """The part files of an input folder, in name order (hidden files and ``_SUCCESS`` markers ignored)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+
+
 def open_source(
     path: str | Path,
     *,
@@ -89,7 +94,7 @@ def open_source(
     """A file, or a folder of part files of one format (hidden files and ``_SUCCESS`` markers ignored)."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        files = part_files(path)
         if not files:
             raise DataError(Errors.E267, path=path)
     elif path.is_file():
@@ -196,7 +201,7 @@ def input_columns(path: str | Path, *, encoding: str = "utf-8") -> list[str]:
     headerless CSV, a JSONL's first record's keys, a Parquet schema; [] for text files."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        files = part_files(path)
         if not files:
             return []
         path = files[0]
