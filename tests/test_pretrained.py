@@ -74,6 +74,19 @@ def test_builtin_is_assembled_once_and_a_damaged_head_is_refused(tmp_path, monke
         pretrained.read_head(folder)
 
 
+def test_a_builtin_assembled_before_directories_were_sealed_is_assembled_again(tmp_path, monkeypatch):
+    """A cached built-in without integrity records (from a sentiq before the seal) made every
+    `sentiq predict "I love it"` warn that it cannot be verified; it is now reassembled, sealed."""
+    monkeypatch.setenv("SENTIQ_CACHE_DIR", str(tmp_path))
+    folder = builtin.ensure_builtin("e5-sentiment-binary")
+    record = json.loads((folder / "sentiq.json").read_text())
+    assert record["integrity"]["files"]
+    del record["integrity"]
+    (folder / "sentiq.json").write_text(json.dumps(record))
+    assert builtin.ensure_builtin("e5-sentiment-binary") == folder
+    assert json.loads((folder / "sentiq.json").read_text())["integrity"]["files"]
+
+
 def test_builtin_names():
     assert builtin.builtin_name(None) == "e5-sentiment"
     assert builtin.builtin_name("general") == "e5-sentiment"

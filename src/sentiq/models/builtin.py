@@ -76,12 +76,14 @@ def builtin_dir(name: str) -> Path:
 
 def _up_to_date(directory: Path, recipe: Builtin) -> bool:
     try:
-        config = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8")).get("config", {})
+        manifest = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
         options = json.loads((directory / OPTIONS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    config = manifest.get("config", {})
     return (
-        config.get("build_version") == BUILD_VERSION
+        bool(manifest.get("integrity"))  # assembled by a sentiq that seals directories: it can be verified
+        and config.get("build_version") == BUILD_VERSION
         and options.get("head") == recipe.head
         and options.get("prefix") == recipe.prefix
         and options.get("classes") == recipe.classes
