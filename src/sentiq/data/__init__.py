@@ -102,7 +102,8 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     trained = manifest.config.get("data", {})
     seed = manifest.config.get("seed", 42)
     given = {k: v for k, v in columns.items() if v is not None}
-    if is_training_data(manifest, data) and trained:
+    own_data = is_training_data(manifest, data) and bool(trained)
+    if own_data:
         # from any folder, and only if unchanged (sentiq.data.fingerprint)
         trained = locate_training_data(trained, getattr(manifest, "data_files", None) or {})
         base = DataConfig.model_validate({**trained, **given})
@@ -111,7 +112,9 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
             raise ConfigError(Errors.E117)
         base = DataConfig(source=data, **given)
     columns = training_columns(trained)
-    loaded = _load_with_recorded_map(base, trained, keep_columns, columns) if "label_map" not in given else None
+    # The training data is read with its own config (its map included); another file may borrow the map.
+    borrow = not own_data and "label_map" not in given
+    loaded = _load_with_recorded_map(base, trained, keep_columns, columns) if borrow else None
     loaded = loaded or load_from(base, keep_columns=keep_columns, fallback_columns=columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
