@@ -16,6 +16,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# pytest-xdist workers get COLUMNS=80, which rich then obeys: the CLI's tables would wrap where a plain
+# (non-terminal) run prints them whole. Each worker runs one test at a time on its own core.
+os.environ.pop("COLUMNS", None)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 POSITIVE = ["good", "great", "love", "excellent", "wonderful", "happy", "enjoyed", "superb", "fun", "brilliant"]
 NEGATIVE = ["bad", "awful", "hate", "terrible", "boring", "sad", "disliked", "poor", "dull", "worst"]
@@ -163,6 +168,36 @@ def trained_model(tmp_path_factory, tiny_bert):
             "evaluation": {"important_words": 6},  # integrated gradients per text: keep the fixture quick
         },
     ).output_dir
+
+
+def fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that sees the same sentiq (what an import pulls in)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def every_module_imported() -> subprocess.CompletedProcess:
+    """One fresh interpreter imports every sentiq module in sorted order, then prints (JSON) the type of each
+    public name of sentiq, sentiq.workflows and sentiq.monitoring. A module-level import cycle fails it with an
+    ImportError for whichever module comes first. Shared: importing everything costs ~8 s."""
+    import sentiq
+
+    src = Path(sentiq.__file__).parent
+    names = []
+    for path in src.rglob("*.py"):
+        parts = path.relative_to(src.parent).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    names = sorted(n for n in names if not n.endswith("__main__"))
+    return fresh_python(
+        "import importlib, json, types\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "import sentiq, sentiq.workflows, sentiq.monitoring\n"
+        "kind = lambda v: 'module' if isinstance(v, types.ModuleType) else 'callable' if callable(v) else 'value'\n"
+        "print(json.dumps({p.__name__: {n: kind(getattr(p, n)) for n in p.__all__}\n"
+        "                  for p in (sentiq, sentiq.workflows, sentiq.monitoring)}))\n"
+    )
 
 
 @contextmanager

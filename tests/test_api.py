@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 
 import pytest
 
@@ -12,26 +10,15 @@ import sentiq
 from conftest import toy_frame
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-
-
-def test_no_public_name_is_also_a_module_even_after_every_module_is_imported():
+def test_no_public_name_is_also_a_module_even_after_every_module_is_imported(every_module_imported):
     # Before: importing sentiq.explain (the subpackage) made sentiq.explain a module, not the function.
-    proc = _python(
-        "import importlib, pkgutil, types, sentiq\n"
-        "for m in pkgutil.walk_packages(sentiq.__path__, 'sentiq.'):\n"
-        "    if not m.name.endswith('__main__'):\n"
-        "        importlib.import_module(m.name)\n"
-        "import sentiq.workflows, sentiq.monitoring\n"
-        "bad = [f'sentiq.{n}' for n in sentiq.__all__ if n != '__version__'\n"
-        "       if isinstance(getattr(sentiq, n), types.ModuleType) or not callable(getattr(sentiq, n))]\n"
-        "for pkg in (sentiq.workflows, sentiq.monitoring):\n"
-        "    bad += [f'{pkg.__name__}.{n}' for n in pkg.__all__ if isinstance(getattr(pkg, n), types.ModuleType)]\n"
-        "assert not bad, bad\n"
-    )
+    proc = every_module_imported
     assert proc.returncode == 0, proc.stderr[-3000:]
+    kinds = json.loads(proc.stdout.strip().splitlines()[-1])
+    bad = [f"sentiq.{n}" for n, kind in kinds["sentiq"].items() if n != "__version__" and kind != "callable"]
+    for package in ("sentiq.workflows", "sentiq.monitoring"):
+        bad += [f"{package}.{n}" for n, kind in kinds[package].items() if kind == "module"]
+    assert not bad
 
 
 def test_the_two_fairness_checks_have_different_names():

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 
 import sentiq
+from conftest import fresh_python
 
 SRC = Path(sentiq.__file__).parent
 HEAVY = ("torch", "transformers")
@@ -24,11 +23,6 @@ def _modules(package: str = "sentiq") -> list[str]:
         parts = path.relative_to(SRC.parent).with_suffix("").parts
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return sorted(n for n in names if (n == package or n.startswith(package + ".")) and not n.endswith("__main__"))
-
-
-def _python(code: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
 
 
 def _imports_of(module: str) -> set[str]:
@@ -45,37 +39,55 @@ def _imports_of(module: str) -> set[str]:
     return {name for name in found if name.startswith("sentiq")}
 
 
-@pytest.mark.parametrize("layer", ["sentiq.data", "sentiq.preprocess", "sentiq.evaluation"])
-def test_torch_free_layers_load_no_torch(layer):
-    code = (
-        "import importlib, sys\n"
-        f"for name in {_modules(layer)!r}:\n"
-        "    importlib.import_module(name)\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({TOP!r}))\n"
-        "assert not bad, bad[:10]\n"
-    )
-    proc = _python(code)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-
-
-@pytest.mark.parametrize(
-    "layer",
-    [
-        "sentiq.models",  # data, preprocess, evaluation: checked above
-        "sentiq.inference",
-        "sentiq.training",
-        "sentiq.explanations",
-        "sentiq.export",
-        "sentiq.monitoring",
-        "sentiq.tracking",
-        "sentiq.serving",
-    ],
+TORCH_FREE = ("sentiq.data", "sentiq.preprocess", "sentiq.evaluation")
+BELOW_WORKFLOWS = (
+    "sentiq.models",  # data, preprocess, evaluation: checked with the torch-free layers
+    "sentiq.inference",
+    "sentiq.training",
+    "sentiq.explanations",
+    "sentiq.export",
+    "sentiq.monitoring",
+    "sentiq.tracking",
+    "sentiq.serving",
 )
-def test_a_layer_below_the_workflows_pulls_in_neither_workflows_nor_cli(layer):
-    proc = _python(
-        f"import sys, {layer}\nbad = sorted(m for m in sys.modules if m.startswith({TOP!r}))\nassert not bad, bad\n"
+
+
+@pytest.fixture(scope="module")
+def pulled_in() -> dict[str, list[str]]:
+    """What importing each layer newly pulls in, from one fresh interpreter (one per layer cost ~2 s each).
+
+    The torch-free layers go first (every module of each), then the layers below the workflows; after each
+    layer the modules it newly loaded that it must not are recorded. A violation is blamed on the first
+    layer that pulls the module in, which fails the suite just the same."""
+    code = (
+        "import importlib, json, sys\n"
+        "seen, found = set(sys.modules), {}\n"
+        "def check(layer, names, banned):\n"
+        "    global seen\n"
+        "    for name in names:\n"
+        "        importlib.import_module(name)\n"
+        "    new = set(sys.modules) - seen\n"
+        "    found[layer] = sorted(m for m in new if m.split('.')[0] in banned or m.startswith(banned))\n"
+        "    seen = set(sys.modules)\n"
+        f"for layer, names in {[(layer, _modules(layer)) for layer in TORCH_FREE]!r}:\n"
+        f"    check(layer, names, {HEAVY + TOP!r})\n"
+        f"for layer in {BELOW_WORKFLOWS!r}:\n"
+        f"    check(layer, [layer], {TOP!r})\n"
+        "print(json.dumps(found))\n"
     )
+    proc = fresh_python(code)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("layer", TORCH_FREE)
+def test_torch_free_layers_load_no_torch(layer, pulled_in):
+    assert pulled_in[layer] == []
+
+
+@pytest.mark.parametrize("layer", BELOW_WORKFLOWS)
+def test_a_layer_below_the_workflows_pulls_in_neither_workflows_nor_cli(layer, pulled_in):
+    assert pulled_in[layer] == []
 
 
 def test_no_module_below_the_workflows_names_them_or_the_cli_even_inside_a_function():
@@ -100,16 +112,15 @@ def test_no_private_name_is_imported_across_packages():
     assert not bad
 
 
-def test_every_module_imports_in_sorted_order_in_one_fresh_interpreter():
+def test_every_module_imports_in_sorted_order_in_one_fresh_interpreter(every_module_imported):
     # a module-level import cycle shows up as an ImportError for whichever module is imported first
-    proc = _python(f"import importlib\nfor name in {_modules()!r}:\n    importlib.import_module(name)\n")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert every_module_imported.returncode == 0, every_module_imported.stderr[-3000:]
 
 
 def test_the_serve_command_loads_the_service_not_the_training_stack():
     # `sentiq serve` goes through the CLI and sentiq.workflows; both used to import every workflow
     # (torch, transformers, scikit-learn, pandas: ~190 MB of a serving process before any model).
-    proc = _python(
+    proc = fresh_python(
         "import sys\nfrom sentiq.cli import app\nfrom sentiq.workflows import serve\n"
         "import sentiq.serving.app\n"
         "heavy = ('torch', 'transformers', 'sklearn', 'pandas', 'matplotlib', 'scipy')\n"

@@ -41,42 +41,29 @@ def _assert_same_as_predictor(model_dir, frame: pd.DataFrame, **options):
     assert [r.get("language") for r in rows] == [p.language for p in expected]
 
 
+def _with_empty_rows(path, n: int = 50):
+    frame = _texts(n)
+    frame.loc[[0, 20, n - 1], "text"] = ["", "   ", ""]
+    frame.to_csv(path, index=False)
+
+
 def test_ray_data_two_actors_give_the_predictor_s_predictions_and_the_cli_file(local_ray, tfidf_model, tmp_path):
-    """Default suite: a TF-IDF model over an actor pool of 2, then `--engine ray` vs the local engine."""
+    """Default suite: a TF-IDF model over an actor pool of 2, then `--engine ray` vs the local engine on a file
+    with empty texts: --on-empty null (the default) on both engines, the same output file."""
     from sentiq.inference.batch import score_file
     from sentiq.inference.raydata import score_file_ray
 
     model = tfidf_model
-    frame = _texts()
-    _assert_same_as_predictor(model, frame, concurrency=2)
-    frame.to_csv(tmp_path / "in.csv", index=False)
+    _assert_same_as_predictor(model, _texts(), concurrency=2)
+    _with_empty_rows(tmp_path / "in.csv", 400)
     local = score_file(model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=100)
     on_ray = score_file_ray(
         model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2, batch_size=50
     )
-    assert local.rows_out == on_ray.rows_out == len(frame)
-    assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
-
-
-def _with_empty_rows(path):
-    frame = _texts(50)
-    frame.loc[[0, 20, 49], "text"] = ["", "   ", ""]
-    frame.to_csv(path, index=False)
-
-
-def test_ray_gives_empty_texts_a_null_row_like_the_streaming_path(local_ray, tfidf_model, tmp_path):
-    """Default suite: --on-empty null (the default) on both engines, the same output file."""
-    from sentiq.inference.batch import score_file
-    from sentiq.inference.raydata import score_file_ray
-
-    _with_empty_rows(tmp_path / "in.csv")
-    local = score_file(tfidf_model, tmp_path / "in.csv", tmp_path / "local.parquet", keep=["id"], chunk_rows=20)
-    on_ray = score_file_ray(
-        tfidf_model, tmp_path / "in.csv", tmp_path / "ray.parquet", keep=["id"], concurrency=2, batch_size=16
-    )
     table = pq.read_table(tmp_path / "ray.parquet")
+    assert local.rows_out == on_ray.rows_out == 400
     assert table.equals(pq.read_table(tmp_path / "local.parquet"))
-    assert on_ray.rows_out == local.rows_out == 50 and table.column("label").null_count == 3
+    assert table.column("label").null_count == 3
 
 
 @pytest.mark.slow
