@@ -140,6 +140,8 @@ def lodo_models(config_path: Path, overrides: list[str], work: Path) -> list[tup
         if k in ("source", "text_column", "label_column", "label_map", "encoding", "header")
     }
     domains = [{**primary, "optional": False}] + [d.model_dump() for d in data.domains]
+    if sum(not d["optional"] for d in domains) < 2:
+        raise SystemExit(f"--lodo {config_path}: needs data.domains (two or more corpora that are not optional)")
     specs = []
     for left_out in domains:
         if left_out["optional"]:
