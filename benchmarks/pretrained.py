@@ -28,62 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from _local_splits import DATASETS, binary_labels, scores, snownlp_pred, split_rows, vader_pred
 from harness import write_result
-from sentiq.config import load_config
-from sentiq.data import load_splits
-from sentiq.data.splits import subsample
 from sentiq.inference import Predictor
 from sentiq.models.cache import feature_cache
 from sentiq.models.pretrained import HEADS, head_proba, read_source_head, to_binary
 
-ROOT = Path(__file__).resolve().parent.parent
-DATASETS = {  # name -> (config whose data section and seed define the split, language)
-    "imdb": ("configs/imdb.yaml", "en"),
-    "sentiment140": ("configs/sentiment140.yaml", "en"),
-    "chnsenticorp": ("configs/chnsenticorp-e5.yaml", "zh"),
-    "waimai": ("configs/waimai-e5.yaml", "zh"),
-}
 log = logging.getLogger("pretrained-bench")
-
-
-def split_rows(name: str, split: str, rows: int | None, seed: int = 42):
-    config = load_config(ROOT / DATASETS[name][0], [])
-    _, splits = load_splits(config)
-    frame = dict(splits.items())[split]
-    frame = frame[frame["text"].str.strip() != ""]
-    return subsample(frame, rows, seed).reset_index(drop=True)
-
-
-def bootstrap_ci(correct: np.ndarray, *, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), size=(draws, len(correct)))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
-def scores(y: np.ndarray, pred: np.ndarray) -> dict:
-    from sklearn.metrics import f1_score
-
-    correct = (y == pred).astype(float)
-    low, high = bootstrap_ci(correct)
-    return {
-        "accuracy": float(correct.mean()),
-        "ci95": [low, high],
-        "macro_f1": float(f1_score(y, pred, average="macro")),
-        "n": int(len(y)),
-    }
-
-
-def vader_pred(texts: list[str]) -> np.ndarray:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
-    return np.array([int(analyzer.polarity_scores(t)["compound"] >= 0) for t in texts])  # 1 = positive
-
-
-def snownlp_pred(texts: list[str]) -> np.ndarray:
-    from snownlp import SnowNLP
-
-    return np.array([int(SnowNLP(t).sentiments >= 0.5) for t in texts])
 
 
 def encoder_for(max_length: int):
@@ -96,10 +47,6 @@ def embed(encoder, texts: list[str], prefix: str) -> np.ndarray:
     from sentiq.models.embedding import cached_encode
 
     return cached_encode(encoder, [prefix + t for t in texts])
-
-
-def binary_labels(frame) -> np.ndarray:
-    return (frame["label"] == "positive").to_numpy().astype(int)
 
 
 def select(args) -> dict:

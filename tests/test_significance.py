@@ -93,3 +93,13 @@ def test_against_reference_picks_the_most_accurate():
     assert rows["weak"]["vs_best_ci_high"] < 0 and rows["weak"]["mcnemar_p"] == pytest.approx(
         stats.binomtest(2, 16).pvalue
     )
+
+
+def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_rows():
+    from sentiq.evaluation.significance import bootstrap_interval
+
+    small = bootstrap_interval([1, 0] * 20, [1, 0] * 15 + [0, 1] * 5)  # 30 of 40 right
+    large = bootstrap_interval([1, 0] * 400, [1, 0] * 300 + [0, 1] * 100)
+    assert small[0] < 0.75 < small[1] and large[0] < 0.75 < large[1]
+    assert large[1] - large[0] < small[1] - small[0]
+    assert bootstrap_interval(["a"] * 10, ["a"] * 10) == (1.0, 1.0)

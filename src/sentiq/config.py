@@ -29,6 +29,36 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
+class DomainSource(_Section):
+    """One more corpus trained on together with ``data.source`` (``data.domains``); a plain name is short
+    for ``{source: NAME}``."""
+
+    source: str = Field(..., description="Built-in dataset name or a path to a CSV/TSV/JSONL/Parquet file.")
+    text_column: str | None = Field(None, description="Text column (default: the source's own, or 'text').")
+    label_column: str | None = Field(None, description="Label column (default: the source's own, or 'label').")
+    label_map: dict[str, str] | None = Field(None, description="Raw label value -> label name, as data.label_map.")
+    encoding: str | None = Field(None, description="Text encoding of CSV/TSV/JSONL files.")
+    header: bool | None = Field(None, description="Whether a CSV/TSV's first row is a header (default: detected).")
+    optional: bool = Field(
+        False, description="Skip it with a logged note when it is not on disk (otherwise that is an error)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_shorthand(cls, value: Any) -> Any:
+        return {"source": value} if isinstance(value, str) else value
+
+    @field_validator("text_column", "label_column", mode="before")
+    @classmethod
+    def _position_as_string(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_strings(cls, value: Any) -> Any:
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
 class DataConfig(_Section):
     """Where the examples come from and how they are split."""
 
@@ -76,6 +106,20 @@ class DataConfig(_Section):
     max_eval_samples: int | None = Field(None, gt=1, description="Stratified subsample of validation and test splits.")
     allow_hub: bool = Field(
         False, description="Fall back to the Hugging Face Hub when a built-in dataset is not on disk."
+    )
+    domains: list[DomainSource] = Field(
+        [],
+        description="More corpora trained on together with source (a general model), e.g. [sentiment140] or "
+        "[{source: weibo_senti_100k, optional: true}]. Each is split on its own exactly as a config with that source "
+        "alone would split it (same seed, test_size, validation_size; max_train_samples and max_eval_samples per "
+        "domain), so every domain's test split is its specialist's; the test split is their union. Rows carry a "
+        "'domain' column.",
+    )
+    balance_domains: Literal["downsample", "oversample", "none"] = Field(
+        "downsample",
+        description="With domains: make each domain contribute equally to training: downsample (a stratified sample "
+        "of every domain's training split, as large as the smallest), oversample (smaller domains repeated up to the "
+        "largest) or none. Validation is downsampled to the smallest domain unless none.",
     )
     out_of_core: bool | Literal["auto"] = Field(
         "auto",

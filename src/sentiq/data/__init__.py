@@ -74,7 +74,12 @@ def split_from(loaded: LoadedData, d, seed: int) -> Splits:
 
 
 def load_splits(config) -> tuple[LoadedData, Splits]:
-    """Load ``config.data`` and split it with ``config.seed`` (config: a SentiqConfig)."""
+    """Load ``config.data`` and split it with ``config.seed`` (config: a SentiqConfig); with ``data.domains``
+    every domain is split on its own and training is balanced by domain (:mod:`sentiq.data.domains`)."""
+    if config.data.domains:
+        from sentiq.data.domains import load_domain_splits
+
+        return load_domain_splits(config.data, config.seed, keep_columns=config.evaluation.slice_columns)
     loaded = load_from(config.data, keep_columns=config.evaluation.slice_columns)
     return loaded, split_from(loaded, config.data, config.seed)
 
@@ -111,6 +116,8 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
         if data is None:
             raise ConfigError(Errors.E117)
         base = DataConfig(source=data, **given)
+    if own_data and base.domains:  # a general model: its very splits, domain by domain
+        return _domain_split(base, seed, split, keep_columns)
     columns = training_columns(trained)
     # The training data is read with its own config (its map included); another file may borrow the map.
     borrow = not own_data and "label_map" not in given
@@ -118,11 +125,25 @@ def evaluation_data(manifest, data: str | None, split: str, *, keep_columns=(), 
     loaded = loaded or load_from(base, keep_columns=keep_columns, fallback_columns=columns)
     if split == "all":
         return pd.concat(list(loaded.frames.values()), ignore_index=True), loaded
+    _check_split(base, split)
+    return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def _check_split(base, split: str) -> None:
     if split not in {"train", "validation", "test"}:
         raise ConfigError(Errors.E118, split=split)
     if base.validation_size == 0 and split == "validation":
         raise ConfigError(Errors.E119)
-    return dict(split_from(loaded, base, seed).items())[split], loaded
+
+
+def _domain_split(base, seed: int, split: str, keep_columns):
+    from sentiq.data.domains import load_domain_splits
+
+    loaded, splits = load_domain_splits(base, seed, keep_columns=keep_columns)
+    if split == "all":
+        return loaded.frames["train"], loaded
+    _check_split(base, split)
+    return dict(splits.items())[split], loaded
 
 
 def training_columns(trained: dict) -> tuple[str | None, str | None]:

@@ -15,6 +15,7 @@ _EXPORTS = {
     "apply_temperature": "sentiq.evaluation.calibration",
     "fit_temperature": "sentiq.evaluation.calibration",
     "calibration_summary": "sentiq.evaluation.calibration",
+    "bootstrap_interval": "sentiq.evaluation.significance",
     "paired_bootstrap": "sentiq.evaluation.significance",
     "mcnemar": "sentiq.evaluation.significance",
     "mcnemar_from_counts": "sentiq.evaluation.significance",

@@ -117,6 +117,21 @@ def paired_bootstrap(
     )
 
 
+def bootstrap_interval(
+    y_true: Sequence, pred: Sequence, *, n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Percentile ``confidence`` interval of one model's accuracy, resampling rows with replacement."""
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    right = (np.asarray(y_true, dtype=object) == np.asarray(pred, dtype=object)).astype(float)
+    if right.size == 0:
+        raise ValueError("no rows to score")
+    draws = np.random.default_rng(seed).integers(0, len(right), size=(n_resamples, len(right)))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(right[draws].mean(axis=1), [tail, 1 - tail])
+    return float(low), float(high)
+
+
 def mcnemar(y_true: Sequence, pred_a: Sequence, pred_b: Sequence, *, exact_below: int = 25) -> McNemarResult:
     """McNemar's test of equal error rates on paired predictions (two-sided)."""
     y_true, pred_a, pred_b = _arrays(y_true, pred_a, pred_b)

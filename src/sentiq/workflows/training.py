@@ -209,7 +209,9 @@ def _out_of_core(config: SentiqConfig) -> bool:
     if not wants_out_of_core(config.data):
         return False
     why = (
-        "only fine-tuning trains out of core"
+        "data.domains are split and balanced in memory"
+        if config.data.domains
+        else "only fine-tuning trains out of core"
         if model_type(config.approach).capabilities.train != "loop"
         else "training.augment adds rows in memory"
         if config.training.augment.ops
