@@ -72,7 +72,7 @@ from harness import RESULTS, ROOT, describe_machine, write_result
 
 PART_BYTES = 56 * 2**20  # a part plus the ~4 MiB working tree stays under the 64 MiB a `run` call carries
 BUDGET_S = 480  # all parts together; unpacking and writing the files come on top
-TINY_BUDGET_S = 3000  # --tiny: generous, a niced run on a shared 2-core machine crawls; the caps are not its point
+TINY_BUDGET_S = 7200  # --tiny: generous: a niced run on a shared 2-core machine crawls (caps are not its point)
 WHEELS = (
     "pydantic",
     "pydantic-core",
@@ -128,7 +128,7 @@ def plan(*, tiny: bool, work: Path, tiny_model: Path | None = None) -> list[Part
         Part(
             "imdb-minilm",
             "MiniLM fine-tuned on IMDB (configs/imdb.yaml)",
-            *(600, 20) if tiny else (150, 60),
+            *(1800, 20) if tiny else (150, 60),
             _train_argv("configs/imdb.yaml", minilm_dir, [f"model={model['minilm']}", *imdb, *NO_REPORT_EXTRAS]),
             needs=[f"model:{model['minilm']}"],
             output=minilm_dir,
@@ -136,7 +136,7 @@ def plan(*, tiny: bool, work: Path, tiny_model: Path | None = None) -> list[Part
         Part(
             "chnsenticorp-e5",
             "multilingual-e5-small fine-tuned on ChnSentiCorp (configs/chnsenticorp-e5.yaml)",
-            *(600, 20) if tiny else (75, 30),
+            *(1800, 20) if tiny else (75, 30),
             _train_argv("configs/chnsenticorp-e5.yaml", e5_dir, [f"model={model['e5']}", *e5, *NO_REPORT_EXTRAS]),
             needs=[f"model:{model['e5']}"],
             output=e5_dir,
@@ -144,7 +144,7 @@ def plan(*, tiny: bool, work: Path, tiny_model: Path | None = None) -> list[Part
         Part(
             "train-speed",
             "seed-style Trainer vs sentiq training (benchmarks/train_speed.py, IMDB)",
-            *(600, 20) if tiny else (90, 45),
+            *(1800, 20) if tiny else (90, 45),
             [py, str(bench / "train_speed.py"), "--data", "imdb", "--model", model["minilm"], *speed]
             + ["--out", str(work / "train_speed.json"), "--work", str(work / "train_speed")],
             needs=[f"model:{model['minilm']}"],
@@ -152,7 +152,7 @@ def plan(*, tiny: bool, work: Path, tiny_model: Path | None = None) -> list[Part
         Part(
             "inference",
             "pipeline() vs sentiq Predictor / ONNX on the imdb-minilm model (benchmarks/inference_speed.py)",
-            *(600, 20) if tiny else (90, 45),
+            *(1800, 20) if tiny else (90, 45),
             [py, str(bench / "inference_speed.py"), "--model-dir", str(minilm_dir), "--data", "imdb", *infer]
             + ["--out", str(work / "inference_speed.json"), "--work", str(work / "inference")],
             needs=["part:imdb-minilm"],
@@ -160,7 +160,7 @@ def plan(*, tiny: bool, work: Path, tiny_model: Path | None = None) -> list[Part
         Part(
             "imdb-mpnet",
             "all-mpnet-base-v2 fine-tuned on IMDB (configs/imdb.yaml, model: mpnet)",
-            *(600, 20) if tiny else (180, 90),
+            *(1800, 20) if tiny else (180, 90),
             _train_argv("configs/imdb.yaml", mpnet_dir, [f"model={model['mpnet']}", *mpnet, *NO_REPORT_EXTRAS]),
             needs=[f"model:{model['mpnet']}"],
             output=mpnet_dir,
