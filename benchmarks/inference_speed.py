@@ -77,7 +77,8 @@ def _load(backend: str, args):
         from transformers import pipeline
 
         clean = profile_from_spec(manifest.preprocess).apply
-        pipe = pipeline("text-classification", model=str(args.model_dir), device=-1)
+        # device: the GPU when one is asked for (the Predictor picks it by itself); ONNX stays on the CPU
+        pipe = pipeline("text-classification", model=str(args.model_dir), device=0 if args.device == "cuda" else -1)
         batch_size = 1 if backend == "pipeline-b1" else 32
         options = {"batch_size": batch_size, "truncation": True, "max_length": manifest.max_length}
         return (lambda texts: [r["label"] for r in pipe(texts, **options)]), clean
@@ -86,6 +87,12 @@ def _load(backend: str, args):
     directory = args.model_dir if backend == "sentiq-pytorch" else args.work / backend
     predictor = Predictor.load(directory)
     return (lambda texts: [p.label for p in predictor.predict(texts)]), (lambda texts: list(texts))
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 class _BlockTorch(importlib.abc.MetaPathFinder):
@@ -153,6 +160,8 @@ def _run_child(backend: str, args) -> dict:
         str(args.work),
         "--latency-texts",
         str(args.latency_texts),
+        "--device",
+        args.device,
     ]
     proc = subprocess.run(argv, capture_output=True, text=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
@@ -173,9 +182,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sentiq-infer-bench"))
     parser.add_argument("--reuse-exports", action="store_true", help="keep ONNX exports already in --work")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where pipeline() runs (auto: the GPU when torch sees one, as the sentiq Predictor does; "
+        "the ONNX backends run on the CPU)",
+    )
     parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.model_dir = args.model_dir.resolve()
+    if args.device == "auto" and not args.child:
+        args.device = "cuda" if _cuda() else "cpu"
     if args.quick:
         args.rows, args.latency_texts = 96, 24
     if args.child:
@@ -195,6 +213,7 @@ def main() -> None:
         "data": args.data,
         "texts": len(texts),
         "latency_texts": args.latency_texts,
+        "device": args.device,  # pipeline() and sentiq-pytorch; ONNX Runtime runs on the CPU
         "backends": results,
         "agreement_with_pytorch": {
             b: sum(x == y for x, y in zip(labels[b], reference)) / len(reference) for b in BACKENDS

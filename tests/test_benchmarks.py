@@ -19,6 +19,7 @@ def _load(path: Path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"benchmark_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # as an imported module is: dataclasses look it up
     spec.loader.exec_module(module)
     return module
 
