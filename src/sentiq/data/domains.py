@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sentiq.data.sources import BUILTINS, LoadedData, _builtin_path, load_data
-from sentiq.data.splits import Splits, make_splits, subsample
+from sentiq.data import load_from, split_from
+from sentiq.data.sources import BUILTINS, LoadedData, _builtin_path
+from sentiq.data.splits import Splits, subsample
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +47,8 @@ def load_domain_splits(d, seed: int, *, keep_columns=()) -> tuple[LoadedData, Sp
     """Load and split every domain of ``d``; the splits carry a ``domain`` column (the domain's source)."""
     parts = []
     for config in domain_configs(d):
-        loaded = load_data(
-            config.source,
-            test_source=config.test_source,
-            text_column=config.text_column,
-            label_column=config.label_column,
-            label_map=config.label_map,
-            encoding=config.encoding,
-            header=config.header,
-            allow_hub=config.allow_hub,
-            keep_columns=tuple(keep_columns),
-        )
-        splits = make_splits(
-            loaded.frames,
-            validation_size=config.validation_size,
-            test_size=config.test_size,
-            seed=seed,
-            max_train_samples=config.max_train_samples,
-            max_eval_samples=config.max_eval_samples,
-        )
+        loaded = load_from(config, keep_columns=keep_columns)
+        splits = split_from(loaded, config, seed)
         parts.append((config.source, loaded, splits))
     languages = {loaded.language for _, loaded, _ in parts}
     if len(languages) > 1:
