@@ -29,7 +29,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
-class DomainSource(_Section):
+class _Columns(_Section):
+    """Column and label-map fields as a user writes them in YAML (``data`` and each of ``data.domains``)."""
+
+    @field_validator("text_column", "label_column", mode="before", check_fields=False)
+    @classmethod
+    def _position_as_string(cls, value: Any) -> Any:
+        # `text_column: 5` in YAML is a 0-based position; columns are looked up as strings.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("label_map", mode="before", check_fields=False)
+    @classmethod
+    def _keys_as_strings(cls, value: Any) -> Any:
+        # YAML reads `0: negative` with an int key; raw labels are compared as strings.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class DomainSource(_Columns):
     """One more corpus trained on together with ``data.source`` (``data.domains``); a plain name is short
     for ``{source: NAME}``."""
 
@@ -48,18 +66,8 @@ class DomainSource(_Section):
     def _name_shorthand(cls, value: Any) -> Any:
         return {"source": value} if isinstance(value, str) else value
 
-    @field_validator("text_column", "label_column", mode="before")
-    @classmethod
-    def _position_as_string(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    @field_validator("label_map", mode="before")
-    @classmethod
-    def _keys_as_strings(cls, value: Any) -> Any:
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else value
-
-
-class DataConfig(_Section):
+class DataConfig(_Columns):
     """Where the examples come from and how they are split."""
 
     source: str = Field(
@@ -133,20 +141,6 @@ class DataConfig(_Section):
         description="Worker processes for out-of-core cleaning, preprocessing "
         "and tokenising (default: every CPU, at most 8).",
     )
-
-    @field_validator("text_column", "label_column", mode="before")
-    @classmethod
-    def _position_as_string(cls, value: Any) -> Any:
-        # `text_column: 5` in YAML is a 0-based position; columns are looked up as strings.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("label_map", mode="before")
-    @classmethod
-    def _keys_as_strings(cls, value: Any) -> Any:
-        # YAML reads `0: negative` with an int key; raw labels are compared as strings.
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
 
 
 class AugmentConfig(_Section):
