@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,22 @@ def subsets(corpus_dir: Path, sizes: list[int], seed: int = 0) -> dict[int, Path
     return out
 
 
+def _sample_rss(pid: int, peaks: dict[str, int], every: float = 0.2) -> None:
+    """Largest RssAnon / RssFile (KiB) of ``pid`` seen until it exits (Linux /proc; nothing elsewhere)."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if line.startswith("Rss"))
+        except (OSError, ValueError):
+            return
+        if not fields:  # a zombie waiting to be reaped
+            return
+        for key in ("RssAnon", "RssFile"):
+            if key in fields:
+                peaks[key] = max(peaks.get(key, 0), int(fields[key].split()[0]))
+        time.sleep(every)
+
+
 def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
     """Wall seconds and peak RSS (MiB) of ``cmd``: the largest of its process and the children it waited
     for (tokenising workers; Ray workers, which the Ray daemon reaps, are not counted); stdout and stderr
@@ -56,9 +73,13 @@ def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None)
     log = log or Path(os.devnull)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
+    peaks: dict[str, int] = {}
     with open(log, "w") as handle:
         proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peaks), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        sampler.join()
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
@@ -68,6 +89,9 @@ def measure(cmd: list[str], *, env: dict | None = None, log: Path | None = None)
     return {
         "seconds": round(seconds, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        # the main process only, sampled every 0.2 s: anonymous memory (heap: Python objects, arrays) apart from
+        # file-backed pages (memory-mapped Arrow files, libraries), which the kernel can drop and re-read
+        **{f"peak_{key.lower()}_mib": round(kib / 1024) for key, kib in peaks.items()},
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
     }
