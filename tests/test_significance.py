@@ -103,3 +103,15 @@ def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_rows():
     assert small[0] < 0.75 < small[1] and large[0] < 0.75 < large[1]
     assert large[1] - large[0] < small[1] - small[0]
     assert bootstrap_interval(["a"] * 10, ["a"] * 10) == (1.0, 1.0)
+
+
+def test_bootstrap_interval_checks_its_arguments_like_the_paired_bootstrap():
+    # Before: one prediction for two gold labels broadcast silently and gave an interval.
+    from sentiq.evaluation.significance import bootstrap_interval
+
+    with pytest.raises(ValueError, match="y_true and pred must have the same length, got 2 and 1"):
+        bootstrap_interval([1, 0], [1])
+    with pytest.raises(ValueError, match="no rows"):
+        bootstrap_interval([], [])
+    with pytest.raises(ValueError, match="confidence"):
+        bootstrap_interval([1], [1], confidence=1.5)

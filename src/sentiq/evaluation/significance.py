@@ -56,17 +56,26 @@ class McNemarResult:
         return asdict(self)
 
 
-def _arrays(y_true, pred_a, pred_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y_true, pred_a, pred_b = (
-        np.asarray(list(v) if not isinstance(v, np.ndarray) else v, dtype=object) for v in (y_true, pred_a, pred_b)
-    )
-    if not (len(y_true) == len(pred_a) == len(pred_b)):
+def _arrays(**columns: Sequence) -> tuple[np.ndarray, ...]:
+    """The named columns as object arrays of one common, non-zero length (names go into the error)."""
+    arrays = [np.asarray(list(v) if not isinstance(v, np.ndarray) else v, dtype=object) for v in columns.values()]
+    if len({len(a) for a in arrays}) > 1:
+        *names, last = columns
+        *lengths, last_length = (len(a) for a in arrays)
         raise ValueError(
-            f"y_true, pred_a and pred_b must have the same length, got {len(y_true)}, {len(pred_a)} and {len(pred_b)}"
+            f"{', '.join(names)} and {last} must have the same length, got {', '.join(map(str, lengths))} and "
+            f"{last_length}"
         )
-    if len(y_true) == 0:
+    if len(arrays[0]) == 0:
         raise ValueError("no rows to compare")
-    return y_true, pred_a, pred_b
+    return tuple(arrays)
+
+
+def _check_resampling(n_resamples: int, confidence: float) -> None:
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
 
 
 def paired_bootstrap(
@@ -84,11 +93,8 @@ def paired_bootstrap(
     ``metric(y_true, pred) -> float`` defaults to accuracy (vectorised; other metrics are computed per
     resample in a loop, so keep ``n_resamples`` modest for costly ones such as macro-F1).
     """
-    if n_resamples < 1:
-        raise ValueError("n_resamples must be at least 1")
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    y_true, pred_a, pred_b = _arrays(y_true, pred_a, pred_b)
+    _check_resampling(n_resamples, confidence)
+    y_true, pred_a, pred_b = _arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))
     if metric is None:
@@ -121,11 +127,9 @@ def bootstrap_interval(
     y_true: Sequence, pred: Sequence, *, n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95
 ) -> tuple[float, float]:
     """Percentile ``confidence`` interval of one model's accuracy, resampling rows with replacement."""
-    if n_resamples < 1:
-        raise ValueError("n_resamples must be at least 1")
-    right = (np.asarray(y_true, dtype=object) == np.asarray(pred, dtype=object)).astype(float)
-    if right.size == 0:
-        raise ValueError("no rows to score")
+    _check_resampling(n_resamples, confidence)
+    y_true, pred = _arrays(y_true=y_true, pred=pred)
+    right = (y_true == pred).astype(float)
     draws = np.random.default_rng(seed).integers(0, len(right), size=(n_resamples, len(right)))
     tail = (1 - confidence) / 2
     low, high = np.quantile(right[draws].mean(axis=1), [tail, 1 - tail])
@@ -134,7 +138,7 @@ def bootstrap_interval(
 
 def mcnemar(y_true: Sequence, pred_a: Sequence, pred_b: Sequence, *, exact_below: int = 25) -> McNemarResult:
     """McNemar's test of equal error rates on paired predictions (two-sided)."""
-    y_true, pred_a, pred_b = _arrays(y_true, pred_a, pred_b)
+    y_true, pred_a, pred_b = _arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
     right_a, right_b = pred_a == y_true, pred_b == y_true
     return mcnemar_from_counts(
         int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a)), exact_below=exact_below
