@@ -170,6 +170,18 @@ def trained_model(tmp_path_factory, tiny_bert):
     ).output_dir
 
 
+def sentiq_modules(package: str = "sentiq") -> list[str]:
+    """Every module of ``package`` (a sentiq package) by dotted name, sorted; ``__main__`` left out."""
+    import sentiq
+
+    src = Path(sentiq.__file__).parent
+    names = []
+    for path in sorted(src.rglob("*.py")):
+        parts = path.relative_to(src.parent).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return sorted(n for n in names if (n == package or n.startswith(package + ".")) and not n.endswith("__main__"))
+
+
 def fresh_python(code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter that sees the same sentiq (what an import pulls in)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -181,17 +193,9 @@ def every_module_imported() -> subprocess.CompletedProcess:
     """One fresh interpreter imports every sentiq module in sorted order, then prints (JSON) the type of each
     public name of sentiq, sentiq.workflows and sentiq.monitoring. A module-level import cycle fails it with an
     ImportError for whichever module comes first. Shared: importing everything costs ~8 s."""
-    import sentiq
-
-    src = Path(sentiq.__file__).parent
-    names = []
-    for path in src.rglob("*.py"):
-        parts = path.relative_to(src.parent).with_suffix("").parts
-        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    names = sorted(n for n in names if not n.endswith("__main__"))
     return fresh_python(
         "import importlib, json, types\n"
-        f"for name in {names!r}:\n"
+        f"for name in {sentiq_modules()!r}:\n"
         "    importlib.import_module(name)\n"
         "import sentiq, sentiq.workflows, sentiq.monitoring\n"
         "kind = lambda v: 'module' if isinstance(v, types.ModuleType) else 'callable' if callable(v) else 'value'\n"

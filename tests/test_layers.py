@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 
 import sentiq
-from conftest import fresh_python
+from conftest import fresh_python, sentiq_modules
 
 SRC = Path(sentiq.__file__).parent
 HEAVY = ("torch", "transformers")
 TOP = ("sentiq.workflows", "sentiq.cli")
-
-
-def _modules(package: str = "sentiq") -> list[str]:
-    names = []
-    for path in sorted(SRC.rglob("*.py")):
-        parts = path.relative_to(SRC.parent).with_suffix("").parts
-        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return sorted(n for n in names if (n == package or n.startswith(package + ".")) and not n.endswith("__main__"))
 
 
 def _imports_of(module: str) -> set[str]:
@@ -69,7 +61,7 @@ def pulled_in() -> dict[str, list[str]]:
         "    new = set(sys.modules) - seen\n"
         "    found[layer] = sorted(m for m in new if m.split('.')[0] in banned or m.startswith(banned))\n"
         "    seen = set(sys.modules)\n"
-        f"for layer, names in {[(layer, _modules(layer)) for layer in TORCH_FREE]!r}:\n"
+        f"for layer, names in {[(layer, sentiq_modules(layer)) for layer in TORCH_FREE]!r}:\n"
         f"    check(layer, names, {HEAVY + TOP!r})\n"
         f"for layer in {BELOW_WORKFLOWS!r}:\n"
         f"    check(layer, [layer], {TOP!r})\n"
@@ -91,20 +83,20 @@ def test_a_layer_below_the_workflows_pulls_in_neither_workflows_nor_cli(layer, p
 
 
 def test_no_module_below_the_workflows_names_them_or_the_cli_even_inside_a_function():
-    below = [m for m in _modules() if not m.startswith(TOP) and m != "sentiq"]
+    below = [m for m in sentiq_modules() if not m.startswith(TOP) and m != "sentiq"]
     bad = {m: sorted(i for i in _imports_of(m) if i.startswith(TOP)) for m in below}
     assert not {m: i for m, i in bad.items() if i}
 
 
 def test_models_know_nothing_of_cli_serving_or_workflows():
     banned = TOP + ("sentiq.serving",)
-    bad = {m: sorted(i for i in _imports_of(m) if i.startswith(banned)) for m in _modules("sentiq.models")}
+    bad = {m: sorted(i for i in _imports_of(m) if i.startswith(banned)) for m in sentiq_modules("sentiq.models")}
     assert not {m: i for m, i in bad.items() if i}
 
 
 def test_no_private_name_is_imported_across_packages():
     bad = []
-    for module in _modules():
+    for module in sentiq_modules():
         for name in _imports_of(module):
             owner, _, attr = name.rpartition(".")
             if attr.startswith("_") and not attr.startswith("__") and owner.split(".")[:2] != module.split(".")[:2]:
