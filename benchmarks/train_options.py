@@ -47,23 +47,12 @@ QUICK_VARIANTS = ("baseline", "bf16")
 def run_variant(args, fields: dict) -> dict:
     from transformers import set_seed
 
-    from sentiq.config import TrainingConfig
     from sentiq.labels import LabelSet
     from sentiq.models.transformer import TransformerClassifier
     from sentiq.training.finetune import fine_tune
 
     train, validation, test = train_speed._rows(args)
-    cfg = TrainingConfig(
-        max_length=args.max_length,
-        batch_size=args.batch_size,
-        eval_batch_size=args.batch_size,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        warmup_ratio=0.1,
-        save_total_limit=1,
-        cache_tokenized=False,
-        **fields,
-    )
+    cfg = train_speed.training_config(args, cache_tokenized=False, **fields)
     set_seed(args.seed)
     model = TransformerClassifier.from_encoder(
         args.model, LabelSet.from_names(train["label"]), max_length=args.max_length, attention=cfg.attention

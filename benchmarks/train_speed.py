@@ -152,19 +152,12 @@ def _overrides(pairs: list[str]) -> dict:
     return out
 
 
-def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
-    import tempfile
-
-    from transformers import set_seed
-
+def training_config(args, **fields):
+    """The TrainingConfig every sentiq side of these benchmarks trains with: the command line's length, batch,
+    epochs and learning rate, 10% warm-up, one checkpoint kept; ``fields`` on top."""
     from sentiq.config import TrainingConfig
-    from sentiq.labels import LabelSet
-    from sentiq.models.transformer import TransformerClassifier
-    from sentiq.training.finetune import fine_tune
 
-    os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokcache-", dir=args.work)  # a cold run
-    settings = best_settings(fp32=fp32) | _overrides(args.sentiq_set)
-    cfg = TrainingConfig(
+    return TrainingConfig(
         max_length=args.max_length,
         batch_size=args.batch_size,
         eval_batch_size=args.batch_size,
@@ -172,8 +165,22 @@ def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
         learning_rate=args.lr,
         warmup_ratio=0.1,
         save_total_limit=1,
-        **settings,
+        **fields,
     )
+
+
+def run_sentiq(args, train, validation, test, *, fp32: bool = False) -> dict:
+    import tempfile
+
+    from transformers import set_seed
+
+    from sentiq.labels import LabelSet
+    from sentiq.models.transformer import TransformerClassifier
+    from sentiq.training.finetune import fine_tune
+
+    os.environ["SENTIQ_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokcache-", dir=args.work)  # a cold run
+    settings = best_settings(fp32=fp32) | _overrides(args.sentiq_set)
+    cfg = training_config(args, **settings)
     set_seed(args.seed)
     model = TransformerClassifier.from_encoder(
         args.model, LabelSet.from_names(train["label"]), max_length=args.max_length, attention=cfg.attention
