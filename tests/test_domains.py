@@ -94,3 +94,26 @@ def test_general_model_trains_and_evaluates_on_every_domain_test_split(corpora, 
     assert len(frame) == len(alone(big).test) + len(alone(small).test)
     assert result.data_report.overlap["train/test"] == 0
     assert pd.Series(result.test_labels).isin(["negative", "positive"]).all()
+
+
+def test_a_general_model_finds_its_domain_files_from_another_folder_and_refuses_a_changed_one(tmp_path, monkeypatch):
+    # Before: only data.source was recorded absolutely; a relative domain file gave E209 from another folder.
+    from sentiq.data import evaluation_data
+    from sentiq.inference import Predictor
+    from sentiq.workflows import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.chdir(data)
+    write_corpus(data / "big.csv", 200, "big", 1)
+    write_corpus(data / "small.csv", 60, "small", 2)
+    domains = ["small.csv", {"source": "absent.csv", "optional": True}]
+    cfg = config("big.csv", domains).model_copy(update={"approach": "tfidf", "name": "general"})
+    model = train(cfg, tmp_path / "general").output_dir
+    monkeypatch.chdir(tmp_path)
+    manifest = Predictor.load(model).manifest
+    frame, _ = evaluation_data(manifest, None, "test")
+    assert len(frame) == len(alone(data / "big.csv").test) + len(alone(data / "small.csv").test)
+    (data / "small.csv").write_text((data / "small.csv").read_text() + "an extra row,positive\n")
+    with pytest.raises(DataError, match="E287"):
+        evaluation_data(manifest, None, "test")

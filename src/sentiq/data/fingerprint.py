@@ -32,14 +32,33 @@ def fingerprint(path: str | Path) -> dict:
     return {"path": str(path), "bytes": stat.st_size, "mtime": stat.st_mtime, "sha256": sha256_file(path)}
 
 
+def _file_sources(data: dict) -> list[tuple[str, str, bool]]:
+    """(record key, source as given, optional) for each source of a data config: ``source``, ``test_source``
+    and each of ``domains`` (keyed ``domains.N``), the ones given only."""
+    sources = [(key, data.get(key), False) for key in DATA_KEYS]
+    sources += [
+        (f"domains.{i}", d["source"], d.get("optional", False)) for i, d in enumerate(data.get("domains") or [])
+    ]
+    return [(key, given, optional) for key, given, optional in sources if given]
+
+
+def _with_source(data: dict, key: str, path: str) -> dict:
+    if not key.startswith("domains."):
+        return {**data, key: path}
+    i = int(key.removeprefix("domains."))
+    domains = [dict(d) for d in data["domains"]]
+    domains[i]["source"] = path
+    return {**data, "domains": domains}
+
+
 def record_data_files(data: dict) -> dict[str, dict]:
-    """Fingerprints of the data config's file sources (``source``, ``test_source``); built-in names are skipped."""
-    recorded = {}
-    for key in DATA_KEYS:
-        given = data.get(key)
-        if given and Path(given).expanduser().is_file():
-            recorded[key] = {"given": given, **fingerprint(given)}
-    return recorded
+    """Fingerprints of the data config's file sources (``source``, ``test_source``, each of ``domains``);
+    built-in names are skipped."""
+    return {
+        key: {"given": given, **fingerprint(given)}
+        for key, given, _ in _file_sources(data)
+        if Path(given).expanduser().is_file()
+    }
 
 
 def _unchanged(path: Path, record: dict) -> bool:
@@ -56,13 +75,12 @@ def locate_training_data(data: dict, recorded: dict[str, dict]) -> dict:
     checked against its fingerprint; DataError when a file moved or changed. Models from before these
     records keep relative paths, which only resolve from the folder they were trained in."""
     data = dict(data)
-    for key in DATA_KEYS:
-        given = data.get(key)
-        if not given:
-            continue
+    for key, given, optional in _file_sources(data):
         record = recorded.get(key)
         if record is None:
-            if not Path(given).expanduser().is_absolute() and not Path(given).exists() and _looks_like_file(given):
+            # an optional domain absent at training is left out again; a relative file only resolves from here
+            relative = not Path(given).expanduser().is_absolute() and not Path(given).exists()
+            if relative and not optional and _looks_like_file(given):
                 raise DataError(Errors.E285, given=given, cwd=Path.cwd())
             continue
         path = Path(record["path"])
@@ -70,7 +88,7 @@ def locate_training_data(data: dict, recorded: dict[str, dict]) -> dict:
             raise DataError(Errors.E286, path=path)
         if not _unchanged(path, record):
             raise DataError(Errors.E287, path=path)
-        data[key] = str(path)
+        data = _with_source(data, key, str(path))
     return data
 
 
