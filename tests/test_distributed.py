@@ -28,8 +28,8 @@ TOLERANCE = 1e-4
 COMPLETE = ("sentiq.json", "config.yaml", "history.json", "report/report.html", "report/metrics.json")
 
 
-def write_setup(root: Path, **training) -> Path:
-    """Tiny BERT (no dropout), 120-row toy corpus, a config; returns the config path."""
+def write_setup(root: Path, *, data: dict | None = None, **training) -> Path:
+    """Tiny BERT (no dropout), 120-row toy corpus, a config (``data`` adds data settings); returns its path."""
     model = build_tiny_bert(root / "tiny-bert")
     config = json.loads((model / "config.json").read_text())
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -53,7 +53,7 @@ def write_setup(root: Path, **training) -> Path:
                 "name": "toy",
                 "model": str(model),
                 "preprocess": "none",
-                "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2},
+                "data": {"source": str(root / "toy.csv"), "validation_size": 0.2, "test_size": 0.2} | (data or {}),
                 "training": settings,
                 "evaluation": {"important_words": 0, "fairness": False},
             }
@@ -153,6 +153,20 @@ def test_torchrun_two_processes_train_like_one(tmp_path, monkeypatch):
     assert "rank 1: tokenized 76 texts into 76 windows (from the cache)" in log
     assert "rank 1: data-parallel training (rank 1 of 2, 1 threads): 2 examples per process and step" in log
     assert len(list((tmp_path / "cache" / "two" / "tokenized").glob("*.npz"))) == 2  # train and validation
+
+
+@pytest.mark.slow
+def test_torchrun_trains_out_of_core_like_one_process(tmp_path, monkeypatch):
+    """The training split left on disk (Arrow, preprocessed and tokenised into the datasets cache by rank 0
+    first, then read by rank 1) under two processes: the same outcome as one process out of core."""
+    write_setup(tmp_path, data={"out_of_core": True, "num_proc": 2})
+    done = run(torchrun("--standalone", "--nproc_per_node", "2"), tmp_path, "two")
+    assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
+    assert_one_complete_model(tmp_path, "two")
+    log = " ".join(done.stderr.split())
+    assert "rank 1: out-of-core training data: 76 training rows on disk" in log
+    assert "rank 1: data-parallel training (rank 1 of 2, 1 threads): 2 examples per process and step" in log
+    assert done.stdout.count("toy (finetune): test split") == 1
 
 
 @pytest.mark.slow

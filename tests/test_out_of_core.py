@@ -131,3 +131,18 @@ def test_auto_keeps_small_files_in_memory(tiny_config, tmp_path):
     with big.open("wb") as handle:
         handle.truncate(64 * 2**20)  # sparse: the size decides, not the contents
     assert wants_out_of_core(cfg.data.model_copy(update={"source": str(big)}))
+
+
+def test_arrow_lengths_follow_the_order_rows_are_read():
+    """After sort/select the table reads its rows through an index mapping: the lengths the length-grouped
+    sampler batches by must follow it as the labels do (they were the unsorted column's)."""
+    import datasets
+
+    from sentiq.training.finetune import ArrowEncodedDataset
+
+    ids = [[1] * n for n in (3, 9, 1, 5)]
+    table = datasets.Dataset.from_dict({"input_ids": ids, "labels": [0, 1, 0, 1], "length": [3, 9, 1, 5]})
+    for encoded in (ArrowEncodedDataset(table).sorted_by_length(), ArrowEncodedDataset(table.select([2, 0]))):
+        rows = [encoded[i] for i in range(len(encoded))]
+        assert list(encoded.lengths) == [len(row["input_ids"]) for row in rows]
+        assert list(encoded.labels) == [row["labels"] for row in rows]

@@ -234,3 +234,27 @@ def test_training_seed_redraws_the_training_randomness_on_the_same_split(tiny_co
     assert torch.equal(head(default), head(same)) and not torch.equal(head(default), head(other))
     texts = [augmented_training_split(splits[0].train, cfg)["text"].tolist() for cfg in (default, same, other)]
     assert texts[0] == texts[1] and texts[0] != texts[2]
+
+
+@pytest.mark.parametrize(("rows", "batch_size"), [(0, 4), (1, 4), (7, 2), (130, 4), (5000, 32), (20011, 16)])
+def test_seeded_length_grouped_order_is_the_trainers_in_numpy(rows, batch_size):
+    """The numpy order holds no Python list per row and draws exactly the Trainer's batches (ties included), so
+    a seed trains as before; every row appears once."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    from sentiq.training.finetune import SeededLengthGroupedSampler
+
+    lengths = np.random.default_rng(rows).integers(1, 40, rows)  # many ties
+    sampler = SeededLengthGroupedSampler(batch_size, lengths=lengths, seed=3)
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        ours = list(sampler)
+        if rows == 0:
+            assert ours == []
+            continue
+        expected = get_length_grouped_indices(
+            lengths.tolist(), batch_size, generator=torch.Generator().manual_seed(3 + epoch)
+        )
+        assert ours == expected
+        assert sorted(ours) == list(range(rows)) and all(type(i) is int for i in ours[:5])
