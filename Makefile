@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv lint test test-slow demo sample bench clean
+.PHONY: venv lint test test-slow demo sample bench clean chnsenticorp-ensemble waimai-ensemble
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,25 @@ DEMO_TEXTS := "One of the best films I have seen this year." \
 demo: venv
 	$(VENV)/bin/sentiq train --config configs/demo.yaml --output demo-output/model --overwrite
 	$(VENV)/bin/sentiq predict demo-output/model $(DEMO_TEXTS)
+
+# Chinese ensemble recipes (configs/chnsenticorp-ensemble.yaml, waimai-ensemble.yaml): two fine-tuned e5 runs
+# (training seeds 42 and 7, 3 epochs) and character TF-IDF on one split, then their soft vote. Each member is
+# trained only when its directory is missing; MODELS=path puts them elsewhere (the configs name models/).
+MODELS ?= models
+SENTIQ := $(VENV)/bin/sentiq
+ZH_TFIDF := --set approach=tfidf --set preprocess=chinese --set data.test_size=0.2 --set data.validation_size=0.05
+
+$(MODELS)/%-e5-s42/sentiq.json: | venv
+	$(SENTIQ) train -c configs/$*-e5.yaml --set training.epochs=3 -o $(MODELS)/$*-e5-s42
+$(MODELS)/%-e5-s7/sentiq.json: | venv
+	$(SENTIQ) train -c configs/$*-e5.yaml --set training.epochs=3 --set training.seed=7 -o $(MODELS)/$*-e5-s7
+$(MODELS)/%-tfidf/sentiq.json: | venv
+	$(SENTIQ) train $(ZH_TFIDF) --set data.source=$* -o $(MODELS)/$*-tfidf
+
+chnsenticorp-ensemble waimai-ensemble: %-ensemble: $(MODELS)/%-e5-s42/sentiq.json $(MODELS)/%-e5-s7/sentiq.json $(MODELS)/%-tfidf/sentiq.json
+	$(SENTIQ) train -c configs/$*-ensemble.yaml \
+		--set "ensemble.members=[$(MODELS)/$*-e5-s42, $(MODELS)/$*-e5-s7, $(MODELS)/$*-tfidf]" \
+		-o $(MODELS)/$*-ensemble --overwrite
 
 sample: venv
 	$(PY) scripts/make_sample.py

@@ -86,3 +86,9 @@ def test_readme_fits_a_few_screens():
         else ""
     )
     assert len(text.splitlines()) - len(table.splitlines()) <= 150
+
+
+def test_training_page_lists_every_shipped_config():
+    text = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted((ROOT / "configs").glob("*.yaml")) if f"`configs/{p.name}`" not in text]
+    assert not missing, f"docs/training.md's shipped configs table does not list: {missing}"
