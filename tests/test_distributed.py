@@ -119,14 +119,18 @@ def assert_same_outcome(one: Path, two: Path) -> None:
     assert metrics_1["n"] == metrics_2["n"]
 
 
-def assert_one_complete_model(root: Path, name: str) -> None:
-    """Exactly one model directory, complete, nothing half-written beside it, one run record."""
+def assert_one_complete_model(root: Path, name: str, *, interrupted: int = 0) -> None:
+    """Exactly one model directory, complete, nothing half-written beside it, one finished run record (and
+    ``interrupted`` records of killed launches, which `sentiq runs list` shows as interrupted)."""
+    from sentiq.tracking.runs import effective_status
+
     leftovers = sorted(p.name for p in root.iterdir() if p.name.startswith(name) and p.name != name)
     assert leftovers == []
     for part in COMPLETE:
         assert (root / name / part).is_file(), part
-    records = list((root / "runs" / name).glob("*/run.json"))
-    assert len(records) == 1, records
+    records = [json.loads(p.read_text()) for p in (root / "runs" / name).glob("*/run.json")]
+    statuses = sorted(effective_status(record) for record in records)
+    assert statuses == ["finished"] + ["interrupted"] * interrupted
 
 
 def train_here(root: Path, output: str, monkeypatch, *, resume: bool = False) -> Path:
@@ -233,7 +237,7 @@ def test_two_nodes_by_torchrun_rendezvous(tmp_path, monkeypatch):
         for node in nodes:
             node.kill()
     assert [node.returncode for node in nodes] == [0, 0], [err[-3000:] for _, err in outputs]
-    assert sum(out.count("toy: test split") for out, _ in outputs) == 1  # one global rank 0, on either node
+    assert sum(out.count("toy (finetune): test split") for out, _ in outputs) == 1  # one global rank 0, on either node
     assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
     assert_one_complete_model(tmp_path, "two")
 
@@ -271,5 +275,5 @@ def test_killed_run_resumes_with_another_number_of_processes(tmp_path, monkeypat
     train_here(tmp_path, "two", monkeypatch, resume=True)
     history = json.loads((tmp_path / "two" / "history.json").read_text())
     assert history[-1]["step"] == 76
-    assert_one_complete_model(tmp_path, "two")
+    assert_one_complete_model(tmp_path, "two", interrupted=1)  # the killed launch's record
     assert_same_outcome(train_here(tmp_path, "one", monkeypatch), tmp_path / "two")
