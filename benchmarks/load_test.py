@@ -241,6 +241,7 @@ def main() -> None:
     )
     parser.add_argument("--modes", default="on,off", help="Batching modes to run: on, off or on,off.")
     parser.add_argument("--tag", default="", help="Suffix of the result file name.")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: benchmarks/results/...).")
     args = parser.parse_args()
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     texts = _texts(args.texts, 500)
@@ -262,7 +263,7 @@ def main() -> None:
         "loadavg_after": load_average(),
         "rows": rows,
     }
-    out = write_result(f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}", result)
+    out = write_result(f"load_test-{args.model.name}{'-' + args.tag if args.tag else ''}", result, path=args.out)
     print(f"wrote {out}")
     if any(row["errors"] for row in rows):
         sys.exit(1)

@@ -933,13 +933,11 @@ def test_load_test_sheds_with_429_and_answers_no_5xx(trained_model, tmp_path):
         "4",
         "--modes",
         "on",
-        "--tag",
-        "pytest",
+        "--out",
+        str(tmp_path / "load_test.json"),
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = root / "benchmarks" / "results" / f"load_test-{trained_model.name}-pytest.json"
-    rows = json.loads(out.read_text())["rows"]
-    out.unlink()
+    rows = json.loads((tmp_path / "load_test.json").read_text())["rows"]
     assert all(row["errors"] == 0 and row["errors_5xx"] == 0 for row in rows)
     assert rows[-1]["shed_429"] > 0 and rows[-1]["ok"] > 0  # 32 clients against a 4-text queue: some shed
