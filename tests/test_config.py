@@ -434,3 +434,31 @@ def test_train_warns_about_ignored_settings_and_checks_the_model_before_reading_
     with caplog.at_level("WARNING", logger="sentiq.config"), pytest.raises(Exception):
         train(build_config({**missing, "approach": "tfidf", "training": {"epochs": 1}}), tmp_path / "m")
     assert "training.epochs" in caplog.text
+
+
+@pytest.mark.parametrize("target", ["chnsenticorp-ensemble", "waimai-ensemble"])
+def test_make_recipe_trains_valid_configs(target, tmp_path):
+    """Every `sentiq train` line `make TARGET` would run builds a valid config, and the ensemble gets the
+    very member directories the member lines write."""
+    import shlex
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = CONFIGS[0].parents[1]
+    plan = subprocess.run(
+        ["make", "-n", "-s", target, f"MODELS={tmp_path}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.replace("\\\n", " ")
+    commands = [shlex.split(line) for line in plan.splitlines() if " train " in line]
+    outputs, ensemble = [], None
+    for args in commands:
+        config = args[args.index("-c") + 1] if "-c" in args else None
+        overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+        built = load_config(root / config if config else None, overrides)
+        if built.approach == "ensemble":
+            ensemble = built
+        else:
+            outputs.append(args[args.index("-o") + 1])
+    assert len(outputs) == 3 and ensemble is not None
+    assert ensemble.ensemble.members == outputs
