@@ -438,8 +438,8 @@ def test_train_warns_about_ignored_settings_and_checks_the_model_before_reading_
 
 @pytest.mark.parametrize("target", ["chnsenticorp-ensemble", "waimai-ensemble"])
 def test_make_recipe_trains_valid_configs(target, tmp_path):
-    """Every `sentiq train` line `make TARGET` would run builds a valid config, and the ensemble gets the
-    very member directories the member lines write."""
+    """Every `sentiq train` line `make TARGET` would run builds a valid config, all on one split (the members'
+    test rows are the ensemble's), and the ensemble gets the very member directories the member lines write."""
     import shlex
     import shutil
     import subprocess
@@ -451,14 +451,16 @@ def test_make_recipe_trains_valid_configs(target, tmp_path):
         ["make", "-n", "-s", target, f"MODELS={tmp_path}"], cwd=root, capture_output=True, text=True, check=True
     ).stdout.replace("\\\n", " ")
     commands = [shlex.split(line) for line in plan.splitlines() if " train " in line]
-    outputs, ensemble = [], None
+    outputs, ensemble, splits = [], None, set()
     for args in commands:
         config = args[args.index("-c") + 1] if "-c" in args else None
         overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
         built = load_config(root / config if config else None, overrides)
+        splits.add((built.seed, built.data.source, built.data.test_size, built.data.validation_size))
         if built.approach == "ensemble":
             ensemble = built
         else:
             outputs.append(args[args.index("-o") + 1])
     assert len(outputs) == 3 and ensemble is not None
+    assert len(splits) == 1, splits
     assert ensemble.ensemble.members == outputs
