@@ -195,8 +195,39 @@ def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path
             Predictor.load(tmp_path / "a").predict_proba(TEXTS) + Predictor.load(tmp_path / "b").predict_proba(TEXTS)
         ) / 2
         np.testing.assert_allclose(proba, expected, atol=1e-6)
+    else:  # a logistic regression over the members' log-probabilities
+        import joblib
+
+        members = [Predictor.load(tmp_path / m).predict_proba(TEXTS) for m in ("a", "b")]
+        features = np.log(np.clip(np.concatenate(members, axis=1), 1e-7, 1))
+        stacker = joblib.load(tmp_path / "ens" / "stacker.joblib")
+        np.testing.assert_allclose(proba, stacker.predict_proba(features), atol=1e-5)
     assert ensemble.manifest.preprocess["name"] == "none"
     assert (tmp_path / "ens" / "members" / "1" / "sentiq.json").is_file()
+
+
+def test_stacking_ensemble_saved_before_log_probabilities_still_reads_probabilities(tiny_config, tmp_path):
+    import joblib
+
+    from sentiq.models.ensemble import EnsembleClassifier
+    from sentiq.models.manifest import Manifest
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
+    train(tiny_config(approach="lexicon"), tmp_path / "b")
+    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
+    train(
+        tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": "stacking"}),
+        tmp_path / "e",
+    )
+    state_path = tmp_path / "e" / "ensemble.json"
+    state = json.loads(state_path.read_text())
+    model_labels = Predictor.load(tmp_path / "e").labels
+    assert state.pop("stack_features") == "log_proba"
+    state_path.write_text(json.dumps(state))  # the state an older sentiq wrote
+    model = EnsembleClassifier.load(tmp_path / "e", Manifest(approach="ensemble", labels=model_labels, preprocess={}))
+    raw = np.concatenate([Predictor.load(tmp_path / m).predict_proba(TEXTS) for m in ("a", "b")], axis=1)
+    stacker = joblib.load(tmp_path / "e" / "stacker.joblib")
+    np.testing.assert_allclose(model.predict_proba(TEXTS), stacker.predict_proba(raw), atol=1e-5)
 
 
 def test_ensemble_refuses_members_with_different_labels(tiny_config, tmp_path):

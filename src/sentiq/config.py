@@ -433,7 +433,9 @@ class EnsembleConfig(_Section):
 
     members: list[str] = Field([], description="Model directories to combine (two or more, same labels).")
     method: Literal["soft", "stacking"] = Field(
-        "soft", description="soft: weighted mean of probabilities; stacking: logistic regression fitted on validation."
+        "soft",
+        description="soft: weighted mean of probabilities; stacking: logistic regression on the members' "
+        "log-probabilities, fitted on the validation split.",
     )
     weights: list[float] | None = Field(None, description="Soft-voting weight per member (default equal).")
 

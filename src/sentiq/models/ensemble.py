@@ -26,6 +26,9 @@ from sentiq.models.members import load_members
 MEMBERS = "members"
 STATE = "ensemble.json"
 STACKER = "stacker.joblib"
+# What the stacker reads: members' log-probabilities (the logit-averaging family, where a member's 0.999
+# and 0.99 differ as much as 0.9 and 0.5 do), or raw probabilities (directories saved before that choice).
+LOG_PROBA, PROBA = "log_proba", "proba"
 
 
 def _load_members(paths: Sequence[str | Path]):
@@ -45,6 +48,7 @@ class EnsembleClassifier(SentimentModel):
         self.weights = np.asarray(weights if weights else [1.0] * len(members), dtype=np.float64)
         self.sources = sources
         self.stacker: LogisticRegression | None = None
+        self.stack_features = LOG_PROBA
 
     @classmethod
     def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "EnsembleClassifier":
@@ -66,16 +70,19 @@ class EnsembleClassifier(SentimentModel):
         if self.method == "stacking":
             # Fitted on validation: members have seen the training rows and are over-confident there.
             frame = validation if validation is not None and len(validation) else train
-            stacked = self.member_proba(frame["text"].tolist())
-            features = np.concatenate(list(stacked), axis=1)
+            features = self._stack_features(self.member_proba(frame["text"].tolist()))
             self.stacker = LogisticRegression(max_iter=1000).fit(features, self.labels.encode(frame["label"].tolist()))
         return None
+
+    def _stack_features(self, stacked: np.ndarray) -> np.ndarray:
+        features = np.concatenate(list(stacked), axis=1).astype(np.float64)
+        return np.log(np.clip(features, 1e-7, 1.0)) if self.stack_features == LOG_PROBA else features
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
         stacked = self.member_proba(texts)
         if self.method == "stacking":
             proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-            proba[:, self.stacker.classes_] = self.stacker.predict_proba(np.concatenate(list(stacked), axis=1))
+            proba[:, self.stacker.classes_] = self.stacker.predict_proba(self._stack_features(stacked))
         else:
             proba = np.tensordot(self.weights / self.weights.sum(), stacked, axes=1).astype(np.float32)
         if progress:
@@ -91,6 +98,7 @@ class EnsembleClassifier(SentimentModel):
         state = {
             "method": self.method,
             "weights": self.weights.tolist(),
+            "stack_features": self.stack_features,
             "members": len(self.sources),
             "sources": self.sources,
         }
@@ -112,4 +120,5 @@ class EnsembleClassifier(SentimentModel):
         )
         if state["method"] == "stacking":
             model.stacker = joblib.load(directory / STACKER)
+            model.stack_features = state.get("stack_features", PROBA)
         return model
