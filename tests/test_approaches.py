@@ -204,6 +204,10 @@ def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path
         np.testing.assert_allclose(proba, stacker.predict_proba(features), atol=1e-5)
     assert ensemble.manifest.preprocess["name"] == "none"
     assert (tmp_path / "ens" / "members" / "1" / "sentiq.json").is_file()
+    seen = []
+    ensemble.predict_proba(TEXTS, progress=lambda phase, done, total: seen.append((phase, done, total)))
+    n = len(TEXTS)  # each member's own progress, then the ensemble's
+    assert seen == [("predict (member 1/2)", n, n), ("predict (member 2/2)", n, n), ("predict", n, n)]
 
 
 def test_stacking_ensemble_saved_before_log_probabilities_still_reads_probabilities(tiny_config, tmp_path):

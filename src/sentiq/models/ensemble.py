@@ -63,8 +63,16 @@ class EnsembleClassifier(SentimentModel):
             members, labels, method=params.method, weights=params.weights, sources=[str(p) for p in params.members]
         )
 
-    def member_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([m.predict_proba(list(texts)) for m in self.members])  # (members, n, classes)
+    def member_proba(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        """(members, texts, classes); each member's own progress is reported as "<phase> (member i/n)"."""
+        n = len(self.members)
+
+        def tagged(i: int):
+            return lambda phase, done, total: progress(f"{phase} (member {i + 1}/{n})", done, total)
+
+        return np.stack(
+            [m.predict_proba(list(texts), progress=tagged(i) if progress else None) for i, m in enumerate(self.members)]
+        )
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
         if self.method == "stacking":
@@ -79,7 +87,7 @@ class EnsembleClassifier(SentimentModel):
         return np.log(np.clip(features, 1e-7, 1.0)) if self.stack_features == LOG_PROBA else features
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        stacked = self.member_proba(texts)
+        stacked = self.member_proba(texts, progress)
         if self.method == "stacking":
             proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
             proba[:, self.stacker.classes_] = self.stacker.predict_proba(self._stack_features(stacked))
