@@ -6,6 +6,7 @@ training seed, as `sentiq evaluate` does), so the rows are identical for all of 
 
     python benchmarks/paired_compare.py runs/zh/waimai-tfidf runs/zh/waimai-e5-full
     python benchmarks/paired_compare.py A B C --out benchmarks/results/paired-waimai.json
+    python benchmarks/paired_compare.py ENSEMBLE --members   # its members and itself, each member predicted once
 
 Prints one line per model against the first and writes JSON into benchmarks/results/.
 """
@@ -29,6 +30,18 @@ def predicted_labels(model_dir: Path, frame) -> np.ndarray:
 
     predictor = Predictor.load(model_dir)
     return np.asarray([p.label for p in predictor.predict(frame["text"].tolist())], dtype=object)
+
+
+def ensemble_and_members(ensemble_dir: Path, frame) -> tuple[list[str], list[np.ndarray]]:
+    """Labels of each member of an ensemble directory and of the ensemble, from one prediction pass per member."""
+    from sentiq.inference import Predictor
+
+    predictor = Predictor.load(ensemble_dir)
+    model, labels = predictor.model, np.asarray(predictor.labels, dtype=object)
+    stacked = model.member_proba(predictor.clean(frame["text"].tolist()))
+    names = [f"{ensemble_dir}/members/{i} ({source})" for i, source in enumerate(model.sources)]
+    predicted = [labels[member.argmax(axis=1)] for member in stacked]
+    return [*names, str(ensemble_dir)], [*predicted, labels[model.combine(stacked).argmax(axis=1)]]
 
 
 def paired_difference(gold: np.ndarray, base: np.ndarray, other: np.ndarray, *, rounds: int, seed: int) -> dict:
@@ -56,8 +69,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
+    parser.add_argument(
+        "--members", action="store_true", help="one ensemble directory: its members first, then the ensemble"
+    )
     args = parser.parse_args()
-    if len(args.models) < 2:
+    if args.members and len(args.models) != 1:
+        parser.error("--members takes one ensemble directory")
+    if not args.members and len(args.models) < 2:
         parser.error("give at least two model directories")
 
     from sentiq.data import evaluation_frame
@@ -65,12 +83,15 @@ def main() -> None:
 
     frame, _ = evaluation_frame(Manifest.load(args.models[0]), None, args.split)
     gold = frame["label"].astype(str).to_numpy(dtype=object)
-    predicted = [predicted_labels(m, frame) for m in args.models]
-    rows = [{"model": str(args.models[0]), "accuracy": float(np.mean(predicted[0] == gold))}]
-    for model, labels in zip(args.models[1:], predicted[1:]):
+    if args.members:
+        names, predicted = ensemble_and_members(args.models[0], frame)
+    else:
+        names, predicted = [str(m) for m in args.models], [predicted_labels(m, frame) for m in args.models]
+    rows = [{"model": names[0], "accuracy": float(np.mean(predicted[0] == gold))}]
+    for model, labels in zip(names[1:], predicted[1:]):
         rows.append(
             {
-                "model": str(model),
+                "model": model,
                 "accuracy": float(np.mean(labels == gold)),
                 **paired_difference(gold, predicted[0], labels, rounds=args.rounds, seed=args.seed),
             }

@@ -54,3 +54,23 @@ def test_script_scores_two_models_on_the_same_rows(tmp_path):
     result = json.loads(out.read_text())
     assert result["rows"] > 0 and [m["model"] for m in result["models"]] == [str(first), str(second)]
     assert 0 <= result["models"][1]["accuracy"] <= 1 and len(result["models"][1]["ci95"]) == 2
+
+
+@pytest.mark.parametrize("method", ["soft", "stacking"])
+def test_members_are_scored_from_the_ensembles_one_pass_as_alone(method, monkeypatch, tiny_config, tmp_path):
+    import pandas as pd
+
+    from sentiq.inference import Predictor
+    from sentiq.workflows import train
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
+    train(tiny_config(approach="lexicon"), tmp_path / "b")
+    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
+    train(
+        tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": method}), tmp_path / "e"
+    )
+    texts = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)", "dull"]
+    names, predicted = _module(monkeypatch).ensemble_and_members(tmp_path / "e", pd.DataFrame({"text": texts}))
+    assert names[-1] == str(tmp_path / "e") and str(tmp_path / "a") in names[0] and str(tmp_path / "b") in names[1]
+    for directory, labels in zip(["a", "b", "e"], predicted):
+        assert list(labels) == [p.label for p in Predictor.load(tmp_path / directory).predict(texts)]

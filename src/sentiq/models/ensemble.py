@@ -87,15 +87,18 @@ class EnsembleClassifier(SentimentModel):
         return np.log(np.clip(features, 1e-7, 1.0)) if self.stack_features == LOG_PROBA else features
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None, progress=None) -> np.ndarray:
-        stacked = self.member_proba(texts, progress)
-        if self.method == "stacking":
-            proba = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-            proba[:, self.stacker.classes_] = self.stacker.predict_proba(self._stack_features(stacked))
-        else:
-            proba = np.tensordot(self.weights / self.weights.sum(), stacked, axes=1).astype(np.float32)
+        proba = self.combine(self.member_proba(texts, progress))
         if progress:
             progress("predict", len(texts), len(texts))
         return proba
+
+    def combine(self, stacked: np.ndarray) -> np.ndarray:
+        """The ensemble's probabilities from its members' (``member_proba``'s (members, texts, classes))."""
+        if self.method == "stacking":
+            proba = np.zeros(stacked.shape[1:], dtype=np.float32)
+            proba[:, self.stacker.classes_] = self.stacker.predict_proba(self._stack_features(stacked))
+            return proba
+        return np.tensordot(self.weights / self.weights.sum(), stacked, axes=1).astype(np.float32)
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
