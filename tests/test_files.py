@@ -460,3 +460,13 @@ def test_embedding_cache_is_keyed_by_encoder_content_not_folder(tiny_bert, tmp_p
         next(changed.model.parameters()).data.add_(1.0)
     changed._fingerprint = None
     assert changed.fingerprint() != a.fingerprint()
+
+
+def test_plain_progress_names_the_unit_without_the_phase_detail(capsys):
+    from sentiq.cli.common import _PlainProgress
+
+    progress = _PlainProgress(0)
+    progress("predict (member 1/2)", 0, 10)
+    progress("predict (member 1/2)", 10, 10)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("predict (member 1/2): 10/10 (100%)") and " predict items/s" in last

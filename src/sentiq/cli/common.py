@@ -119,7 +119,8 @@ class _PlainProgress:
         if done and elapsed > 0:
             rate = done / elapsed
             per_step = values.get("samples_per_step")
-            parts.append(f"{rate * per_step:.1f} samples/s" if per_step else f"{rate:.2f} {phase} items/s")
+            unit = phase.split(" (")[0]  # "predict (member 1/2)" counts predict items
+            parts.append(f"{rate * per_step:.1f} samples/s" if per_step else f"{rate:.2f} {unit} items/s")
             if total and not finished:
                 parts.append(f"ETA {_clock((total - done) / rate)}")
         parts.append(f"elapsed {_clock(elapsed)}")
