@@ -96,6 +96,11 @@ def main() -> None:
                 **paired_difference(gold, predicted[0], labels, rounds=args.rounds, seed=args.seed),
             }
         )
+    if args.members:  # does the ensemble beat each of its parts, not only the first?
+        rows[-1]["vs_members"] = [
+            {"member": name, **paired_difference(gold, member, predicted[-1], rounds=args.rounds, seed=args.seed)}
+            for name, member in zip(names[:-1], predicted[:-1])
+        ]
     for row in rows:
         extra = ""
         if "difference" in row:
@@ -105,6 +110,12 @@ def main() -> None:
                 f"McNemar p={row['mcnemar_p']:.3g}"
             )
         print(f"{row['accuracy']:.4f}  {row['model']}{extra}")  # noqa: T201 - a script's result table
+    for versus in rows[-1].get("vs_members", []):
+        low, high = versus["ci95"]
+        print(  # noqa: T201
+            f"ensemble vs {versus['member']}: {versus['difference'] * 100:+.2f} pt [{low * 100:+.2f}, "
+            f"{high * 100:+.2f}]  McNemar p={versus['mcnemar_p']:.3g}"
+        )
 
     out = write_result(
         f"paired-{args.models[0].name}",

@@ -39,6 +39,25 @@ def test_paired_difference_counts_discordant_rows(monkeypatch):
 
 
 @pytest.mark.slow
+def test_script_scores_an_ensemble_against_each_member(tiny_config, tmp_path):
+    from sentiq.workflows import train
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
+    train(tiny_config(approach="lexicon"), tmp_path / "b")
+    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
+    train(tiny_config(**{"approach": "ensemble", "ensemble.members": members}), tmp_path / "e")
+    out = tmp_path / "paired.json"
+    command = [sys.executable, str(SCRIPT), str(tmp_path / "e"), "--members", "--rounds", "100", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    models = json.loads(out.read_text())["models"]
+    assert len(models) == 3 and [v["member"] for v in models[-1]["vs_members"]] == [m["model"] for m in models[:2]]
+    first = models[-1]["vs_members"][0]
+    assert first["difference"] == models[-1]["difference"] and first["mcnemar_p"] == models[-1]["mcnemar_p"]
+    assert "ensemble vs" in done.stdout
+
+
+@pytest.mark.slow
 def test_script_scores_two_models_on_the_same_rows(tmp_path):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     first = train_on_toy_corpus(tmp_path / "a", {"approach": "tfidf"}).output_dir
