@@ -117,6 +117,17 @@ def train_on_toy_corpus(root: Path, settings: dict):
     return train(build_config({**base, **settings}), root / "model")
 
 
+def train_two_member_ensemble(tiny_config, root: Path, method: str = "soft") -> Path:
+    """A TF-IDF model (``root/a``), a lexicon model (``root/b``) and their ensemble (returned: ``root/ens``)."""
+    from sentiq.workflows import train
+
+    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), root / "a")
+    train(tiny_config(approach="lexicon"), root / "b")
+    members = f"[{root / 'a'}, {root / 'b'}]"
+    train(tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": method}), root / "ens")
+    return root / "ens"
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import train_two_member_ensemble
 from sentiq.errors import ModelError
 from sentiq.inference import Predictor
 from sentiq.models.lexicon import VADER_FEATURES
@@ -182,12 +183,7 @@ def test_embedding_encoder_that_does_not_exist(tiny_config, tmp_path):
 
 @pytest.mark.parametrize("method", ["soft", "stacking"])
 def test_ensemble_of_two_models_loads_and_predicts(method, tiny_config, tmp_path):
-    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
-    train(tiny_config(approach="lexicon"), tmp_path / "b")
-    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
-    cfg = tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": method})
-    train(cfg, tmp_path / "ens")
-    ensemble = Predictor.load(tmp_path / "ens")
+    ensemble = Predictor.load(train_two_member_ensemble(tiny_config, tmp_path, method))
     proba = ensemble.predict_proba(TEXTS)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
     if method == "soft":
@@ -216,21 +212,14 @@ def test_stacking_ensemble_saved_before_log_probabilities_still_reads_probabilit
     from sentiq.models.ensemble import EnsembleClassifier
     from sentiq.models.manifest import Manifest
 
-    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
-    train(tiny_config(approach="lexicon"), tmp_path / "b")
-    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
-    train(
-        tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": "stacking"}),
-        tmp_path / "e",
-    )
-    state_path = tmp_path / "e" / "ensemble.json"
+    directory = train_two_member_ensemble(tiny_config, tmp_path, "stacking")
+    state_path = directory / "ensemble.json"
     state = json.loads(state_path.read_text())
-    model_labels = Predictor.load(tmp_path / "e").labels
     assert state.pop("stack_features") == "log_proba"
     state_path.write_text(json.dumps(state))  # the state an older sentiq wrote
-    model = EnsembleClassifier.load(tmp_path / "e", Manifest(approach="ensemble", labels=model_labels, preprocess={}))
+    model = EnsembleClassifier.load(directory, Manifest.load(directory))
     raw = np.concatenate([Predictor.load(tmp_path / m).predict_proba(TEXTS) for m in ("a", "b")], axis=1)
-    stacker = joblib.load(tmp_path / "e" / "stacker.joblib")
+    stacker = joblib.load(directory / "stacker.joblib")
     np.testing.assert_allclose(model.predict_proba(TEXTS), stacker.predict_proba(raw), atol=1e-5)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import train_on_toy_corpus
+from conftest import train_on_toy_corpus, train_two_member_ensemble
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paired_compare.py"
 
@@ -40,14 +40,9 @@ def test_paired_difference_counts_discordant_rows(monkeypatch):
 
 @pytest.mark.slow
 def test_script_scores_an_ensemble_against_each_member(tiny_config, tmp_path):
-    from sentiq.workflows import train
-
-    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
-    train(tiny_config(approach="lexicon"), tmp_path / "b")
-    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
-    train(tiny_config(**{"approach": "ensemble", "ensemble.members": members}), tmp_path / "e")
+    ensemble = train_two_member_ensemble(tiny_config, tmp_path)
     out = tmp_path / "paired.json"
-    command = [sys.executable, str(SCRIPT), str(tmp_path / "e"), "--members", "--rounds", "100", "--out", str(out)]
+    command = [sys.executable, str(SCRIPT), str(ensemble), "--members", "--rounds", "100", "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     models = json.loads(out.read_text())["models"]
@@ -80,16 +75,10 @@ def test_members_are_scored_from_the_ensembles_one_pass_as_alone(method, monkeyp
     import pandas as pd
 
     from sentiq.inference import Predictor
-    from sentiq.workflows import train
 
-    train(tiny_config(**{"approach": "tfidf", "tfidf.min_df": 1}), tmp_path / "a")
-    train(tiny_config(approach="lexicon"), tmp_path / "b")
-    members = f"[{tmp_path / 'a'}, {tmp_path / 'b'}]"
-    train(
-        tiny_config(**{"approach": "ensemble", "ensemble.members": members, "ensemble.method": method}), tmp_path / "e"
-    )
+    ensemble = train_two_member_ensemble(tiny_config, tmp_path, method)
     texts = ["great wonderful film, i love it", "awful boring plot, i hate it", "the acting was superb :)", "dull"]
-    names, predicted = _module(monkeypatch).ensemble_and_members(tmp_path / "e", pd.DataFrame({"text": texts}))
-    assert names[-1] == str(tmp_path / "e") and str(tmp_path / "a") in names[0] and str(tmp_path / "b") in names[1]
-    for directory, labels in zip(["a", "b", "e"], predicted):
+    names, predicted = _module(monkeypatch).ensemble_and_members(ensemble, pd.DataFrame({"text": texts}))
+    assert names[-1] == str(ensemble) and str(tmp_path / "a") in names[0] and str(tmp_path / "b") in names[1]
+    for directory, labels in zip(["a", "b", "ens"], predicted):
         assert list(labels) == [p.label for p in Predictor.load(tmp_path / directory).predict(texts)]
