@@ -61,9 +61,11 @@ chnsenticorp-ensemble waimai-ensemble: %-ensemble: $(MODELS)/%-e5-s42/sentiq.jso
 		-o $(MODELS)/$*-ensemble --overwrite
 
 # IMDB's full-size recipe (configs/imdb-stack.yaml): MiniLM fine-tuned on all 24,000 training reviews
-# (head+tail, 256 tokens, 1 epoch) and the n-gram hybrid, one split, stacked on the validation reviews.
+# (head+tail, 256 tokens, 1 epoch; it predicts with windows over the whole review, every 128 tokens) and the
+# n-gram hybrid, one split, stacked on the validation reviews.
 IMDB_SPLIT := --set data.validation_size=0.04
-IMDB_MINILM := --set training.truncation=head+tail --set training.epochs=1 --set training.eval_steps=500
+IMDB_MINILM := --set training.truncation=head+tail --set training.predict_truncation=chunks \
+	--set training.chunk_stride=128 --set training.epochs=1 --set training.eval_steps=500
 
 $(MODELS)/imdb-minilm/sentiq.json: | venv
 	$(SENTIQ) train -c configs/imdb.yaml $(IMDB_MINILM) $(IMDB_SPLIT) -o $(MODELS)/imdb-minilm

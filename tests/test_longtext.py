@@ -108,6 +108,43 @@ def test_the_strategy_is_stored_in_the_manifest_and_applied_by_the_predictor(tin
     )
 
 
+def test_predict_truncation_trains_on_one_window_and_predicts_with_all(tiny_config, tmp_path, monkeypatch):
+    from sentiq.training import finetune
+
+    seen = {}
+    run = finetune.run_classifier_training
+
+    def spy(model, train_set, val_set, cfg, **kwargs):
+        seen.update(strategy=model.truncation, examples=len(train_set))
+        return run(model, train_set, val_set, cfg, **kwargs)
+
+    monkeypatch.setattr(finetune, "run_classifier_training", spy)
+    cfg = tiny_config(
+        **{
+            "training.truncation": "head+tail",
+            "training.predict_truncation": "chunks",
+            "training.max_length": 8,
+            "training.chunk_stride": 3,
+            "training.epochs": 1,
+        }
+    )
+    result = train(cfg, tmp_path / "m")
+    assert seen["strategy"] == "head+tail"
+    assert seen["examples"] == sum(result.data_report.counts["train"].values())  # one window per text
+
+    manifest = json.loads((tmp_path / "m" / "sentiq.json").read_text())
+    assert (manifest["truncation"], manifest["window"]["stride"]) == ("chunks", 3)
+    assert manifest["config"]["training"]["truncation"] == "head+tail"
+    predictor = Predictor.load(tmp_path / "m")
+    text = long_text(7, 30)
+    assert len(predictor.model.encode([text])["input_ids"]) > 1  # every window of a long text is read
+    # The report's test figures describe the model as it predicts (chunks), not as it trained.
+    from sentiq.workflows import evaluate
+
+    again, _ = evaluate(tmp_path / "m", report_dir=tmp_path / "eval", important_words=False, fairness=False)
+    assert again["log_loss"] == pytest.approx(result.metrics["log_loss"], abs=1e-6)
+
+
 def test_window_settings_that_cannot_fit_are_refused():
     with pytest.raises(ConfigError, match="head_tokens"):
         build_config({"training": {"max_length": 64, "head_tokens": 64}})

@@ -41,6 +41,7 @@ from sentiq.training.finetune import (
     class_weight_tensor,
     encode_cached,
     run_classifier_training,
+    use_prediction_windows,
 )
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def build_student(
 
 def configure_student(student: TransformerClassifier, cfg: TrainingConfig, *, described: str) -> None:
     """Apply the ``training`` settings that shape the student itself, as ``train`` does for a fine-tuned model:
-    windows (truncation and its options), bf16 prediction, and frozen embeddings/layers. The rest (attention
+    windows (truncation and its options; predict_truncation after training), bf16 prediction, and frozen embeddings/layers. The rest (attention
     kernel, attention dropout, class weights, adversarial training, token cache, augmentation and every Trainer
     argument) is applied where the student is built and trained."""
     student.base_model = described
@@ -384,6 +385,7 @@ def distill(
         attack=make_attack(student.model, cfg),
         argument_overrides={"remove_unused_columns": False},  # keep teacher_logits for the loss
     )
+    use_prediction_windows(student, cfg)
     if not distributed.is_main_process():
         return None  # under a launcher rank 0 evaluates and writes the student
     y_test = labels.encode(test_df["label"].tolist())

@@ -548,7 +548,7 @@ def fine_tune(
         val_set = EncodedDataset.from_texts(model, validation["text"].tolist(), val_ids, cache=cache)
     if len(train_set) > len(train):
         log.info("truncation=chunks: %d training windows from %d texts", len(train_set), len(train))
-    return run_classifier_training(
+    result = run_classifier_training(
         model,
         train_set,
         val_set,
@@ -560,6 +560,17 @@ def fine_tune(
         class_weights=class_weight_tensor(cfg.class_weights, list(model.labels.names), train_ids),
         attack=make_attack(model.model, cfg),
     )
+    use_prediction_windows(model, cfg)
+    return result
+
+
+def use_prediction_windows(model: TransformerClassifier, cfg: TrainingConfig) -> None:
+    """After training: switch to the windows the saved model predicts with (``training.predict_truncation``),
+    so its validation, calibration, test figures and manifest all describe the model as it will be used."""
+    wanted = cfg.predict_truncation
+    if wanted and wanted != model.truncation:
+        log.info("trained on %s windows; predicting with %s", model.truncation, wanted)
+        model.truncation = wanted
 
 
 def run_classifier_training(
