@@ -148,6 +148,34 @@ def test_routing_falls_back_for_unknown_languages_and_is_self_contained(zh_en_mo
     assert manifest["approach"] == "routed" and manifest["config"]["fallback"] == "zh"
 
 
+def test_a_single_language_model_warns_once_about_texts_in_another_language(zh_en_models, tmp_path, caplog):
+    import logging
+
+    from sentiq.inference import Predictor
+    from sentiq.workflows import route
+
+    _, zh, en = zh_en_models
+    english, chinese = Predictor.load(en), Predictor.load(zh)
+    texts = ["great film", "这部电影很好看", "🙂🙂 !!", "Отличный фильм", "a great 好 film"]
+    with caplog.at_level(logging.WARNING, logger="sentiq.inference.predictor"):
+        rows = english.predict(texts)
+        english.predict(texts)  # a server predicts again and again: one log line, the rows carry the rest
+    assert [r.warning is not None for r in rows] == [False, True, False, True, False]
+    assert rows[1].warning == "language mismatch: the model was trained on en text; this looks zh"
+    assert rows[1].label is not None  # still scored: a warning, not a refusal
+    assert rows[1].to_dict()["warning"] == rows[1].warning and "warning" not in rows[0].to_dict()
+    (record,) = [r for r in caplog.records if "another language" in r.getMessage()]
+    assert "2 of 5 texts" in record.getMessage() and "text 2, text 4" in record.getMessage()
+
+    assert [r.warning is not None for r in chinese.predict(["很好吃", "这个iPhone很好用", "tasty food"])] == [
+        False,
+        False,
+        True,
+    ]
+    routed = Predictor.load(route({"zh": zh, "en": en}, tmp_path / "routed"))
+    assert all(r.warning is None for r in routed.predict(texts))  # routing answers each language in its own
+
+
 def test_routing_refuses_members_with_different_labels(zh_en_models, tmp_path):
     from sentiq.errors import ModelError
     from sentiq.workflows import route

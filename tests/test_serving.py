@@ -156,6 +156,13 @@ def test_concurrent_requests_get_their_own_answers(server, predictor):
     assert calls < 24, "concurrent requests were not gathered into batches"
 
 
+def test_text_in_another_language_than_the_models_is_scored_with_a_warning(server):
+    body = httpx.post(f"{server}/v1/predict", json={"texts": ["这部电影很好看", "great film"]}).json()
+    foreign, own = body["predictions"]
+    assert foreign["label"] is not None and foreign["warning"].startswith("language mismatch")
+    assert "warning" not in own
+
+
 def test_health_ready_docs_and_page(server):
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{server}/ready").json()

@@ -53,8 +53,9 @@ def predictions_table(
     predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None, *, on_empty: str = "null"
 ) -> pa.Table:
     """One row per text: kept ``columns``, ``text``, ``label``, ``score``, ``scores`` (a struct of
-    label -> probability), ``language`` and ``model`` for routed models and ``note`` (why a text got no
-    label: empty, emptied by preprocessing, unsupported language); the values of ``Predictor.predict``.
+    label -> probability), ``language`` and ``model`` for routed models, ``note`` (why a text got no
+    label: empty, emptied by preprocessing, unsupported language) and ``warning`` (a scored text in another
+    language than the model's); the values of ``Predictor.predict``.
     ``on_empty="skip"`` leaves the unlabelled texts out."""
     texts = list(texts)
     labels = predictor.labels
@@ -82,10 +83,11 @@ def predictions_table(
         table["language"] = pa.array([p.language for p in predictions], type=pa.string())
         table["model"] = pa.array([p.model for p in predictions], type=pa.string())
     table["note"] = pa.array([p.note for p in predictions], type=pa.string())
+    table["warning"] = pa.array([p.warning for p in predictions], type=pa.string())
     return pa.table(table)
 
 
-_OPTIONAL = ("language", "model", "note")  # left out of a JSON line when null, as Prediction.to_dict does
+_OPTIONAL = ("language", "model", "note", "warning")  # left out of a JSON line when null, as Prediction.to_dict does
 
 
 def jsonl_lines(table: pa.Table) -> Iterator[str]:

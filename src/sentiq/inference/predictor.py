@@ -13,6 +13,7 @@ from sentiq.errors import DataError, EmptyTextError, Errors
 from sentiq.evaluation.temperature import apply_temperature
 from sentiq.models import Manifest, load_model
 from sentiq.preprocess import profile_from_spec
+from sentiq.preprocess.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 ON_EMPTY = ("null", "skip", "error")
 EMPTY = "empty text"
 EMPTIED = "empty after preprocessing"
+# Enough characters to tell a text's script; bounds the check's cost on long reviews (about 0.1 ms a text).
+LANGUAGE_CHECK_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,11 @@ class Prediction:
     language: str | None = None  # the detected language, from models that route by language
     model: str | None = None  # which member answered, for models that route by language
     note: str | None = None
+    warning: str | None = None  # a scored text the answer may not hold for (another language than the model's)
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for key in ("language", "model", "note"):  # single-language models keep their JSON shape
+        for key in ("language", "model", "note", "warning"):  # present only when they say something
             if data[key] is None:
                 del data[key]
         return data
@@ -78,6 +82,7 @@ class Predictor:
         self.profile = profile_from_spec(manifest.preprocess)
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
+        self._warned_language = False
 
     @classmethod
     def load(
@@ -173,14 +178,17 @@ class Predictor:
         labels = self.labels
         languages = self.languages(texts)
         answered = self.answering_models(texts)
+        warnings = self.language_warnings([texts[i] for i in scored])
+        self._log_language_warnings(warnings, [_position(i, positions) for i in scored])
         results: list[Prediction | None] = [None] * len(texts)
-        for i, row in zip(scored, proba):
+        for i, row, warning in zip(scored, proba, warnings):
             results[i] = Prediction(
                 labels[int(row.argmax())],
                 float(row.max()),
                 {name: float(p) for name, p in zip(labels, row)},
                 languages[i],
                 answered[i],
+                warning=warning,
             )
         out = []
         for i, result in enumerate(results):
@@ -189,6 +197,38 @@ class Predictor:
             elif on_empty == "null":
                 out.append(Prediction(None, None, None, languages[i], answered[i], note=reasons[i]))
         return out
+
+    def language_warnings(self, texts: Sequence[str]) -> list[str | None]:
+        """Per text: a warning when it looks like another language than the one a single-language model was
+        trained on (an English model reads Chinese as noise and answers near 0.5), else None. Multilingual
+        and language-routed models get no warnings. Scripts are told apart (:mod:`sentiq.preprocess.language`
+        on the first 300 characters), so French text counts as English; texts with no letters pass."""
+        trained_on = self.manifest.language
+        if trained_on not in ("en", "zh"):
+            return [None] * len(texts)
+        out = []
+        for text in texts:
+            seen = detect_language(text[:LANGUAGE_CHECK_CHARS])
+            mismatch = seen not in (trained_on, "unknown")
+            out.append(
+                f"language mismatch: the model was trained on {trained_on} text; this looks {seen}"
+                if mismatch
+                else None
+            )
+        return out
+
+    def _log_language_warnings(self, warnings: Sequence[str | None], positions: Sequence[str] | None) -> None:
+        found = [i for i, w in enumerate(warnings) if w]
+        if found and not self._warned_language:  # once per Predictor: a server would repeat it every request
+            self._warned_language = True
+            log.warning(
+                "%d of %d texts look like another language than the model's (%s), e.g. %s: its answers on them "
+                "are close to chance (each prediction's warning says so)",
+                len(found),
+                len(warnings),
+                self.manifest.language,
+                ", ".join(_position(i, positions) for i in found[:3]),
+            )
 
     def languages(self, texts: str | Sequence[str]) -> list[str | None]:
         """Each text's detected language for a routed model; ``None`` for single-language models."""

@@ -75,11 +75,16 @@ UNSCORED = "none"
 
 
 def _text_prediction(pred) -> TextPrediction:
-    """The response item: label/score/scores always present (null when not scored); routing fields and the
-    note only when they say something."""
+    """The response item: label/score/scores always present (null when not scored); routing fields, the
+    note and the warning only when they say something."""
     extra = {
         key: value
-        for key, value in (("language", pred.language), ("model", pred.model), ("note", pred.note))
+        for key, value in (
+            ("language", pred.language),
+            ("model", pred.model),
+            ("note", pred.note),
+            ("warning", pred.warning),
+        )
         if value is not None
     }
     return TextPrediction(label=pred.label, score=pred.score, scores=pred.scores, **extra)

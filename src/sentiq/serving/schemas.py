@@ -150,6 +150,11 @@ class TextPrediction(BaseModel):
         "preprocessing\": the model's preprocessing left nothing of it, a bare "
         'URL or @mention; "unsupported language" for a routed model).',
     )
+    warning: str | None = Field(
+        None,
+        description='Only for a scored text the answer may not hold for: "language mismatch: ..." when a '
+        "single-language model gets text in another script (an English model reads Chinese as noise).",
+    )
     language: str | None = Field(None, description="Only from models that route by language: the detected language.")
     model: str | None = Field(
         None, description='Only from models that route by language: the member that answered (or "unsupported").'
