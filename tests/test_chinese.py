@@ -156,16 +156,17 @@ def test_a_single_language_model_warns_once_about_texts_in_another_language(zh_e
 
     _, zh, en = zh_en_models
     english, chinese = Predictor.load(en), Predictor.load(zh)
-    texts = ["great film", "这部电影很好看", "🙂🙂 !!", "Отличный фильм", "a great 好 film"]
+    # A model's language is zh or en (any non-CJK script): Russian is not flagged for an "en" model, Japanese is.
+    texts = ["great film", "这部电影很好看", "🙂🙂 !!", "Отличный фильм", "a great 好 film", "とても良い映画でした"]
     with caplog.at_level(logging.WARNING, logger="sentiq.inference.predictor"):
         rows = english.predict(texts)
         english.predict(texts)  # a server predicts again and again: one log line, the rows carry the rest
-    assert [r.warning is not None for r in rows] == [False, True, False, True, False]
+    assert [r.warning is not None for r in rows] == [False, True, False, False, False, True]
     assert rows[1].warning == "language mismatch: the model was trained on en text; this looks zh"
     assert rows[1].label is not None  # still scored: a warning, not a refusal
     assert rows[1].to_dict()["warning"] == rows[1].warning and "warning" not in rows[0].to_dict()
     (record,) = [r for r in caplog.records if "another language" in r.getMessage()]
-    assert "2 of 5 texts" in record.getMessage() and "text 2, text 4" in record.getMessage()
+    assert "2 of 6 texts" in record.getMessage() and "text 2, text 6" in record.getMessage()
 
     assert [r.warning is not None for r in chinese.predict(["很好吃", "这个iPhone很好用", "tasty food"])] == [
         False,

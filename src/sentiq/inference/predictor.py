@@ -23,6 +23,7 @@ EMPTY = "empty text"
 EMPTIED = "empty after preprocessing"
 # Enough characters to tell a text's script; bounds the check's cost on long reviews (about 0.1 ms a text).
 LANGUAGE_CHECK_CHARS = 300
+CJK_LANGUAGES = ("zh", "ja", "ko")
 
 
 @dataclass(frozen=True)
@@ -199,17 +200,18 @@ class Predictor:
         return out
 
     def language_warnings(self, texts: Sequence[str]) -> list[str | None]:
-        """Per text: a warning when it looks like another language than the one a single-language model was
-        trained on (an English model reads Chinese as noise and answers near 0.5), else None. Multilingual
-        and language-routed models get no warnings. Scripts are told apart (:mod:`sentiq.preprocess.language`
-        on the first 300 characters), so French text counts as English; texts with no letters pass."""
+        """Per text: a warning when its script is not the one a single-language model was trained on (an
+        English model reads Chinese as noise and answers near 0.5), else None. Multilingual and language-routed
+        models get no warnings. A model's language is recorded as zh (Chinese characters) or en (any other
+        script), so only that line is checked: CJK text (zh, ja, ko) for an en model, other scripts for a zh
+        model (:mod:`sentiq.preprocess.language` on the first 300 characters); texts with no letters pass."""
         trained_on = self.manifest.language
         if trained_on not in ("en", "zh"):
             return [None] * len(texts)
         out = []
         for text in texts:
             seen = detect_language(text[:LANGUAGE_CHECK_CHARS])
-            mismatch = seen not in (trained_on, "unknown")
+            mismatch = seen != "unknown" and (seen in CJK_LANGUAGES) != (trained_on == "zh")
             out.append(
                 f"language mismatch: the model was trained on {trained_on} text; this looks {seen}"
                 if mismatch
