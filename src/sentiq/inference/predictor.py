@@ -201,7 +201,7 @@ class Predictor:
 
     def language_warnings(self, texts: Sequence[str]) -> list[str | None]:
         """Per text: a warning when its script is not the one a single-language model was trained on (an
-        English model reads Chinese as noise and answers near 0.5), else None. Multilingual and language-routed
+        English model reads Chinese as rare or unknown tokens, and its answer, even a confident one, means little), else None. Multilingual and language-routed
         models get no warnings. A model's language is recorded as zh (Chinese characters) or en (any other
         script), so only that line is checked: CJK text (zh, ja, ko) for an en model, other scripts for a zh
         model (:mod:`sentiq.preprocess.language` on the first 300 characters); texts with no letters pass."""
@@ -225,7 +225,7 @@ class Predictor:
             self._warned_language = True
             log.warning(
                 "%d of %d texts look like another language than the model's (%s), e.g. %s: its answers on them "
-                "are close to chance (each prediction's warning says so)",
+                "mean little, however confident (each prediction's warning says so)",
                 len(found),
                 len(warnings),
                 self.manifest.language,
