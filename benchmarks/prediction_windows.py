@@ -26,11 +26,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def scores(proba: np.ndarray, gold: np.ndarray) -> dict:
-    picked = np.clip(proba[np.arange(len(gold)), gold], 1e-12, 1.0)
-    return {"accuracy": float((proba.argmax(1) == gold).mean()), "log_loss": float(-np.log(picked).mean())}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="a fine-tuned (transformer) model directory")
@@ -40,6 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from sentiq.data import evaluation_frame
+    from sentiq.evaluation import compute_metrics
     from sentiq.inference import Predictor
     from sentiq.models.manifest import Manifest
 
@@ -52,18 +48,21 @@ def main() -> None:
     gold = np.asarray([labels.index(str(label)) for label in frame["label"]])
     texts = predictor.clean(frame["text"].tolist())
 
-    rows = {}
+    def scores(proba: np.ndarray) -> dict:
+        metrics = compute_metrics(gold, proba, labels)
+        return {"accuracy": metrics["accuracy"], "log_loss": metrics["log_loss"]}
+
+    rows, probas = {}, {}
     trained = model.truncation
-    for name, strategy in ((trained, trained), ("chunks", "chunks")):
+    for strategy in (trained, "chunks"):
         model.truncation = strategy
         if strategy == "chunks":
             model.window_options = {**model.window_options, "stride": args.stride, "pooling": "mean"}
         start = time.perf_counter()
-        proba = model.predict_proba(texts)
-        rows[name] = {**scores(proba, gold), "seconds": round(time.perf_counter() - start, 1), "proba": proba}
-    rows["mean of both"] = scores((rows[trained]["proba"] + rows["chunks"]["proba"]) / 2, gold)
+        probas[strategy] = model.predict_proba(texts)
+        rows[strategy] = {**scores(probas[strategy]), "seconds": round(time.perf_counter() - start, 1)}
+    rows["mean of both"] = scores((probas[trained] + probas["chunks"]) / 2)
     for name, row in rows.items():
-        row.pop("proba", None)
         print(f"{name:14s} accuracy {row['accuracy']:.4f}  log-loss {row['log_loss']:.4f}")  # noqa: T201
     out = write_result(
         f"prediction_windows-{args.model.name}",

@@ -180,7 +180,7 @@ class Predictor:
         languages = self.languages(texts)
         answered = self.answering_models(texts)
         warnings = self.language_warnings([texts[i] for i in scored])
-        self._log_language_warnings(warnings, [_position(i, positions) for i in scored])
+        self._log_language_warnings([i for i, w in zip(scored, warnings) if w], len(scored), positions)
         results: list[Prediction | None] = [None] * len(texts)
         for i, row, warning in zip(scored, proba, warnings):
             results[i] = Prediction(
@@ -200,11 +200,12 @@ class Predictor:
         return out
 
     def language_warnings(self, texts: Sequence[str]) -> list[str | None]:
-        """Per text: a warning when its script is not the one a single-language model was trained on (an
-        English model reads Chinese as rare or unknown tokens, and its answer, even a confident one, means little), else None. Multilingual and language-routed
-        models get no warnings. A model's language is recorded as zh (Chinese characters) or en (any other
-        script), so only that line is checked: CJK text (zh, ja, ko) for an en model, other scripts for a zh
-        model (:mod:`sentiq.preprocess.language` on the first 300 characters); texts with no letters pass."""
+        """Per text: a warning when its script is not the one a single-language model was trained on, else
+        None (an English model reads Chinese as rare or unknown tokens; its answer, even a confident one, means
+        little). Multilingual and language-routed models get no warnings. A model's language is recorded as zh
+        (Chinese characters) or en (any other script), so only that line is checked: CJK text (zh, ja, ko) for
+        an en model, other scripts for a zh model (:mod:`sentiq.preprocess.language` on the first
+        ``LANGUAGE_CHECK_CHARS`` characters); texts with no letters pass."""
         trained_on = self.manifest.language
         if trained_on not in ("en", "zh"):
             return [None] * len(texts)
@@ -219,15 +220,16 @@ class Predictor:
             )
         return out
 
-    def _log_language_warnings(self, warnings: Sequence[str | None], positions: Sequence[str] | None) -> None:
-        found = [i for i, w in enumerate(warnings) if w]
-        if found and not self._warned_language:  # once per Predictor: a server would repeat it every request
+    def _log_language_warnings(self, found: Sequence[int], n_scored: int, positions: Sequence[str] | None) -> None:
+        """One log line for the texts (input indices ``found``) with a language warning, once per Predictor:
+        a server would otherwise repeat it on every request."""
+        if found and not self._warned_language:
             self._warned_language = True
             log.warning(
                 "%d of %d texts look like another language than the model's (%s), e.g. %s: its answers on them "
                 "mean little, however confident (each prediction's warning says so)",
                 len(found),
-                len(warnings),
+                n_scored,
                 self.manifest.language,
                 ", ".join(_position(i, positions) for i in found[:3]),
             )

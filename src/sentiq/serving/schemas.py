@@ -153,7 +153,7 @@ class TextPrediction(BaseModel):
     warning: str | None = Field(
         None,
         description='Only for a scored text the answer may not hold for: "language mismatch: ..." when a '
-        "single-language model gets text in another script (an English model reads Chinese as noise).",
+        "single-language model gets text in another script (its answer means little, however confident).",
     )
     language: str | None = Field(None, description="Only from models that route by language: the detected language.")
     model: str | None = Field(

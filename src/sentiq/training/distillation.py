@@ -225,9 +225,9 @@ def build_student(
 
 def configure_student(student: TransformerClassifier, cfg: TrainingConfig, *, described: str) -> None:
     """Apply the ``training`` settings that shape the student itself, as ``train`` does for a fine-tuned model:
-    windows (truncation and its options; predict_truncation after training), bf16 prediction, and frozen embeddings/layers. The rest (attention
-    kernel, attention dropout, class weights, adversarial training, token cache, augmentation and every Trainer
-    argument) is applied where the student is built and trained."""
+    windows (truncation and its options; predict_truncation once trained), bf16 prediction, and frozen
+    embeddings/layers. The rest (attention kernel, attention dropout, class weights, adversarial training, token
+    cache, augmentation and every Trainer argument) is applied where the student is built and trained."""
     student.base_model = described
     student.truncation = cfg.truncation
     student.window_options = {"head_tokens": cfg.head_tokens, "stride": cfg.chunk_stride, "pooling": cfg.chunk_pooling}
