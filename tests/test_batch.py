@@ -289,3 +289,18 @@ def test_text_column_by_position_in_the_streaming_reader(tfidf_model, tmp_path, 
     rows = _read_output(tmp_path / "o.jsonl")
     assert result.rows_out == 3 and [r["text"] for r in rows] == frame["tweet"].tolist()
     assert [r["1" if fmt == "headerless-csv" else "id"] for r in rows] == ["11", "12", "13"]
+
+
+def test_a_text_in_another_language_is_named_by_its_file_line_in_later_chunks(tfidf_model, tmp_path, caplog):
+    import logging
+
+    from sentiq.inference.batch import score_file
+
+    path = tmp_path / "mixed.txt"
+    path.write_text("great film\nawful plot\nboring\n这部电影很好看\nloved it\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="sentiq.inference.predictor"):
+        score_file(tfidf_model, path, tmp_path / "o.jsonl", chunk_rows=3)
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [("warning" in row) for row in rows] == [False, False, False, True, False]
+    # The second chunk's first text is the file's line 4, not "text 1" of its chunk.
+    assert f"{path} line 4" in caplog.text and "text 1" not in caplog.text

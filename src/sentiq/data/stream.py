@@ -44,6 +44,7 @@ class Chunk:
     columns: dict[str, list]
     rows_in: int
     skipped: list[str] = field(default_factory=list)  # "file line N: reason", one per record left out
+    positions: list[str] = field(default_factory=list)  # "file line N" of each text, for messages about it
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ def iter_chunks(
         raise DataError(Errors.E273, chunk_rows=chunk_rows)
     first_record = start_chunk * chunk_rows
     texts, columns, skipped, rows_in, index, seen = [], {k: [] for k in source.keep}, [], 0, start_chunk, 0
+    positions: list[str] = []
     for where, record in _records(source):
         seen += 1
         if seen <= first_record:
@@ -250,13 +252,15 @@ def iter_chunks(
             skipped.append(f"{where}: {problem}")
         else:
             texts.append(record[source.text_column])
+            positions.append(where)
             for k in source.keep:
                 columns[k].append(record.get(k))
         if rows_in == chunk_rows:
-            yield Chunk(index, texts, columns, rows_in, skipped)
+            yield Chunk(index, texts, columns, rows_in, skipped, positions)
             texts, columns, skipped, rows_in, index = [], {k: [] for k in source.keep}, [], 0, index + 1
+            positions = []
     if rows_in:
-        yield Chunk(index, texts, columns, rows_in, skipped)
+        yield Chunk(index, texts, columns, rows_in, skipped, positions)
 
 
 def _over_limit(where: str, record: dict, source: Source) -> str | None:

@@ -50,16 +50,21 @@ class ScoreResult:
 
 
 def predictions_table(
-    predictor, texts: Sequence[str], columns: dict[str, Sequence] | None = None, *, on_empty: str = "null"
+    predictor,
+    texts: Sequence[str],
+    columns: dict[str, Sequence] | None = None,
+    *,
+    on_empty: str = "null",
+    positions: Sequence[str] | None = None,
 ) -> pa.Table:
     """One row per text: kept ``columns``, ``text``, ``label``, ``score``, ``scores`` (a struct of
     label -> probability), ``language`` and ``model`` for routed models, ``note`` (why a text got no
     label: empty, emptied by preprocessing, unsupported language) and ``warning`` (a scored text in another
     language than the model's); the values of ``Predictor.predict``.
-    ``on_empty="skip"`` leaves the unlabelled texts out."""
+    ``on_empty="skip"`` leaves the unlabelled texts out; ``positions`` ("file line N") name texts in log lines."""
     texts = list(texts)
     labels = predictor.labels
-    predictions = predictor.predict(texts, on_empty="null") if texts else []
+    predictions = predictor.predict(texts, on_empty="null", positions=positions) if texts else []
     data = {name: list(values) for name, values in (columns or {}).items()}
     data["text"] = texts
     if on_empty == "skip":
@@ -119,7 +124,10 @@ def iter_scored(
     for chunk in iter_chunks(source, chunk_rows=chunk_rows, on_bad_rows=on_bad_rows, start_chunk=start_chunk):
         for problem in chunk.skipped:
             log.warning("skipped %s", problem)
-        yield chunk, predictions_table(predictor, chunk.texts, chunk.columns, on_empty=on_empty)
+        yield (
+            chunk,
+            predictions_table(predictor, chunk.texts, chunk.columns, on_empty=on_empty, positions=chunk.positions),
+        )
 
 
 def score_file(
