@@ -20,6 +20,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "SENTIQ_CACHE_DIR"
+# A sealed model directory's calibrated probabilities for a list of raw texts (keyed by
+# models.integrity.prediction_key): what ensembles read instead of predicting with a member again.
+MEMBER_PROBA = "member-proba"
 
 _ENABLED: ContextVar[bool] = ContextVar("sentiq_feature_cache", default=False)
 
@@ -55,14 +58,31 @@ def cached_features(kind: str, fingerprint: str, texts: Sequence[str], compute: 
         return compute()
     path = _cache_path(kind, fingerprint, texts, ".npy")
     if path.is_file():
-        log.info("%s cache hit: %s", kind, path)
-        return np.load(path)
+        try:
+            values = np.load(path)
+            log.info("%s cache hit: %s", kind, path)
+            return values
+        except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
+            log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
     values = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
-    np.save(tmp, values)
-    os.replace(tmp, path)
+    store_features(kind, fingerprint, texts, values)
     return values
+
+
+def store_features(kind: str, fingerprint: str, texts: Sequence[str], values: np.ndarray) -> None:
+    """Put ``values`` where :func:`cached_features` will find them for these texts (whatever the context:
+    the caller decides). A read-only or full disk costs the cache, not the run."""
+    path = _cache_path(kind, fingerprint, texts, ".npy")
+    # pid and a random tag: processes on two nodes sharing a file system may have the same pid
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}.npy")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, np.asarray(values))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not write the %s cache entry %s: %s", kind, path, exc)
+        with suppress(OSError):
+            tmp.unlink()
 
 
 def cached_arrays(

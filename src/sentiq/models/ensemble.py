@@ -21,6 +21,8 @@ from sentiq.atomic import atomic_write_text
 from sentiq.errors import Errors, ModelError
 from sentiq.labels import LabelSet
 from sentiq.models.base import Capabilities, SentimentModel
+from sentiq.models.cache import MEMBER_PROBA, cached_features
+from sentiq.models.integrity import prediction_key
 from sentiq.models.members import load_members
 
 MEMBERS = "members"
@@ -64,15 +66,25 @@ class EnsembleClassifier(SentimentModel):
         )
 
     def member_proba(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        """(members, texts, classes); each member's own progress is reported as "<phase> (member i/n)"."""
-        n = len(self.members)
+        """(members, texts, classes); each member's own progress is reported as "<phase> (member i/n)".
 
-        def tagged(i: int):
-            return lambda phase, done, total: progress(f"{phase} (member {i + 1}/{n})", done, total)
+        Inside :func:`~sentiq.models.cache.feature_cache` (training, evaluation) a member's probabilities
+        for the same texts come from the cache: the ones it gave its own test split when it was trained,
+        or an earlier run's."""
+        texts, n = list(texts), len(self.members)
 
-        return np.stack(
-            [m.predict_proba(list(texts), progress=tagged(i) if progress else None) for i, m in enumerate(self.members)]
-        )
+        def proba(i: int) -> np.ndarray:
+            member, key = self.members[i], prediction_key(self.members[i].manifest)
+
+            def tagged(phase: str, done: int, total: int) -> None:
+                progress(f"{phase} (member {i + 1}/{n})", done, total)
+
+            def compute() -> np.ndarray:
+                return member.predict_proba(texts, progress=tagged if progress else None)
+
+            return compute() if key is None else cached_features(MEMBER_PROBA, key, texts, compute)
+
+        return np.stack([proba(i) for i in range(n)])
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame | None = None):
         if self.method == "stacking":

@@ -14,6 +14,8 @@ and a 3-text prediction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from pathlib import Path
@@ -75,6 +77,32 @@ def file_records(directory: Path) -> dict[str, dict[str, Any]]:
 def smoke_probabilities(model) -> list[list[float]]:
     proba = np.asarray(model.predict_proba(list(SMOKE_TEXTS)), dtype=np.float64)
     return [[round(float(p), 6) for p in row] for row in proba]
+
+
+# The manifest fields a model directory's probabilities depend on, beside its files' checksums.
+_PREDICTION_FIELDS = (
+    "approach",
+    "labels",
+    "preprocess",
+    "max_length",
+    "truncation",
+    "window",
+    "attention",
+    "bf16",
+    "temperature",
+)
+
+
+def prediction_key(manifest) -> str | None:
+    """A digest of everything that decides a sealed directory's calibrated probabilities: its files'
+    checksums and the manifest fields that loading and prediction read. None for a directory without
+    checksums (written by an older sentiq), whose probabilities are then never cached."""
+    files = (getattr(manifest, "integrity", None) or {}).get("files")
+    if not files:
+        return None
+    record = {name: getattr(manifest, name, None) for name in _PREDICTION_FIELDS}
+    record["files"] = {name: entry["sha256"] for name, entry in files.items()}
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def seal(directory: Path, manifest, model=None) -> None:

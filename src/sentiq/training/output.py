@@ -132,7 +132,19 @@ def write_trained_model(
         keep_work_dir=keep_work_dir,
         model=model,
     )
+    remember_test_proba(output_dir, raw_test["text"].tolist(), proba)
     return TrainedDirectory(manifest, metrics, raw_proba, warnings)
+
+
+def remember_test_proba(directory: str | Path, texts: list[str], proba: np.ndarray) -> None:
+    """Cache the finished directory's test probabilities under its prediction key, so an ensemble of it
+    trained on the same split reads them instead of predicting the test split again."""
+    from sentiq.models.cache import MEMBER_PROBA, store_features
+    from sentiq.models.integrity import prediction_key
+
+    key = prediction_key(Manifest.load(directory))
+    if key is not None:
+        store_features(MEMBER_PROBA, key, texts, proba)
 
 
 def run_files(config: SentiqConfig, data_report, history: list[dict]) -> dict[str, str]:
