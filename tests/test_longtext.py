@@ -69,6 +69,17 @@ def test_chunk_pooling_equals_pooling_the_windows_predicted_one_by_one(classifie
     assert pooled.shape == (3, 2)
 
 
+def test_progress_over_windows_counts_texts(classifier):
+    """The IMDB recipe's test prediction used to report 47,875 of 47,875 for 25,000 reviews."""
+    classifier.truncation, classifier.window_options = "chunks", {"stride": 5}
+    texts = [long_text(5), "awful plot", long_text(6, 40), "fine"]
+    assert len(classifier.encode(texts)["input_ids"]) > len(texts)
+    seen = []
+    classifier.predict_proba(texts, batch_size=2, progress=lambda phase, done, total: seen.append((done, total)))
+    assert {total for _, total in seen} == {len(texts)} and seen[-1] == (len(texts), len(texts))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
 def test_chunks_make_one_training_example_per_window_with_the_texts_label(classifier):
     classifier.truncation, classifier.window_options = "chunks", {"stride": 7}
     texts = [long_text(5), "great film"]

@@ -196,5 +196,6 @@ class OnnxClassifier(SentimentModel):
             max_batch_tokens=max_batch_tokens,
             max_batch_size=batch_size,
             progress=progress,
+            owners=owners,
         )
         return windows.pool_windows(probas, owners, len(texts), pooling=self.window_options.get("pooling"))

@@ -106,9 +106,14 @@ def run_batched(
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     progress: ProgressFn | None = None,
+    owners: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Probabilities for every sequence, rows in input order (length-sorted token-budget batches)."""
+    """Probabilities for every sequence, rows in input order (length-sorted token-budget batches).
+
+    With ``owners`` (the text of each sequence, when texts are cut into windows) progress counts the texts
+    whose windows are all done, out of the texts, rather than windows a user never asked for."""
     out = np.zeros((len(sequences), n_labels), dtype=np.float32)
+    left = np.bincount(owners) if owners is not None and len(owners) else None  # windows still to run, per text
     done = 0
     for idx in token_budget_batches(
         [len(s) for s in sequences], max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size
@@ -116,7 +121,10 @@ def run_batched(
         logits = np.asarray(forward(pad_batch([sequences[i] for i in idx], pad_id=pad_id)), dtype=np.float32)
         out[idx] = softmax(logits)
         done += len(idx)
-        if progress:
+        if progress and left is not None:
+            np.subtract.at(left, owners[idx], 1)
+            progress("predict", len(left) - np.count_nonzero(left), len(left))
+        elif progress:
             progress("predict", done, len(sequences))
     return out
 

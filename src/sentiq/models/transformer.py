@@ -142,6 +142,16 @@ class TransformerClassifier(SentimentModel):
         self._text_tokenizer: tuple[int, object] | None = None
         self.model.to(self.device)
 
+    def use_windows_of(self, training) -> None:
+        """The window strategy and its options from ``training`` settings (a fine-tuned model and a
+        distilled student alike)."""
+        self.truncation = training.truncation
+        self.window_options = {
+            "head_tokens": training.head_tokens,
+            "stride": training.chunk_stride,
+            "pooling": training.chunk_pooling,
+        }
+
     @classmethod
     def from_config(cls, config, labels: LabelSet, *, language: str = "en") -> "TransformerClassifier":
         from transformers import set_seed
@@ -151,12 +161,7 @@ class TransformerClassifier(SentimentModel):
             config.model, labels, max_length=config.training.max_length, attention=config.training.attention
         )
         model.base_model = config.model
-        model.truncation = config.training.truncation
-        model.window_options = {
-            "head_tokens": config.training.head_tokens,
-            "stride": config.training.chunk_stride,
-            "pooling": config.training.chunk_pooling,
-        }
+        model.use_windows_of(config.training)
         model.bf16 = config.training.bf16
         model.attention = config.training.attention
         freeze_encoder_parts(
@@ -313,6 +318,7 @@ class TransformerClassifier(SentimentModel):
             max_batch_tokens=max_batch_tokens,
             max_batch_size=batch_size,
             progress=progress,
+            owners=encoded["owners"],
         )
         return probas, encoded["owners"]
 

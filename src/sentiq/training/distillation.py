@@ -229,8 +229,7 @@ def configure_student(student: TransformerClassifier, cfg: TrainingConfig, *, de
     embeddings/layers. The rest (attention kernel, attention dropout, class weights, adversarial training, token
     cache, augmentation and every Trainer argument) is applied where the student is built and trained."""
     student.base_model = described
-    student.truncation = cfg.truncation
-    student.window_options = {"head_tokens": cfg.head_tokens, "stride": cfg.chunk_stride, "pooling": cfg.chunk_pooling}
+    student.use_windows_of(cfg)
     student.bf16 = cfg.bf16
     freeze_encoder_parts(student.model, embeddings=cfg.freeze_embeddings, layers=cfg.freeze_layers)
 
