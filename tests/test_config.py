@@ -436,7 +436,7 @@ def test_train_warns_about_ignored_settings_and_checks_the_model_before_reading_
     assert "training.epochs" in caplog.text
 
 
-@pytest.mark.parametrize("target, n_members", [("chnsenticorp-ensemble", 3), ("waimai-ensemble", 3), ("imdb-stack", 2)])
+@pytest.mark.parametrize("target, n_members", [("chnsenticorp-ensemble", 3), ("waimai-ensemble", 4), ("imdb-stack", 2)])
 def test_make_recipe_trains_valid_configs(target, n_members, tmp_path):
     """Every `sentiq train` line `make TARGET` would run builds a valid config, all on one split (the members'
     test rows are the ensemble's), and the ensemble gets the very member directories the member lines write."""
@@ -464,3 +464,4 @@ def test_make_recipe_trains_valid_configs(target, n_members, tmp_path):
     assert len(outputs) == n_members and ensemble is not None
     assert len(splits) == 1, splits
     assert ensemble.ensemble.members == outputs
+    assert ensemble.ensemble.weights is None or len(ensemble.ensemble.weights) == len(outputs)  # one per member
