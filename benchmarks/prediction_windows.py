@@ -2,7 +2,9 @@
 
 Scores one transformer model directory on a split of its own training data (validation by default, the data
 for choosing) twice: with the windows it was trained with, and with ``chunks`` (windows every ``--stride``
-tokens, default half a window, mean-pooled), plus the mean of the two. Accuracy and log-loss for each.
+tokens, default half a window, mean-pooled), plus the mean of the two. Accuracy and log-loss for each, from the
+model's own probabilities (before its temperature). A model saved predicting with chunks (trained with
+``training.predict_truncation``) is compared with the windows its training record names.
 
     python benchmarks/prediction_windows.py runs/imdb-minilm                  # validation split
     python benchmarks/prediction_windows.py runs/waimai-e5-s42 --stride 32
@@ -40,8 +42,11 @@ def main() -> None:
     from sentiq.models.manifest import Manifest
 
     manifest = Manifest.load(args.model)
-    if manifest.truncation in (None, "chunks"):
-        parser.error(f"{args.model} is not a transformer predicting with one window per text ({manifest.truncation})")
+    trained = manifest.truncation
+    if trained == "chunks":  # saved with training.predict_truncation: compare with the windows it trained on
+        trained = (manifest.config.get("training") or {}).get("truncation")
+    if trained in (None, "chunks"):
+        parser.error(f"{args.model} is not a transformer trained on one window per text ({trained})")
     frame, _ = evaluation_frame(manifest, None, args.split)
     predictor = Predictor.load(args.model)
     model, labels = predictor.model, predictor.labels
@@ -53,7 +58,6 @@ def main() -> None:
         return {"accuracy": metrics["accuracy"], "log_loss": metrics["log_loss"]}
 
     rows, probas = {}, {}
-    trained = model.truncation
     for strategy in (trained, "chunks"):
         model.truncation = strategy
         if strategy == "chunks":
