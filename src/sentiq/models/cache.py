@@ -57,32 +57,17 @@ def cached_features(kind: str, fingerprint: str, texts: Sequence[str], compute: 
     if not cache_enabled():
         return compute()
     path = _cache_path(kind, fingerprint, texts, ".npy")
-    if path.is_file():
-        try:
-            values = np.load(path)
-            log.info("%s cache hit: %s", kind, path)
-            return values
-        except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
-            log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
-    values = compute()
-    store_features(kind, fingerprint, texts, values)
+    values = _read_entry(kind, path, np.load)
+    if values is None:
+        values = compute()
+        store_features(kind, fingerprint, texts, values)
     return values
 
 
 def store_features(kind: str, fingerprint: str, texts: Sequence[str], values: np.ndarray) -> None:
     """Put ``values`` where :func:`cached_features` will find them for these texts (whatever the context:
-    the caller decides). A read-only or full disk costs the cache, not the run."""
-    path = _cache_path(kind, fingerprint, texts, ".npy")
-    # pid and a random tag: processes on two nodes sharing a file system may have the same pid
-    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}.npy")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(tmp, np.asarray(values))
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.warning("could not write the %s cache entry %s: %s", kind, path, exc)
-        with suppress(OSError):
-            tmp.unlink()
+    the caller decides)."""
+    _write_entry(kind, _cache_path(kind, fingerprint, texts, ".npy"), lambda tmp: np.save(tmp, np.asarray(values)))
 
 
 def cached_arrays(
@@ -92,23 +77,42 @@ def cached_arrays(
     context: the caller decides (``training.cache_tokenized``). Returns the arrays and whether they
     came from the cache."""
     path = _cache_path(kind, fingerprint, texts, ".npz")
-    if path.is_file():
-        try:
-            with np.load(path) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-            log.info("%s cache hit: %s", kind, path)
-            return arrays, True
-        except (OSError, ValueError) as exc:  # a damaged entry is recomputed and replaced, never trusted
-            log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
+    arrays = _read_entry(kind, path, _load_npz)
+    if arrays is not None:
+        return arrays, True
     arrays = compute()
+    _write_entry(kind, path, lambda tmp: np.savez(tmp, **arrays))
+    return arrays, False
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as stored:
+        return {name: stored[name] for name in stored.files}
+
+
+def _read_entry(kind: str, path: Path, load: Callable[[Path], object]):
+    """The entry at ``path``, or None when there is none; a damaged entry is recomputed and replaced, never trusted."""
+    if not path.is_file():
+        return None
+    try:
+        value = load(path)
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s cache entry %s: %s", kind, path, exc)
+        return None
+    log.info("%s cache hit: %s", kind, path)
+    return value
+
+
+def _write_entry(kind: str, path: Path, save: Callable[[Path], None]) -> None:
+    """``save(tmp)`` then a rename, so readers never see half an entry; a read-only or full disk costs the
+    cache, not the run."""
     # pid and a random tag: processes on two nodes sharing a file system may have the same pid
-    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}.npz")
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, **arrays)
+        save(tmp)
         os.replace(tmp, path)
-    except OSError as exc:  # a read-only or full disk costs the cache, not the run
+    except OSError as exc:
         log.warning("could not write the %s cache entry %s: %s", kind, path, exc)
         with suppress(OSError):
             tmp.unlink()
-    return arrays, False
